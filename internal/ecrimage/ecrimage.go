@@ -1,0 +1,162 @@
+// Package ecrimage finds and checks images in an ECR repository through the
+// registry API, with the credentials ECR hands out. Real ECR serves the same
+// API as the registries in the test bed, so the same code runs against both.
+package ecrimage
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// Errors a front end tests with errors.Is.
+var (
+	ErrImageNotFound = errors.New("image not found")
+	ErrAmbiguousSHA  = errors.New("sha prefix is ambiguous")
+	ErrInvalidSHA    = errors.New("invalid sha")
+)
+
+// ECRAPI is the part of the ECR API this package calls.
+type ECRAPI interface {
+	GetAuthorizationToken(ctx context.Context, in *ecr.GetAuthorizationTokenInput, opts ...func(*ecr.Options)) (*ecr.GetAuthorizationTokenOutput, error)
+}
+
+// Secret is a value that never prints: it redacts itself in fmt and slog.
+type Secret string
+
+func (Secret) String() string       { return "[redacted]" }
+func (Secret) GoString() string     { return "[redacted]" }
+func (Secret) LogValue() slog.Value { return slog.StringValue("[redacted]") }
+
+// Reveal returns the value itself, for the one place that must send it.
+func (s Secret) Reveal() string { return string(s) }
+
+// Registry is a registry host and the credentials to use it.
+type Registry struct {
+	Host     string
+	Username string
+	Password Secret
+}
+
+// Login asks ECR for a registry token. The registry is the one ECR reports,
+// unless host names another (a mirror, or a registry in the test bed).
+func Login(ctx context.Context, client ECRAPI, host string) (*Registry, error) {
+	out, err := client.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
+	if err != nil {
+		return nil, fmt.Errorf("get ECR authorization token: %w", err)
+	}
+	if len(out.AuthorizationData) == 0 {
+		return nil, fmt.Errorf("get ECR authorization token: ECR returned no authorization data")
+	}
+	data := out.AuthorizationData[0]
+	raw, err := base64.StdEncoding.DecodeString(aws.ToString(data.AuthorizationToken))
+	if err != nil {
+		return nil, fmt.Errorf("decode ECR authorization token: %w", err)
+	}
+	user, pass, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return nil, fmt.Errorf("decode ECR authorization token: no user:password in it")
+	}
+	if host == "" {
+		u, err := url.Parse(aws.ToString(data.ProxyEndpoint))
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("ECR reported registry %q, which is not a URL", aws.ToString(data.ProxyEndpoint))
+		}
+		host = u.Host
+	}
+	return &Registry{Host: host, Username: user, Password: Secret(pass)}, nil
+}
+
+// Image is one tagged image.
+type Image struct {
+	Registry, Repository, Tag, Digest string
+}
+
+// URI is registry/repository:tag.
+func (i Image) URI() string { return i.Registry + "/" + i.Repository + ":" + i.Tag }
+
+// Repository is one repository of a registry.
+type Repository struct {
+	reg  *Registry
+	repo name.Repository
+	opts []remote.Option
+}
+
+// Repository returns the named repository, reached over plain HTTP only when
+// the registry is on the loopback interface.
+func (r *Registry) Repository(repository string) (*Repository, error) {
+	var opts []name.Option
+	if isLoopback(r.Host) {
+		opts = append(opts, name.Insecure)
+	}
+	repo, err := name.NewRepository(r.Host+"/"+repository, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("repository %q: %w", repository, err)
+	}
+	return &Repository{reg: r, repo: repo, opts: []remote.Option{
+		remote.WithAuth(&authn.Basic{Username: r.Username, Password: r.Password.Reveal()}),
+	}}, nil
+}
+
+// Name is the repository path, such as autonote/server.
+func (r *Repository) Name() string { return r.repo.RepositoryStr() }
+
+// Options are the remote options that reach the repository with its credentials.
+func (r *Repository) Options(ctx context.Context) []remote.Option {
+	return append([]remote.Option{remote.WithContext(ctx)}, r.opts...)
+}
+
+// Head checks that tag exists and returns its image.
+func (r *Repository) Head(ctx context.Context, tag string) (Image, error) {
+	ref := r.repo.Tag(tag)
+	desc, err := remote.Head(ref, r.Options(ctx)...)
+	if isNotFound(err) {
+		return Image{}, fmt.Errorf("%w: %s has no tag %q", ErrImageNotFound, r.repo, tag)
+	}
+	if err != nil {
+		return Image{}, fmt.Errorf("check image %s: %w", ref, err)
+	}
+	return Image{Registry: r.reg.Host, Repository: r.Name(), Tag: tag, Digest: desc.Digest.String()}, nil
+}
+
+// Tags lists the repository's tags.
+func (r *Repository) Tags(ctx context.Context) ([]string, error) {
+	tags, err := remote.List(r.repo, r.Options(ctx)...)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list tags of %s: %w", r.repo, err)
+	}
+	return tags, nil
+}
+
+func isNotFound(err error) bool {
+	var te *transport.Error
+	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound
+}
+
+func isLoopback(host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,255 @@
+package ecsdeploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// Target is the service a deploy changes and how to find its container.
+type Target struct {
+	Cluster string
+	Service string
+	// Container is the container whose image changes; empty means the only
+	// container, or the one running an image of Repository.
+	Container  string
+	Repository string
+}
+
+// Request is one deploy: put Image into the target's container.
+type Request struct {
+	Target
+	Image             string
+	Wait              bool
+	Timeout           time.Duration
+	RollbackOnFailure bool
+	DryRun            bool
+}
+
+func (r Request) validate() error {
+	switch {
+	case r.Cluster == "":
+		return fmt.Errorf("cluster is empty: name the ECS cluster")
+	case r.Service == "":
+		return fmt.Errorf("service is empty: name the ECS service")
+	case r.Image == "":
+		return fmt.Errorf("image is empty: name the image to deploy")
+	case r.Wait && r.Timeout <= 0:
+		return fmt.Errorf("timeout %v is not positive: give the rollout time to finish, e.g. 15m", r.Timeout)
+	}
+	return nil
+}
+
+// Deploy rolls the target onto req.Image. The Result is returned even with
+// an error and says what the service runs now.
+func (d *Deployer) Deploy(ctx context.Context, req Request) (*Result, error) {
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
+	r := d.newRun(req)
+	res, err := r.deploy(ctx)
+	r.finish(err)
+	return res, err
+}
+
+// run is the state of one deploy.
+type run struct {
+	*Deployer
+	req  Request
+	res  *Result
+	seen map[string]bool // service events already reported
+}
+
+func (d *Deployer) newRun(req Request) *run {
+	return &run{
+		Deployer: d,
+		req:      req,
+		res:      &Result{Status: StatusFailed, Image: req.Image, Start: d.clock.Now()},
+		seen:     map[string]bool{},
+	}
+}
+
+func (r *run) phase(name string) {
+	now := r.clock.Now()
+	if n := len(r.res.Phases); n > 0 {
+		r.res.Phases[n-1].End = now
+	}
+	r.res.Phases = append(r.res.Phases, Phase{Name: name, Start: now})
+	r.reporter.Phase(name)
+	r.log.Info(name, "cluster", r.req.Cluster, "service", r.req.Service)
+}
+
+func (r *run) finish(err error) {
+	now := r.clock.Now()
+	r.res.End = now
+	if n := len(r.res.Phases); n > 0 {
+		r.res.Phases[n-1].End = now
+		r.res.Phases[n-1].Failed = err != nil
+	}
+}
+
+func (r *run) deploy(ctx context.Context) (*Result, error) {
+	res := r.res
+	r.phase("describe service")
+	svc, err := r.describeService(ctx)
+	if err != nil {
+		return res, err
+	}
+	r.markSeen(svc)
+	current := aws.ToString(svc.TaskDefinition)
+	res.PreviousTaskDefinitionARN, res.TaskDefinitionARN = current, current
+	out, err := r.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
+		TaskDefinition: aws.String(current),
+		Include:        []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
+	})
+	if err != nil {
+		return res, fmt.Errorf("describe task definition %s: %w", current, err)
+	}
+	container, err := ChooseContainer(out.TaskDefinition, r.req.Container, r.req.Repository)
+	if err != nil {
+		return res, err
+	}
+	res.Container = container
+	in, err := NextRevision(out.TaskDefinition, out.Tags, container, r.req.Image)
+	if err != nil {
+		return res, err
+	}
+	if res.Rendered, err = render(in); err != nil {
+		return res, fmt.Errorf("render task definition: %w", err)
+	}
+	if containerImage(out.TaskDefinition, container) == r.req.Image && len(svc.Deployments) == 1 {
+		r.log.Info("service already runs the image", "image", r.req.Image, "taskDefinition", current)
+		res.Status = StatusUnchanged
+		return res, nil
+	}
+	if r.req.DryRun {
+		res.DryRun = true
+		res.Status = StatusUnchanged
+		return res, nil
+	}
+
+	r.phase("register task definition")
+	reg, err := r.ecs.RegisterTaskDefinition(ctx, in)
+	if err != nil {
+		return res, fmt.Errorf("register task definition %s: %w", aws.ToString(in.Family), err)
+	}
+	next := aws.ToString(reg.TaskDefinition.TaskDefinitionArn)
+	r.log.Info("registered task definition", "taskDefinition", next)
+
+	r.phase("update service")
+	id, err := r.update(ctx, next)
+	if err != nil {
+		return res, err
+	}
+	res.TaskDefinitionARN, res.DeploymentID = next, id
+	if !r.req.Wait {
+		res.Status = StatusSucceeded
+		return res, nil
+	}
+
+	r.phase("watch rollout")
+	res.Watched = true
+	w, err := r.watch(ctx, id)
+	if err != nil {
+		return res, err
+	}
+	if w.completed {
+		res.Status = StatusSucceeded
+		return res, nil
+	}
+	return res, r.recover(ctx, id, current, w)
+}
+
+// describeService finds the target service, or says what exists instead.
+func (r *run) describeService(ctx context.Context) (*types.Service, error) {
+	out, err := r.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{
+		Cluster:  aws.String(r.req.Cluster),
+		Services: []string{r.req.Service},
+	})
+	var notFound *types.ClusterNotFoundException
+	if errors.As(err, &notFound) {
+		return nil, r.clusterNotFound(ctx)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describe service %s: %w", r.req.Service, err)
+	}
+	for i := range out.Services {
+		if aws.ToString(out.Services[i].Status) == "ACTIVE" {
+			return &out.Services[i], nil
+		}
+	}
+	return nil, r.serviceNotFound(ctx)
+}
+
+func (r *run) clusterNotFound(ctx context.Context) error {
+	e := &NotFoundError{Kind: ErrClusterNotFound, Name: r.req.Cluster, Where: "this account and region",
+		Hint: "check the cluster input and aws-region, or create the baseline with bootstrap apply"}
+	p := ecs.NewListClustersPaginator(r.ecs, &ecs.ListClustersInput{})
+	for p.HasMorePages() && len(e.Exists) < 20 {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			break
+		}
+		for _, arn := range page.ClusterArns {
+			e.Exists = append(e.Exists, lastPart(arn))
+		}
+	}
+	return e
+}
+
+func (r *run) serviceNotFound(ctx context.Context) error {
+	e := &NotFoundError{Kind: ErrServiceNotFound, Name: r.req.Service, Where: "cluster " + r.req.Cluster,
+		Hint: "check the service input, or create the baseline with bootstrap apply"}
+	p := ecs.NewListServicesPaginator(r.ecs, &ecs.ListServicesInput{Cluster: aws.String(r.req.Cluster)})
+	for p.HasMorePages() && len(e.Exists) < 20 {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			break
+		}
+		for _, arn := range page.ServiceArns {
+			e.Exists = append(e.Exists, lastPart(arn))
+		}
+	}
+	return e
+}
+
+// update points the service at a task definition and returns the id of the
+// deployment ECS made for it.
+func (r *run) update(ctx context.Context, taskDefinition string) (string, error) {
+	out, err := r.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{
+		Cluster:        aws.String(r.req.Cluster),
+		Service:        aws.String(r.req.Service),
+		TaskDefinition: aws.String(taskDefinition),
+	})
+	var svc *types.Service
+	if err == nil {
+		svc = out.Service
+	} else {
+		// The update may have landed with its answer lost: look before
+		// reporting a service that is in fact rolling as unchanged.
+		if svc, _ = r.describeService(ctx); svc == nil || aws.ToString(svc.TaskDefinition) != taskDefinition {
+			return "", fmt.Errorf("update service %s: %w", r.req.Service, err)
+		}
+	}
+	for _, dep := range svc.Deployments {
+		if aws.ToString(dep.Status) == "PRIMARY" && aws.ToString(dep.TaskDefinition) == taskDefinition {
+			r.log.Info("service updated", "deployment", aws.ToString(dep.Id), "taskDefinition", taskDefinition)
+			return aws.ToString(dep.Id), nil
+		}
+	}
+	return "", fmt.Errorf("update service %s: ECS made no deployment of %s", r.req.Service, taskDefinition)
+}
+
+func lastPart(arn string) string {
+	for i := len(arn) - 1; i >= 0; i-- {
+		if arn[i] == '/' {
+			return arn[i+1:]
+		}
+	}
+	return arn
+}

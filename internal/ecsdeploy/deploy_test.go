@@ -1,0 +1,220 @@
+package ecsdeploy_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/autonote/deploy-action/internal/ecsdeploy"
+	"github.com/autonote/deploy-action/internal/ecssim"
+)
+
+func TestDeploySucceeds(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{circuitBreaker: true, rollback: true})
+	image := f.image("v2")
+
+	res, err := f.deployer.Deploy(context.Background(), f.request(image))
+	if err != nil {
+		t.Fatalf("Deploy: %v", err)
+	}
+	if got, want := res.Status, ecsdeploy.StatusSucceeded; got != want {
+		t.Errorf("status = %q, want %q", got, want)
+	}
+	if res.PreviousTaskDefinitionARN != f.firstTD {
+		t.Errorf("previous = %q, want %q", res.PreviousTaskDefinitionARN, f.firstTD)
+	}
+	svc := f.service(t)
+	if got := aws.ToString(svc.TaskDefinition); got != res.TaskDefinitionARN || got == f.firstTD {
+		t.Errorf("service runs %q, result says %q (first %q)", got, res.TaskDefinitionARN, f.firstTD)
+	}
+	if len(svc.Deployments) != 1 || svc.Deployments[0].RolloutState != types.DeploymentRolloutStateCompleted || svc.RunningCount != svc.DesiredCount {
+		t.Errorf("service not stable: %+v", svc.Deployments)
+	}
+	if got := f.imageOf(t, res.TaskDefinitionARN); got != image {
+		t.Errorf("new revision runs %q, want %q", got, image)
+	}
+	phases, events := f.events.snapshot()
+	if want := []string{"describe service", "register task definition", "update service", "watch rollout"}; !slices.Equal(phases, want) {
+		t.Errorf("phases = %q, want %q", phases, want)
+	}
+	if !slices.ContainsFunc(events, func(e string) bool { return strings.HasSuffix(e, "has reached a steady state.") }) {
+		t.Errorf("events = %q, want a steady state event", events)
+	}
+	seen := map[string]bool{}
+	for _, e := range events {
+		if seen[e] && !strings.Contains(e, "has started") {
+			t.Errorf("event %q reported twice", e)
+		}
+		seen[e] = true
+	}
+}
+
+func TestDeployUnchanged(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{})
+	f.bed.Sim.ResetCalls()
+
+	res, err := f.deployer.Deploy(context.Background(), f.request(f.image("first")))
+	if err != nil {
+		t.Fatalf("Deploy: %v", err)
+	}
+	if res.Status != ecsdeploy.StatusUnchanged || res.TaskDefinitionARN != f.firstTD {
+		t.Errorf("got %q on %q, want unchanged on %q", res.Status, res.TaskDefinitionARN, f.firstTD)
+	}
+	calls := f.bed.Sim.Calls()
+	if calls["RegisterTaskDefinition"]+calls["UpdateService"] != 0 {
+		t.Errorf("calls = %v, want no register or update", calls)
+	}
+}
+
+func TestDeployFailureRollsBack(t *testing.T) {
+	t.Parallel()
+	exit1 := int32(1)
+	tests := []struct {
+		name                     string
+		circuitBreaker, rollback bool
+		scenario                 ecssim.Scenario
+		rollbackOnFailure        bool
+		wantStatus               ecsdeploy.Status
+		wantPhase                string
+		wantInError              []string
+		wantTimeout              bool
+	}{
+		{
+			name: "ECS circuit breaker rolls back", circuitBreaker: true, rollback: true,
+			scenario: ecssim.Scenario{Outcome: ecssim.Fail, StoppedReason: "CannotPullContainerError: pull image manifest has been retried 5 time(s): not found"},
+			rollbackOnFailure: true, wantStatus: ecsdeploy.StatusRolledBack, wantPhase: "watch ECS rollback",
+			wantInError: []string{"CannotPullContainerError", "circuit breaker", "rolled back"},
+		},
+		{
+			name: "circuit breaker without rollback, engine rolls back", circuitBreaker: true,
+			scenario: ecssim.Scenario{Outcome: ecssim.Fail, StoppedReason: "ResourceInitializationError: unable to pull secrets or registry auth"},
+			rollbackOnFailure: true, wantStatus: ecsdeploy.StatusRolledBack, wantPhase: "watch rollback",
+			wantInError: []string{"ResourceInitializationError: unable to pull secrets", "rolled back"},
+		},
+		{
+			name: "essential container exits", circuitBreaker: true,
+			scenario: ecssim.Scenario{Outcome: ecssim.Fail, StoppedReason: "Essential container in task exited", ExitCode: &exit1},
+			rollbackOnFailure: true, wantStatus: ecsdeploy.StatusRolledBack, wantPhase: "watch rollback",
+			wantInError: []string{"Essential container in task exited", "exit code 1"},
+		},
+		{
+			name:              "never stable, timeout, engine rolls back",
+			scenario:          ecssim.Scenario{Outcome: ecssim.Hang},
+			rollbackOnFailure: true, wantStatus: ecsdeploy.StatusRolledBack, wantPhase: "watch rollback",
+			wantInError: []string{"not stable after"}, wantTimeout: true,
+		},
+		{
+			name: "rollback turned off", circuitBreaker: true,
+			scenario:          ecssim.Scenario{Outcome: ecssim.Fail, StoppedReason: "CannotPullContainerError: ref not found"},
+			rollbackOnFailure: false, wantStatus: ecsdeploy.StatusFailed, wantPhase: "collect stopped tasks",
+			wantInError: []string{"CannotPullContainerError"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, fixtureOpts{circuitBreaker: tt.circuitBreaker, rollback: tt.rollback})
+			f.bed.Sim.SetScenario(":broken", tt.scenario)
+			req := f.request(f.image("broken"))
+			req.RollbackOnFailure = tt.rollbackOnFailure
+			if tt.wantTimeout {
+				req.Timeout = 500 * time.Millisecond
+			}
+
+			res, err := f.deployer.Deploy(context.Background(), req)
+			var rf *ecsdeploy.RolloutFailedError
+			if !errors.As(err, &rf) {
+				t.Fatalf("err = %v, want a *RolloutFailedError", err)
+			}
+			if got := res.Status; got != tt.wantStatus {
+				t.Errorf("status = %q, want %q", got, tt.wantStatus)
+			}
+			for _, want := range tt.wantInError {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+			if got := errors.Is(err, ecsdeploy.ErrTimeout); got != tt.wantTimeout {
+				t.Errorf("errors.Is(err, ErrTimeout) = %v, want %v", got, tt.wantTimeout)
+			}
+			phases, _ := f.events.snapshot()
+			if !slices.Contains(phases, tt.wantPhase) {
+				t.Errorf("phases = %q, want %q among them", phases, tt.wantPhase)
+			}
+			svc := f.service(t)
+			if tt.wantStatus == ecsdeploy.StatusRolledBack {
+				svc = f.waitStable(t)
+				if got := aws.ToString(svc.TaskDefinition); got != f.firstTD || res.TaskDefinitionARN != f.firstTD {
+					t.Errorf("service runs %q, result says %q, want both %q", got, res.TaskDefinitionARN, f.firstTD)
+				}
+			} else if got := aws.ToString(svc.TaskDefinition); got != res.TaskDefinitionARN {
+				t.Errorf("service runs %q, result says %q", got, res.TaskDefinitionARN)
+			}
+		})
+	}
+}
+
+func TestDeployNoWait(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{})
+	req := f.request(f.image("v2"))
+	req.Wait = false
+	res, err := f.deployer.Deploy(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Watched || res.Status != ecsdeploy.StatusSucceeded || res.DeploymentID == "" {
+		t.Errorf("got watched=%v status=%q deployment=%q, want an unwatched started deployment", res.Watched, res.Status, res.DeploymentID)
+	}
+}
+
+func TestDeployBadInputChangesNothing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{containers: []types.ContainerDefinition{
+		{Name: aws.String("server"), Image: aws.String("example.com/other/server:1"), Essential: aws.Bool(true)},
+		{Name: aws.String("sidecar"), Image: aws.String("public.ecr.aws/aws-observability/aws-otel-collector:latest")},
+	}})
+	tests := []struct {
+		name     string
+		mutate   func(*ecsdeploy.Request)
+		wantIs   error
+		wantSays []string
+	}{
+		{"unknown cluster", func(r *ecsdeploy.Request) { r.Cluster = "nope-cluster" }, ecsdeploy.ErrClusterNotFound, []string{`"nope-cluster"`, f.target.Cluster}},
+		{"unknown service", func(r *ecsdeploy.Request) { r.Service = "nope-service" }, ecsdeploy.ErrServiceNotFound, []string{`"nope-service"`, f.target.Service}},
+		{"unknown container", func(r *ecsdeploy.Request) { r.Container = "web" }, ecsdeploy.ErrContainerNotFound, []string{`"web"`, "server, sidecar"}},
+		{"no container runs the repository", func(r *ecsdeploy.Request) {}, ecsdeploy.ErrContainerNotFound, []string{"set container-name", "autonote/server"}},
+		{"no timeout", func(r *ecsdeploy.Request) { r.Container = "server"; r.Timeout = 0 }, nil, []string{"timeout"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.bed.Sim.ResetCalls()
+			req := f.request(f.image("v2"))
+			tt.mutate(&req)
+			_, err := f.deployer.Deploy(context.Background(), req)
+			if err == nil {
+				t.Fatal("Deploy succeeded, want an error")
+			}
+			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
+				t.Errorf("err = %v, want errors.Is %v", err, tt.wantIs)
+			}
+			for _, want := range tt.wantSays {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+			calls := f.bed.Sim.Calls()
+			if n := calls["RegisterTaskDefinition"] + calls["UpdateService"]; n != 0 {
+				t.Errorf("calls = %v, want nothing changed", calls)
+			}
+		})
+	}
+}

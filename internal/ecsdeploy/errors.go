@@ -1,0 +1,117 @@
+package ecsdeploy
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Sentinel errors a front end tests with errors.Is to tell a user what to do.
+var (
+	ErrClusterNotFound   = errors.New("cluster not found")
+	ErrServiceNotFound   = errors.New("service not found")
+	ErrContainerNotFound = errors.New("container not found")
+	ErrTimeout           = errors.New("rollout did not finish in time")
+)
+
+// NotFoundError names what was asked for and what exists instead.
+type NotFoundError struct {
+	Kind   error  // ErrClusterNotFound, ErrServiceNotFound or ErrContainerNotFound
+	Name   string // what was asked for
+	Where  string // where it was looked for
+	Exists []string
+	Hint   string
+}
+
+func (e *NotFoundError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %q", e.Kind, e.Name)
+	if e.Where != "" {
+		fmt.Fprintf(&b, " in %s", e.Where)
+	}
+	if len(e.Exists) > 0 {
+		fmt.Fprintf(&b, " (found: %s)", strings.Join(e.Exists, ", "))
+	} else {
+		b.WriteString(" (found none)")
+	}
+	if e.Hint != "" {
+		b.WriteString(": " + e.Hint)
+	}
+	return b.String()
+}
+
+func (e *NotFoundError) Unwrap() error { return e.Kind }
+
+// StoppedTask is a task that a failed deployment started and ECS stopped.
+type StoppedTask struct {
+	TaskARN       string
+	StoppedReason string
+	StopCode      string
+	Containers    []StoppedContainer
+}
+
+// StoppedContainer is one container of a stopped task.
+type StoppedContainer struct {
+	Name     string
+	Reason   string
+	ExitCode *int32
+}
+
+// String reads like "task 1a2b: CannotPullContainerError: ... (container server exited with code 1)".
+func (t StoppedTask) String() string {
+	id := t.TaskARN
+	if i := strings.LastIndex(id, "/"); i >= 0 {
+		id = id[i+1:]
+	}
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "task %s: %s", id, t.StoppedReason)
+	for _, c := range t.Containers {
+		var parts []string
+		if c.Reason != "" && !strings.Contains(t.StoppedReason, c.Reason) {
+			parts = append(parts, c.Reason)
+		}
+		if c.ExitCode != nil {
+			parts = append(parts, fmt.Sprintf("exit code %d", *c.ExitCode))
+		}
+		if len(parts) > 0 {
+			fmt.Fprintf(&b, " (container %s: %s)", c.Name, strings.Join(parts, ", "))
+		}
+	}
+	return b.String()
+}
+
+// RolloutFailedError says why a deployment did not reach a steady state and
+// what became of the service.
+type RolloutFailedError struct {
+	Service      string
+	DeploymentID string
+	Reason       string // ECS's rolloutStateReason, or why the watch gave up
+	Stopped      []StoppedTask
+	RolledBack   bool  // the service runs the previous revision again
+	RollbackErr  error // why the rollback did not finish, if it did not
+	Cause        error // ErrTimeout when the rollout ran out of time
+}
+
+func (e *RolloutFailedError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "deployment %s of service %s failed: %s", e.DeploymentID, e.Service, e.Reason)
+	for i, t := range e.Stopped {
+		if i == 3 {
+			fmt.Fprintf(&b, "; and %d more stopped tasks", len(e.Stopped)-i)
+			break
+		}
+		b.WriteString("; " + t.String())
+	}
+	switch {
+	case e.RolledBack:
+		b.WriteString("; rolled back to the previous task definition")
+	case e.RollbackErr != nil:
+		fmt.Fprintf(&b, "; rollback failed: %v", e.RollbackErr)
+	}
+	return b.String()
+}
+
+func (e *RolloutFailedError) Unwrap() error { return e.Cause }

@@ -1,0 +1,159 @@
+package ecsdeploy_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/autonote/deploy-action/internal/ecsdeploy"
+	"github.com/autonote/deploy-action/internal/ecssim"
+	"github.com/autonote/deploy-action/internal/testbed"
+)
+
+// moto is shared by the package's tests; each test uses names of its own.
+var moto *testbed.Moto
+
+func TestMain(m *testing.M) {
+	var err error
+	moto, err = testbed.StartMoto(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = moto.Stop()
+	os.Exit(code)
+}
+
+// fastPolling keeps tests quick; the pacing itself has tests of its own.
+var fastPolling = ecsdeploy.Polling{Fast: 10 * time.Millisecond, Average: 10 * time.Millisecond, Slow: 20 * time.Millisecond}
+
+var seq atomic.Int64
+
+// fixture is a seeded service in a bed of its own.
+type fixture struct {
+	bed      *testbed.Bed
+	target   ecsdeploy.Target
+	firstTD  string
+	image    func(tag string) string
+	deployer *ecsdeploy.Deployer
+	events   *eventLog
+}
+
+type fixtureOpts struct {
+	circuitBreaker, rollback bool
+	containers               []types.ContainerDefinition
+}
+
+func newFixture(t *testing.T, o fixtureOpts) *fixture {
+	t.Helper()
+	bed, err := testbed.Start(moto, ecssim.WithDuration(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(bed.Close)
+	n := seq.Add(1)
+	name := strings.NewReplacer("/", "-", "_", "-").Replace(strings.ToLower(t.Name()))
+	name = fmt.Sprintf("%s-%d", name[:min(len(name), 40)], n)
+	image := func(tag string) string { return bed.Registry + "/autonote/server:" + tag }
+	containers := o.containers
+	if containers == nil {
+		containers = []types.ContainerDefinition{{
+			Name:         aws.String("server"),
+			Image:        aws.String(image("first")),
+			Essential:    aws.Bool(true),
+			PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(3000)}},
+			Environment:  []types.KeyValuePair{{Name: aws.String("EMPTY"), Value: aws.String("")}},
+		}}
+	}
+	td, err := bed.Seed(context.Background(), testbed.Service{
+		Cluster: name, Service: name, Family: name, Containers: containers, DesiredCount: 1,
+		CircuitBreaker: o.circuitBreaker, Rollback: o.rollback,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := &eventLog{}
+	d, err := ecsdeploy.New(bed.ECS(), ecsdeploy.WithPolling(fastPolling), ecsdeploy.WithReporter(events))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{bed: bed, firstTD: td, image: image, deployer: d, events: events,
+		target: ecsdeploy.Target{Cluster: name, Service: name, Repository: "autonote/server"}}
+	f.waitStable(t)
+	return f
+}
+
+func (f *fixture) request(image string) ecsdeploy.Request {
+	return ecsdeploy.Request{Target: f.target, Image: image, Wait: true, Timeout: 10 * time.Second, RollbackOnFailure: true}
+}
+
+// service reads the service as ECS shows it, through a client of its own.
+func (f *fixture) service(t *testing.T) types.Service {
+	t.Helper()
+	out, err := f.bed.ECS().DescribeServices(context.Background(), &ecs.DescribeServicesInput{
+		Cluster: aws.String(f.target.Cluster), Services: []string{f.target.Service},
+	})
+	if err != nil || len(out.Services) != 1 {
+		t.Fatalf("describe service: %v %v", err, out)
+	}
+	return out.Services[0]
+}
+
+// waitStable polls until the service has one completed deployment.
+func (f *fixture) waitStable(t *testing.T) types.Service {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s := f.service(t)
+		if len(s.Deployments) == 1 && s.Deployments[0].RolloutState == types.DeploymentRolloutStateCompleted {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("service %s never stable: %+v", f.target.Service, s.Deployments)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the simulator, not waiting on a guess
+	}
+}
+
+func (f *fixture) imageOf(t *testing.T, tdARN string) string {
+	t.Helper()
+	out, err := f.bed.ECS().DescribeTaskDefinition(context.Background(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(tdARN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.TaskDefinition.ContainerDefinitions[0].Image)
+}
+
+type eventLog struct {
+	mu             sync.Mutex
+	phases, events []string
+}
+
+func (l *eventLog) Phase(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.phases = append(l.phases, name)
+}
+
+func (l *eventLog) ServiceEvent(_ time.Time, msg string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, msg)
+}
+
+func (l *eventLog) snapshot() (phases, events []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.phases), slices.Clone(l.events)
+}

@@ -1,0 +1,114 @@
+package ecsdeploy
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// maxStoppedTasks is how many stopped tasks a failure reports: enough to see
+// a pattern, few enough to read.
+const maxStoppedTasks = 5
+
+// recover handles a rollout that did not complete: it finds why, then
+// returns the service to the previous revision, watching ECS's own rollback
+// when the circuit breaker already started one.
+func (r *run) recover(ctx context.Context, id, previous string, w watchOutcome) error {
+	res := r.res
+	ferr := &RolloutFailedError{Service: r.req.Service, DeploymentID: id, Reason: w.reason}
+	if w.timedOut {
+		ferr.Cause = ErrTimeout
+	}
+	r.phase("collect stopped tasks")
+	stopped, err := r.stoppedTasks(ctx, id)
+	if err != nil {
+		r.log.Warn("could not read stopped tasks", "error", err)
+	}
+	ferr.Stopped, res.Stopped = stopped, stopped
+
+	var back string
+	switch {
+	case w.replacedBy != "" && w.replacedByTD == previous:
+		r.phase("watch ECS rollback")
+		back = w.replacedBy
+	case w.replacedBy != "":
+		// Someone else deployed: the service is theirs now, do not undo it.
+		ferr.Reason += fmt.Sprintf("; deployment %s of %s took over", w.replacedBy, w.replacedByTD)
+		res.TaskDefinitionARN = w.replacedByTD
+		return ferr
+	case !r.req.RollbackOnFailure:
+		return ferr
+	default:
+		r.phase("roll back")
+		if back, err = r.update(ctx, previous); err != nil {
+			ferr.RollbackErr = err
+			return ferr
+		}
+		r.phase("watch rollback")
+	}
+	bw, err := r.watch(ctx, back)
+	switch {
+	case err != nil:
+		ferr.RollbackErr = err
+	case !bw.completed:
+		ferr.RollbackErr = fmt.Errorf("deployment %s: %s", back, bw.reason)
+	default:
+		ferr.RolledBack = true
+		res.Status = StatusRolledBack
+		res.TaskDefinitionARN = previous
+		res.DeploymentID = back
+	}
+	return ferr
+}
+
+// stoppedTasks describes the newest tasks that deployment id started and
+// ECS stopped.
+func (r *run) stoppedTasks(ctx context.Context, id string) ([]StoppedTask, error) {
+	list, err := r.ecs.ListTasks(ctx, &ecs.ListTasksInput{
+		Cluster:       aws.String(r.req.Cluster),
+		StartedBy:     aws.String(id),
+		DesiredStatus: "STOPPED",
+		MaxResults:    aws.Int32(100),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list stopped tasks of %s: %w", id, err)
+	}
+	if len(list.TaskArns) == 0 {
+		return nil, nil
+	}
+	out, err := r.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(r.req.Cluster), Tasks: list.TaskArns})
+	if err != nil {
+		return nil, fmt.Errorf("describe stopped tasks of %s: %w", id, err)
+	}
+	tasks := out.Tasks
+	slices.SortStableFunc(tasks, func(a, b types.Task) int { return aws.ToTime(b.StoppedAt).Compare(aws.ToTime(a.StoppedAt)) })
+	var stopped []StoppedTask
+	for _, t := range tasks[:min(len(tasks), maxStoppedTasks)] {
+		s := StoppedTask{TaskARN: aws.ToString(t.TaskArn), StoppedReason: aws.ToString(t.StoppedReason), StopCode: string(t.StopCode)}
+		for _, c := range t.Containers {
+			s.Containers = append(s.Containers, StoppedContainer{Name: aws.ToString(c.Name), Reason: aws.ToString(c.Reason), ExitCode: c.ExitCode})
+		}
+		stopped = append(stopped, s)
+	}
+	return stopped, nil
+}
+
+// Reasons are the stopped reasons of tasks, each once, in order.
+func Reasons(tasks []StoppedTask) []string {
+	var out []string
+	for _, t := range tasks {
+		s := strings.TrimPrefix(t.String(), "task ")
+		if _, rest, ok := strings.Cut(s, ": "); ok {
+			s = rest
+		}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,47 @@
+package ecsdeploy
+
+import "time"
+
+// Status is how a deploy ended.
+type Status string
+
+// The statuses a deploy ends with; they are the action's status output.
+const (
+	StatusSucceeded  Status = "succeeded"
+	StatusUnchanged  Status = "unchanged"
+	StatusRolledBack Status = "rolled-back"
+	StatusFailed     Status = "failed"
+)
+
+// OK reports whether the status means the service runs what was asked for.
+func (s Status) OK() bool { return s == StatusSucceeded || s == StatusUnchanged }
+
+// Phase is one step of a deploy, for the job summary's timeline.
+type Phase struct {
+	Name       string
+	Start, End time.Time
+	Failed     bool
+}
+
+// Result is what a deploy did. It is returned with the error, if any, so a
+// front end can always report what state the service was left in.
+type Result struct {
+	Status                    Status
+	Image                     string
+	Container                 string
+	TaskDefinitionARN         string // the revision the service runs now
+	PreviousTaskDefinitionARN string // the revision it ran before
+	DeploymentID              string
+	Watched                   bool
+	DryRun                    bool
+	// Rendered is the task definition that was (or, in a dry run, would be)
+	// registered, as indented JSON of RegisterTaskDefinition's input.
+	Rendered []byte
+	Stopped  []StoppedTask
+	Phases   []Phase
+	Start    time.Time
+	End      time.Time
+}
+
+// Duration is how long the deploy took.
+func (r *Result) Duration() time.Duration { return r.End.Sub(r.Start) }

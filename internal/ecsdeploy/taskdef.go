@@ -1,0 +1,121 @@
+package ecsdeploy
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/autonote/deploy-action/internal/awsjson"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// NextRevision returns the RegisterTaskDefinition input that registers a copy
+// of td, with its tags, in which only the image of container changes.
+//
+// The copy goes through the SDK's own types: every field of TaskDefinition
+// that RegisterTaskDefinitionInput also has is carried over by name, so a
+// field the API gains later travels without a change here, and the read-only
+// attributes (ARN, revision, status, compatibilities, requiresAttributes,
+// registeredAt/By) fall away because the input has no place for them.
+// Values a user set, empty strings included, are kept as they are.
+func NextRevision(td *types.TaskDefinition, tags []types.Tag, container, image string) (*ecs.RegisterTaskDefinitionInput, error) {
+	if td == nil {
+		return nil, fmt.Errorf("task definition is nil")
+	}
+	raw, err := json.Marshal(td)
+	if err != nil {
+		return nil, fmt.Errorf("copy task definition %s: %w", aws.ToString(td.TaskDefinitionArn), err)
+	}
+	in := &ecs.RegisterTaskDefinitionInput{}
+	if err := json.Unmarshal(raw, in); err != nil {
+		return nil, fmt.Errorf("copy task definition %s: %w", aws.ToString(td.TaskDefinitionArn), err)
+	}
+	if len(tags) > 0 {
+		in.Tags = append([]types.Tag(nil), tags...)
+	}
+	found := false
+	for i := range in.ContainerDefinitions {
+		if aws.ToString(in.ContainerDefinitions[i].Name) == container {
+			in.ContainerDefinitions[i].Image = aws.String(image)
+			found = true
+		}
+	}
+	if !found {
+		return nil, &NotFoundError{Kind: ErrContainerNotFound, Name: container, Where: "task definition " + aws.ToString(td.TaskDefinitionArn), Exists: containerNames(td)}
+	}
+	return in, nil
+}
+
+// ChooseContainer picks the container whose image a deploy changes: the one
+// named, else the only one, else the only one running an image of repository.
+func ChooseContainer(td *types.TaskDefinition, name, repository string) (string, error) {
+	where := "task definition " + aws.ToString(td.TaskDefinitionArn)
+	if name != "" {
+		for _, c := range td.ContainerDefinitions {
+			if aws.ToString(c.Name) == name {
+				return name, nil
+			}
+		}
+		return "", &NotFoundError{Kind: ErrContainerNotFound, Name: name, Where: where, Exists: containerNames(td),
+			Hint: "set container-name to one of the containers found"}
+	}
+	if len(td.ContainerDefinitions) == 1 {
+		return aws.ToString(td.ContainerDefinitions[0].Name), nil
+	}
+	var matches []string
+	for _, c := range td.ContainerDefinitions {
+		if repository != "" && imageRepository(aws.ToString(c.Image)) == repository {
+			matches = append(matches, aws.ToString(c.Name))
+		}
+	}
+	if len(matches) == 1 {
+		return matches[0], nil
+	}
+	hint := fmt.Sprintf("no container runs an image of repository %q; set container-name", repository)
+	if len(matches) > 1 {
+		hint = fmt.Sprintf("containers %s all run images of repository %q; set container-name", strings.Join(matches, ", "), repository)
+	}
+	return "", &NotFoundError{Kind: ErrContainerNotFound, Name: "(not named)", Where: where, Exists: containerNames(td), Hint: hint}
+}
+
+// imageRepository is the repository path of an image reference:
+// "123.dkr.ecr.us-east-1.amazonaws.com/autonote/server:abc" -> "autonote/server".
+func imageRepository(ref string) string {
+	if i := strings.Index(ref, "@"); i >= 0 {
+		ref = ref[:i]
+	}
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		ref = ref[:i]
+	}
+	if host, path, ok := strings.Cut(ref, "/"); ok && (strings.ContainsAny(host, ".:") || host == "localhost") {
+		return path
+	}
+	return ref
+}
+
+func containerNames(td *types.TaskDefinition) []string {
+	var names []string
+	for _, c := range td.ContainerDefinitions {
+		names = append(names, aws.ToString(c.Name))
+	}
+	return names
+}
+
+// containerImage is the image of the named container.
+func containerImage(td *types.TaskDefinition, name string) string {
+	for _, c := range td.ContainerDefinitions {
+		if aws.ToString(c.Name) == name {
+			return aws.ToString(c.Image)
+		}
+	}
+	return ""
+}
+
+// render is the input as a person reads it: indented JSON with the API's
+// own lowerCamel member names is what `aws ecs register-task-definition
+// --cli-input-json` takes, so that is what a dry run prints.
+func render(in *ecs.RegisterTaskDefinitionInput) ([]byte, error) {
+	return json.MarshalIndent(awsjson.Value(in), "", "  ")
+}

@@ -1,0 +1,218 @@
+// Package ecssim simulates the part of Amazon ECS that moto leaves out: the
+// service scheduler. It serves the service operations (CreateService,
+// UpdateService, DescribeServices, ListServices, ListTasks, DescribeTasks,
+// DeleteService) with deployments that progress over time, tasks that start
+// and stop, and service events worded the way ECS words them; every other ECS
+// operation (task definitions, clusters) goes to moto unchanged.
+//
+// Time is read lazily: each request advances the rollouts to the simulator's
+// clock, so nothing runs in the background.
+package ecssim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// Outcome is how a rollout of a task definition ends.
+type Outcome int
+
+const (
+	// Complete: the tasks start, the old ones drain, the deployment completes.
+	Complete Outcome = iota
+	// Fail: the tasks stop with the scenario's reasons and the circuit
+	// breaker, if the service has one, marks the deployment FAILED (and
+	// rolls back when the service asks for it).
+	Fail
+	// Hang: the tasks never reach RUNNING and the deployment stays IN_PROGRESS.
+	Hang
+)
+
+// Scenario says what happens to deployments of images that match it.
+type Scenario struct {
+	Outcome Outcome
+	// After is how long the rollout takes to complete or fail; zero means
+	// the simulator's default.
+	After time.Duration
+	// StoppedReason, ContainerReason and ExitCode describe the stopped tasks
+	// of a failing rollout.
+	StoppedReason   string
+	ContainerReason string
+	ExitCode        *int32
+}
+
+type rule struct {
+	match    string
+	scenario Scenario
+}
+
+// Simulator is an http.Handler that speaks the ECS JSON protocol.
+type Simulator struct {
+	moto     *url.URL
+	proxy    *httputil.ReverseProxy
+	now      func() time.Time
+	duration time.Duration
+
+	mu         sync.Mutex
+	rules      []rule
+	services   map[string]*service                    // by cluster ARN + "/" + service name
+	containers map[string][]types.ContainerDefinition // by task definition ARN
+	seq        int
+	calls      map[string]int
+}
+
+// Option configures a Simulator.
+type Option func(*Simulator) error
+
+// WithClock sets the clock the rollouts follow. The default is time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(s *Simulator) error {
+		if now == nil {
+			return fmt.Errorf("clock is nil")
+		}
+		s.now = now
+		return nil
+	}
+}
+
+// WithDuration sets how long a rollout takes when its scenario does not say.
+// The default is 2s.
+func WithDuration(d time.Duration) Option {
+	return func(s *Simulator) error {
+		if d < 0 {
+			return fmt.Errorf("duration %v is negative", d)
+		}
+		s.duration = d
+		return nil
+	}
+}
+
+// New returns a Simulator that passes what it does not simulate to the moto
+// server at motoURL.
+func New(motoURL string, opts ...Option) (*Simulator, error) {
+	u, err := url.Parse(motoURL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("moto url %q is not an absolute URL", motoURL)
+	}
+	s := &Simulator{
+		moto:       u,
+		proxy:      httputil.NewSingleHostReverseProxy(u),
+		now:        time.Now,
+		duration:   2 * time.Second,
+		services:   map[string]*service{},
+		containers: map[string][]types.ContainerDefinition{},
+		calls:      map[string]int{},
+	}
+	for _, opt := range opts {
+		if err := opt(s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// SetScenario makes deployments whose task definition has an image
+// containing match follow sc. Later calls win over earlier ones.
+func (s *Simulator) SetScenario(match string, sc Scenario) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rules = append(s.rules, rule{match: match, scenario: sc})
+}
+
+// Calls returns how many requests each ECS operation has had.
+func (s *Simulator) Calls() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.calls))
+	for k, v := range s.calls {
+		out[k] = v
+	}
+	return out
+}
+
+// ResetCalls sets every operation's count back to zero.
+func (s *Simulator) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.calls)
+}
+
+const targetPrefix = "AmazonEC2ContainerServiceV20141113."
+
+func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
+	if !ok {
+		s.proxy.ServeHTTP(w, r)
+		return
+	}
+	s.mu.Lock()
+	s.calls[op]++
+	s.mu.Unlock()
+
+	handlers := map[string]func(context.Context, *call) (any, error){
+		"CreateService":    s.createService,
+		"UpdateService":    s.updateService,
+		"DescribeServices": s.describeServices,
+		"ListServices":     s.listServices,
+		"DeleteService":    s.deleteService,
+		"ListTasks":        s.listTasks,
+		"DescribeTasks":    s.describeTasks,
+	}
+	h, ok := handlers[op]
+	if !ok {
+		s.proxy.ServeHTTP(w, r)
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	region := regionOf(r)
+	c := &call{body: body, region: region, moto: s.motoClient(region)}
+	out, err := h(r.Context(), c)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wire(out))
+}
+
+// call is one request: its body and a moto client in its region.
+type call struct {
+	body   []byte
+	region string
+	moto   *ecs.Client
+}
+
+func (c *call) decode(v any) error {
+	if len(bytes.TrimSpace(c.body)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(c.body, v); err != nil {
+		return &apiError{Type: "SerializationException", Message: err.Error()}
+	}
+	return nil
+}
+
+func (s *Simulator) motoClient(region string) *ecs.Client {
+	return ecs.New(ecs.Options{
+		Region:       region,
+		BaseEndpoint: aws.String(s.moto.String()),
+		Credentials:  credentials.NewStaticCredentialsProvider("ecssim", "ecssim", ""),
+	})
+}

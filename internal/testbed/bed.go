@@ -1,0 +1,188 @@
+package testbed
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/autonote/deploy-action/internal/ecssim"
+)
+
+// Region is the region every test bed resource lives in.
+const Region = "us-east-1"
+
+// ECRPassword is the registry password moto's GetAuthorizationToken hands
+// out; the test bed's registries accept only it, which proves a client logged
+// in with ECR's credentials.
+const ECRPassword = "123456789012-auth-token"
+
+// Bed is one test's view of the test bed: moto, a simulator of its own in
+// front of it, and a registry of its own.
+type Bed struct {
+	Moto     *Moto
+	Sim      *ecssim.Simulator
+	ECSURL   string // the simulator
+	Registry string // host:port of the registry
+	servers  []*httptest.Server
+}
+
+// Start starts a simulator in front of moto and an in-process registry.
+func Start(moto *Moto, opts ...ecssim.Option) (*Bed, error) {
+	sim, err := ecssim.New(moto.URL, opts...)
+	if err != nil {
+		return nil, err
+	}
+	ecsSrv := httptest.NewServer(sim)
+	reg := httptest.NewServer(BasicAuth("AWS", ECRPassword, registry.New(registry.Logger(log.New(discard{}, "", 0)))))
+	return &Bed{
+		Moto:     moto,
+		Sim:      sim,
+		ECSURL:   ecsSrv.URL,
+		Registry: strings.TrimPrefix(reg.URL, "http://"),
+		servers:  []*httptest.Server{ecsSrv, reg},
+	}, nil
+}
+
+// Close stops the simulator and the registry.
+func (b *Bed) Close() {
+	for _, s := range b.servers {
+		s.Close()
+	}
+}
+
+// Env is the environment that points an AWS SDK or the aws CLI at the bed.
+func (b *Bed) Env() map[string]string {
+	return map[string]string{
+		"AWS_REGION":                  Region,
+		"AWS_DEFAULT_REGION":          Region,
+		"AWS_ACCESS_KEY_ID":           "testing",
+		"AWS_SECRET_ACCESS_KEY":       "testing",
+		"AWS_ENDPOINT_URL":            b.Moto.URL,
+		"AWS_ENDPOINT_URL_ECS":        b.ECSURL,
+		"AWS_EC2_METADATA_DISABLED":   "true",
+		"AWS_CONFIG_FILE":             "/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+	}
+}
+
+// Config is an aws.Config for the bed.
+func (b *Bed) Config() aws.Config {
+	return aws.Config{
+		Region:       Region,
+		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+		BaseEndpoint: aws.String(b.Moto.URL),
+	}
+}
+
+// ECS is an ECS client that reaches the simulator.
+func (b *Bed) ECS(opts ...func(*ecs.Options)) *ecs.Client {
+	return ecs.NewFromConfig(b.Config(), append([]func(*ecs.Options){func(o *ecs.Options) {
+		o.BaseEndpoint = aws.String(b.ECSURL)
+	}}, opts...)...)
+}
+
+// ECR is an ECR client that reaches moto.
+func (b *Bed) ECR() *ecr.Client { return ecr.NewFromConfig(b.Config()) }
+
+// Service describes a service to set up in the bed, as the bootstrap would.
+type Service struct {
+	Cluster, Service, Family string
+	Containers               []types.ContainerDefinition
+	DesiredCount             int32
+	// CircuitBreaker and Rollback set the service's deployment circuit breaker.
+	CircuitBreaker, Rollback bool
+}
+
+// Seed creates the cluster, registers the task definition and creates the
+// service, returning the task definition's ARN.
+func (b *Bed) Seed(ctx context.Context, s Service) (string, error) {
+	client := b.ECS()
+	if _, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(s.Cluster)}); err != nil {
+		return "", fmt.Errorf("create cluster %s: %w", s.Cluster, err)
+	}
+	td, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family:                  aws.String(s.Family),
+		ContainerDefinitions:    s.Containers,
+		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
+		NetworkMode:             types.NetworkModeAwsvpc,
+		Cpu:                     aws.String("256"),
+		Memory:                  aws.String("512"),
+	})
+	if err != nil {
+		return "", fmt.Errorf("register task definition %s: %w", s.Family, err)
+	}
+	arn := aws.ToString(td.TaskDefinition.TaskDefinitionArn)
+	_, err = client.CreateService(ctx, &ecs.CreateServiceInput{
+		Cluster:        aws.String(s.Cluster),
+		ServiceName:    aws.String(s.Service),
+		TaskDefinition: aws.String(arn),
+		DesiredCount:   aws.Int32(s.DesiredCount),
+		LaunchType:     types.LaunchTypeFargate,
+		DeploymentConfiguration: &types.DeploymentConfiguration{
+			DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{Enable: s.CircuitBreaker, Rollback: s.Rollback},
+		},
+	})
+	if err != nil {
+		return "", fmt.Errorf("create service %s: %w", s.Service, err)
+	}
+	return arn, nil
+}
+
+// PushRandomImage pushes a small random image to repository:tag in the bed's
+// registry and returns its digest.
+func (b *Bed) PushRandomImage(ctx context.Context, repository, tag string) (string, error) {
+	img, err := random.Image(256, 1)
+	if err != nil {
+		return "", err
+	}
+	ref, err := name.NewTag(b.Registry+"/"+repository+":"+tag, name.Insecure)
+	if err != nil {
+		return "", err
+	}
+	auth := remote.WithAuth(&authn.Basic{Username: "AWS", Password: ECRPassword})
+	if err := remote.Write(ref, img, remote.WithContext(ctx), auth); err != nil {
+		return "", fmt.Errorf("push %s: %w", ref, err)
+	}
+	d, err := img.Digest()
+	return d.String(), err
+}
+
+// SHA returns a random 40-character commit SHA.
+func SHA() string {
+	b := make([]byte, 20)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%x", b)
+}
+
+// BasicAuth admits only requests with the given user and password, answering
+// the others as a registry does.
+func BasicAuth(user, password string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		if !ok || u != user || p != password {
+			w.Header().Set("WWW-Authenticate", `Basic realm="testbed"`)
+			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

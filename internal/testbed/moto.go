@@ -1,0 +1,105 @@
+// Package testbed starts the real parts that tests and the demo talk to over
+// the wire: moto_server, the ECS scheduler simulator in front of it, and a
+// container registry. Everything listens on 127.0.0.1.
+package testbed
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"time"
+)
+
+// Moto is a running moto_server.
+type Moto struct {
+	URL string
+	cmd *exec.Cmd
+	out *bytes.Buffer
+}
+
+// StartMoto starts moto_server on a free loopback port, with the AWS managed
+// policies loaded, and waits until it answers. MOTO_SERVER names the binary
+// when it is not moto_server on PATH.
+func StartMoto(ctx context.Context) (*Moto, error) {
+	bin := os.Getenv("MOTO_SERVER")
+	if bin == "" {
+		bin = "moto_server"
+	}
+	path, err := exec.LookPath(bin)
+	if err != nil {
+		return nil, fmt.Errorf("find moto_server: %w (install it with: pip install 'moto[server]==5.2.1')", err)
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	out := &bytes.Buffer{}
+	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd.Env = append(os.Environ(), "MOTO_IAM_LOAD_MANAGED_POLICIES=true")
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start moto_server: %w", err)
+	}
+	m := &Moto{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, out: out}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for {
+		resp, err := http.Get(m.URL + "/moto-api/data.json")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				go func() { <-exited }()
+				return m, nil
+			}
+		}
+		select {
+		case err := <-exited:
+			return nil, fmt.Errorf("moto_server exited: %v\n%s", err, out.String())
+		case <-ctx.Done():
+			_ = cmd.Process.Kill()
+			return nil, fmt.Errorf("moto_server did not answer on %s: %w", m.URL, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Reset clears every resource moto holds.
+func (m *Moto) Reset() error {
+	resp, err := http.Post(m.URL+"/moto-api/reset", "application/json", nil)
+	if err != nil {
+		return fmt.Errorf("reset moto: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("reset moto: status %s", resp.Status)
+	}
+	return nil
+}
+
+// Stop ends moto_server.
+func (m *Moto) Stop() error {
+	if m == nil || m.cmd.Process == nil {
+		return nil
+	}
+	if err := m.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return err
+	}
+	return nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
