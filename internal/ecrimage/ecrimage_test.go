@@ -1,0 +1,118 @@
+package ecrimage_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/autonote/deploy-action/internal/ecrimage"
+	"github.com/autonote/deploy-action/internal/testbed"
+)
+
+var moto *testbed.Moto
+
+func TestMain(m *testing.M) {
+	var err error
+	if moto, err = testbed.StartMoto(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = moto.Stop()
+	os.Exit(code)
+}
+
+func TestLogin(t *testing.T) {
+	t.Parallel()
+	bed, err := testbed.Start(moto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bed.Close()
+	ctx := context.Background()
+
+	reg, err := ecrimage.Login(ctx, bed.ECR(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := reg.Host, "123456789012.dkr.ecr.us-east-1.amazonaws.com"; got != want {
+		t.Errorf("host = %q, want the registry ECR reports, %q", got, want)
+	}
+	if reg.Username != "AWS" || reg.Password.Reveal() != testbed.ECRPassword {
+		t.Errorf("credentials = %q/%q, want AWS and moto's token", reg.Username, reg.Password.Reveal())
+	}
+
+	var logged strings.Builder
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("login", "registry", reg, "password", reg.Password)
+	fmt.Fprintf(&logged, "%v %+v %s", reg, reg, reg.Password)
+	if strings.Contains(logged.String(), testbed.ECRPassword) {
+		t.Errorf("password printed: %s", logged.String())
+	}
+
+	over, err := ecrimage.Login(ctx, bed.ECR(), bed.Registry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if over.Host != bed.Registry {
+		t.Errorf("host = %q, want the override %q", over.Host, bed.Registry)
+	}
+}
+
+func TestHeadNeedsECRCredentials(t *testing.T) {
+	t.Parallel()
+	bed, err := testbed.Start(moto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bed.Close()
+	ctx := context.Background()
+	digest, err := bed.PushRandomImage(ctx, "autonote/server", "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := &ecrimage.Registry{Host: bed.Registry, Username: "AWS", Password: testbed.ECRPassword}
+	bad := &ecrimage.Registry{Host: bed.Registry, Username: "AWS", Password: "wrong"}
+
+	repo, _ := good.Repository("autonote/server")
+	img, err := repo.Head(ctx, "v1")
+	if err != nil || img.Digest != digest || img.URI() != bed.Registry+"/autonote/server:v1" {
+		t.Errorf("Head = %+v, %v; want digest %s", img, err, digest)
+	}
+	if _, err := repo.Head(ctx, "v2"); !errors.Is(err, ecrimage.ErrImageNotFound) {
+		t.Errorf("Head(missing) = %v, want ErrImageNotFound", err)
+	}
+	badRepo, _ := bad.Repository("autonote/server")
+	if _, err := badRepo.Head(ctx, "v1"); err == nil || errors.Is(err, ecrimage.ErrImageNotFound) {
+		t.Errorf("Head with a wrong password = %v, want an authentication error", err)
+	}
+}
+
+func TestCheckSHA(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		sha string
+		ok  bool
+	}{
+		{"1234567", true},
+		{"ABCDEF0123", true},
+		{strings.Repeat("a", 40), true},
+		{"123456", false},
+		{strings.Repeat("a", 41), false},
+		{"12345g7", false},
+		{"", false},
+		{"v1.2.3-beta", false},
+	}
+	for _, tt := range tests {
+		err := ecrimage.CheckSHA(tt.sha)
+		if got := err == nil; got != tt.ok {
+			t.Errorf("CheckSHA(%q) = %v, want ok=%v", tt.sha, err, tt.ok)
+		}
+		if err != nil && !errors.Is(err, ecrimage.ErrInvalidSHA) {
+			t.Errorf("CheckSHA(%q) = %v, want ErrInvalidSHA", tt.sha, err)
+		}
+	}
+}

@@ -1,0 +1,83 @@
+package ecsdeploy_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/autonote/deploy-action/internal/ecrimage"
+	"github.com/autonote/deploy-action/internal/ecsdeploy"
+	"github.com/autonote/deploy-action/internal/testbed"
+)
+
+func TestRollbackBySHA(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{circuitBreaker: true, rollback: true})
+	ctx := context.Background()
+	reg, err := ecrimage.Login(ctx, f.bed.ECR(), f.bed.Registry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, err := reg.Repository("autonote/server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sha1, sha2 := testbed.SHA(), testbed.SHA()
+	// Two builds whose SHAs share 8 characters make a short prefix ambiguous.
+	twinA, twinB := "abcdef12"+testbed.SHA()[8:], "abcdef12"+testbed.SHA()[8:]
+	for _, tag := range []string{sha1, sha2, twinA, twinB} {
+		if _, err := f.bed.PushRandomImage(ctx, "autonote/server", tag); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.deployer.Deploy(ctx, f.request(f.image(sha1))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.deployer.Deploy(ctx, f.request(f.image(sha2))); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("bad sha changes nothing", func(t *testing.T) {
+		tests := []struct {
+			sha      string
+			wantIs   error
+			wantSays string
+		}{
+			{"abc", ecrimage.ErrInvalidSHA, "at least 7 hex characters"},
+			{"not-a-sha-at-all", ecrimage.ErrInvalidSHA, "commit SHA"},
+			{"0000000", ecrimage.ErrImageNotFound, "nearest tags"},
+			{"abcdef1", ecrimage.ErrAmbiguousSHA, twinA[:12]},
+			{strings.Repeat("e", 40), ecrimage.ErrImageNotFound, "nearest tags"},
+		}
+		for _, tt := range tests {
+			f.bed.Sim.ResetCalls()
+			_, err := f.deployer.Rollback(ctx, f.request(""), tt.sha, repo)
+			if !errors.Is(err, tt.wantIs) || !strings.Contains(err.Error(), tt.wantSays) {
+				t.Errorf("Rollback(%q) = %v, want %v saying %q", tt.sha, err, tt.wantIs, tt.wantSays)
+			}
+			if calls := f.bed.Sim.Calls(); calls["DescribeServices"]+calls["RegisterTaskDefinition"]+calls["UpdateService"] != 0 {
+				t.Errorf("Rollback(%q) called ECS: %v", tt.sha, calls)
+			}
+		}
+	})
+
+	t.Run("prefix returns to the build", func(t *testing.T) {
+		res, err := f.deployer.Rollback(ctx, f.request(""), sha1[:7], repo)
+		if err != nil {
+			t.Fatalf("Rollback: %v", err)
+		}
+		if res.Status != ecsdeploy.StatusSucceeded || res.Image != f.image(sha1) {
+			t.Errorf("got %q to %q, want succeeded to %q", res.Status, res.Image, f.image(sha1))
+		}
+		svc := f.service(t)
+		if got := f.imageOf(t, aws.ToString(svc.TaskDefinition)); got != f.image(sha1) {
+			t.Errorf("service runs %q, want %q", got, f.image(sha1))
+		}
+		if res.Phases[0].Name != "resolve sha" {
+			t.Errorf("first phase = %q, want resolve sha", res.Phases[0].Name)
+		}
+	})
+}
