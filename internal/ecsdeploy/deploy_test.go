@@ -89,19 +89,19 @@ func TestDeployFailureRollsBack(t *testing.T) {
 	}{
 		{
 			name: "ECS circuit breaker rolls back", circuitBreaker: true, rollback: true,
-			scenario: ecssim.Scenario{Outcome: ecssim.Fail, StoppedReason: "CannotPullContainerError: pull image manifest has been retried 5 time(s): not found"},
+			scenario:          ecssim.Scenario{Outcome: ecssim.Fail, StoppedReason: "CannotPullContainerError: pull image manifest has been retried 5 time(s): not found"},
 			rollbackOnFailure: true, wantStatus: ecsdeploy.StatusRolledBack, wantPhase: "watch ECS rollback",
 			wantInError: []string{"CannotPullContainerError", "circuit breaker", "rolled back"},
 		},
 		{
 			name: "circuit breaker without rollback, engine rolls back", circuitBreaker: true,
-			scenario: ecssim.Scenario{Outcome: ecssim.Fail, StoppedReason: "ResourceInitializationError: unable to pull secrets or registry auth"},
+			scenario:          ecssim.Scenario{Outcome: ecssim.Fail, StoppedReason: "ResourceInitializationError: unable to pull secrets or registry auth"},
 			rollbackOnFailure: true, wantStatus: ecsdeploy.StatusRolledBack, wantPhase: "watch rollback",
 			wantInError: []string{"ResourceInitializationError: unable to pull secrets", "rolled back"},
 		},
 		{
 			name: "essential container exits", circuitBreaker: true,
-			scenario: ecssim.Scenario{Outcome: ecssim.Fail, StoppedReason: "Essential container in task exited", ExitCode: &exit1},
+			scenario:          ecssim.Scenario{Outcome: ecssim.Fail, StoppedReason: "Essential container in task exited", ExitCode: &exit1},
 			rollbackOnFailure: true, wantStatus: ecsdeploy.StatusRolledBack, wantPhase: "watch rollback",
 			wantInError: []string{"Essential container in task exited", "exit code 1"},
 		},

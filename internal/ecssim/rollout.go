@@ -103,6 +103,9 @@ func (s *Simulator) apply(sv *service, r *rollout, step int, at time.Time) {
 	if !sv.has(r) {
 		return
 	}
+	if step > 1 && aws.ToString(r.d.Status) != "PRIMARY" {
+		return // a replaced deployment only drains; it never completes or fails
+	}
 	r.d.UpdatedAt = aws.Time(at)
 	switch {
 	case step == 1:

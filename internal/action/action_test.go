@@ -1,0 +1,346 @@
+package action_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/autonote/deploy-action/internal/action"
+	"github.com/autonote/deploy-action/internal/ecsdeploy"
+	"github.com/autonote/deploy-action/internal/ecssim"
+	"github.com/autonote/deploy-action/internal/testbed"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+var moto *testbed.Moto
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	var err error
+	if moto, err = testbed.StartMoto(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = moto.Stop()
+	os.Exit(code)
+}
+
+var fastPolling = ecsdeploy.Polling{Fast: 10 * time.Millisecond, Average: 10 * time.Millisecond, Slow: 20 * time.Millisecond}
+
+// world is a seeded service, its images, and the environment a runner
+// would give the action.
+type world struct {
+	bed     *testbed.Bed
+	name    string
+	env     map[string]string
+	firstTD string
+	shas    []string
+}
+
+var (
+	worldMu  sync.Mutex
+	worldSeq int
+)
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	bed, err := testbed.Start(moto, ecssim.WithDuration(150*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(bed.Close)
+	worldMu.Lock()
+	worldSeq++
+	name := fmt.Sprintf("action-%d", worldSeq)
+	worldMu.Unlock()
+	ctx := context.Background()
+	w := &world{bed: bed, name: name}
+	for range 3 {
+		sha := testbed.SHA()
+		if _, err := bed.PushRandomImage(ctx, "autonote/server", sha); err != nil {
+			t.Fatal(err)
+		}
+		w.shas = append(w.shas, sha)
+	}
+	w.firstTD, err = bed.Seed(ctx, testbed.Service{
+		Cluster: name, Service: name, Family: name, DesiredCount: 1, CircuitBreaker: true, Rollback: true,
+		Containers: []types.ContainerDefinition{{Name: aws.String("server"), Image: aws.String(bed.Registry + "/autonote/server:" + w.shas[0]), Essential: aws.Bool(true)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	w.env = bed.Env()
+	for k, v := range map[string]string{
+		"GITHUB_OUTPUT":        filepath.Join(dir, "output"),
+		"GITHUB_STEP_SUMMARY":  filepath.Join(dir, "summary.md"),
+		"GITHUB_SHA":           w.shas[1],
+		"INPUT_CLUSTER":        name,
+		"INPUT_SERVICE":        name,
+		"INPUT_REGISTRY":       bed.Registry,
+		"INPUT_ECR-REPOSITORY": "autonote/server",
+		"INPUT_TIMEOUT":        "20s",
+	} {
+		w.env[k] = v
+	}
+	return w
+}
+
+// runResult is what the runner would show of one action run.
+type runResult struct {
+	err     error
+	log     string
+	outputs map[string]string
+	summary string
+}
+
+func (w *world) run(t *testing.T, inputs map[string]string) runResult {
+	t.Helper()
+	env := map[string]string{}
+	for k, v := range w.env {
+		env[k] = v
+	}
+	for k, v := range inputs {
+		env["INPUT_"+strings.ToUpper(k)] = v
+	}
+	os.Remove(env["GITHUB_OUTPUT"])
+	os.Remove(env["GITHUB_STEP_SUMMARY"])
+	var out bytes.Buffer
+	a := githubactions.New(githubactions.WithGetenv(func(k string) string { return env[k] }), githubactions.WithWriter(&out))
+	err := action.Run(context.Background(), a, action.Options{Version: "test", Polling: fastPolling})
+	summary, _ := os.ReadFile(env["GITHUB_STEP_SUMMARY"])
+	raw, _ := os.ReadFile(env["GITHUB_OUTPUT"])
+	return runResult{err: err, log: out.String(), outputs: parseOutputs(t, string(raw)), summary: string(summary)}
+}
+
+// parseOutputs reads a GITHUB_OUTPUT file: name<<DELIM, value lines, DELIM.
+func parseOutputs(t *testing.T, raw string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	lines := strings.Split(raw, "\n")
+	for i := 0; i < len(lines); i++ {
+		name, delim, ok := strings.Cut(lines[i], "<<")
+		if !ok {
+			continue
+		}
+		var value []string
+		for i++; i < len(lines) && lines[i] != delim; i++ {
+			value = append(value, lines[i])
+		}
+		out[name] = strings.Join(value, "\n")
+	}
+	return out
+}
+
+func TestDeploy(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	r := w.run(t, nil)
+	if r.err != nil {
+		t.Fatalf("Run: %v\n%s", r.err, r.log)
+	}
+	want := map[string]string{
+		"status":                       "succeeded",
+		"image-uri":                    w.bed.Registry + "/autonote/server:" + w.shas[1],
+		"previous-task-definition-arn": w.firstTD,
+	}
+	for k, v := range want {
+		if r.outputs[k] != v {
+			t.Errorf("output %s = %q, want %q", k, r.outputs[k], v)
+		}
+	}
+	for _, k := range []string{"image-digest", "task-definition-arn", "deployment-id"} {
+		if r.outputs[k] == "" {
+			t.Errorf("output %s is empty", k)
+		}
+	}
+	for _, s := range []string{"::group::credentials", "::group::watch rollout", "::endgroup::", "has reached a steady state"} {
+		if !strings.Contains(r.log, s) {
+			t.Errorf("log lacks %q:\n%s", s, r.log)
+		}
+	}
+	for _, s := range []string{"| Result | succeeded |", "```mermaid", "gantt", "watch rollout"} {
+		if !strings.Contains(r.summary, s) {
+			t.Errorf("summary lacks %q:\n%s", s, r.summary)
+		}
+	}
+	assertMasked(t, r.log, testbed.ECRPassword, "testing")
+
+	again := w.run(t, nil)
+	if again.err != nil || again.outputs["status"] != "unchanged" {
+		t.Errorf("second run: %v, status %q; want unchanged", again.err, again.outputs["status"])
+	}
+}
+
+// assertMasked checks that each secret was masked before it could print and
+// appears nowhere else.
+func assertMasked(t *testing.T, log string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		mask := "::add-mask::" + s
+		i := strings.Index(log, mask)
+		if i < 0 {
+			t.Errorf("secret %q never masked", s)
+			continue
+		}
+		if strings.Contains(log[:i], s) || strings.Contains(strings.ReplaceAll(log, mask, ""), s) {
+			t.Errorf("secret %q printed outside its mask", s)
+		}
+	}
+}
+
+func TestDeployBrokenImageRollsBack(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.bed.Sim.SetScenario(w.shas[2], ecssim.Scenario{Outcome: ecssim.Fail,
+		StoppedReason: "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref"})
+	r := w.run(t, map[string]string{"tag": w.shas[2]})
+	if !errors.Is(r.err, action.ErrFailed) {
+		t.Fatalf("Run = %v, want ErrFailed", r.err)
+	}
+	if got := r.outputs["status"]; got != "rolled-back" {
+		t.Errorf("status = %q, want rolled-back", got)
+	}
+	if got := r.outputs["task-definition-arn"]; got != w.firstTD {
+		t.Errorf("task-definition-arn = %q, want the previous %q", got, w.firstTD)
+	}
+	if !strings.Contains(r.log, "::error::deployment ") || !strings.Contains(r.log, "CannotPullContainerError") {
+		t.Errorf("log lacks an error annotation with the stopped reason:\n%s", r.log)
+	}
+	if !strings.Contains(r.summary, "| Stopped reasons | CannotPullContainerError") {
+		t.Errorf("summary lacks the stopped reason:\n%s", r.summary)
+	}
+}
+
+func TestRollbackBySHAPrefix(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	if r := w.run(t, nil); r.err != nil {
+		t.Fatal(r.err)
+	}
+	r := w.run(t, map[string]string{"command": "rollback", "sha": w.shas[0][:7]})
+	if r.err != nil {
+		t.Fatalf("Run: %v\n%s", r.err, r.log)
+	}
+	if got, want := r.outputs["image-uri"], w.bed.Registry+"/autonote/server:"+w.shas[0]; got != want {
+		t.Errorf("image-uri = %q, want %q", got, want)
+	}
+	if r.outputs["status"] != "succeeded" {
+		t.Errorf("status = %q, want succeeded", r.outputs["status"])
+	}
+}
+
+func TestDryRunChangesNothing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.bed.Sim.ResetCalls()
+	r := w.run(t, map[string]string{"dry-run": "true"})
+	if r.err != nil {
+		t.Fatalf("Run: %v", r.err)
+	}
+	if calls := w.bed.Sim.Calls(); calls["RegisterTaskDefinition"]+calls["UpdateService"] != 0 {
+		t.Errorf("dry run called %v", calls)
+	}
+	if !strings.Contains(r.log, `"containerDefinitions"`) || !strings.Contains(r.log, w.shas[1]) {
+		t.Errorf("dry run did not print the task definition with the new image:\n%s", r.log)
+	}
+}
+
+func TestBadInputFailsBeforeAnyChange(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	tests := []struct {
+		name   string
+		inputs map[string]string
+		env    map[string]string
+		says   string
+	}{
+		{name: "unknown command", inputs: map[string]string{"command": "deploy-everything"}, says: `input command "deploy-everything" is not known: use deploy or rollback`},
+		{name: "timeout not a duration", inputs: map[string]string{"timeout": "soon"}, says: `input timeout "soon" is not a positive duration`},
+		{name: "wait not a boolean", inputs: map[string]string{"wait": "maybe"}, says: `input wait "maybe" is not a boolean`},
+		{name: "malformed sha", inputs: map[string]string{"command": "rollback", "sha": "xyz"}, says: "give the commit SHA of a build"},
+		{name: "rollback without sha", inputs: map[string]string{"command": "rollback"}, says: "command rollback needs the sha input"},
+		{name: "sha with no image", inputs: map[string]string{"command": "rollback", "sha": "1234567"}, says: "no image in"},
+		{name: "tag with no image", inputs: map[string]string{"tag": "0000000000000000000000000000000000000000"}, says: "push the image first"},
+		{name: "unknown service", inputs: map[string]string{"service": "nope"}, says: `service not found "nope"`},
+		{name: "unknown cluster", inputs: map[string]string{"cluster": "nope"}, says: `cluster not found "nope"`},
+		{name: "container not in the task definition", inputs: map[string]string{"container-name": "web"}, says: "(found: server)"},
+		{name: "missing region", env: map[string]string{"AWS_REGION": "", "AWS_DEFAULT_REGION": ""}, says: "no AWS region: set the aws-region input"},
+		{name: "missing credentials", env: map[string]string{"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}, says: "no AWS credentials"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := &world{bed: w.bed, name: w.name, firstTD: w.firstTD, shas: w.shas, env: maps.Clone(w.env)}
+			maps.Copy(w.env, tt.env)
+			w.bed.Sim.ResetCalls()
+			r := w.run(t, tt.inputs)
+			if r.err == nil {
+				t.Fatalf("Run succeeded, want an error saying %q", tt.says)
+			}
+			if !strings.Contains(r.log, "::error::") || !strings.Contains(r.log, tt.says) {
+				t.Errorf("log lacks an error saying %q:\n%s", tt.says, r.log)
+			}
+			if r.outputs["status"] != "failed" {
+				t.Errorf("status = %q, want failed", r.outputs["status"])
+			}
+			if calls := w.bed.Sim.Calls(); calls["RegisterTaskDefinition"]+calls["UpdateService"] != 0 {
+				t.Errorf("changed ECS: %v", calls)
+			}
+		})
+	}
+}
+
+func TestRoleToAssumeThroughOIDC(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	var audience string
+	var mu sync.Mutex
+	tokens := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer runner-request-token" {
+			http.Error(rw, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		mu.Lock()
+		audience = r.URL.Query().Get("audience")
+		mu.Unlock()
+		fmt.Fprint(rw, `{"value":"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmF1dG9ub3RlL2F1dG9ub3RlOnJlZjpyZWZzL2hlYWRzL21haW4ifQ.c2ln"}`)
+	}))
+	defer tokens.Close()
+	w.env["AWS_ACCESS_KEY_ID"], w.env["AWS_SECRET_ACCESS_KEY"] = "", ""
+	w.env["ACTIONS_ID_TOKEN_REQUEST_URL"] = tokens.URL + "/token"
+	w.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = "runner-request-token"
+
+	r := w.run(t, map[string]string{"role-to-assume": "arn:aws:iam::123456789012:role/autonote-deploy"})
+	if r.err != nil {
+		t.Fatalf("Run: %v\n%s", r.err, r.log)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if audience != "sts.amazonaws.com" {
+		t.Errorf("token audience = %q, want sts.amazonaws.com", audience)
+	}
+	assertMasked(t, r.log, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmF1dG9ub3RlL2F1dG9ub3RlOnJlZjpyZWZzL2hlYWRzL21haW4ifQ.c2ln")
+
+	w.env["ACTIONS_ID_TOKEN_REQUEST_URL"] = ""
+	r = w.run(t, map[string]string{"role-to-assume": "arn:aws:iam::123456789012:role/autonote-deploy"})
+	if r.err == nil || !strings.Contains(r.log, "id-token: write") {
+		t.Errorf("without a token endpoint: %v, want an error that asks for id-token: write\n%s", r.err, r.log)
+	}
+}

@@ -1,0 +1,107 @@
+package action
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/sethvargo/go-githubactions"
+)
+
+// stsAudience is the audience AWS expects in a GitHub OIDC token.
+const stsAudience = "sts.amazonaws.com"
+
+// loadAWS builds the one aws.Config of a run from the action's environment:
+// static keys when the environment has them, else the role through the
+// workflow's OIDC token, else the SDK's default chain. It fails early, with
+// what to do, when no credentials can be had.
+func loadAWS(ctx context.Context, a *githubactions.Action, in Inputs) (aws.Config, error) {
+	getenv := a.Getenv
+	opts := []func(*config.LoadOptions) error{
+		config.WithRegion(in.Region),
+		config.WithRetryMaxAttempts(5),
+	}
+	if u := getenv("AWS_ENDPOINT_URL"); u != "" {
+		opts = append(opts, config.WithBaseEndpoint(u))
+	}
+	if strings.EqualFold(getenv("AWS_EC2_METADATA_DISABLED"), "true") {
+		opts = append(opts, config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
+	}
+	if f := getenv("AWS_CONFIG_FILE"); f != "" {
+		opts = append(opts, config.WithSharedConfigFiles([]string{f}))
+	}
+	if f := getenv("AWS_SHARED_CREDENTIALS_FILE"); f != "" {
+		opts = append(opts, config.WithSharedCredentialsFiles([]string{f}))
+	}
+	if id := getenv("AWS_ACCESS_KEY_ID"); id != "" && in.RoleToAssume == "" {
+		a.AddMask(getenv("AWS_SECRET_ACCESS_KEY"))
+		if tok := getenv("AWS_SESSION_TOKEN"); tok != "" {
+			a.AddMask(tok)
+		}
+		opts = append(opts, config.WithCredentialsProvider(
+			credentials.NewStaticCredentialsProvider(id, getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN"))))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return cfg, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if in.RoleToAssume != "" {
+		token := &oidcToken{a: a}
+		provider := stscreds.NewWebIdentityRoleProvider(sts.NewFromConfig(cfg, func(o *sts.Options) {
+			if u := serviceEndpoint(getenv, "STS"); u != nil {
+				o.BaseEndpoint = u
+			}
+		}), in.RoleToAssume, token,
+			func(o *stscreds.WebIdentityRoleOptions) {
+				o.RoleSessionName = sessionName(getenv)
+			})
+		cfg.Credentials = aws.NewCredentialsCache(provider)
+	}
+	creds, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		if in.RoleToAssume != "" {
+			return cfg, fmt.Errorf("assume role %s with the workflow's OIDC token: %w (give the job `permissions: id-token: write`, and check that the role trusts token.actions.githubusercontent.com for this repository and branch: its sub condition must match repo:OWNER/REPO:ref:refs/heads/BRANCH)", in.RoleToAssume, err)
+		}
+		return cfg, fmt.Errorf("no AWS credentials: %w (set role-to-assume to a role the workflow may assume with OIDC, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)", err)
+	}
+	a.AddMask(creds.SecretAccessKey)
+	if creds.SessionToken != "" {
+		a.AddMask(creds.SessionToken)
+	}
+	return cfg, nil
+}
+
+// oidcToken fetches the workflow's OIDC token for AWS, masked at once.
+type oidcToken struct{ a *githubactions.Action }
+
+func (t *oidcToken) GetIdentityToken() ([]byte, error) {
+	tok, err := t.a.GetIDToken(context.Background(), stsAudience)
+	if err != nil {
+		return nil, fmt.Errorf("get the workflow's OIDC token: %w", err)
+	}
+	t.a.AddMask(tok)
+	return []byte(tok), nil
+}
+
+func sessionName(getenv func(string) string) string {
+	name := "deploy-action"
+	if id := getenv("GITHUB_RUN_ID"); id != "" {
+		name += "-" + id
+	}
+	return name
+}
+
+// serviceEndpoint is AWS_ENDPOINT_URL_<SERVICE> from the action's
+// environment, which the SDK would read only from the process's; nil when unset.
+func serviceEndpoint(getenv func(string) string, service string) *string {
+	if u := getenv("AWS_ENDPOINT_URL_" + service); u != "" {
+		return aws.String(u)
+	}
+	return nil
+}

@@ -1,0 +1,95 @@
+package action
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/autonote/deploy-action/internal/ecsdeploy"
+)
+
+// log is the Actions log: each phase a collapsible group, each service
+// event a line, and the engine's progress lines in between.
+type log struct {
+	a     *githubactions.Action
+	now   func() time.Time
+	mu    sync.Mutex
+	open  bool
+	steps []ecsdeploy.Phase
+}
+
+// Phase closes the open group and opens one for the phase.
+func (l *log) Phase(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if l.open {
+		l.a.EndGroup()
+		l.steps[len(l.steps)-1].End = now
+	}
+	l.a.Group(name)
+	l.open = true
+	l.steps = append(l.steps, ecsdeploy.Phase{Name: name, Start: now})
+}
+
+// ServiceEvent prints an ECS service event with its time.
+func (l *log) ServiceEvent(at time.Time, message string) {
+	l.a.Infof("%s  %s", at.UTC().Format(time.TimeOnly), message)
+}
+
+// close ends the open group and returns the phases seen.
+func (l *log) close(failed bool) []ecsdeploy.Phase {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.open {
+		l.a.EndGroup()
+		l.open = false
+		l.steps[len(l.steps)-1].End = l.now()
+		l.steps[len(l.steps)-1].Failed = failed
+	}
+	return l.steps
+}
+
+// lineHandler prints slog records as "message key=value ...", warnings as
+// warning annotations: the Actions log has its own timestamps.
+type lineHandler struct {
+	a     *githubactions.Action
+	w     io.Writer
+	attrs []slog.Attr
+}
+
+func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
+
+func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "service event" {
+		return nil // the reporter prints those
+	}
+	var b strings.Builder
+	b.WriteString(r.Message)
+	add := func(a slog.Attr) bool {
+		fmt.Fprintf(&b, " %s=%s", a.Key, a.Value.Resolve())
+		return true
+	}
+	for _, a := range h.attrs {
+		add(a)
+	}
+	r.Attrs(add)
+	if r.Level >= slog.LevelWarn {
+		h.a.Warningf("%s", b.String())
+		return nil
+	}
+	_, err := fmt.Fprintln(h.w, b.String())
+	return err
+}
+
+func (h *lineHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &lineHandler{a: h.a, w: h.w, attrs: append(append([]slog.Attr(nil), h.attrs...), attrs...)}
+}
+
+func (h *lineHandler) WithGroup(string) slog.Handler { return h }

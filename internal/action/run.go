@@ -1,0 +1,181 @@
+// Package action is the GitHub Action's front end: it reads the inputs,
+// logs in to AWS and ECR, runs the deploy engine, and reports the result as
+// outputs, annotations and a job summary.
+package action
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/autonote/deploy-action/internal/ecrimage"
+	"github.com/autonote/deploy-action/internal/ecsdeploy"
+)
+
+// Options are what a run needs besides the action's environment.
+type Options struct {
+	Version string
+	Now     func() time.Time
+	// Polling paces the watch; zero means ecsdeploy.DefaultPolling.
+	Polling ecsdeploy.Polling
+}
+
+// ErrFailed is returned when the run did not leave the service on what was
+// asked for; the annotations already say why.
+var ErrFailed = errors.New("deploy did not succeed")
+
+// Run runs the command the inputs name. Its error has been reported as an
+// annotation already; the caller only turns it into the exit code.
+func Run(ctx context.Context, a *githubactions.Action, opts Options) error {
+	for _, name := range secretInputs {
+		if v := a.GetInput(name); v != "" {
+			a.AddMask(v)
+		}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	l := &log{a: a, now: opts.Now}
+	r := &runner{a: a, opts: opts, log: l, start: opts.Now()}
+	err := r.run(ctx)
+	r.finish(err)
+	if err != nil {
+		a.Errorf("%s", err)
+		return fmt.Errorf("%w: %w", ErrFailed, err)
+	}
+	if r.result != nil && !r.result.Status.OK() {
+		return ErrFailed
+	}
+	return nil
+}
+
+type runner struct {
+	a      *githubactions.Action
+	opts   Options
+	log    *log
+	in     Inputs
+	start  time.Time
+	image  ecrimage.Image
+	result *ecsdeploy.Result
+}
+
+func (r *runner) run(ctx context.Context) error {
+	a := r.a
+	in, err := ParseInputs(a)
+	r.in = in
+	if err != nil {
+		return err
+	}
+	a.Infof("deploy-action %s: %s %s in cluster %s (%s)", r.opts.Version, in.Command, in.Service, in.Cluster, in.Region)
+
+	r.log.Phase("credentials")
+	cfg, err := loadAWS(ctx, a, in)
+	if err != nil {
+		return err
+	}
+	ecsClient := ecs.NewFromConfig(cfg, func(o *ecs.Options) {
+		if u := serviceEndpoint(a.Getenv, "ECS"); u != nil {
+			o.BaseEndpoint = u
+		}
+	})
+	ecrClient := ecr.NewFromConfig(cfg, func(o *ecr.Options) {
+		if u := serviceEndpoint(a.Getenv, "ECR"); u != nil {
+			o.BaseEndpoint = u
+		}
+	})
+
+	r.log.Phase("registry")
+	reg, err := ecrimage.Login(ctx, ecrClient, in.Registry)
+	if err != nil {
+		return err
+	}
+	a.AddMask(reg.Password.Reveal())
+	repo, err := reg.Repository(in.Repository)
+	if err != nil {
+		return err
+	}
+
+	logger := slog.New(&lineHandler{a: a, w: writerOf(a)})
+	dopts := []ecsdeploy.Option{ecsdeploy.WithLogger(logger), ecsdeploy.WithReporter(r.log)}
+	if r.opts.Polling != (ecsdeploy.Polling{}) {
+		dopts = append(dopts, ecsdeploy.WithPolling(r.opts.Polling))
+	}
+	deployer, err := ecsdeploy.New(ecsClient, dopts...)
+	if err != nil {
+		return err
+	}
+	req := ecsdeploy.Request{
+		Target: ecsdeploy.Target{
+			Cluster: in.Cluster, Service: in.Service, Container: in.Container, Repository: in.Repository,
+		},
+		Wait:              in.Wait,
+		Timeout:           in.Timeout,
+		RollbackOnFailure: in.RollbackOnFailure,
+		DryRun:            in.DryRun,
+	}
+
+	switch in.Command {
+	case CommandRollback:
+		if r.image, err = repo.Find(ctx, in.SHA); err != nil {
+			return fmt.Errorf("rollback to %s: %w", in.SHA, err)
+		}
+		a.Infof("%s resolves to %s (%s)", in.SHA, r.image.URI(), r.image.Digest)
+	default:
+		if r.image, err = repo.Head(ctx, in.Tag); err != nil {
+			return fmt.Errorf("%w (push the image first: the build-and-push workflow tags it with the commit SHA)", err)
+		}
+		a.Infof("image %s (%s)", r.image.URI(), r.image.Digest)
+	}
+	req.Image = r.image.URI()
+	res, err := deployer.Deploy(ctx, req)
+	r.result = res
+	if res != nil && res.DryRun {
+		r.log.Phase("dry run: task definition that would be registered")
+		a.Infof("%s", res.Rendered)
+	}
+	return err
+}
+
+// finish writes the outputs and the job summary, whatever happened.
+func (r *runner) finish(err error) {
+	a := r.a
+	phases := r.log.close(err != nil)
+	res := r.result
+	status := ecsdeploy.StatusFailed
+	if res != nil {
+		status = res.Status
+	}
+	if r.image.Tag != "" {
+		a.SetOutput("image-uri", r.image.URI())
+		a.SetOutput("image-digest", r.image.Digest)
+	}
+	if res != nil {
+		a.SetOutput("task-definition-arn", res.TaskDefinitionARN)
+		a.SetOutput("previous-task-definition-arn", res.PreviousTaskDefinitionARN)
+		a.SetOutput("deployment-id", res.DeploymentID)
+	}
+	a.SetOutput("status", string(status))
+
+	report := Report{
+		Command: r.in.Command, Service: r.in.Service, Cluster: r.in.Cluster,
+		Image: r.image.URI(), Digest: r.image.Digest, Result: res, Phases: phases,
+		Start: r.start, End: r.opts.Now(), Err: err, DryRun: r.in.DryRun,
+	}
+	if r.image.Tag == "" {
+		report.Image = ""
+	}
+	if res != nil && res.DryRun {
+		report.Rendered = string(res.Rendered)
+	}
+	if report.Command == "" {
+		report.Command = CommandDeploy
+	}
+	a.AddStepSummary(Summary(report))
+	a.Infof("%s %s: %s", report.Command, r.in.Service, status)
+}

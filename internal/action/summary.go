@@ -1,0 +1,111 @@
+package action
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/autonote/deploy-action/internal/ecsdeploy"
+)
+
+// Report is what the job summary shows of one run.
+type Report struct {
+	Command  Command
+	Service  string
+	Cluster  string
+	Image    string
+	Digest   string
+	Result   *ecsdeploy.Result
+	Phases   []ecsdeploy.Phase
+	Start    time.Time
+	End      time.Time
+	Err      error
+	DryRun   bool
+	Rendered string
+}
+
+var statusIcon = map[ecsdeploy.Status]string{
+	ecsdeploy.StatusSucceeded:  "✅",
+	ecsdeploy.StatusUnchanged:  "⏸️",
+	ecsdeploy.StatusRolledBack: "↩️",
+	ecsdeploy.StatusFailed:     "❌",
+}
+
+// Summary renders the report as the Markdown of a job summary: a table a
+// person reads at a glance and a Mermaid timeline of the phases.
+func Summary(r Report) string {
+	res := r.Result
+	if res == nil {
+		res = &ecsdeploy.Result{Status: ecsdeploy.StatusFailed}
+	}
+	var b strings.Builder
+	title := fmt.Sprintf("%s %s", strings.ToUpper(string(r.Command[:1]))+string(r.Command[1:]), r.Service)
+	if r.DryRun {
+		title += " (dry run)"
+	}
+	fmt.Fprintf(&b, "## %s %s: %s\n\n", statusIcon[res.Status], title, res.Status)
+	b.WriteString("| | |\n|---|---|\n")
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(&b, "| %s | %s |\n", k, v)
+		}
+	}
+	code := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "`" + s + "`"
+	}
+	row("Cluster", code(r.Cluster))
+	row("Image", code(r.Image))
+	row("Digest", code(r.Digest))
+	row("Container", code(res.Container))
+	row("Previous revision", code(revision(res.PreviousTaskDefinitionARN)))
+	row("Revision now running", code(revision(res.TaskDefinitionARN)))
+	row("Deployment", code(res.DeploymentID))
+	row("Duration", r.End.Sub(r.Start).Round(100*time.Millisecond).String())
+	result := string(res.Status)
+	if !res.Watched && res.Status == ecsdeploy.StatusSucceeded {
+		result += " (started; not watched because wait is false)"
+	}
+	row("Result", result)
+	for i, reason := range ecsdeploy.Reasons(res.Stopped) {
+		k := ""
+		if i == 0 {
+			k = "Stopped reasons"
+		}
+		fmt.Fprintf(&b, "| %s | %s |\n", k, escape(reason))
+	}
+	if r.Err != nil {
+		row("Error", escape(r.Err.Error()))
+	}
+	if len(r.Phases) > 0 {
+		b.WriteString("\n```mermaid\ngantt\n    title Timeline\n    dateFormat x\n    axisFormat %M:%S\n")
+		for i, p := range r.Phases {
+			tag := "done"
+			if p.Failed {
+				tag = "crit"
+			}
+			start := p.Start.Sub(r.Start).Milliseconds()
+			end := max(p.End.Sub(r.Start).Milliseconds(), start+1)
+			fmt.Fprintf(&b, "    %s (%s) :%s, p%d, %d, %d\n", strings.ReplaceAll(p.Name, ":", ""), p.End.Sub(p.Start).Round(10*time.Millisecond), tag, i, start, end)
+		}
+		b.WriteString("```\n")
+	}
+	if r.Rendered != "" {
+		fmt.Fprintf(&b, "\n<details><summary>Task definition that would be registered</summary>\n\n```json\n%s\n```\n</details>\n", r.Rendered)
+	}
+	return b.String()
+}
+
+// revision is family:revision from a task definition ARN.
+func revision(arn string) string {
+	if i := strings.LastIndex(arn, "/"); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
+}
+
+func escape(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}
