@@ -151,16 +151,19 @@ func (r *runner) finish(err error) {
 	if res != nil {
 		status = res.Status
 	}
+	outputs := [][2]string{{"status", string(status)}}
 	if r.image.Tag != "" {
-		a.SetOutput("image-uri", r.image.URI())
-		a.SetOutput("image-digest", r.image.Digest)
+		outputs = append(outputs, [2]string{"image-uri", r.image.URI()}, [2]string{"image-digest", r.image.Digest})
 	}
 	if res != nil {
-		a.SetOutput("task-definition-arn", res.TaskDefinitionARN)
-		a.SetOutput("previous-task-definition-arn", res.PreviousTaskDefinitionARN)
-		a.SetOutput("deployment-id", res.DeploymentID)
+		outputs = append(outputs,
+			[2]string{"task-definition-arn", res.TaskDefinitionARN},
+			[2]string{"previous-task-definition-arn", res.PreviousTaskDefinitionARN},
+			[2]string{"deployment-id", res.DeploymentID})
 	}
-	a.SetOutput("status", string(status))
+	for _, o := range outputs {
+		r.fileCommand("GITHUB_OUTPUT", func() { a.SetOutput(o[0], o[1]) }, fmt.Sprintf("%s=%s", o[0], o[1]))
+	}
 
 	report := Report{
 		Command: r.in.Command, Service: r.in.Service, Cluster: r.in.Cluster,
@@ -176,6 +179,24 @@ func (r *runner) finish(err error) {
 	if report.Command == "" {
 		report.Command = CommandDeploy
 	}
-	a.AddStepSummary(Summary(report))
+	summary := Summary(report)
+	r.fileCommand("GITHUB_STEP_SUMMARY", func() { a.AddStepSummary(summary) }, summary)
 	a.Infof("%s %s: %s", report.Command, r.in.Service, status)
+}
+
+// fileCommand runs a command that writes to the file the runner names in
+// env, or prints what it would write when there is no such file (a run
+// outside a runner). go-githubactions panics when the file cannot be
+// written; that becomes a warning, since the deploy itself is done.
+func (r *runner) fileCommand(env string, write func(), fallback string) {
+	if r.a.Getenv(env) == "" {
+		r.a.Infof("%s", fallback)
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			r.a.Warningf("write %s: %v", env, p)
+		}
+	}()
+	write()
 }

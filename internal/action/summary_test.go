@@ -60,7 +60,7 @@ func TestSummaryGolden(t *testing.T) {
 				{Name: "watch ECS rollback", Start: at(60200), End: at(90200), Failed: true},
 			},
 			Start: at(0), End: at(90200),
-			Err:   errors.New("deployment ecs-svc/2234567890123456789 of service autonote-server-service failed: ECS deployment circuit breaker: tasks failed to start. | rolled back"),
+			Err: errors.New("deployment ecs-svc/2234567890123456789 of service autonote-server-service failed: ECS deployment circuit breaker: tasks failed to start. | rolled back"),
 		}},
 	}
 	for _, tt := range tests {

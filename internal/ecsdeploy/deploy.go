@@ -81,7 +81,7 @@ func (r *run) phase(name string) {
 	}
 	r.res.Phases = append(r.res.Phases, Phase{Name: name, Start: now})
 	r.reporter.Phase(name)
-	r.log.Info(name, "cluster", r.req.Cluster, "service", r.req.Service)
+	r.log.Debug(name, "cluster", r.req.Cluster, "service", r.req.Service)
 }
 
 func (r *run) finish(err error) {

@@ -1,0 +1,209 @@
+// Package demo runs the main job end to end on the local test bed: moto, the
+// ECS scheduler simulator and a registry, with no AWS account. It prints what
+// a user would see in the Actions log and writes each job summary to a file.
+package demo
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/autonote/deploy-action/internal/action"
+	"github.com/autonote/deploy-action/internal/ecsdeploy"
+	"github.com/autonote/deploy-action/internal/ecssim"
+	"github.com/autonote/deploy-action/internal/testbed"
+)
+
+// The seed's names, as the bootstrap makes them.
+const (
+	cluster    = "autonote-server-cluster"
+	service    = "autonote-server-service"
+	family     = "autonote-server-task"
+	repository = "autonote/server"
+)
+
+// Options configure a demo run.
+type Options struct {
+	OutDir  string        // where the job summaries go
+	Rollout time.Duration // how long the simulator takes per rollout
+	Polling ecsdeploy.Polling
+}
+
+// step is one run of the action and what it must end with.
+type step struct {
+	title  string
+	inputs map[string]string
+	want   string // the status output
+}
+
+// Run runs the demo and returns an error if any step did not end as the
+// demo says it should.
+func Run(ctx context.Context, stdout io.Writer, o Options) error {
+	if o.Rollout == 0 {
+		o.Rollout = 2 * time.Second
+	}
+	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+		return err
+	}
+	say := func(format string, args ...any) { fmt.Fprintf(stdout, "\n== "+format+"\n", args...) }
+
+	say("starting the test bed: moto, the ECS scheduler simulator, a registry")
+	moto, err := testbed.StartMoto(ctx)
+	if err != nil {
+		return err
+	}
+	defer moto.Stop()
+	bed, err := testbed.Start(moto, ecssim.WithDuration(o.Rollout))
+	if err != nil {
+		return err
+	}
+	defer bed.Close()
+	fmt.Fprintf(stdout, "moto %s, ECS %s, registry %s\n", moto.URL, bed.ECSURL, bed.Registry)
+
+	shas := []string{testbed.SHA(), testbed.SHA(), testbed.SHA(), testbed.SHA()}
+	say("setting up the service as the console steps did (the bootstrap will do this)")
+	if _, err := bed.ECR().CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String(repository)}); err != nil {
+		return fmt.Errorf("create repository: %w", err)
+	}
+	for i, sha := range shas {
+		digest, err := bed.PushRandomImage(ctx, repository, sha)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "built and pushed %s:%s (%s) as commit %d\n", repository, sha[:7], digest[:19], i)
+	}
+	if _, err := bed.Seed(ctx, testbed.Service{
+		Cluster: cluster, Service: service, Family: family, DesiredCount: 1, CircuitBreaker: true, Rollback: true,
+		Containers: []types.ContainerDefinition{{
+			Name: aws.String("server"), Image: aws.String(bed.Registry + "/" + repository + ":" + shas[0]), Essential: aws.Bool(true),
+			PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(3000)}},
+		}},
+	}); err != nil {
+		return err
+	}
+	broken := shas[3]
+	bed.Sim.SetScenario(broken, ecssim.Scenario{Outcome: ecssim.Fail,
+		StoppedReason: "Essential container in task exited", ContainerReason: "Error: Cannot find module '/app/dist/main'", ExitCode: aws.Int32(1)})
+
+	env := bed.Env()
+	maps.Copy(env, map[string]string{
+		"INPUT_REGISTRY": bed.Registry,
+		"INPUT_TIMEOUT":  "2m",
+		"GITHUB_ACTIONS": "true",
+	})
+	steps := []step{
+		{"deploy commit 1", map[string]string{"tag": shas[1]}, "succeeded"},
+		{"deploy commit 2", map[string]string{"tag": shas[2]}, "succeeded"},
+		{"deploy commit 3, whose container crashes on start", map[string]string{"tag": broken}, "rolled-back"},
+		{"roll back to commit 1 by a 7-character prefix", map[string]string{"command": "rollback", "sha": shas[1][:7]}, "succeeded"},
+	}
+	var failed []string
+	for i, s := range steps {
+		say("step %d: %s", i+1, s.title)
+		status, err := runAction(ctx, stdout, env, s.inputs, filepath.Join(o.OutDir, fmt.Sprintf("step-%d-summary.md", i+1)), o.Polling)
+		if err != nil && status == "" {
+			return err
+		}
+		fmt.Fprintf(stdout, "-> status %s (expected %s)\n", status, s.want)
+		if status != s.want {
+			failed = append(failed, fmt.Sprintf("step %d ended %s, want %s", i+1, status, s.want))
+		}
+	}
+
+	say("what the service runs now, read back through the ECS API")
+	out, err := bed.ECS().DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{service}})
+	if err != nil {
+		return err
+	}
+	td, err := bed.ECS().DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: out.Services[0].TaskDefinition})
+	if err != nil {
+		return err
+	}
+	image := aws.ToString(td.TaskDefinition.ContainerDefinitions[0].Image)
+	fmt.Fprintf(stdout, "%s runs %s\n  image %s\n", service, aws.ToString(out.Services[0].TaskDefinition), image)
+	if !strings.HasSuffix(image, ":"+shas[1]) {
+		failed = append(failed, fmt.Sprintf("service runs %s, want commit 1 (%s)", image, shas[1][:7]))
+	}
+	fmt.Fprintf(stdout, "job summaries: %s\n", o.OutDir)
+	if len(failed) > 0 {
+		return errors.New("demo: " + strings.Join(failed, "; "))
+	}
+	say("demo passed")
+	return nil
+}
+
+// runAction runs the action as a runner would and prints its log as the
+// Actions page shows it.
+func runAction(ctx context.Context, stdout io.Writer, base, inputs map[string]string, summary string, polling ecsdeploy.Polling) (string, error) {
+	env := maps.Clone(base)
+	dir, err := os.MkdirTemp("", "demo-step")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	env["GITHUB_OUTPUT"] = filepath.Join(dir, "output")
+	env["GITHUB_STEP_SUMMARY"] = summary
+	os.Remove(summary)
+	for k, v := range inputs {
+		env["INPUT_"+strings.ToUpper(k)] = v
+	}
+	var log bytes.Buffer
+	a := githubactions.New(githubactions.WithGetenv(func(k string) string { return env[k] }), githubactions.WithWriter(&log))
+	runErr := action.Run(ctx, a, action.Options{Version: "demo", Polling: polling})
+	render(stdout, &log)
+	raw, err := os.ReadFile(env["GITHUB_OUTPUT"])
+	if err != nil {
+		return "", errors.Join(runErr, err)
+	}
+	return outputValue(string(raw), "status"), runErr
+}
+
+// render prints workflow commands the way the Actions page shows them.
+func render(w io.Writer, log io.Reader) {
+	sc := bufio.NewScanner(log)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "::add-mask::"), line == "::endgroup::":
+		case strings.HasPrefix(line, "::group::"):
+			fmt.Fprintf(w, "▼ %s\n", strings.TrimPrefix(line, "::group::"))
+		case strings.HasPrefix(line, "::error"):
+			_, msg, _ := strings.Cut(line[2:], "::")
+			fmt.Fprintf(w, "Error: %s\n", unescape(msg))
+		case strings.HasPrefix(line, "::warning"):
+			_, msg, _ := strings.Cut(line[2:], "::")
+			fmt.Fprintf(w, "Warning: %s\n", unescape(msg))
+		default:
+			fmt.Fprintf(w, "  %s\n", line)
+		}
+	}
+}
+
+func unescape(s string) string {
+	return strings.NewReplacer("%0A", "\n", "%0D", "\r", "%25", "%").Replace(s)
+}
+
+func outputValue(raw, name string) string {
+	lines := strings.Split(raw, "\n")
+	for i, l := range lines {
+		if k, delim, ok := strings.Cut(l, "<<"); ok && k == name && i+1 < len(lines) && lines[i+1] != delim {
+			return lines[i+1]
+		}
+	}
+	return ""
+}

@@ -1,0 +1,46 @@
+package demo_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/autonote/deploy-action/internal/demo"
+	"github.com/autonote/deploy-action/internal/ecsdeploy"
+)
+
+// TestDemo runs make demo's steps in short form and checks what a user sees.
+func TestDemo(t *testing.T) {
+	out := t.TempDir()
+	var log bytes.Buffer
+	err := demo.Run(context.Background(), &log, demo.Options{
+		OutDir:  out,
+		Rollout: 150 * time.Millisecond,
+		Polling: ecsdeploy.Polling{Fast: 10 * time.Millisecond, Average: 10 * time.Millisecond, Slow: 20 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, log.String())
+	}
+	for _, want := range []string{
+		"-> status succeeded (expected succeeded)",
+		"-> status rolled-back (expected rolled-back)",
+		"Error: deployment ",
+		"exit code 1",
+		"resolves to",
+		"== demo passed",
+	} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	for i := 1; i <= 4; i++ {
+		b, err := os.ReadFile(filepath.Join(out, "step-"+string(rune('0'+i))+"-summary.md"))
+		if err != nil || !strings.Contains(string(b), "```mermaid") {
+			t.Errorf("summary of step %d: %v, %q", i, err, b)
+		}
+	}
+}
