@@ -32,14 +32,7 @@ var moto *testbed.Moto
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	var err error
-	if moto, err = testbed.StartMoto(context.Background()); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = moto.Stop()
-	os.Exit(code)
+	testbed.Main(m, &moto)
 }
 
 var fastPolling = ecsdeploy.Polling{Fast: 10 * time.Millisecond, Average: 10 * time.Millisecond, Slow: 20 * time.Millisecond}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 
@@ -16,14 +15,7 @@ import (
 var moto *testbed.Moto
 
 func TestMain(m *testing.M) {
-	var err error
-	if moto, err = testbed.StartMoto(context.Background()); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = moto.Stop()
-	os.Exit(code)
+	testbed.Main(m, &moto)
 }
 
 func TestLogin(t *testing.T) {

@@ -3,7 +3,6 @@ package ecsdeploy_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -24,15 +23,7 @@ import (
 var moto *testbed.Moto
 
 func TestMain(m *testing.M) {
-	var err error
-	moto, err = testbed.StartMoto(context.Background())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = moto.Stop()
-	os.Exit(code)
+	testbed.Main(m, &moto)
 }
 
 // fastPolling keeps tests quick; the pacing itself has tests of its own.

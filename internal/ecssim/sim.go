@@ -216,3 +216,19 @@ func (s *Simulator) motoClient(region string) *ecs.Client {
 		Credentials:  credentials.NewStaticCredentialsProvider("ecssim", "ecssim", ""),
 	})
 }
+
+// CompletedAt is when the deployment id reached COMPLETED by the
+// simulator's clock, and whether it has.
+func (s *Simulator) CompletedAt(id string) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sv := range s.services {
+		s.advance(sv)
+		for _, r := range sv.rollouts {
+			if aws.ToString(r.d.Id) == id && r.d.RolloutState == types.DeploymentRolloutStateCompleted {
+				return r.start.Add(s.after(r)), true
+			}
+		}
+	}
+	return time.Time{}, false
+}

@@ -103,3 +103,16 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// Main starts moto for a test package, runs its tests with *moto set, stops
+// moto and exits: func TestMain(m *testing.M) { testbed.Main(m, &moto) }.
+func Main(m interface{ Run() int }, moto **Moto) {
+	var err error
+	if *moto, err = StartMoto(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = (*moto).Stop()
+	os.Exit(code)
+}
