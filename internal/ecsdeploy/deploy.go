@@ -2,8 +2,10 @@ package ecsdeploy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -63,6 +65,9 @@ type run struct {
 	req  Request
 	res  *Result
 	seen map[string]bool // service events already reported
+	// reuse looks for an identical earlier revision before registering
+	// one: a rollback usually returns to a revision that exists.
+	reuse bool
 }
 
 func (d *Deployer) newRun(req Request) *run {
@@ -134,12 +139,20 @@ func (r *run) deploy(ctx context.Context) (*Result, error) {
 	}
 
 	r.phase("register task definition")
-	reg, err := r.ecs.RegisterTaskDefinition(ctx, in)
-	if err != nil {
-		return res, fmt.Errorf("register task definition %s: %w", aws.ToString(in.Family), err)
+	next := ""
+	if r.reuse {
+		next = r.findIdentical(ctx, in, current)
 	}
-	next := aws.ToString(reg.TaskDefinition.TaskDefinitionArn)
-	r.log.Info("registered task definition", "taskDefinition", next)
+	if next != "" {
+		r.log.Info("reusing identical task definition", "taskDefinition", next)
+	} else {
+		reg, err := r.ecs.RegisterTaskDefinition(ctx, in)
+		if err != nil {
+			return res, fmt.Errorf("register task definition %s: %w", aws.ToString(in.Family), err)
+		}
+		next = aws.ToString(reg.TaskDefinition.TaskDefinitionArn)
+		r.log.Info("registered task definition", "taskDefinition", next)
+	}
 
 	r.phase("update service")
 	id, err := r.update(ctx, next)
@@ -252,4 +265,47 @@ func lastPart(arn string) string {
 		}
 	}
 	return arn
+}
+
+// reuseWindow is how many recent revisions of the family a rollback
+// compares with the one it needs.
+const reuseWindow = 10
+
+// findIdentical returns the newest active revision of in's family, other
+// than current, that registers exactly what in would, or "" if none does.
+func (r *run) findIdentical(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, current string) string {
+	want, err := json.Marshal(in)
+	if err != nil {
+		return ""
+	}
+	list, err := r.ecs.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{
+		FamilyPrefix: in.Family,
+		Status:       types.TaskDefinitionStatusActive,
+		Sort:         types.SortOrderDesc,
+		MaxResults:   aws.Int32(reuseWindow),
+	})
+	if err != nil {
+		r.log.Warn("could not list earlier revisions; registering a new one", "error", err)
+		return ""
+	}
+	for _, arn := range list.TaskDefinitionArns {
+		if arn == current || !strings.HasPrefix(lastPart(arn), aws.ToString(in.Family)+":") {
+			continue
+		}
+		out, err := r.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
+			TaskDefinition: aws.String(arn),
+			Include:        []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
+		})
+		if err != nil {
+			continue
+		}
+		c, err := NextRevision(out.TaskDefinition, out.Tags, r.res.Container, containerImage(out.TaskDefinition, r.res.Container))
+		if err != nil {
+			continue
+		}
+		if got, err := json.Marshal(c); err == nil && string(got) == string(want) {
+			return arn
+		}
+	}
+	return ""
 }

@@ -23,6 +23,7 @@ func (d *Deployer) Rollback(ctx context.Context, req Request, sha string, images
 		return nil, err
 	}
 	r := d.newRun(req)
+	r.reuse = true
 	r.phase("resolve sha")
 	image, err := images.Resolve(ctx, sha)
 	if err != nil {

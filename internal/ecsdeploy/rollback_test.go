@@ -33,7 +33,8 @@ func TestRollbackBySHA(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := f.deployer.Deploy(ctx, f.request(f.image(sha1))); err != nil {
+	first, err := f.deployer.Deploy(ctx, f.request(f.image(sha1)))
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.deployer.Deploy(ctx, f.request(f.image(sha2))); err != nil {
@@ -75,6 +76,9 @@ func TestRollbackBySHA(t *testing.T) {
 		svc := f.service(t)
 		if got := f.imageOf(t, aws.ToString(svc.TaskDefinition)); got != f.image(sha1) {
 			t.Errorf("service runs %q, want %q", got, f.image(sha1))
+		}
+		if res.TaskDefinitionARN != first.TaskDefinitionARN {
+			t.Errorf("rollback runs %s, want the identical revision %s reused", res.TaskDefinitionARN, first.TaskDefinitionARN)
 		}
 		if res.Phases[0].Name != "resolve sha" {
 			t.Errorf("first phase = %q, want resolve sha", res.Phases[0].Name)
