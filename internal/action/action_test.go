@@ -17,7 +17,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/autonote/deploy-action/internal/action"
@@ -42,6 +46,7 @@ var fastPolling = ecsdeploy.Polling{Fast: 10 * time.Millisecond, Average: 10 * t
 type world struct {
 	bed     *testbed.Bed
 	name    string
+	repo    string
 	env     map[string]string
 	firstTD string
 	shas    []string
@@ -64,17 +69,20 @@ func newWorld(t *testing.T) *world {
 	name := fmt.Sprintf("action-%d", worldSeq)
 	worldMu.Unlock()
 	ctx := context.Background()
-	w := &world{bed: bed, name: name}
+	w := &world{bed: bed, name: name, repo: "autonote/" + name}
+	if _, err := bed.ECR().CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String(w.repo)}); err != nil {
+		t.Fatal(err)
+	}
 	for range 3 {
 		sha := testbed.SHA()
-		if _, err := bed.PushRandomImage(ctx, "autonote/server", sha); err != nil {
+		if _, err := bed.PushRandomImage(ctx, w.repo, sha); err != nil {
 			t.Fatal(err)
 		}
 		w.shas = append(w.shas, sha)
 	}
 	w.firstTD, err = bed.Seed(ctx, testbed.Service{
 		Cluster: name, Service: name, Family: name, DesiredCount: 1, CircuitBreaker: true, Rollback: true,
-		Containers: []types.ContainerDefinition{{Name: aws.String("server"), Image: aws.String(bed.Registry + "/autonote/server:" + w.shas[0]), Essential: aws.Bool(true)}},
+		Containers: []types.ContainerDefinition{{Name: aws.String("server"), Image: aws.String(bed.Registry + "/" + w.repo + ":" + w.shas[0]), Essential: aws.Bool(true)}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +96,7 @@ func newWorld(t *testing.T) *world {
 		"INPUT_CLUSTER":        name,
 		"INPUT_SERVICE":        name,
 		"INPUT_REGISTRY":       bed.Registry,
-		"INPUT_ECR-REPOSITORY": "autonote/server",
+		"INPUT_ECR-REPOSITORY": w.repo,
 		"INPUT_TIMEOUT":        "20s",
 	} {
 		w.env[k] = v
@@ -151,7 +159,7 @@ func TestDeploy(t *testing.T) {
 	}
 	want := map[string]string{
 		"status":                       "succeeded",
-		"image-uri":                    w.bed.Registry + "/autonote/server:" + w.shas[1],
+		"image-uri":                    w.bed.Registry + "/" + w.repo + ":" + w.shas[1],
 		"previous-task-definition-arn": w.firstTD,
 	}
 	for k, v := range want {
@@ -232,7 +240,7 @@ func TestRollbackBySHAPrefix(t *testing.T) {
 	if r.err != nil {
 		t.Fatalf("Run: %v\n%s", r.err, r.log)
 	}
-	if got, want := r.outputs["image-uri"], w.bed.Registry+"/autonote/server:"+w.shas[0]; got != want {
+	if got, want := r.outputs["image-uri"], w.bed.Registry+"/"+w.repo+":"+w.shas[0]; got != want {
 		t.Errorf("image-uri = %q, want %q", got, want)
 	}
 	if r.outputs["status"] != "succeeded" {
@@ -280,7 +288,7 @@ func TestBadInputFailsBeforeAnyChange(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := &world{bed: w.bed, name: w.name, firstTD: w.firstTD, shas: w.shas, env: maps.Clone(w.env)}
+			w := &world{bed: w.bed, name: w.name, repo: w.repo, firstTD: w.firstTD, shas: w.shas, env: maps.Clone(w.env)}
 			maps.Copy(w.env, tt.env)
 			w.bed.Sim.ResetCalls()
 			r := w.run(t, tt.inputs)
@@ -335,5 +343,40 @@ func TestRoleToAssumeThroughOIDC(t *testing.T) {
 	r = w.run(t, map[string]string{"role-to-assume": "arn:aws:iam::123456789012:role/autonote-deploy"})
 	if r.err == nil || !strings.Contains(r.log, "id-token: write") {
 		t.Errorf("without a token endpoint: %v, want an error that asks for id-token: write\n%s", r.err, r.log)
+	}
+}
+
+func TestPushThenDeploy(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	img, err := random.Image(32<<10, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img); err != nil {
+		t.Fatal(err)
+	}
+	sha := testbed.SHA()
+	r := w.run(t, map[string]string{"image": "oci:" + dir, "tag": sha})
+	if r.err != nil {
+		t.Fatalf("Run: %v\n%s", r.err, r.log)
+	}
+	want, _ := img.Digest()
+	if r.outputs["image-digest"] != want.String() || r.outputs["status"] != "succeeded" {
+		t.Errorf("outputs = %v, want digest %s and succeeded", r.outputs, want)
+	}
+	if !strings.Contains(r.log, "::group::push oci:") || !strings.Contains(r.summary, "| Push | ") {
+		t.Errorf("push not reported:\n%s\n%s", r.log, r.summary)
+	}
+
+	w.env["INPUT_ECR-REPOSITORY"] = "autonote/never-created"
+	r = w.run(t, map[string]string{"image": "oci:" + dir, "tag": sha})
+	if r.err == nil || !strings.Contains(r.log, "bootstrap apply") {
+		t.Errorf("push to a missing repository: %v, want an error pointing to the bootstrap\n%s", r.err, r.log)
 	}
 }

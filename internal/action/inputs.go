@@ -29,6 +29,8 @@ type Inputs struct {
 	Repository        string
 	Tag               string
 	Registry          string
+	Image             string // source to push before the deploy; empty: push nothing
+	CreateRepository  bool
 	Cluster           string
 	Service           string
 	Container         string
@@ -61,6 +63,7 @@ func ParseInputs(a *githubactions.Action) (Inputs, error) {
 		Repository:   a.GetInput("ecr-repository"),
 		Tag:          a.GetInput("tag"),
 		Registry:     a.GetInput("registry"),
+		Image:        a.GetInput("image"),
 		Cluster:      a.GetInput("cluster"),
 		Service:      a.GetInput("service"),
 		Container:    a.GetInput("container-name"),
@@ -85,6 +88,9 @@ func ParseInputs(a *githubactions.Action) (Inputs, error) {
 	if in.DryRun, err = parseBool(a, "dry-run", false); err != nil {
 		return in, err
 	}
+	if in.CreateRepository, err = parseBool(a, "create-repository", false); err != nil {
+		return in, err
+	}
 	in.Timeout = DefaultTimeout
 	if s := a.GetInput("timeout"); s != "" {
 		if in.Timeout, err = time.ParseDuration(s); err != nil || in.Timeout <= 0 {
@@ -98,6 +104,9 @@ func ParseInputs(a *githubactions.Action) (Inputs, error) {
 			return in, fmt.Errorf("input tag is empty and GITHUB_SHA is not set: name the image tag to deploy")
 		}
 	case CommandRollback:
+		if in.Image != "" {
+			return in, fmt.Errorf("input image is set, but rollback pushes nothing: it returns to an image already in ECR; remove image")
+		}
 		if in.SHA == "" {
 			return in, fmt.Errorf("command rollback needs the sha input: the commit SHA, or a unique prefix of 7+ characters, of the build to return to")
 		}

@@ -12,10 +12,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/autonote/deploy-action/internal/ecrimage"
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
+	"github.com/autonote/deploy-action/internal/imagepush"
 )
 
 // Options are what a run needs besides the action's environment.
@@ -62,7 +64,46 @@ type runner struct {
 	in     Inputs
 	start  time.Time
 	image  ecrimage.Image
+	pushed *imagepush.Result
 	result *ecsdeploy.Result
+}
+
+// push copies the image input to the repository under the tag input.
+func (r *runner) push(ctx context.Context, client imagepush.ECRAPI, reg *ecrimage.Registry, repo *ecrimage.Repository) error {
+	r.log.Phase("push " + r.in.Image)
+	src, err := imagepush.Open(ctx, r.in.Image, imagepush.Env{
+		DockerHost: r.a.Getenv("DOCKER_HOST"),
+		TempDir:    r.a.Getenv("RUNNER_TEMP"),
+		Keychain:   authn.NewMultiKeychain(reg, authn.DefaultKeychain),
+	})
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	res, err := imagepush.Push(ctx, client, repo, r.in.Tag, src.Artifact, imagepush.Options{CreateRepository: r.in.CreateRepository})
+	if err != nil {
+		return err
+	}
+	r.pushed, r.image = res, res.Image
+	if res.AlreadyThere {
+		r.a.Infof("%s already names this image (%s): nothing to send", res.Image.URI(), res.Image.Digest)
+		return nil
+	}
+	r.a.Infof("pushed %s (%s): %s sent, %d blobs uploaded, %d already there, %d mounted, in %s",
+		res.Image.URI(), res.Image.Digest, humanBytes(res.BytesSent), res.BlobsUploaded, res.BlobsSkipped, res.BlobsMounted, res.Duration.Round(time.Millisecond))
+	return nil
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }
 
 func (r *runner) run(ctx context.Context) error {
@@ -120,12 +161,16 @@ func (r *runner) run(ctx context.Context) error {
 		DryRun:            in.DryRun,
 	}
 
-	switch in.Command {
-	case CommandRollback:
+	switch {
+	case in.Command == CommandRollback:
 		if r.image, err = repo.Find(ctx, in.SHA); err != nil {
 			return fmt.Errorf("rollback to %s: %w", in.SHA, err)
 		}
 		a.Infof("%s resolves to %s (%s)", in.SHA, r.image.URI(), r.image.Digest)
+	case in.Image != "":
+		if err := r.push(ctx, ecrClient, reg, repo); err != nil {
+			return err
+		}
 	default:
 		if r.image, err = repo.Head(ctx, in.Tag); err != nil {
 			return fmt.Errorf("%w (push the image first: the build-and-push workflow tags it with the commit SHA)", err)
@@ -169,6 +214,13 @@ func (r *runner) finish(err error) {
 		Command: r.in.Command, Service: r.in.Service, Cluster: r.in.Cluster,
 		Image: r.image.URI(), Digest: r.image.Digest, Result: res, Phases: phases,
 		Start: r.start, End: r.opts.Now(), Err: err, DryRun: r.in.DryRun,
+	}
+	if p := r.pushed; p != nil {
+		report.Push = fmt.Sprintf("%s sent, %d blobs uploaded, %d already there, %d mounted, %s",
+			humanBytes(p.BytesSent), p.BlobsUploaded, p.BlobsSkipped, p.BlobsMounted, p.Duration.Round(time.Millisecond))
+		if p.AlreadyThere {
+			report.Push = "already in the repository: nothing sent"
+		}
 	}
 	if r.image.Tag == "" {
 		report.Image = ""

@@ -15,6 +15,7 @@ type Report struct {
 	Cluster  string
 	Image    string
 	Digest   string
+	Push     string // what the push sent, if there was one
 	Result   *ecsdeploy.Result
 	Phases   []ecsdeploy.Phase
 	Start    time.Time
@@ -59,6 +60,7 @@ func Summary(r Report) string {
 	row("Cluster", code(r.Cluster))
 	row("Image", code(r.Image))
 	row("Digest", code(r.Digest))
+	row("Push", r.Push)
 	row("Container", code(res.Container))
 	row("Previous revision", code(revision(res.PreviousTaskDefinitionARN)))
 	row("Revision now running", code(revision(res.TaskDefinitionARN)))

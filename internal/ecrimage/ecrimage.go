@@ -27,6 +27,7 @@ var (
 	ErrImageNotFound = errors.New("image not found")
 	ErrAmbiguousSHA  = errors.New("sha prefix is ambiguous")
 	ErrInvalidSHA    = errors.New("invalid sha")
+	ErrUnauthorized  = errors.New("registry refused the credentials")
 )
 
 // ECRAPI is the part of the ECR API this package calls.
@@ -99,7 +100,7 @@ type Repository struct {
 // the registry is on the loopback interface.
 func (r *Registry) Repository(repository string) (*Repository, error) {
 	var opts []name.Option
-	if isLoopback(r.Host) {
+	if IsLoopback(r.Host) {
 		opts = append(opts, name.Insecure)
 	}
 	repo, err := name.NewRepository(r.Host+"/"+repository, opts...)
@@ -114,6 +115,9 @@ func (r *Registry) Repository(repository string) (*Repository, error) {
 // Name is the repository path, such as autonote/server.
 func (r *Repository) Name() string { return r.repo.RepositoryStr() }
 
+// Tag is the reference repository:tag.
+func (r *Repository) Tag(tag string) name.Tag { return r.repo.Tag(tag) }
+
 // Options are the remote options that reach the repository with its credentials.
 func (r *Repository) Options(ctx context.Context) []remote.Option {
 	return append([]remote.Option{remote.WithContext(ctx)}, r.opts...)
@@ -127,7 +131,7 @@ func (r *Repository) Head(ctx context.Context, tag string) (Image, error) {
 		return Image{}, fmt.Errorf("%w: %s has no tag %q", ErrImageNotFound, r.repo, tag)
 	}
 	if err != nil {
-		return Image{}, fmt.Errorf("check image %s: %w", ref, err)
+		return Image{}, Explain("check image "+ref.String(), err)
 	}
 	return Image{Registry: r.reg.Host, Repository: r.Name(), Tag: tag, Digest: desc.Digest.String()}, nil
 }
@@ -139,9 +143,19 @@ func (r *Repository) Tags(ctx context.Context) ([]string, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("list tags of %s: %w", r.repo, err)
+		return nil, Explain("list tags of "+r.repo.String(), err)
 	}
 	return tags, nil
+}
+
+// Explain wraps a registry error of op; a refusal of the credentials
+// becomes ErrUnauthorized with what to check.
+func Explain(op string, err error) error {
+	var te *transport.Error
+	if errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden) {
+		return fmt.Errorf("%s: %w (%d %s): the ECR token is valid for one account and region only: check aws-region and registry, and that the role may call ecr:GetAuthorizationToken and push to the repository", op, ErrUnauthorized, te.StatusCode, http.StatusText(te.StatusCode))
+	}
+	return fmt.Errorf("%s: %w", op, err)
 }
 
 func isNotFound(err error) bool {
@@ -149,7 +163,9 @@ func isNotFound(err error) bool {
 	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound
 }
 
-func isLoopback(host string) bool {
+// IsLoopback reports whether a registry host is on the loopback interface,
+// the only place plain HTTP is allowed.
+func IsLoopback(host string) bool {
 	h := host
 	if hh, _, err := net.SplitHostPort(host); err == nil {
 		h = hh
@@ -159,4 +175,13 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(h)
 	return ip != nil && ip.IsLoopback()
+}
+
+// Resolve makes the registry a keychain that answers for its own host, so
+// a source in the same registry is read with the same credentials.
+func (r *Registry) Resolve(res authn.Resource) (authn.Authenticator, error) {
+	if res.RegistryStr() == r.Host {
+		return &authn.Basic{Username: r.Username, Password: r.Password.Reveal()}, nil
+	}
+	return authn.Anonymous, nil
 }

@@ -78,7 +78,7 @@ func TestHeadNeedsECRCredentials(t *testing.T) {
 		t.Errorf("Head(missing) = %v, want ErrImageNotFound", err)
 	}
 	badRepo, _ := bad.Repository("autonote/server")
-	if _, err := badRepo.Head(ctx, "v1"); err == nil || errors.Is(err, ecrimage.ErrImageNotFound) {
+	if _, err := badRepo.Head(ctx, "v1"); !errors.Is(err, ecrimage.ErrUnauthorized) {
 		t.Errorf("Head with a wrong password = %v, want an authentication error", err)
 	}
 }

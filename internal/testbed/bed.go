@@ -186,3 +186,11 @@ func BasicAuth(user, password string, next http.Handler) http.Handler {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// NewInProcessRegistry serves go-containerregistry's registry, without
+// auth, on a loopback port for the test's lifetime and returns its host.
+func NewInProcessRegistry(t interface{ Cleanup(func()) }) string {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(discard{}, "", 0))))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}

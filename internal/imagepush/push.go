@@ -1,0 +1,174 @@
+package imagepush
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/autonote/deploy-action/internal/ecrimage"
+)
+
+// Errors a front end tests with errors.Is.
+var (
+	ErrRepositoryNotFound = errors.New("ECR repository not found")
+	ErrTagTaken           = errors.New("tag already names another image")
+)
+
+// ECRAPI is the part of the ECR API a push calls.
+type ECRAPI interface {
+	DescribeRepositories(ctx context.Context, in *ecr.DescribeRepositoriesInput, opts ...func(*ecr.Options)) (*ecr.DescribeRepositoriesOutput, error)
+	CreateRepository(ctx context.Context, in *ecr.CreateRepositoryInput, opts ...func(*ecr.Options)) (*ecr.CreateRepositoryOutput, error)
+}
+
+// Options tune a push.
+type Options struct {
+	// CreateRepository creates a missing repository (scan on push,
+	// immutable tags) instead of failing.
+	CreateRepository bool
+	// Jobs is how many blobs go up at once; zero means 8.
+	Jobs int
+	// Transport carries the registry requests; nil means remote.DefaultTransport.
+	Transport http.RoundTripper
+}
+
+// Result is what a push did.
+type Result struct {
+	Image         ecrimage.Image
+	BytesSent     int64
+	BlobsUploaded int
+	BlobsSkipped  int // already in the repository
+	BlobsMounted  int // taken from another repository of the registry
+	// AlreadyThere is true when the tag already named this very image, so
+	// nothing was sent.
+	AlreadyThere bool
+	Duration     time.Duration
+}
+
+// Push copies src to repo:tag. The repository must exist in ECR (or
+// o.CreateRepository must be set); an immutable tag that names another
+// image is an error that overwrites nothing.
+func Push(ctx context.Context, client ECRAPI, repo *ecrimage.Repository, tag string, src Artifact, o Options) (*Result, error) {
+	start := time.Now()
+	mutability, err := ensureRepository(ctx, client, repo.Name(), o.CreateRepository)
+	if err != nil {
+		return nil, err
+	}
+	digest, err := src.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("digest of the source image: %w", err)
+	}
+	existing, err := repo.Head(ctx, tag)
+	switch {
+	case err == nil && existing.Digest == digest.String():
+		return &Result{Image: existing, AlreadyThere: true, Duration: time.Since(start)}, nil
+	case err == nil && mutability == ecrtypes.ImageTagMutabilityImmutable:
+		return nil, fmt.Errorf("%w: %s:%s is %s, this build is %s, and the repository's tags are immutable; nothing was overwritten: push the build under another tag", ErrTagTaken, repo.Name(), tag, existing.Digest, digest)
+	case err != nil && !errors.Is(err, ecrimage.ErrImageNotFound):
+		return nil, err
+	}
+
+	jobs := o.Jobs
+	if jobs <= 0 {
+		jobs = 8
+	}
+	next := o.Transport
+	if next == nil {
+		next = remote.DefaultTransport
+	}
+	c := &counter{next: next}
+	opts := append(repo.Options(ctx), remote.WithJobs(jobs), remote.WithTransport(c))
+	ref := repo.Tag(tag)
+	switch a := src.(type) {
+	case v1.ImageIndex:
+		err = remote.WriteIndex(ref, a, opts...)
+	case v1.Image:
+		err = remote.Write(ref, a, opts...)
+	default:
+		err = fmt.Errorf("source is neither an image nor an index")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w (the tag was not written: the manifest goes last)", ecrimage.Explain("push "+ref.String(), err))
+	}
+	return &Result{
+		Image:         ecrimage.Image{Registry: ref.RegistryStr(), Repository: repo.Name(), Tag: tag, Digest: digest.String()},
+		BytesSent:     c.sent.Load(),
+		BlobsUploaded: int(c.uploaded.Load()),
+		BlobsSkipped:  int(c.skipped.Load()),
+		BlobsMounted:  int(c.mounted.Load()),
+		Duration:      time.Since(start),
+	}, nil
+}
+
+func ensureRepository(ctx context.Context, client ECRAPI, name string, create bool) (ecrtypes.ImageTagMutability, error) {
+	out, err := client.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{name}})
+	var nf *ecrtypes.RepositoryNotFoundException
+	switch {
+	case err == nil && len(out.Repositories) == 1:
+		return out.Repositories[0].ImageTagMutability, nil
+	case err != nil && !errors.As(err, &nf):
+		return "", fmt.Errorf("describe ECR repository %s: %w", name, err)
+	case !create:
+		return "", fmt.Errorf("%w: %s does not exist in this account and region: create the baseline with `bootstrap apply`, or set create-repository: true", ErrRepositoryNotFound, name)
+	}
+	cr, err := client.CreateRepository(ctx, &ecr.CreateRepositoryInput{
+		RepositoryName:             aws.String(name),
+		ImageTagMutability:         ecrtypes.ImageTagMutabilityImmutable,
+		ImageScanningConfiguration: &ecrtypes.ImageScanningConfiguration{ScanOnPush: true},
+		Tags:                       []ecrtypes.Tag{{Key: aws.String("managed-by"), Value: aws.String("deploy-action")}},
+	})
+	if err != nil {
+		return "", fmt.Errorf("create ECR repository %s: %w", name, err)
+	}
+	return cr.Repository.ImageTagMutability, nil
+}
+
+// counter counts what goes to the registry: bytes of blob uploads, blobs
+// uploaded, blobs found already there, blobs mounted from another repository.
+type counter struct {
+	next                       http.RoundTripper
+	sent                       atomic.Int64
+	uploaded, skipped, mounted atomic.Int64
+}
+
+func (c *counter) RoundTrip(req *http.Request) (*http.Response, error) {
+	upload := strings.Contains(req.URL.Path, "/blobs/uploads/")
+	if upload && req.Body != nil && (req.Method == http.MethodPatch || req.Method == http.MethodPut) {
+		req = req.Clone(req.Context())
+		req.Body = &countingBody{ReadCloser: req.Body, n: &c.sent}
+	}
+	resp, err := c.next.RoundTrip(req)
+	if err != nil {
+		return resp, err
+	}
+	switch {
+	case req.Method == http.MethodHead && strings.Contains(req.URL.Path, "/blobs/sha256:") && resp.StatusCode == http.StatusOK:
+		c.skipped.Add(1)
+	case req.Method == http.MethodPost && upload && req.URL.Query().Get("mount") != "" && resp.StatusCode == http.StatusCreated:
+		c.mounted.Add(1)
+	case req.Method == http.MethodPut && upload && resp.StatusCode == http.StatusCreated:
+		c.uploaded.Add(1)
+	}
+	return resp, nil
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}

@@ -1,0 +1,115 @@
+package testbed
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Registry is a running Debian docker-registry (distribution 2.8) on a
+// loopback port, with htpasswd auth that admits only user AWS with moto's
+// ECR password.
+type Registry struct {
+	Host string // 127.0.0.1:PORT
+	Dir  string // its storage
+	cmd  *exec.Cmd
+	out  *bytes.Buffer
+}
+
+// StartRegistry starts docker-registry with a configuration of its own and
+// waits until it answers. DOCKER_REGISTRY names the binary when it is not
+// docker-registry on PATH.
+func StartRegistry(ctx context.Context) (*Registry, error) {
+	bin := os.Getenv("DOCKER_REGISTRY")
+	if bin == "" {
+		bin = "docker-registry"
+	}
+	path, err := exec.LookPath(bin)
+	if err != nil {
+		return nil, fmt.Errorf("find docker-registry: %w (install it with: apt-get install docker-registry)", err)
+	}
+	dir, err := os.MkdirTemp("", "testbed-registry-")
+	if err != nil {
+		return nil, err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(ECRPassword), bcrypt.MinCost)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "htpasswd"), []byte("AWS:"+string(hash)+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	host := "127.0.0.1:" + strconv.Itoa(port)
+	config := fmt.Sprintf(`version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: %s
+  delete:
+    enabled: true
+http:
+  addr: %s
+auth:
+  htpasswd:
+    realm: testbed
+    path: %s
+`, filepath.Join(dir, "data"), host, filepath.Join(dir, "htpasswd"))
+	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(config), 0o600); err != nil {
+		return nil, err
+	}
+	out := &bytes.Buffer{}
+	cmd := exec.Command(path, "serve", filepath.Join(dir, "config.yml"))
+	cmd.Stdout, cmd.Stderr = out, out
+	dieWithParent(cmd)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start docker-registry: %w", err)
+	}
+	r := &Registry{Host: host, Dir: dir, cmd: cmd, out: out}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		resp, err := http.Get("http://" + host + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusOK {
+				return r, nil
+			}
+		}
+		select {
+		case err := <-exited:
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("docker-registry exited: %v\n%s", err, out.String())
+		case <-ctx.Done():
+			_ = cmd.Process.Kill()
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("docker-registry did not answer on %s: %w", host, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Stop ends the registry and removes its storage.
+func (r *Registry) Stop() error {
+	if r == nil {
+		return nil
+	}
+	_ = r.cmd.Process.Kill()
+	return os.RemoveAll(r.Dir)
+}
