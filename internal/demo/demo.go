@@ -18,8 +18,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/google/go-containerregistry/pkg/crane"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/autonote/deploy-action/internal/action"
@@ -61,7 +67,7 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 	}
 	say := func(format string, args ...any) { fmt.Fprintf(stdout, "\n== "+format+"\n", args...) }
 
-	say("starting the test bed: moto, the ECS scheduler simulator, a registry")
+	say("starting the test bed: moto, the ECS scheduler simulator, Debian's docker-registry")
 	moto, err := testbed.StartMoto(ctx)
 	if err != nil {
 		return err
@@ -72,19 +78,23 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 		return err
 	}
 	defer bed.Close()
+	reg, err := testbed.StartRegistry(ctx)
+	if err != nil {
+		return err
+	}
+	defer reg.Stop()
+	bed.Registry = reg.Host
 	fmt.Fprintf(stdout, "moto %s, ECS %s, registry %s\n", moto.URL, bed.ECSURL, bed.Registry)
 
 	shas := []string{testbed.SHA(), testbed.SHA(), testbed.SHA(), testbed.SHA()}
 	say("setting up the service as the console steps did (the bootstrap will do this)")
-	if _, err := bed.ECR().CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String(repository)}); err != nil {
+	if _, err := bed.ECR().CreateRepository(ctx, &ecr.CreateRepositoryInput{
+		RepositoryName: aws.String(repository), ImageTagMutability: ecrtypes.ImageTagMutabilityImmutable,
+	}); err != nil {
 		return fmt.Errorf("create repository: %w", err)
 	}
-	for i, sha := range shas {
-		digest, err := bed.PushRandomImage(ctx, repository, sha)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "built and pushed %s:%s (%s) as commit %d\n", repository, sha[:7], digest[:19], i)
+	if _, err := bed.PushRandomImage(ctx, repository, shas[0]); err != nil {
+		return err
 	}
 	if _, err := bed.Seed(ctx, testbed.Service{
 		Cluster: cluster, Service: service, Family: family, DesiredCount: 1, CircuitBreaker: true, Rollback: true,
@@ -94,6 +104,18 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 		}},
 	}); err != nil {
 		return err
+	}
+	fmt.Fprintf(stdout, "%s runs %s:%s\n", service, repository, shas[0][:7])
+
+	say("building an image of commits 1, 2 and 3 (OCI layouts, as docker buildx --output type=oci writes them)")
+	layouts := map[string]string{}
+	for i, sha := range shas[1:] {
+		dir, err := buildImage(filepath.Join(o.OutDir, "images", sha[:7]), i+1, sha)
+		if err != nil {
+			return err
+		}
+		layouts[sha] = dir
+		fmt.Fprintf(stdout, "commit %d: %s -> oci:%s\n", i+1, sha[:7], dir)
 	}
 	broken := shas[3]
 	bed.Sim.SetScenario(broken, ecssim.Scenario{Outcome: ecssim.Fail,
@@ -106,9 +128,9 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 		"GITHUB_ACTIONS": "true",
 	})
 	steps := []step{
-		{"deploy commit 1", map[string]string{"tag": shas[1]}, "succeeded"},
-		{"deploy commit 2", map[string]string{"tag": shas[2]}, "succeeded"},
-		{"deploy commit 3, whose container crashes on start", map[string]string{"tag": broken}, "rolled-back"},
+		{"push and deploy commit 1", map[string]string{"tag": shas[1], "image": "oci:" + layouts[shas[1]]}, "succeeded"},
+		{"push and deploy commit 2", map[string]string{"tag": shas[2], "image": "oci:" + layouts[shas[2]]}, "succeeded"},
+		{"push and deploy commit 3, whose container crashes on start", map[string]string{"tag": broken, "image": "oci:" + layouts[broken]}, "rolled-back"},
 		{"roll back to commit 1 by a 7-character prefix", map[string]string{"command": "rollback", "sha": shas[1][:7]}, "succeeded"},
 	}
 	var failed []string
@@ -206,4 +228,35 @@ func outputValue(raw, name string) string {
 		}
 	}
 	return ""
+}
+
+// buildImage writes a small image of the app at a commit as an OCI layout:
+// a base layer shared by every build and an app layer of its own.
+func buildImage(dir string, n int, sha string) (string, error) {
+	base, err := crane.Layer(map[string][]byte{"etc/os-release": []byte("NAME=demo-base\n")})
+	if err != nil {
+		return "", err
+	}
+	app, err := crane.Layer(map[string][]byte{
+		"app/dist/main.js": []byte(fmt.Sprintf("console.log('autonote server, commit %d (%s), listening on 3000')\n", n, sha)),
+	})
+	if err != nil {
+		return "", err
+	}
+	img, err := mutate.AppendLayers(empty.Image, base, app)
+	if err != nil {
+		return "", err
+	}
+	img, err = mutate.Config(img, v1.Config{Cmd: []string{"node", "/app/dist/main.js"}, ExposedPorts: map[string]struct{}{"3000/tcp": {}}})
+	if err != nil {
+		return "", err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return "", err
+	}
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		return "", err
+	}
+	return dir, p.AppendImage(img)
 }
