@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -36,7 +35,8 @@ type Options struct {
 	// CreateRepository creates a missing repository (scan on push,
 	// immutable tags) instead of failing.
 	CreateRepository bool
-	// Jobs is how many blobs go up at once; zero means 8.
+	// Jobs is how many blobs go up at once; zero means 4, which keeps two
+	// cores busy without the uploads fighting over them.
 	Jobs int
 	// Transport carries the registry requests; nil means remote.DefaultTransport.
 	Transport http.RoundTripper
@@ -80,13 +80,17 @@ func Push(ctx context.Context, client ECRAPI, repo *ecrimage.Repository, tag str
 
 	jobs := o.Jobs
 	if jobs <= 0 {
-		jobs = 8
+		jobs = 4
 	}
 	next := o.Transport
 	if next == nil {
 		next = remote.DefaultTransport
 	}
-	c := &counter{next: next}
+	sizes, err := blobSizes(src)
+	if err != nil {
+		return nil, fmt.Errorf("read the source's manifest: %w", err)
+	}
+	c := &counter{next: next, sizes: sizes}
 	opts := append(repo.Options(ctx), remote.WithJobs(jobs), remote.WithTransport(c))
 	ref := repo.Tag(tag)
 	switch a := src.(type) {
@@ -133,24 +137,23 @@ func ensureRepository(ctx context.Context, client ECRAPI, name string, create bo
 	return cr.Repository.ImageTagMutability, nil
 }
 
-// counter counts what goes to the registry: bytes of blob uploads, blobs
-// uploaded, blobs found already there, blobs mounted from another repository.
+// counter counts what goes to the registry: bytes of the blobs uploaded,
+// blobs uploaded, blobs found already there, blobs mounted from another
+// repository. It only looks at requests and answers: wrapping the bodies
+// would cost the transport its zero-copy path.
 type counter struct {
 	next                       http.RoundTripper
+	sizes                      map[string]int64 // blob digest -> size
 	sent                       atomic.Int64
 	uploaded, skipped, mounted atomic.Int64
 }
 
 func (c *counter) RoundTrip(req *http.Request) (*http.Response, error) {
-	upload := strings.Contains(req.URL.Path, "/blobs/uploads/")
-	if upload && req.Body != nil && (req.Method == http.MethodPatch || req.Method == http.MethodPut) {
-		req = req.Clone(req.Context())
-		req.Body = &countingBody{ReadCloser: req.Body, n: &c.sent}
-	}
 	resp, err := c.next.RoundTrip(req)
 	if err != nil {
 		return resp, err
 	}
+	upload := strings.Contains(req.URL.Path, "/blobs/uploads/")
 	switch {
 	case req.Method == http.MethodHead && strings.Contains(req.URL.Path, "/blobs/sha256:") && resp.StatusCode == http.StatusOK:
 		c.skipped.Add(1)
@@ -158,17 +161,48 @@ func (c *counter) RoundTrip(req *http.Request) (*http.Response, error) {
 		c.mounted.Add(1)
 	case req.Method == http.MethodPut && upload && resp.StatusCode == http.StatusCreated:
 		c.uploaded.Add(1)
+		c.sent.Add(c.sizes[req.URL.Query().Get("digest")])
 	}
 	return resp, nil
 }
 
-type countingBody struct {
-	io.ReadCloser
-	n *atomic.Int64
-}
-
-func (b *countingBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	b.n.Add(int64(n))
-	return n, err
+// blobSizes maps every blob of an image or index (configs and layers) to
+// its size.
+func blobSizes(a Artifact) (map[string]int64, error) {
+	sizes := map[string]int64{}
+	var walk func(a Artifact) error
+	walk = func(a Artifact) error {
+		switch a := a.(type) {
+		case v1.ImageIndex:
+			m, err := a.IndexManifest()
+			if err != nil {
+				return err
+			}
+			for _, d := range m.Manifests {
+				var child Artifact
+				if d.MediaType.IsIndex() {
+					child, err = a.ImageIndex(d.Digest)
+				} else {
+					child, err = a.Image(d.Digest)
+				}
+				if err != nil {
+					return err
+				}
+				if err := walk(child); err != nil {
+					return err
+				}
+			}
+		case v1.Image:
+			m, err := a.Manifest()
+			if err != nil {
+				return err
+			}
+			sizes[m.Config.Digest.String()] = m.Config.Size
+			for _, l := range m.Layers {
+				sizes[l.Digest.String()] = l.Size
+			}
+		}
+		return nil
+	}
+	return sizes, walk(a)
 }
