@@ -106,6 +106,20 @@ func (r *byteReader) Read(p []byte) (int, error) {
 
 func bytesReader(b []byte) io.Reader { return &byteReader{b: b} }
 
+// TestMain stops what the benchmarks started and removes their images.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if pb != nil {
+		_ = pb.reg.Stop()
+		pb.bed.Close()
+		os.RemoveAll(filepath.Dir(pb.layout))
+	}
+	if moto != nil {
+		_ = moto.Stop()
+	}
+	os.Exit(code)
+}
+
 // pushBed is a registry, moto for ECR, and the image, shared by the push
 // benchmarks.
 type pushBed struct {
