@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin
 
-.PHONY: all build test vet staticcheck unit demo bench clean
+.PHONY: all build test vet staticcheck unit fuzz demo bench clean
 
 all: build
 
@@ -20,7 +20,13 @@ staticcheck:
 unit:
 	$(GO) test -race -count=1 ./...
 
-test: vet staticcheck unit
+# Each fuzz target runs briefly on every make test; a finding is written
+# to testdata/fuzz and fails the run.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime 5s ./internal/deployhook/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeDeployRequest$$' -fuzztime 5s ./internal/deployhook/
+
+test: vet staticcheck unit fuzz
 
 demo:
 	$(GO) run ./cmd/demo

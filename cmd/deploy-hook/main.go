@@ -1,0 +1,171 @@
+// Command deploy-hook is the optional deploy hook: it takes signed deploy
+// requests and GitHub webhooks and runs the deploys as jobs.
+//
+//	deploy-hook -config FILE [-addr 127.0.0.1:8080]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/google/go-github/v62/github"
+
+	"github.com/autonote/deploy-action/internal/deployhook"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "deploy-hook:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("deploy-hook", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configFile := fs.String("config", "", "config file (YAML): targets and what GitHub may trigger")
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	publicURL := fs.String("public-url", "", "URL the hook is reached at, for job status URLs (default: from each request's host)")
+	grace := fs.Duration("grace", 10*time.Minute, "how long running deploys may finish after SIGTERM")
+	rate := fs.Int("rate", 600, "requests a client may make a minute")
+	headerTimeout := fs.Duration("read-header-timeout", 5*time.Second, "how long a client may take to send its headers")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *configFile == "" {
+		return errors.New("-config is required: the YAML file that names the targets")
+	}
+	cfg, err := deployhook.LoadConfig(*configFile)
+	if err != nil {
+		return err
+	}
+	secrets, err := deployhook.ParseSecrets(getenv("DEPLOY_HOOK_SECRETS"))
+	if err != nil {
+		return fmt.Errorf("DEPLOY_HOOK_SECRETS: %w", err)
+	}
+	log := slog.New(slog.NewJSONHandler(stdout, nil)).With("service", "deploy-hook", "version", version)
+
+	var gh *github.Client
+	if tok := getenv("GITHUB_TOKEN"); tok != "" {
+		gh = github.NewClient(nil).WithAuthToken(tok)
+		if api := getenv("GITHUB_API_URL"); api != "" {
+			u, err := url.Parse(strings.TrimSuffix(api, "/") + "/")
+			if err != nil {
+				return fmt.Errorf("GITHUB_API_URL %q: %w", api, err)
+			}
+			gh.BaseURL = u
+		}
+	}
+	srv, err := deployhook.NewServer(deployhook.Deps{
+		Config:       cfg,
+		Runner:       &deployhook.ECSRunner{Config: cfg, Clients: awsClients(getenv), Log: log},
+		Secrets:      secrets,
+		GitHubSecret: []byte(getenv("GITHUB_WEBHOOK_SECRET")),
+		GitHub:       gh,
+		PublicURL:    strings.TrimSuffix(*publicURL, "/"),
+		Log:          log,
+		RateLimit:    *rate,
+	})
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: *headerTimeout,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("listening", "addr", l.Addr().String(), "targets", len(cfg.Targets))
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(l) }()
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: no new requests; running deploys may finish", "grace", grace.String())
+	srv.SetReady(false)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		log.Warn("http shutdown", "error", err)
+	}
+	graceCtx, cancelGrace := context.WithTimeout(context.Background(), *grace)
+	defer cancelGrace()
+	for _, j := range srv.Queue().Shutdown(graceCtx) {
+		log.Warn("left job", "job", j.ID, "target", j.Target, "sha", j.SHA, "state", j.State, "error", j.Error)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// awsClients loads one aws.Config per region, from the environment the
+// hook was given: keys, endpoints (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_ECS,
+// AWS_ENDPOINT_URL_ECR) and the default chain for the rest.
+func awsClients(getenv func(string) string) func(context.Context, string) (deployhook.Clients, error) {
+	var mu sync.Mutex
+	cache := map[string]deployhook.Clients{}
+	return func(ctx context.Context, region string) (deployhook.Clients, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if c, ok := cache[region]; ok {
+			return c, nil
+		}
+		opts := []func(*config.LoadOptions) error{config.WithRegion(region), config.WithRetryMaxAttempts(5)}
+		if u := getenv("AWS_ENDPOINT_URL"); u != "" {
+			opts = append(opts, config.WithBaseEndpoint(u))
+		}
+		if id := getenv("AWS_ACCESS_KEY_ID"); id != "" {
+			opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(id, getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN"))))
+		}
+		cfg, err := config.LoadDefaultConfig(ctx, opts...)
+		if err != nil {
+			return deployhook.Clients{}, fmt.Errorf("load AWS configuration for %s: %w", region, err)
+		}
+		c := deployhook.Clients{
+			ECS: ecs.NewFromConfig(cfg, func(o *ecs.Options) {
+				if u := getenv("AWS_ENDPOINT_URL_ECS"); u != "" {
+					o.BaseEndpoint = aws.String(u)
+				}
+			}),
+			ECR: ecr.NewFromConfig(cfg, func(o *ecr.Options) {
+				if u := getenv("AWS_ENDPOINT_URL_ECR"); u != "" {
+					o.BaseEndpoint = aws.String(u)
+				}
+			}),
+		}
+		cache[region] = c
+		return c, nil
+	}
+}

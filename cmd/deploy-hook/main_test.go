@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/autonote/deploy-action/internal/deployhook"
+	"github.com/autonote/deploy-action/internal/ecssim"
+	"github.com/autonote/deploy-action/internal/testbed"
+)
+
+var moto *testbed.Moto
+
+func TestMain(m *testing.M) { testbed.Main(m, &moto) }
+
+const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+// lockedBuffer is the hook's stdout, read while it runs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startHook runs the hook as main does, against the test bed, and waits
+// for /healthz.
+func startHook(t *testing.T, bed *testbed.Bed, cluster string, extra ...string) (string, context.CancelFunc, chan error, *lockedBuffer) {
+	t.Helper()
+	cfg := fmt.Sprintf(`targets:
+  production:
+    region: us-east-1
+    cluster: %s
+    service: %s
+    ecr-repository: autonote/server
+    registry: %s
+`, cluster, cluster, bed.Registry)
+	file := filepath.Join(t.TempDir(), "hook.yaml")
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	env := bed.Env()
+	env["DEPLOY_HOOK_SECRETS"] = secret
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lockedBuffer{}
+	done := make(chan error, 1)
+	args := append([]string{"-config", file, "-addr", addr, "-grace", "30s"}, extra...)
+	go func() { done <- run(ctx, args, func(k string) string { return env[k] }, out, out) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("hook never healthy: %v\n%s", err, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return "http://" + addr, cancel, done, out
+}
+
+func signed(t *testing.T, method, url, body string) *http.Response {
+	t.Helper()
+	s, _ := deployhook.ParseSecrets(secret)
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	s[0].SignRequest(req, fmt.Sprintf("msg_%d", time.Now().UnixNano()), time.Now(), []byte(body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func waitJob(t *testing.T, url string) deployhook.Job {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp := signed(t, http.MethodGet, url, "")
+		var j deployhook.Job
+		_ = json.NewDecoder(resp.Body).Decode(&j)
+		resp.Body.Close()
+		if j.State != deployhook.StateQueued && j.State != deployhook.StateRunning {
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job still %s", j.State)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestHookDeploysThroughECS(t *testing.T) {
+	bed, err := testbed.Start(moto, ecssim.WithDuration(300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bed.Close()
+	ctx := context.Background()
+	good, missing := testbed.SHA(), testbed.SHA()
+	for _, sha := range []string{"first", good} {
+		if _, err := bed.PushRandomImage(ctx, "autonote/server", sha); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := bed.Seed(ctx, testbed.Service{Cluster: "hook", Service: "hook", Family: "hook", DesiredCount: 1, CircuitBreaker: true, Rollback: true,
+		Containers: []types.ContainerDefinition{{Name: aws.String("server"), Image: aws.String(bed.Registry + "/autonote/server:first"), Essential: aws.Bool(true)}}}); err != nil {
+		t.Fatal(err)
+	}
+	base, cancel, done, out := startHook(t, bed, "hook")
+
+	resp := signed(t, http.MethodPost, base+"/v1/deployments", `{"target":"production","sha":"`+good+`"}`)
+	var accepted struct {
+		ID        string `json:"id"`
+		StatusURL string `json:"status_url"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&accepted)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST = %s", resp.Status)
+	}
+	j := waitJob(t, accepted.StatusURL)
+	if j.State != deployhook.StateSucceeded || !strings.HasSuffix(j.TaskDefinition, "hook:2") {
+		t.Errorf("job = %+v, want succeeded on hook:2", j)
+	}
+
+	resp = signed(t, http.MethodPost, base+"/v1/deployments", `{"target":"production","sha":"`+missing+`"}`)
+	_ = json.NewDecoder(resp.Body).Decode(&accepted)
+	resp.Body.Close()
+	j = waitJob(t, accepted.StatusURL)
+	if j.State != deployhook.StateFailed || !strings.Contains(j.Error, "no image for sha "+missing) {
+		t.Errorf("job for a missing image = %+v, want failed with the reason", j)
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+	for _, want := range []string{`"msg":"listening"`, `"msg":"request"`, `"msg":"stopped"`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("log lacks %s", want)
+		}
+	}
+	if strings.Contains(out.String(), "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") {
+		t.Error("the secret is in the log")
+	}
+}
+
+func TestSlowClientIsCutOff(t *testing.T) {
+	bed, err := testbed.Start(moto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bed.Close()
+	base, cancel, done, _ := startHook(t, bed, "slow", "-read-header-timeout", "200ms")
+	defer func() { cancel(); <-done }()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprint(conn, "POST /v1/deployments HTTP/1.1\r\nHost: hook\r\nX-Slow: ")
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 512)
+	start := time.Now()
+	n, err := conn.Read(buf)
+	if err == nil && !strings.Contains(string(buf[:n]), "408") {
+		t.Errorf("read %q, want the connection closed or a 408", buf[:n])
+	}
+	if time.Since(start) > 4*time.Second {
+		t.Error("the server held a client that never finished its headers")
+	}
+}
+
+func TestRunRefusesBadSetup(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "hook.yaml")
+	os.WriteFile(cfg, []byte("targets:\n  p: {region: r, cluster: c, service: s, ecr-repository: e}\n"), 0o600)
+	tests := []struct {
+		args []string
+		env  map[string]string
+		says string
+	}{
+		{nil, nil, "-config is required"},
+		{[]string{"-config", filepath.Join(dir, "missing.yaml")}, nil, "no such file"},
+		{[]string{"-config", cfg}, nil, "no secrets"},
+		{[]string{"-config", cfg}, map[string]string{"DEPLOY_HOOK_SECRETS": "plain"}, "whsec_"},
+	}
+	for _, tt := range tests {
+		var out bytes.Buffer
+		err := run(context.Background(), tt.args, func(k string) string { return tt.env[k] }, &out, &out)
+		if err == nil || !strings.Contains(err.Error(), tt.says) {
+			t.Errorf("run(%v) = %v, want an error saying %q", tt.args, err, tt.says)
+		}
+	}
+}

@@ -1,0 +1,118 @@
+package deployhook
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// MaxBody is the largest signed deploy request the hook reads.
+const MaxBody = 64 << 10
+
+// DeployRequest is the body of POST /v1/deployments.
+type DeployRequest struct {
+	Target string `json:"target"`
+	SHA    string `json:"sha"`
+}
+
+// DecodeDeployRequest parses a deploy request strictly: one JSON object,
+// no unknown fields, a known target and a 40-character SHA.
+func DecodeDeployRequest(body []byte, targets map[string]Target) (DeployRequest, error) {
+	var req DeployRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return req, fmt.Errorf("%w: body is not a deploy request: %v", ErrBadRequest, err)
+	}
+	if dec.More() {
+		return req, fmt.Errorf("%w: body holds more than one JSON value", ErrBadRequest)
+	}
+	if !isFullSHA(req.SHA) {
+		return req, fmt.Errorf("%w: sha %q is not a commit SHA of 40 lowercase hex characters", ErrBadRequest, req.SHA)
+	}
+	if _, ok := targets[req.Target]; !ok {
+		names := make([]string, 0, len(targets))
+		for n := range targets {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		return req, fmt.Errorf("%w %q: targets are %s", ErrUnknownTarget, req.Target, strings.Join(names, ", "))
+	}
+	return req, nil
+}
+
+func isFullSHA(s string) bool {
+	return len(s) == 40 && strings.Trim(s, "0123456789abcdef") == ""
+}
+
+// readSigned reads a bounded body and checks its Standard Webhooks
+// signature before anything parses it.
+func (s *Server) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, fmt.Errorf("%w of %d bytes", ErrTooLarge, MaxBody)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: read body: %v", ErrBadRequest, err)
+	}
+	if err := Verify(r.Header, body, s.deps.Now(), s.deps.Secrets); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+func (s *Server) handleCreateDeployment() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+			writeError(w, ErrUnsupportedMedia)
+			return
+		}
+		body, err := s.readSigned(w, r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		req, err := DecodeDeployRequest(body, s.deps.Config.Targets)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		job, created, err := s.queue.Submit("api:"+r.Header.Get("webhook-id"), req.Target, req.SHA, "api")
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		status := http.StatusAccepted
+		if !created {
+			status = http.StatusOK // a repeated webhook-id: the job it already made
+			w.Header().Set("Idempotent-Replayed", "true")
+		}
+		url := s.jobURL(r, job.ID)
+		w.Header().Set("Location", url)
+		writeJSON(w, status, map[string]any{"id": job.ID, "state": job.State, "status_url": url})
+	}
+}
+
+func (s *Server) handleGetDeployment() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if _, err := s.readSigned(w, r); err != nil {
+			writeError(w, err)
+			return
+		}
+		job, ok := s.queue.Get(chi.URLParam(r, "id"))
+		if !ok {
+			writeError(w, fmt.Errorf("%w: no job %s", ErrNotFound, chi.URLParam(r, "id")))
+			return
+		}
+		writeJSON(w, http.StatusOK, job)
+	}
+}

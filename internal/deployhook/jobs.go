@@ -1,0 +1,264 @@
+package deployhook
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+)
+
+// State is where a job is.
+type State string
+
+// The states of a job.
+const (
+	StateQueued     State = "queued"
+	StateRunning    State = "running"
+	StateSucceeded  State = "succeeded"
+	StateFailed     State = "failed"
+	StateRolledBack State = "rolled-back"
+	StateSuperseded State = "superseded"
+)
+
+func (s State) done() bool { return s != StateQueued && s != StateRunning }
+
+// Job is one deploy of a SHA to a target.
+type Job struct {
+	ID             string    `json:"id"`
+	Target         string    `json:"target"`
+	SHA            string    `json:"sha"`
+	Source         string    `json:"source"`
+	State          State     `json:"state"`
+	TaskDefinition string    `json:"taskDefinition,omitempty"`
+	Events         []string  `json:"events"`
+	Error          string    `json:"error,omitempty"`
+	Created        time.Time `json:"created"`
+	Started        time.Time `json:"started,omitzero"`
+	Finished       time.Time `json:"finished,omitzero"`
+
+	// hooks hear the job start and end (GitHub deployment statuses).
+	hooks []JobHook
+}
+
+// JobHook hears a job's changes of state; the job is a copy.
+type JobHook func(ctx context.Context, j Job)
+
+// Outcome is what running a job ended with.
+type Outcome struct {
+	State          State
+	TaskDefinition string
+}
+
+// Runner runs one job: checks that the image of its SHA exists, then
+// deploys it. report adds a line to the job's events.
+type Runner interface {
+	Run(ctx context.Context, j Job, report func(event string)) (Outcome, error)
+}
+
+// ErrShuttingDown is returned for jobs submitted after Shutdown began.
+var ErrShuttingDown = errors.New("the deploy hook is shutting down")
+
+// Queue runs jobs, one at a time per target. A job submitted while its
+// target is busy waits; a newer one replaces it (superseded), so a burst of
+// pushes deploys only the newest SHA.
+type Queue struct {
+	runner Runner
+	log    *slog.Logger
+	now    func() time.Time
+	ctx    context.Context // jobs run under it; canceled when the grace period ends
+	cancel context.CancelFunc
+	m      *metrics
+
+	mu      sync.Mutex
+	jobs    map[string]*Job
+	keys    map[string]string // delivery or webhook id -> job id
+	order   []string          // job ids, oldest first, to bound memory
+	running map[string]*Job   // by target
+	next    map[string]*Job   // by target
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+// maxJobs is how many finished jobs (and their dedupe keys) are kept.
+const maxJobs = 10000
+
+// NewQueue returns a queue that runs jobs with runner.
+func NewQueue(runner Runner, log *slog.Logger, now func() time.Time, m *metrics) *Queue {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Queue{
+		runner: runner, log: log, now: now, ctx: ctx, cancel: cancel, m: m,
+		jobs: map[string]*Job{}, keys: map[string]string{},
+		running: map[string]*Job{}, next: map[string]*Job{},
+	}
+}
+
+// Submit queues a deploy of sha to target. A key already seen (a repeated
+// delivery) returns the job it made, and created is false.
+func (q *Queue) Submit(key, target, sha, source string, hooks ...JobHook) (j Job, created bool, err error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if id, ok := q.keys[key]; ok && key != "" {
+		if old, ok := q.jobs[id]; ok {
+			return q.copy(old), false, nil
+		}
+	}
+	if q.closed {
+		return Job{}, false, ErrShuttingDown
+	}
+	job := &Job{ID: newID(), Target: target, SHA: sha, Source: source, State: StateQueued, Created: q.now(), Events: []string{}, hooks: hooks}
+	q.jobs[job.ID] = job
+	if key != "" {
+		q.keys[key] = job.ID
+	}
+	q.order = append(q.order, job.ID)
+	q.trim()
+	q.m.jobState("", StateQueued)
+	if old := q.next[target]; old != nil {
+		q.finish(old, StateSuperseded, "", fmt.Sprintf("superseded by job %s (sha %s)", job.ID, sha))
+	}
+	if q.running[target] == nil {
+		q.start(job)
+	} else {
+		q.next[target] = job
+		job.Events = append(job.Events, "waiting for job "+q.running[target].ID)
+	}
+	return q.copy(job), true, nil
+}
+
+// Get returns a copy of the job.
+func (q *Queue) Get(id string) (Job, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	j, ok := q.jobs[id]
+	if !ok {
+		return Job{}, false
+	}
+	return q.copy(j), true
+}
+
+func (q *Queue) copy(j *Job) Job {
+	c := *j
+	c.Events = append([]string(nil), j.Events...)
+	c.hooks = nil
+	return c
+}
+
+// start runs job now; q.mu is held.
+func (q *Queue) start(job *Job) {
+	q.running[job.Target] = job
+	delete(q.next, job.Target)
+	job.State, job.Started = StateRunning, q.now()
+	q.m.jobState(StateQueued, StateRunning)
+	snapshot := q.copy(job)
+	hooks := job.hooks
+	q.wg.Add(1)
+	go func() {
+		defer q.wg.Done()
+		for _, h := range hooks {
+			h(q.ctx, snapshot)
+		}
+		out, err := q.runner.Run(q.ctx, snapshot, func(event string) {
+			q.mu.Lock()
+			defer q.mu.Unlock()
+			job.Events = append(job.Events, event)
+		})
+		state := out.State
+		msg := ""
+		if err != nil {
+			msg = err.Error()
+			if state == "" || state == StateSucceeded {
+				state = StateFailed
+			}
+		}
+		q.mu.Lock()
+		q.m.deployDuration(q.now().Sub(job.Started))
+		q.finish(job, state, out.TaskDefinition, msg)
+		delete(q.running, job.Target)
+		if next := q.next[job.Target]; next != nil && !q.closed {
+			q.start(next)
+		}
+		q.mu.Unlock()
+	}()
+}
+
+// finish ends a job; q.mu is held. Its hooks run outside the lock.
+func (q *Queue) finish(job *Job, state State, taskDefinition, msg string) {
+	q.m.jobState(job.State, state)
+	job.State, job.Finished, job.TaskDefinition, job.Error = state, q.now(), taskDefinition, msg
+	if q.next[job.Target] == job {
+		delete(q.next, job.Target)
+	}
+	snapshot := q.copy(job)
+	q.log.Info("job finished", "job", job.ID, "target", job.Target, "sha", job.SHA, "state", state, "error", msg)
+	if state == StateSuperseded {
+		return // it never started, so GitHub never heard of it running
+	}
+	for _, h := range job.hooks {
+		q.wg.Add(1)
+		go func() {
+			defer q.wg.Done()
+			h(q.ctx, snapshot)
+		}()
+	}
+}
+
+// trim forgets the oldest finished jobs past maxJobs; q.mu is held.
+func (q *Queue) trim() {
+	for len(q.order) > maxJobs {
+		id := q.order[0]
+		if j := q.jobs[id]; j != nil && !j.State.done() {
+			return
+		}
+		q.order = q.order[1:]
+		delete(q.jobs, id)
+		for k, v := range q.keys {
+			if v == id {
+				delete(q.keys, k)
+			}
+		}
+	}
+}
+
+// Shutdown stops taking jobs and waits for the running ones until ctx is
+// done; then it cancels them. It returns the jobs it had to leave: those
+// still queued, and those it cut short.
+func (q *Queue) Shutdown(ctx context.Context) []Job {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	done := make(chan struct{})
+	go func() { q.wg.Wait(); close(done) }()
+	var cut []string
+	select {
+	case <-done:
+	case <-ctx.Done():
+		q.mu.Lock()
+		for _, j := range q.running {
+			cut = append(cut, j.ID)
+		}
+		q.mu.Unlock()
+		q.cancel()
+		<-done
+	}
+	q.cancel()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var left []Job
+	for _, id := range q.order {
+		if j := q.jobs[id]; j.State == StateQueued || slices.Contains(cut, id) {
+			left = append(left, q.copy(j))
+		}
+	}
+	return left
+}
+
+func newID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return "job_" + hex.EncodeToString(b)
+}

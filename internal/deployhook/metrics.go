@@ -1,0 +1,77 @@
+package deployhook
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the hook's Prometheus metrics, in a registry of its own.
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	jobs     *prometheus.GaugeVec
+	duration prometheus.Histogram
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "deploy_hook_requests_total", Help: "HTTP requests by route and status code.",
+		}, []string{"route", "code"}),
+		jobs: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "deploy_hook_jobs", Help: "Jobs by state.",
+		}, []string{"state"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "deploy_hook_deploy_duration_seconds", Help: "How long a deploy job ran.",
+			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 1200},
+		}),
+	}
+	m.reg.MustRegister(m.requests, m.jobs, m.duration, collectors.NewGoCollector())
+	for _, s := range []State{StateQueued, StateRunning, StateSucceeded, StateFailed, StateRolledBack, StateSuperseded} {
+		m.jobs.WithLabelValues(string(s)).Set(0)
+	}
+	return m
+}
+
+func (m *metrics) jobState(from, to State) {
+	if from != "" {
+		m.jobs.WithLabelValues(string(from)).Dec()
+	}
+	m.jobs.WithLabelValues(string(to)).Inc()
+}
+
+func (m *metrics) deployDuration(d time.Duration) { m.duration.Observe(d.Seconds()) }
+
+func (m *metrics) handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
+
+// count is middleware that counts requests by route pattern and status.
+func (m *metrics) count(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		route := "unmatched"
+		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+			route = rc.RoutePattern()
+		}
+		m.requests.WithLabelValues(route, strconv.Itoa(rec.code)).Inc()
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.code = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

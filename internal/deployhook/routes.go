@@ -1,0 +1,80 @@
+package deployhook
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/go-chi/httprate"
+)
+
+// routes is every route of the hook, in one place.
+func (s *Server) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID)
+	r.Use(s.logRequests)
+	r.Use(middleware.Recoverer)
+	r.Use(s.metrics.count)
+	r.Use(httprate.LimitBy(s.deps.RateLimit, time.Minute, clientKey,
+		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "rate limit exceeded: slow down"})
+		})))
+	r.Use(middleware.Timeout(s.deps.RequestTimeout))
+
+	r.Get("/healthz", s.handleHealth())
+	r.Get("/readyz", s.handleReady())
+	r.Method(http.MethodGet, "/metrics", s.metrics.handler())
+	r.Method(http.MethodPost, "/v1/deployments", s.handleCreateDeployment())
+	r.Method(http.MethodGet, "/v1/deployments/{id}", s.handleGetDeployment())
+	r.Method(http.MethodPost, "/github", s.handleGitHub())
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": r.Method + " is not allowed on " + r.URL.Path})
+	})
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no route " + r.URL.Path})
+	})
+	return r
+}
+
+func (s *Server) handleHealth() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}
+}
+
+func (s *Server) handleReady() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.ready.Load() {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	}
+}
+
+// logRequests logs each request as one JSON line.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := s.deps.Now()
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		s.deps.Log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("id", middleware.GetReqID(r.Context())),
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", rec.code), slog.Duration("duration", s.deps.Now().Sub(start)))
+	})
+}
+
+// clientKey keys the rate limit on the TCP peer: it cannot be spoofed with
+// a header. Behind a proxy every client shares the proxy's bucket; put the
+// limit on the proxy then.
+func clientKey(r *http.Request) (string, error) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return httprate.CanonicalizeIP(host), nil
+}

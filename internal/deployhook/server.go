@@ -1,0 +1,90 @@
+// Package deployhook is the optional deploy hook: an HTTP server that takes
+// signed deploy requests and GitHub webhooks and runs the deploys as jobs,
+// one at a time per target, through internal/ecsdeploy.
+package deployhook
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/go-github/v62/github"
+)
+
+// Deps are what the server needs. Config, Runner and at least one kind of
+// secret are required; the rest have defaults.
+type Deps struct {
+	Config *Config
+	Runner Runner
+	// Secrets sign requests to /v1/deployments (DEPLOY_HOOK_SECRETS).
+	Secrets []Secret
+	// GitHubSecret signs GitHub's webhooks (GITHUB_WEBHOOK_SECRET).
+	GitHubSecret []byte
+	// GitHub reports deployment statuses; nil reports none.
+	GitHub *github.Client
+	// PublicURL is where the hook is reached, for status URLs; default: the request's host.
+	PublicURL string
+	Log       *slog.Logger
+	Now       func() time.Time
+	// RateLimit is how many requests a client may make a minute; 0 means 600.
+	RateLimit int
+	// RequestTimeout bounds a handler; 0 means 10s.
+	RequestTimeout time.Duration
+}
+
+// Server is the deploy hook's HTTP handler and its job queue.
+type Server struct {
+	deps    Deps
+	queue   *Queue
+	metrics *metrics
+	ready   atomic.Bool
+	handler http.Handler
+}
+
+// NewServer returns the hook's handler, ready to serve.
+func NewServer(d Deps) (*Server, error) {
+	switch {
+	case d.Config == nil:
+		return nil, errors.New("no config")
+	case d.Runner == nil:
+		return nil, errors.New("no runner")
+	case len(d.Secrets) == 0 && len(d.GitHubSecret) == 0:
+		return nil, errors.New("no secrets: set DEPLOY_HOOK_SECRETS (whsec_...) for signed deploy requests, GITHUB_WEBHOOK_SECRET for GitHub webhooks, or both")
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.RateLimit <= 0 {
+		d.RateLimit = 600
+	}
+	if d.RequestTimeout <= 0 {
+		d.RequestTimeout = 10 * time.Second
+	}
+	s := &Server{deps: d, metrics: newMetrics()}
+	s.queue = NewQueue(d.Runner, d.Log, d.Now, s.metrics)
+	s.handler = s.routes()
+	s.ready.Store(true)
+	return s, nil
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Queue is the server's job queue, for shutdown.
+func (s *Server) Queue() *Queue { return s.queue }
+
+// SetReady sets what /readyz answers; a server going down says no first.
+func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+
+func (s *Server) jobURL(r *http.Request, id string) string {
+	base := s.deps.PublicURL
+	if base == "" {
+		base = fmt.Sprintf("http://%s", r.Host)
+	}
+	return base + "/v1/deployments/" + id
+}

@@ -1,0 +1,166 @@
+package deployhook_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/autonote/deploy-action/internal/deployhook"
+)
+
+func mustSecrets(t testing.TB, s string) []deployhook.Secret {
+	t.Helper()
+	secrets, err := deployhook.ParseSecrets(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secrets
+}
+
+const (
+	current = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	next    = "whsec_c2Vjb25kLXNlY3JldC1mb3Itcm90YXRpb24="
+	retired = "whsec_cmV0aXJlZC1zZWNyZXQtbm8tbG9uZ2VyLWluLXVzZQ=="
+)
+
+func TestVerify(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_800_000_000, 0)
+	body := []byte(`{"target":"production","sha":"f95f852bd8fca8fcc58a9a2d6c842781e32a215e"}`)
+	accepted := mustSecrets(t, current+" "+next)
+	sign := func(secret string, id string, ts time.Time, b []byte) http.Header {
+		h := http.Header{}
+		req := &http.Request{Header: h}
+		mustSecrets(t, secret)[0].SignRequest(req, id, ts, b)
+		return h
+	}
+	tests := []struct {
+		name   string
+		header http.Header
+		body   []byte
+		want   error
+	}{
+		{"signed by the current secret", sign(current, "msg_1", now, body), body, nil},
+		{"signed by the next secret during rotation", sign(next, "msg_1", now, body), body, nil},
+		{"signed by a retired secret", sign(retired, "msg_1", now, body), body, deployhook.ErrBadSignature},
+		{"body changed after signing", sign(current, "msg_1", now, body), append([]byte(" "), body...), deployhook.ErrBadSignature},
+		{"id changed after signing", func() http.Header { h := sign(current, "msg_1", now, body); h.Set("webhook-id", "msg_2"); return h }(), body, deployhook.ErrBadSignature},
+		{"four minutes old", sign(current, "msg_1", now.Add(-4*time.Minute), body), body, nil},
+		{"stale", sign(current, "msg_1", now.Add(-6*time.Minute), body), body, deployhook.ErrStale},
+		{"from the future", sign(current, "msg_1", now.Add(6*time.Minute), body), body, deployhook.ErrStale},
+		{"timestamp not a number", func() http.Header {
+			h := sign(current, "msg_1", now, body)
+			h.Set("webhook-timestamp", "yesterday")
+			return h
+		}(), body, deployhook.ErrStale},
+		{"no signature", http.Header{}, body, deployhook.ErrNoSignature},
+		{"several signatures, one good", func() http.Header {
+			h := sign(current, "msg_1", now, body)
+			h.Set("webhook-signature", "v1,bm9wZQ== v2,whatever "+h.Get("webhook-signature"))
+			return h
+		}(), body, nil},
+		{"signature not base64", func() http.Header {
+			h := sign(current, "msg_1", now, body)
+			h.Set("webhook-signature", "v1,!!!")
+			return h
+		}(), body, deployhook.ErrBadSignature},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := deployhook.Verify(tt.header, tt.body, now, accepted)
+			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+				t.Errorf("Verify = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestStandardWebhooksVector checks the signing against the example in the
+// Standard Webhooks specification.
+func TestStandardWebhooksVector(t *testing.T) {
+	t.Parallel()
+	s := mustSecrets(t, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")[0]
+	got := s.Sign("msg_p5jXN8AQM9LWM0D4loKWxJek", time.Unix(1614265330, 0), []byte(`{"test": 2432232314}`))
+	if want := "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="; got != want {
+		t.Errorf("Sign = %s, want %s", got, want)
+	}
+}
+
+// TestGitHubVector checks GitHub's published example of X-Hub-Signature-256
+// with the same HMAC the hook's GitHub route relies on.
+func TestGitHubVector(t *testing.T) {
+	t.Parallel()
+	m := hmac.New(sha256.New, []byte("It's a Secret to Everybody"))
+	m.Write([]byte("Hello, World!"))
+	if got, want := "sha256="+hex.EncodeToString(m.Sum(nil)), "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+func TestParseSecrets(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{"plain-secret", "whsec_***", "whsec_c2hvcnQ="} {
+		if _, err := deployhook.ParseSecrets(bad); err == nil {
+			t.Errorf("ParseSecrets(%q) succeeded, want an error", bad)
+		}
+	}
+	s := mustSecrets(t, current+"  "+next)
+	if len(s) != 2 {
+		t.Fatalf("got %d secrets, want 2", len(s))
+	}
+	if got := s[0].String(); got != "whsec_[redacted]" {
+		t.Errorf("String() = %q: a secret must not print", got)
+	}
+}
+
+func FuzzVerify(f *testing.F) {
+	f.Add("msg_1", int64(1_800_000_000), []byte(`{"target":"production"}`), "v1,abc")
+	f.Add("", int64(0), []byte{}, "")
+	secrets := mustSecrets(f, current)
+	now := time.Unix(1_800_000_000, 0)
+	f.Fuzz(func(t *testing.T, id string, ts int64, body []byte, sig string) {
+		h := http.Header{}
+		h.Set("webhook-id", id)
+		h.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
+		h.Set("webhook-signature", sig)
+		// A forged signature never passes.
+		if err := deployhook.Verify(h, body, now, secrets); err == nil {
+			t.Fatalf("forged signature %q accepted", sig)
+		}
+		// A real one passes when fresh, and only for its own body.
+		if id == "" || ts < now.Unix()-60 || ts > now.Unix()+60 {
+			return
+		}
+		h.Set("webhook-signature", secrets[0].Sign(id, time.Unix(ts, 0), body))
+		if err := deployhook.Verify(h, body, now, secrets); err != nil {
+			t.Fatalf("genuine signature refused: %v", err)
+		}
+		if err := deployhook.Verify(h, append(body, 'x'), now, secrets); err == nil {
+			t.Fatal("signature accepted for another body")
+		}
+	})
+}
+
+func FuzzDecodeDeployRequest(f *testing.F) {
+	f.Add([]byte(`{"target":"production","sha":"f95f852bd8fca8fcc58a9a2d6c842781e32a215e"}`))
+	f.Add([]byte(`{"target":"production","sha":"F95F852B"}`))
+	f.Add([]byte(`{"target":1}`))
+	f.Add([]byte(`[]`))
+	targets := map[string]deployhook.Target{"production": {}}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := deployhook.DecodeDeployRequest(body, targets)
+		if err != nil {
+			return
+		}
+		if req.Target != "production" || len(req.SHA) != 40 || strings.Trim(req.SHA, "0123456789abcdef") != "" {
+			t.Fatalf("accepted %q as %+v", body, req)
+		}
+	})
+}
