@@ -43,6 +43,7 @@ type Job struct {
 
 	// hooks hear the job start and end (GitHub deployment statuses).
 	hooks []JobHook
+	key   string // the delivery or webhook id that made it
 }
 
 // JobHook hears a job's changes of state; the job is a copy.
@@ -110,7 +111,7 @@ func (q *Queue) Submit(key, target, sha, source string, hooks ...JobHook) (j Job
 	if q.closed {
 		return Job{}, false, ErrShuttingDown
 	}
-	job := &Job{ID: newID(), Target: target, SHA: sha, Source: source, State: StateQueued, Created: q.now(), Events: []string{}, hooks: hooks}
+	job := &Job{ID: newID(), Target: target, SHA: sha, Source: source, State: StateQueued, Created: q.now(), Events: []string{}, hooks: hooks, key: key}
 	q.jobs[job.ID] = job
 	if key != "" {
 		q.keys[key] = job.ID
@@ -215,12 +216,10 @@ func (q *Queue) trim() {
 			return
 		}
 		q.order = q.order[1:]
-		delete(q.jobs, id)
-		for k, v := range q.keys {
-			if v == id {
-				delete(q.keys, k)
-			}
+		if j := q.jobs[id]; j != nil && j.key != "" {
+			delete(q.keys, j.key)
 		}
+		delete(q.jobs, id)
 	}
 }
 
