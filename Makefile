@@ -23,7 +23,7 @@ unit:
 # Each fuzz target runs briefly on every make test; a finding is written
 # to testdata/fuzz and fails the run.
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime 5s ./internal/deployhook/
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime 5s ./internal/stdwebhook/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeDeployRequest$$' -fuzztime 5s ./internal/deployhook/
 
 test: vet staticcheck unit fuzz

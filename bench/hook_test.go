@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/autonote/deploy-action/internal/deployhook"
+	"github.com/autonote/deploy-action/internal/stdwebhook"
 )
 
 const hookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -37,7 +38,7 @@ func startHookServer(b *testing.B) (string, func() uint64) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	secrets, _ := deployhook.ParseSecrets(hookSecret)
+	secrets, _ := stdwebhook.ParseSecrets(hookSecret)
 	s, err := deployhook.NewServer(deployhook.Deps{Config: cfg, Runner: idleRunner{}, Secrets: secrets, RateLimit: 1 << 30})
 	if err != nil {
 		b.Fatal(err)
@@ -138,7 +139,7 @@ wrk.headers["webhook-signature"] = "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 // BenchmarkHookAccepted: signed requests with fresh ids, each making a
 // job; wrk cycles through requests signed in advance.
 func BenchmarkHookAccepted(b *testing.B) {
-	secrets, _ := deployhook.ParseSecrets(hookSecret)
+	secrets, _ := stdwebhook.ParseSecrets(hookSecret)
 	dir := b.TempDir()
 	// Enough requests that every one in the run carries an id of its own:
 	// each makes a job, none is a replay.

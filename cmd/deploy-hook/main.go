@@ -29,6 +29,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/autonote/deploy-action/internal/deployhook"
+	"github.com/autonote/deploy-action/internal/stdwebhook"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -63,7 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	secrets, err := deployhook.ParseSecrets(getenv("DEPLOY_HOOK_SECRETS"))
+	secrets, err := stdwebhook.ParseSecrets(getenv("DEPLOY_HOOK_SECRETS"))
 	if err != nil {
 		return fmt.Errorf("DEPLOY_HOOK_SECRETS: %w", err)
 	}

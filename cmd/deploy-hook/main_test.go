@@ -19,6 +19,7 @@ import (
 
 	"github.com/autonote/deploy-action/internal/deployhook"
 	"github.com/autonote/deploy-action/internal/ecssim"
+	"github.com/autonote/deploy-action/internal/stdwebhook"
 	"github.com/autonote/deploy-action/internal/testbed"
 )
 
@@ -95,7 +96,7 @@ func startHook(t *testing.T, bed *testbed.Bed, cluster string, extra ...string) 
 
 func signed(t *testing.T, method, url, body string) *http.Response {
 	t.Helper()
-	s, _ := deployhook.ParseSecrets(secret)
+	s, _ := stdwebhook.ParseSecrets(secret)
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	s[0].SignRequest(req, fmt.Sprintf("msg_%d", time.Now().UnixNano()), time.Now(), []byte(body))

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/autonote/deploy-action/internal/stdwebhook"
+
 	"github.com/go-chi/chi/v5"
 )
 
@@ -64,7 +66,7 @@ func (s *Server) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, err
 	if err != nil {
 		return nil, fmt.Errorf("%w: read body: %v", ErrBadRequest, err)
 	}
-	if err := Verify(r.Header, body, s.deps.Now(), s.deps.Secrets); err != nil {
+	if err := stdwebhook.Verify(r.Header, body, s.deps.Now(), s.deps.Secrets); err != nil {
 		return nil, err
 	}
 	return body, nil

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+
+	"github.com/autonote/deploy-action/internal/stdwebhook"
 )
 
 // Request errors, each mapped to its HTTP status in one place: statusOf.
@@ -18,7 +20,7 @@ var (
 
 func statusOf(err error) int {
 	switch {
-	case errors.Is(err, ErrNoSignature), errors.Is(err, ErrBadSignature), errors.Is(err, ErrStale):
+	case errors.Is(err, stdwebhook.ErrNoSignature), errors.Is(err, stdwebhook.ErrBadSignature), errors.Is(err, stdwebhook.ErrStale):
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrTooLarge):
 		return http.StatusRequestEntityTooLarge

@@ -7,6 +7,8 @@ import (
 	"path"
 	"strings"
 
+	"github.com/autonote/deploy-action/internal/stdwebhook"
+
 	"github.com/google/go-github/v62/github"
 )
 
@@ -34,7 +36,7 @@ func (s *Server) handleGitHub() http.HandlerFunc {
 				writeError(w, fmt.Errorf("%w: %v", ErrUnsupportedMedia, err))
 				return
 			}
-			writeError(w, fmt.Errorf("%w: %v", ErrBadSignature, err))
+			writeError(w, fmt.Errorf("%w: %v", stdwebhook.ErrBadSignature, err))
 			return
 		}
 		event := github.WebHookType(r)

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/autonote/deploy-action/internal/stdwebhook"
+
 	"github.com/google/go-github/v62/github"
 )
 
@@ -20,7 +22,7 @@ type Deps struct {
 	Config *Config
 	Runner Runner
 	// Secrets sign requests to /v1/deployments (DEPLOY_HOOK_SECRETS).
-	Secrets []Secret
+	Secrets []stdwebhook.Secret
 	// GitHubSecret signs GitHub's webhooks (GITHUB_WEBHOOK_SECRET).
 	GitHubSecret []byte
 	// GitHub reports deployment statuses; nil reports none.

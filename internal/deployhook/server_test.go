@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autonote/deploy-action/internal/stdwebhook"
+
 	"github.com/google/go-github/v62/github"
 
 	"github.com/autonote/deploy-action/internal/deployhook"
@@ -111,7 +113,7 @@ type hook struct {
 	server *deployhook.Server
 	runner *fakeRunner
 	gh     *githubAPI
-	secret deployhook.Secret
+	secret stdwebhook.Secret
 }
 
 func newHook(t *testing.T, runner *fakeRunner) *hook {

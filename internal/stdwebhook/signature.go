@@ -1,4 +1,8 @@
-package deployhook
+// Package stdwebhook signs and verifies requests the Standard Webhooks way:
+// webhook-id, webhook-timestamp and webhook-signature (v1, base64 of an
+// HMAC-SHA256 of id.timestamp.body), several secrets at once for rotation,
+// a 5-minute tolerance.
+package stdwebhook
 
 import (
 	"crypto/hmac"
