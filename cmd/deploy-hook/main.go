@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -29,6 +28,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/autonote/deploy-action/internal/deployhook"
+	"github.com/autonote/deploy-action/internal/ghdeploy"
 	"github.com/autonote/deploy-action/internal/stdwebhook"
 )
 
@@ -72,13 +72,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	var gh *github.Client
 	if tok := getenv("GITHUB_TOKEN"); tok != "" {
-		gh = github.NewClient(nil).WithAuthToken(tok)
-		if api := getenv("GITHUB_API_URL"); api != "" {
-			u, err := url.Parse(strings.TrimSuffix(api, "/") + "/")
-			if err != nil {
-				return fmt.Errorf("GITHUB_API_URL %q: %w", api, err)
-			}
-			gh.BaseURL = u
+		if gh, err = ghdeploy.Client(tok, getenv("GITHUB_API_URL")); err != nil {
+			return err
 		}
 	}
 	srv, err := deployhook.NewServer(deployhook.Deps{

@@ -39,14 +39,19 @@ type Inputs struct {
 	Timeout           time.Duration
 	RollbackOnFailure bool
 	DryRun            bool
+	GitHubToken       string
+	Environment       string
+	WebhookURL        string
+	WebhookSecret     string
 }
 
 // Defaults of the inputs, as action.yml declares them.
 const (
-	DefaultRepository = "autonote/server"
-	DefaultCluster    = "autonote-server-cluster"
-	DefaultService    = "autonote-server-service"
-	DefaultTimeout    = 15 * time.Minute
+	DefaultRepository  = "autonote/server"
+	DefaultCluster     = "autonote-server-cluster"
+	DefaultService     = "autonote-server-service"
+	DefaultTimeout     = 15 * time.Minute
+	DefaultEnvironment = "production"
 )
 
 // secretInputs are masked before anything prints, whether or not the
@@ -57,18 +62,23 @@ var secretInputs = [...]string{"github-token", "webhook-secret"}
 // says what it takes.
 func ParseInputs(a *githubactions.Action) (Inputs, error) {
 	in := Inputs{
-		Command:      Command(strings.ToLower(a.GetInput("command"))),
-		Region:       a.GetInput("aws-region"),
-		RoleToAssume: a.GetInput("role-to-assume"),
-		Repository:   a.GetInput("ecr-repository"),
-		Tag:          a.GetInput("tag"),
-		Registry:     a.GetInput("registry"),
-		Image:        a.GetInput("image"),
-		Cluster:      a.GetInput("cluster"),
-		Service:      a.GetInput("service"),
-		Container:    a.GetInput("container-name"),
-		SHA:          strings.ToLower(a.GetInput("sha")),
+		Command:       Command(strings.ToLower(a.GetInput("command"))),
+		Region:        a.GetInput("aws-region"),
+		RoleToAssume:  a.GetInput("role-to-assume"),
+		Repository:    a.GetInput("ecr-repository"),
+		Tag:           a.GetInput("tag"),
+		Registry:      a.GetInput("registry"),
+		Image:         a.GetInput("image"),
+		Cluster:       a.GetInput("cluster"),
+		Service:       a.GetInput("service"),
+		Container:     a.GetInput("container-name"),
+		SHA:           strings.ToLower(a.GetInput("sha")),
+		GitHubToken:   a.GetInput("github-token"),
+		Environment:   a.GetInput("environment"),
+		WebhookURL:    a.GetInput("webhook-url"),
+		WebhookSecret: a.GetInput("webhook-secret"),
 	}
+	in.Environment = firstOf(in.Environment, DefaultEnvironment)
 	if in.Command == "" {
 		in.Command = CommandDeploy
 	}
@@ -116,6 +126,9 @@ func ParseInputs(a *githubactions.Action) (Inputs, error) {
 	default:
 		return in, fmt.Errorf("input command %q is not known: use deploy or rollback", in.Command)
 	}
+	if in.WebhookURL != "" {
+		return in, in.checkHook()
+	}
 	if in.Region == "" {
 		return in, fmt.Errorf("no AWS region: set the aws-region input, or AWS_REGION in the workflow's env")
 	}
@@ -141,4 +154,25 @@ func firstOf(values ...string) string {
 		}
 	}
 	return ""
+}
+
+// checkHook checks the inputs of a deploy through the deploy hook, which
+// takes a target (the environment input) and a full commit SHA.
+func (in Inputs) checkHook() error {
+	switch {
+	case in.WebhookSecret == "":
+		return fmt.Errorf("input webhook-url is set without webhook-secret: give the hook's whsec_ secret from a repository secret")
+	case in.Image != "":
+		return fmt.Errorf("inputs webhook-url and image are both set: the deploy hook deploys images already in ECR; push in an earlier step or drop webhook-url")
+	case in.DryRun:
+		return fmt.Errorf("dry-run is not available through the deploy hook: drop webhook-url to see the task definition")
+	}
+	sha := in.Tag
+	if in.Command == CommandRollback {
+		sha = in.SHA
+	}
+	if len(sha) != 40 || strings.Trim(sha, "0123456789abcdef") != "" {
+		return fmt.Errorf("the deploy hook takes a full 40-character commit SHA, got %q", sha)
+	}
+	return nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/autonote/deploy-action/internal/ecrimage"
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
+	"github.com/autonote/deploy-action/internal/ghdeploy"
 	"github.com/autonote/deploy-action/internal/imagepush"
 )
 
@@ -58,6 +59,7 @@ func Run(ctx context.Context, a *githubactions.Action, opts Options) error {
 }
 
 type runner struct {
+	gh     *ghdeploy.Deployment
 	a      *githubactions.Action
 	opts   Options
 	log    *log
@@ -114,6 +116,12 @@ func (r *runner) run(ctx context.Context) error {
 		return err
 	}
 	a.Infof("deploy-action %s: %s %s in cluster %s (%s)", r.opts.Version, in.Command, in.Service, in.Cluster, in.Region)
+	if in.GitHubToken != "" && !in.DryRun {
+		r.startGitHubDeployment(ctx)
+	}
+	if in.WebhookURL != "" {
+		return r.viaHook(ctx)
+	}
 
 	r.log.Phase("credentials")
 	cfg, err := loadAWS(ctx, a, in)
@@ -234,6 +242,7 @@ func (r *runner) finish(err error) {
 	summary := Summary(report)
 	r.fileCommand("GITHUB_STEP_SUMMARY", func() { a.AddStepSummary(summary) }, summary)
 	a.Infof("%s %s: %s", report.Command, r.in.Service, status)
+	r.finishGitHubDeployment(status, err)
 }
 
 // fileCommand runs a command that writes to the file the runner names in

@@ -7,6 +7,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/autonote/deploy-action/internal/ghdeploy"
 	"github.com/autonote/deploy-action/internal/stdwebhook"
 
 	"github.com/google/go-github/v62/github"
@@ -80,10 +81,9 @@ func (s *Server) githubDeployment(w http.ResponseWriter, r *http.Request, delive
 		writeError(w, fmt.Errorf("%w: deployment.sha %q is not a 40-character commit SHA", ErrBadRequest, sha))
 		return
 	}
-	owner, name, _ := strings.Cut(repo, "/")
 	var hooks []JobHook
 	if s.deps.GitHub != nil {
-		hooks = append(hooks, s.deploymentStatuses(r, owner, name, e.GetDeployment().GetID(), env, s.deps.Config.Targets[target].URL))
+		hooks = append(hooks, s.deploymentStatuses(r, repo, e.GetDeployment().GetID(), env, s.deps.Config.Targets[target].URL))
 	}
 	s.submit(w, r, "github:"+delivery, target, sha, "github:deployment", hooks...)
 }
@@ -127,42 +127,23 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, key, target, sha
 
 // deploymentStatuses reports a job to a GitHub deployment: in_progress when
 // it starts, then success, or failure or error with the reason.
-func (s *Server) deploymentStatuses(r *http.Request, owner, repo string, id int64, env, envURL string) JobHook {
-	logURL := ""
+func (s *Server) deploymentStatuses(r *http.Request, repository string, id int64, env, envURL string) JobHook {
+	d := ghdeploy.Existing(s.deps.GitHub, repository, id, env)
 	return func(ctx context.Context, j Job) {
-		if logURL == "" {
-			logURL = s.jobURL(r, j.ID)
-		}
-		state, desc := "in_progress", "deploying "+j.SHA[:7]+" to "+j.Target
+		state, desc := ghdeploy.InProgress, "deploying "+j.SHA[:7]+" to "+j.Target
 		switch j.State {
 		case StateSucceeded:
-			state, desc = "success", "deployed "+j.SHA[:7]+" to "+j.Target
+			state, desc = ghdeploy.Success, "deployed "+j.SHA[:7]+" to "+j.Target
 		case StateRolledBack:
-			state, desc = "failure", "rolled back: "+j.Error
+			state, desc = ghdeploy.Failure, "rolled back: "+j.Error
 		case StateFailed:
-			state, desc = "failure", j.Error
+			state, desc = ghdeploy.Failure, j.Error
 			if j.TaskDefinition == "" {
-				state = "error" // it failed before it changed anything
+				state = ghdeploy.Error // it failed before it changed anything
 			}
 		}
-		req := &github.DeploymentStatusRequest{
-			State:       github.String(state),
-			Description: github.String(truncate(desc, 140)),
-			LogURL:      github.String(logURL),
-			Environment: github.String(env),
-		}
-		if envURL != "" && state == "success" {
-			req.EnvironmentURL = github.String(envURL)
-		}
-		if _, _, err := s.deps.GitHub.Repositories.CreateDeploymentStatus(ctx, owner, repo, id, req); err != nil {
+		if err := d.Status(ctx, state, desc, s.jobURL(r, j.ID), envURL); err != nil {
 			s.deps.Log.Warn("could not report the deployment status to GitHub", "job", j.ID, "state", state, "error", err)
 		}
 	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-1] + "…"
 }

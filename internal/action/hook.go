@@ -1,0 +1,120 @@
+package action
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/autonote/deploy-action/internal/ecsdeploy"
+	"github.com/autonote/deploy-action/internal/stdwebhook"
+)
+
+// hookJob is the deploy hook's view of a job (GET /v1/deployments/{id}).
+type hookJob struct {
+	ID             string   `json:"id"`
+	State          string   `json:"state"`
+	TaskDefinition string   `json:"taskDefinition"`
+	Events         []string `json:"events"`
+	Error          string   `json:"error"`
+}
+
+// viaHook sends a signed deploy request to the deploy hook instead of
+// calling ECS, then follows the job and reports it as if it had run here.
+func (r *runner) viaHook(ctx context.Context) error {
+	in := r.in
+	secrets, err := stdwebhook.ParseSecrets(in.WebhookSecret)
+	if err != nil || len(secrets) == 0 {
+		return fmt.Errorf("input webhook-secret: %v", err)
+	}
+	secret := secrets[0]
+	sha := in.Tag
+	if in.Command == CommandRollback {
+		sha = in.SHA
+	}
+	base := strings.TrimSuffix(in.WebhookURL, "/")
+	client := &http.Client{Timeout: 30 * time.Second}
+	start := r.opts.Now()
+	r.result = &ecsdeploy.Result{Status: ecsdeploy.StatusFailed, Start: start}
+
+	r.log.Phase("deploy hook: request")
+	body, _ := json.Marshal(map[string]string{"target": in.Environment, "sha": sha})
+	var accepted struct {
+		ID        string `json:"id"`
+		StatusURL string `json:"status_url"`
+		Error     string `json:"error"`
+	}
+	if err := r.hookCall(ctx, client, secret, http.MethodPost, base+"/v1/deployments", body, &accepted); err != nil {
+		return fmt.Errorf("send the deploy request to %s: %w", base, err)
+	}
+	r.a.Infof("deploy hook took job %s: %s to %s", accepted.ID, sha, in.Environment)
+	r.result.DeploymentID = accepted.ID
+
+	r.log.Phase("deploy hook: job")
+	deadline := start.Add(in.Timeout)
+	shown := 0
+	poll := r.opts.Polling.Average
+	if poll == 0 {
+		poll = ecsdeploy.DefaultPolling.Average
+	}
+	for {
+		var job hookJob
+		if err := r.hookCall(ctx, client, secret, http.MethodGet, base+"/v1/deployments/"+accepted.ID, nil, &job); err != nil {
+			return fmt.Errorf("follow job %s: %w", accepted.ID, err)
+		}
+		for _, e := range job.Events[min(shown, len(job.Events)):] {
+			r.a.Infof("%s", e)
+		}
+		shown = len(job.Events)
+		if job.State != "queued" && job.State != "running" {
+			r.result.TaskDefinitionARN = job.TaskDefinition
+			switch job.State {
+			case "succeeded":
+				r.result.Status = ecsdeploy.StatusSucceeded
+				return nil
+			case "rolled-back":
+				r.result.Status = ecsdeploy.StatusRolledBack
+			}
+			return fmt.Errorf("job %s %s: %s", job.ID, job.State, job.Error)
+		}
+		if !r.opts.Now().Before(deadline) {
+			return fmt.Errorf("job %s still %s after %v: the hook goes on with it; follow it at %s", job.ID, job.State, in.Timeout, accepted.StatusURL)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("follow job %s: %w (the hook goes on with it)", job.ID, ctx.Err())
+		case <-time.After(poll):
+		}
+	}
+}
+
+// hookCall makes one signed call to the deploy hook and decodes its answer.
+func (r *runner) hookCall(ctx context.Context, client *http.Client, secret stdwebhook.Secret, method, url string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	secret.SignRequest(req, fmt.Sprintf("msg_%s_%d", r.a.Getenv("GITHUB_RUN_ID"), time.Now().UnixNano()), time.Now(), body)
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		var e struct{ Error string }
+		_ = json.Unmarshal(raw, &e)
+		return fmt.Errorf("%s: %s", resp.Status, e.Error)
+	}
+	return json.Unmarshal(raw, out)
+}

@@ -1,0 +1,126 @@
+package action_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/autonote/deploy-action/internal/deployhook"
+	"github.com/autonote/deploy-action/internal/ecssim"
+	"github.com/autonote/deploy-action/internal/stdwebhook"
+)
+
+const hookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+// startHook serves a real deploy hook whose jobs run through ECS in the
+// world's test bed.
+func startHook(t *testing.T, w *world) string {
+	t.Helper()
+	cfg, err := deployhook.ParseConfig(fmt.Appendf(nil, `targets:
+  production: {region: us-east-1, cluster: %s, service: %s, ecr-repository: %s, registry: %q}
+`, w.name, w.name, w.repo, w.bed.Registry), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets, _ := stdwebhook.ParseSecrets(hookSecret)
+	runner := &deployhook.ECSRunner{Config: cfg, Polling: fastPolling,
+		Clients: func(context.Context, string) (deployhook.Clients, error) {
+			return deployhook.Clients{ECS: w.bed.ECS(), ECR: w.bed.ECR()}, nil
+		}}
+	s, err := deployhook.NewServer(deployhook.Deps{Config: cfg, Runner: runner, Secrets: secrets, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestDeployThroughTheHook(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	url := startHook(t, w)
+	w.bed.Sim.SetScenario(w.shas[2], ecssim.Scenario{Outcome: ecssim.Fail, StoppedReason: "CannotPullContainerError: not found"})
+	// No AWS credentials: the hook holds them.
+	w.env["AWS_ACCESS_KEY_ID"], w.env["AWS_SECRET_ACCESS_KEY"] = "", ""
+
+	r := w.run(t, map[string]string{"webhook-url": url, "webhook-secret": hookSecret})
+	if r.err != nil {
+		t.Fatalf("Run: %v\n%s", r.err, r.log)
+	}
+	if r.outputs["status"] != "succeeded" || !strings.HasSuffix(r.outputs["task-definition-arn"], ":2") {
+		t.Errorf("outputs = %v, want succeeded on revision 2", r.outputs)
+	}
+	if !strings.Contains(r.log, "deploy hook took job") || !strings.Contains(r.log, "has reached a steady state") {
+		t.Errorf("log does not follow the job:\n%s", r.log)
+	}
+	assertMasked(t, r.log, hookSecret)
+
+	r = w.run(t, map[string]string{"webhook-url": url, "webhook-secret": hookSecret, "tag": w.shas[2]})
+	if r.err == nil || r.outputs["status"] != "rolled-back" || !strings.Contains(r.log, "CannotPullContainerError") {
+		t.Errorf("broken image through the hook: %v, %v\n%s", r.err, r.outputs, r.log)
+	}
+
+	r = w.run(t, map[string]string{"webhook-url": url, "webhook-secret": "whsec_c2Vjb25kLXNlY3JldC1mb3Itcm90YXRpb24="})
+	if r.err == nil || !strings.Contains(r.log, "401 Unauthorized") {
+		t.Errorf("wrong secret: %v, want the hook's 401\n%s", r.err, r.log)
+	}
+}
+
+// githubStandIn records the GitHub API calls of the action.
+type githubStandIn struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (g *githubStandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(r.Body)
+	var body map[string]any
+	_ = json.Unmarshal(raw, &body)
+	g.mu.Lock()
+	g.calls = append(g.calls, fmt.Sprintf("%s %s %v %v", r.Method, r.URL.Path, body["state"], body["environment"]))
+	g.mu.Unlock()
+	w.WriteHeader(http.StatusCreated)
+	fmt.Fprint(w, `{"id": 42}`)
+}
+
+func TestGitHubDeploymentStatuses(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	gh := &githubStandIn{}
+	srv := httptest.NewServer(gh)
+	defer srv.Close()
+	w.env["GITHUB_API_URL"] = srv.URL
+	w.env["GITHUB_REPOSITORY"] = "autonote/autonote"
+	w.bed.Sim.SetScenario(w.shas[2], ecssim.Scenario{Outcome: ecssim.Fail, StoppedReason: "ResourceInitializationError: unable to pull secrets"})
+
+	r := w.run(t, map[string]string{"github-token": "ghs_testtoken123", "environment": "staging"})
+	if r.err != nil {
+		t.Fatalf("Run: %v\n%s", r.err, r.log)
+	}
+	r2 := w.run(t, map[string]string{"github-token": "ghs_testtoken123", "environment": "staging", "tag": w.shas[2]})
+	if r2.err == nil {
+		t.Fatal("broken deploy succeeded")
+	}
+	want := []string{
+		"POST /repos/autonote/autonote/deployments <nil> staging",
+		"POST /repos/autonote/autonote/deployments/42/statuses in_progress staging",
+		"POST /repos/autonote/autonote/deployments/42/statuses success staging",
+		"POST /repos/autonote/autonote/deployments <nil> staging",
+		"POST /repos/autonote/autonote/deployments/42/statuses in_progress staging",
+		"POST /repos/autonote/autonote/deployments/42/statuses failure staging",
+	}
+	gh.mu.Lock()
+	defer gh.mu.Unlock()
+	if strings.Join(gh.calls, "\n") != strings.Join(want, "\n") {
+		t.Errorf("GitHub calls:\n%s\nwant:\n%s", strings.Join(gh.calls, "\n"), strings.Join(want, "\n"))
+	}
+	assertMasked(t, r.log, "ghs_testtoken123")
+}
