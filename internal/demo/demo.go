@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,8 +30,10 @@ import (
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/autonote/deploy-action/internal/action"
+	"github.com/autonote/deploy-action/internal/deployhook"
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
 	"github.com/autonote/deploy-action/internal/ecssim"
+	"github.com/autonote/deploy-action/internal/stdwebhook"
 	"github.com/autonote/deploy-action/internal/testbed"
 )
 
@@ -133,10 +136,23 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 		{"push and deploy commit 3, whose container crashes on start", map[string]string{"tag": broken, "image": "oci:" + layouts[broken]}, "rolled-back"},
 		{"roll back to commit 1 by a 7-character prefix", map[string]string{"command": "rollback", "sha": shas[1][:7]}, "succeeded"},
 	}
+	hookURL, stopHook, err := startHook(bed, o.Polling)
+	if err != nil {
+		return err
+	}
+	defer stopHook()
+	steps = append(steps, step{"deploy commit 2 through the deploy hook (the action holds no AWS credentials)", map[string]string{
+		"tag": shas[2], "webhook-url": hookURL, "webhook-secret": hookSecret,
+	}, "succeeded"})
 	var failed []string
 	for i, s := range steps {
 		say("step %d: %s", i+1, s.title)
-		status, err := runAction(ctx, stdout, env, s.inputs, filepath.Join(o.OutDir, fmt.Sprintf("step-%d-summary.md", i+1)), o.Polling)
+		runEnv := env
+		if s.inputs["webhook-url"] != "" {
+			runEnv = maps.Clone(env)
+			runEnv["AWS_ACCESS_KEY_ID"], runEnv["AWS_SECRET_ACCESS_KEY"] = "", ""
+		}
+		status, err := runAction(ctx, stdout, runEnv, s.inputs, filepath.Join(o.OutDir, fmt.Sprintf("step-%d-summary.md", i+1)), o.Polling)
 		if err != nil && status == "" {
 			return err
 		}
@@ -157,8 +173,8 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 	}
 	image := aws.ToString(td.TaskDefinition.ContainerDefinitions[0].Image)
 	fmt.Fprintf(stdout, "%s runs %s\n  image %s\n", service, aws.ToString(out.Services[0].TaskDefinition), image)
-	if !strings.HasSuffix(image, ":"+shas[1]) {
-		failed = append(failed, fmt.Sprintf("service runs %s, want commit 1 (%s)", image, shas[1][:7]))
+	if !strings.HasSuffix(image, ":"+shas[2]) {
+		failed = append(failed, fmt.Sprintf("service runs %s, want commit 2 (%s)", image, shas[2][:7]))
 	}
 	fmt.Fprintf(stdout, "job summaries: %s\n", o.OutDir)
 	if len(failed) > 0 {
@@ -259,4 +275,30 @@ func buildImage(dir string, n int, sha string) (string, error) {
 		return "", err
 	}
 	return dir, p.AppendImage(img)
+}
+
+const hookSecret = "whsec_ZGVtby1zZWNyZXQtZm9yLXRoZS1kZXBsb3ktaG9vaw=="
+
+// startHook serves the deploy hook on a loopback port, with its jobs
+// running through the bed's ECS.
+func startHook(bed *testbed.Bed, polling ecsdeploy.Polling) (string, func(), error) {
+	cfg, err := deployhook.ParseConfig(fmt.Appendf(nil, `targets:
+  production: {region: %s, cluster: %s, service: %s, ecr-repository: %s, registry: %q}
+`, testbed.Region, cluster, service, repository, bed.Registry), "demo")
+	if err != nil {
+		return "", nil, err
+	}
+	secrets, err := stdwebhook.ParseSecrets(hookSecret)
+	if err != nil {
+		return "", nil, err
+	}
+	runner := &deployhook.ECSRunner{Config: cfg, Polling: polling, Clients: func(context.Context, string) (deployhook.Clients, error) {
+		return deployhook.Clients{ECS: bed.ECS(), ECR: bed.ECR()}, nil
+	}}
+	s, err := deployhook.NewServer(deployhook.Deps{Config: cfg, Runner: runner, Secrets: secrets})
+	if err != nil {
+		return "", nil, err
+	}
+	srv := httptest.NewServer(s)
+	return srv.URL, srv.Close, nil
 }

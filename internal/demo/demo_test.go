@@ -31,13 +31,14 @@ func TestDemo(t *testing.T) {
 		"Error: deployment ",
 		"exit code 1",
 		"resolves to",
+		"deploy hook took job",
 		"== demo passed",
 	} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("demo output lacks %q", want)
 		}
 	}
-	for i := 1; i <= 4; i++ {
+	for i := 1; i <= 5; i++ {
 		b, err := os.ReadFile(filepath.Join(out, "step-"+string(rune('0'+i))+"-summary.md"))
 		if err != nil || !strings.Contains(string(b), "```mermaid") {
 			t.Errorf("summary of step %d: %v, %q", i, err, b)
