@@ -68,6 +68,29 @@ type run struct {
 	// reuse looks for an identical earlier revision before registering
 	// one: a rollback usually returns to a revision that exists.
 	reuse bool
+	// scaleTo is the desired count of a service the bootstrap left at zero
+	// until its first deploy; nil for every other service.
+	scaleTo *int32
+}
+
+// DesiredCountTag on a service at zero tasks is the count its first deploy
+// scales it to: the bootstrap creates the service before any image exists.
+const DesiredCountTag = "deploy-action:desired-count"
+
+func firstDeployCount(svc *types.Service) *int32 {
+	if svc.DesiredCount != 0 {
+		return nil
+	}
+	for _, t := range svc.Tags {
+		if aws.ToString(t.Key) != DesiredCountTag {
+			continue
+		}
+		var n int32
+		if _, err := fmt.Sscanf(aws.ToString(t.Value), "%d", &n); err == nil && n > 0 {
+			return &n
+		}
+	}
+	return nil
 }
 
 func (d *Deployer) newRun(req Request) *run {
@@ -106,6 +129,7 @@ func (r *run) deploy(ctx context.Context) (*Result, error) {
 		return res, err
 	}
 	r.markSeen(svc)
+	r.scaleTo = firstDeployCount(svc)
 	current := aws.ToString(svc.TaskDefinition)
 	res.PreviousTaskDefinitionARN, res.TaskDefinitionARN = current, current
 	out, err := r.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
@@ -155,7 +179,7 @@ func (r *run) deploy(ctx context.Context) (*Result, error) {
 	}
 
 	r.phase("update service")
-	id, err := r.update(ctx, next)
+	id, err := r.update(ctx, next, r.scaleTo)
 	if err != nil {
 		return res, err
 	}
@@ -183,6 +207,7 @@ func (r *run) describeService(ctx context.Context) (*types.Service, error) {
 	out, err := r.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{
 		Cluster:  aws.String(r.req.Cluster),
 		Services: []string{r.req.Service},
+		Include:  []types.ServiceField{types.ServiceFieldTags},
 	})
 	var notFound *types.ClusterNotFoundException
 	if errors.As(err, &notFound) {
@@ -233,11 +258,15 @@ func (r *run) serviceNotFound(ctx context.Context) error {
 
 // update points the service at a task definition and returns the id of the
 // deployment ECS made for it.
-func (r *run) update(ctx context.Context, taskDefinition string) (string, error) {
+func (r *run) update(ctx context.Context, taskDefinition string, desired *int32) (string, error) {
+	if desired != nil {
+		r.log.Info("scaling the service from zero", "desiredCount", *desired)
+	}
 	out, err := r.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{
 		Cluster:        aws.String(r.req.Cluster),
 		Service:        aws.String(r.req.Service),
 		TaskDefinition: aws.String(taskDefinition),
+		DesiredCount:   desired,
 	})
 	var svc *types.Service
 	if err == nil {

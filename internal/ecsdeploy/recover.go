@@ -45,7 +45,11 @@ func (r *run) recover(ctx context.Context, id, previous string, w watchOutcome) 
 		return ferr
 	default:
 		r.phase("roll back")
-		if back, err = r.update(ctx, previous); err != nil {
+		var zero *int32
+		if r.scaleTo != nil {
+			zero = aws.Int32(0) // back to no tasks, as before the first deploy
+		}
+		if back, err = r.update(ctx, previous, zero); err != nil {
 			ferr.RollbackErr = err
 			return ferr
 		}

@@ -1,0 +1,143 @@
+// Package bootstrap makes AutoNote's AWS baseline in one idempotent run: the
+// network (VPC, subnets in two zones, internet gateway, route tables,
+// security group), the execution role, the app's secrets, the ECR
+// repository, the log group, the ECS cluster, task definition and service,
+// and optionally the GitHub OIDC provider and a deploy role. Each resource
+// is found again by name or by the bootstrap's tags and made only when
+// missing; plan shows what apply would do, destroy removes only what the
+// bootstrap made.
+package bootstrap
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+// Tags every resource the bootstrap makes carries.
+const (
+	TagManagedBy      = "managed-by"
+	ManagedByValue    = "deploy-action-bootstrap"
+	TagStack          = "deploy-action:stack"
+	TagDesiredCount   = "deploy-action:desired-count"
+	placeholderTag    = "bootstrap-placeholder"
+	githubOIDCHost    = "token.actions.githubusercontent.com"
+	executionPolicy   = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+	secretsRWPolicy   = "arn:aws:iam::aws:policy/SecretsManagerReadWrite"
+	readSecretsPolicy = "read-app-secrets"
+	deployPolicy      = "deploy"
+)
+
+// Clients are the AWS APIs the bootstrap calls; the SDK's clients satisfy them.
+type Clients struct {
+	EC2     *ec2.Client
+	IAM     *iam.Client
+	Secrets *secretsmanager.Client
+	ECR     *ecr.Client
+	Logs    *cloudwatchlogs.Client
+	ECS     *ecs.Client
+}
+
+// Outputs are the IDs and ARNs of what the bootstrap made or found. They
+// hold no secret value.
+type Outputs struct {
+	Region              string   `json:"region"`
+	VPCID               string   `json:"vpcId,omitempty"`
+	AvailabilityZones   []string `json:"availabilityZones,omitempty"`
+	PublicSubnetIDs     []string `json:"publicSubnetIds,omitempty"`
+	PrivateSubnetIDs    []string `json:"privateSubnetIds,omitempty"`
+	InternetGatewayID   string   `json:"internetGatewayId,omitempty"`
+	PublicRouteTableID  string   `json:"publicRouteTableId,omitempty"`
+	PrivateRouteTableID string   `json:"privateRouteTableId,omitempty"`
+	SecurityGroupID     string   `json:"securityGroupId,omitempty"`
+	AppSecretARN        string   `json:"appSecretArn,omitempty"`
+	APIKeySecretARN     string   `json:"apiKeySecretArn,omitempty"`
+	ExecutionRoleARN    string   `json:"executionRoleArn,omitempty"`
+	RepositoryURI       string   `json:"repositoryUri,omitempty"`
+	RepositoryARN       string   `json:"repositoryArn,omitempty"`
+	LogGroupARN         string   `json:"logGroupArn,omitempty"`
+	ClusterARN          string   `json:"clusterArn,omitempty"`
+	TaskDefinitionARN   string   `json:"taskDefinitionArn,omitempty"`
+	ServiceARN          string   `json:"serviceArn,omitempty"`
+	OIDCProviderARN     string   `json:"oidcProviderArn,omitempty"`
+	DeployRoleARN       string   `json:"deployRoleArn,omitempty"`
+}
+
+// Stack is the baseline of one config in one account and region.
+type Stack struct {
+	c         Clients
+	cfg       Config
+	log       *slog.Logger
+	appSecret []byte // the app's environment as JSON; never logged
+
+	mu  sync.Mutex
+	out Outputs
+}
+
+// Option configures a Stack.
+type Option func(*Stack) error
+
+// WithLogger sets where progress goes. The default discards it.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Stack) error {
+		if l == nil {
+			return fmt.Errorf("logger is nil")
+		}
+		s.log = l
+		return nil
+	}
+}
+
+// WithAppSecret sets the app's environment (a JSON object of keys) that
+// the app secret is created with. It comes from the environment or a file,
+// never the command line. Without it the secret starts as {}.
+func WithAppSecret(jsonValues []byte) Option {
+	return func(s *Stack) error {
+		s.appSecret = jsonValues
+		return nil
+	}
+}
+
+// New returns the stack of cfg. The config must pass Check.
+func New(c Clients, cfg Config, opts ...Option) (*Stack, error) {
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
+	s := &Stack{c: c, cfg: cfg, log: slog.New(slog.DiscardHandler), out: Outputs{Region: cfg.Region}}
+	for _, o := range opts {
+		if err := o(s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Outputs returns what the stack found or made so far.
+func (s *Stack) Outputs() Outputs {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.out
+	o.AvailabilityZones = append([]string(nil), s.out.AvailabilityZones...)
+	o.PublicSubnetIDs = append([]string(nil), s.out.PublicSubnetIDs...)
+	o.PrivateSubnetIDs = append([]string(nil), s.out.PrivateSubnetIDs...)
+	return o
+}
+
+// set updates the outputs under the lock.
+func (s *Stack) set(f func(o *Outputs)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(&s.out)
+}
+
+func (s *Stack) get() Outputs { return s.Outputs() }
+
+func (s *Stack) name(suffix string) string { return s.cfg.Name + "-" + suffix }
+

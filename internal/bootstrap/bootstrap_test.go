@@ -1,0 +1,470 @@
+package bootstrap_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/autonote/deploy-action/internal/bootstrap"
+	"github.com/autonote/deploy-action/internal/testbed"
+)
+
+var moto *testbed.Moto
+
+func TestMain(m *testing.M) { testbed.Main(m, &moto) }
+
+var seq atomic.Int64
+
+// env is one test's stack: a bed, a config of names of its own, clients
+// that count their calls.
+type env struct {
+	bed   *testbed.Bed
+	cfg   bootstrap.Config
+	calls *bootstrap.Calls
+}
+
+func newEnv(t *testing.T, withGitHub bool) *env {
+	t.Helper()
+	bed, err := testbed.Start(moto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(bed.Close)
+	n := fmt.Sprintf("s%d", seq.Add(1))
+	cfg := bootstrap.Default()
+	cfg.Region = testbed.Region
+	cfg.Name, cfg.ECRRepository, cfg.LogGroup = n, n+"/server", "/ecs/"+n+"-task"
+	cfg.Cluster, cfg.Family, cfg.Service = n+"-cluster", n+"-task", n+"-service"
+	cfg.ExecutionRole, cfg.AppSecret, cfg.APIKeySecret = n+"-exec", n+"/env", n+"/api-key"
+	if withGitHub {
+		cfg.GitHub = &bootstrap.GitHub{Repository: "autonote/autonote", Branch: "main", Role: n + "-deploy"}
+	}
+	return &env{bed: bed, cfg: cfg}
+}
+
+func (e *env) stack(t *testing.T, failAt int) *bootstrap.Stack {
+	t.Helper()
+	e.calls = bootstrap.NewCalls(failAt)
+	cfg := e.bed.Config()
+	cfg.APIOptions = append(cfg.APIOptions, e.calls.APIOption)
+	s, err := bootstrap.New(bootstrap.Clients{
+		EC2: ec2.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg), Secrets: secretsmanager.NewFromConfig(cfg),
+		ECR: ecr.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg),
+		ECS: ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = aws.String(e.bed.ECSURL) }),
+	}, e.cfg, bootstrap.WithAppSecret([]byte(`{"DATABASE_URL":"postgres://db/autonote"}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// cli runs the aws CLI against the bed: an independent check of what the
+// bootstrap made.
+func (e *env) cli(t *testing.T, out any, args ...string) {
+	t.Helper()
+	cmd := exec.Command("aws", append(args, "--output", "json")...)
+	cmd.Env = os.Environ()
+	for k, v := range e.bed.Env() {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	raw, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		errors.As(err, &ee)
+		t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, ee.Stderr)
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, raw)
+	}
+}
+
+func TestFreshApplyMakesTheBaseline(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	ctx := context.Background()
+	steps, err := e.stack(t, 0).Apply(ctx, nil)
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if n := len(steps); n != 19 {
+		t.Errorf("apply made %d steps, want 19", n)
+	}
+	s := e.stack(t, 0)
+	out, err := s.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := s.Outputs()
+
+	var vpcs struct{ Vpcs []struct{ VpcId, CidrBlock string } }
+	e.cli(t, &vpcs, "ec2", "describe-vpcs", "--filters", "Name=tag:deploy-action:stack,Values="+e.cfg.Name)
+	if len(vpcs.Vpcs) != 1 || vpcs.Vpcs[0].CidrBlock != "10.0.0.0/16" {
+		t.Fatalf("VPCs = %+v, want one 10.0.0.0/16", vpcs)
+	}
+	vpc := vpcs.Vpcs[0].VpcId
+	for _, attr := range []string{"enableDnsSupport", "enableDnsHostnames"} {
+		var a map[string]any
+		e.cli(t, &a, "ec2", "describe-vpc-attribute", "--vpc-id", vpc, "--attribute", attr)
+		if v, _ := a[strings.ToUpper(attr[:1])+attr[1:]].(map[string]any); v["Value"] != true {
+			t.Errorf("%s = %v, want on", attr, a)
+		}
+	}
+	var subnets struct {
+		Subnets []struct {
+			SubnetId, CidrBlock, AvailabilityZone string
+			MapPublicIpOnLaunch                   bool
+		}
+	}
+	e.cli(t, &subnets, "ec2", "describe-subnets", "--filters", "Name=vpc-id,Values="+vpc)
+	got := map[string]string{}
+	zones := map[string]bool{}
+	for _, sn := range subnets.Subnets {
+		got[sn.CidrBlock] = fmt.Sprintf("%s public-ip=%v", sn.AvailabilityZone, sn.MapPublicIpOnLaunch)
+		zones[sn.AvailabilityZone] = true
+	}
+	want := map[string]string{
+		"10.0.1.0/24": "us-east-1a public-ip=true", "10.0.2.0/24": "us-east-1b public-ip=true",
+		"10.0.101.0/24": "us-east-1a public-ip=false", "10.0.102.0/24": "us-east-1b public-ip=false",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("subnets = %v, want %v", got, want)
+	}
+	var igws struct {
+		InternetGateways []struct {
+			InternetGatewayId string
+			Attachments       []struct{ VpcId string }
+			Tags              []struct{ Key, Value string }
+		}
+	}
+	e.cli(t, &igws, "ec2", "describe-internet-gateways", "--filters", "Name=attachment.vpc-id,Values="+vpc)
+	if len(igws.InternetGateways) != 1 || !slices.ContainsFunc(igws.InternetGateways[0].Tags, func(t struct{ Key, Value string }) bool { return t.Key == "Name" && t.Value == e.cfg.Name+"-igw-1" }) {
+		t.Errorf("internet gateways = %+v, want %s-igw-1 attached", igws, e.cfg.Name)
+	}
+	var rts struct {
+		RouteTables []struct {
+			RouteTableId string
+			Routes       []struct{ DestinationCidrBlock, GatewayId string }
+			Associations []struct {
+				SubnetId string
+				Main     bool
+			}
+		}
+	}
+	e.cli(t, &rts, "ec2", "describe-route-tables", "--route-table-ids", o.PublicRouteTableID, o.PrivateRouteTableID)
+	for _, rt := range rts.RouteTables {
+		public := rt.RouteTableId == o.PublicRouteTableID
+		var internet bool
+		for _, r := range rt.Routes {
+			if r.DestinationCidrBlock == "0.0.0.0/0" {
+				internet = r.GatewayId == o.InternetGatewayID
+			}
+		}
+		var assoc []string
+		for _, a := range rt.Associations {
+			assoc = append(assoc, a.SubnetId)
+		}
+		wantAssoc := o.PrivateSubnetIDs
+		if public {
+			wantAssoc = o.PublicSubnetIDs
+		}
+		slices.Sort(assoc)
+		wantSorted := slices.Sorted(slices.Values(wantAssoc))
+		if internet != public || !slices.Equal(assoc, wantSorted) {
+			t.Errorf("route table %s (public=%v): internet route %v, subnets %v; want %v, %v", rt.RouteTableId, public, internet, assoc, public, wantSorted)
+		}
+	}
+	var sgs struct {
+		SecurityGroups []struct {
+			IpPermissions []struct {
+				IpProtocol       string
+				FromPort, ToPort int
+				IpRanges         []struct{ CidrIp string }
+			}
+		}
+	}
+	e.cli(t, &sgs, "ec2", "describe-security-groups", "--group-ids", o.SecurityGroupID)
+	if p := sgs.SecurityGroups[0].IpPermissions; len(p) != 1 || p[0].FromPort != 3000 || p[0].IpRanges[0].CidrIp != "0.0.0.0/0" {
+		t.Errorf("ingress = %+v, want TCP 3000 from 0.0.0.0/0", p)
+	}
+	var role struct {
+		Role struct{ AssumeRolePolicyDocument any }
+	}
+	e.cli(t, &role, "iam", "get-role", "--role-name", e.cfg.ExecutionRole)
+	if doc := fmt.Sprint(role.Role.AssumeRolePolicyDocument); !strings.Contains(doc, "ecs-tasks.amazonaws.com") {
+		t.Errorf("execution role trust = %s", doc)
+	}
+	var attached struct{ AttachedPolicies []struct{ PolicyArn string } }
+	e.cli(t, &attached, "iam", "list-attached-role-policies", "--role-name", e.cfg.ExecutionRole)
+	if len(attached.AttachedPolicies) != 1 || !strings.HasSuffix(attached.AttachedPolicies[0].PolicyArn, "/AmazonECSTaskExecutionRolePolicy") {
+		t.Errorf("attached = %+v", attached)
+	}
+	var inline struct{ PolicyDocument any }
+	e.cli(t, &inline, "iam", "get-role-policy", "--role-name", e.cfg.ExecutionRole, "--policy-name", "read-app-secrets")
+	if doc := fmt.Sprint(inline.PolicyDocument); !strings.Contains(doc, "secretsmanager:GetSecretValue") || !strings.Contains(doc, o.AppSecretARN) || strings.Contains(doc, "secretsmanager:*") {
+		t.Errorf("secret read policy = %s, want GetSecretValue on the app's secrets only", doc)
+	}
+	var repos struct {
+		Repositories []struct {
+			ImageTagMutability         string
+			ImageScanningConfiguration struct{ ScanOnPush bool }
+		}
+	}
+	e.cli(t, &repos, "ecr", "describe-repositories", "--repository-names", e.cfg.ECRRepository)
+	if r := repos.Repositories[0]; r.ImageTagMutability != "IMMUTABLE" || !r.ImageScanningConfiguration.ScanOnPush {
+		t.Errorf("repository = %+v", r)
+	}
+	var lp struct{ LifecyclePolicyText string }
+	e.cli(t, &lp, "ecr", "get-lifecycle-policy", "--repository-name", e.cfg.ECRRepository)
+	if !strings.Contains(lp.LifecyclePolicyText, `"countNumber":30`) {
+		t.Errorf("lifecycle = %s", lp.LifecyclePolicyText)
+	}
+	var groups struct {
+		LogGroups []struct {
+			LogGroupName    string
+			RetentionInDays int
+		}
+	}
+	e.cli(t, &groups, "logs", "describe-log-groups", "--log-group-name-prefix", e.cfg.LogGroup)
+	if len(groups.LogGroups) != 1 || groups.LogGroups[0].RetentionInDays != 30 {
+		t.Errorf("log groups = %+v", groups)
+	}
+	var clusters struct{ Clusters []struct{ CapacityProviders []string } }
+	e.cli(t, &clusters, "ecs", "describe-clusters", "--clusters", e.cfg.Cluster)
+	if len(clusters.Clusters) != 1 || !slices.Contains(clusters.Clusters[0].CapacityProviders, "FARGATE") {
+		t.Errorf("clusters = %+v", clusters)
+	}
+	var td struct {
+		TaskDefinition struct {
+			NetworkMode, Cpu, Memory string
+			ContainerDefinitions     []struct {
+				PortMappings     []struct{ ContainerPort int }
+				Secrets          []struct{ Name, ValueFrom string }
+				LogConfiguration struct{ LogDriver string }
+			}
+		}
+	}
+	e.cli(t, &td, "ecs", "describe-task-definition", "--task-definition", e.cfg.Family)
+	if c := td.TaskDefinition.ContainerDefinitions[0]; td.TaskDefinition.NetworkMode != "awsvpc" || c.PortMappings[0].ContainerPort != 3000 || len(c.Secrets) != 2 || c.LogConfiguration.LogDriver != "awslogs" {
+		t.Errorf("task definition = %+v", td)
+	}
+	var svcs struct {
+		Services []struct {
+			DesiredCount            int
+			LaunchType              string
+			DeploymentConfiguration struct{ DeploymentCircuitBreaker struct{ Enable, Rollback bool } }
+			NetworkConfiguration    struct {
+				AwsvpcConfiguration struct {
+					Subnets        []string
+					AssignPublicIp string
+				}
+			}
+			Tags []struct{ Key, Value string }
+		}
+	}
+	e.cli(t, &svcs, "ecs", "describe-services", "--cluster", e.cfg.Cluster, "--services", e.cfg.Service, "--include", "TAGS")
+	sv := svcs.Services[0]
+	if sv.DesiredCount != 0 || sv.LaunchType != "FARGATE" || !sv.DeploymentConfiguration.DeploymentCircuitBreaker.Rollback ||
+		sv.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp != "ENABLED" ||
+		!slices.Equal(sv.NetworkConfiguration.AwsvpcConfiguration.Subnets, o.PublicSubnetIDs) ||
+		!slices.Contains(sv.Tags, struct{ Key, Value string }{"deploy-action:desired-count", "1"}) {
+		t.Errorf("service = %+v", sv)
+	}
+	var deployRole struct{ Role struct{ AssumeRolePolicyDocument any } }
+	e.cli(t, &deployRole, "iam", "get-role", "--role-name", e.cfg.GitHub.Role)
+	if doc := fmt.Sprint(deployRole.Role.AssumeRolePolicyDocument); !strings.Contains(doc, "repo:autonote/autonote:ref:refs/heads/main") || !strings.Contains(doc, "sts.amazonaws.com") {
+		t.Errorf("deploy role trust = %s", doc)
+	}
+	var deployPolicy struct{ PolicyDocument any }
+	e.cli(t, &deployPolicy, "iam", "get-role-policy", "--role-name", e.cfg.GitHub.Role, "--policy-name", "deploy")
+	if doc := fmt.Sprint(deployPolicy.PolicyDocument); strings.Contains(doc, `:*`) && strings.Contains(doc, "Action:*") || !strings.Contains(doc, "iam:PassRole") {
+		t.Errorf("deploy policy = %s", doc)
+	}
+
+	// The second apply changes nothing and says so.
+	if n := bootstrap.Changes(out); n != 0 {
+		t.Errorf("plan after apply has %d changes: %+v", n, out)
+	}
+	again := e.stack(t, 0)
+	if _, err := again.Apply(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.calls.Mutating(); n != 0 {
+		t.Errorf("second apply made %d mutating calls: %v", n, e.calls.Ops())
+	}
+}
+
+func TestInterruptedApplyConverges(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	if _, err := e.stack(t, 0).Apply(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	total := e.calls.Mutating()
+	if total < 20 {
+		t.Fatalf("a fresh apply made %d mutating calls; expected more", total)
+	}
+	for k := 1; k <= total; k++ {
+		t.Run(fmt.Sprint("fail at mutating call ", k), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, false)
+			ctx := context.Background()
+			if _, err := e.stack(t, k).Apply(ctx, nil); err == nil || !strings.Contains(err.Error(), "injected failure") {
+				t.Fatalf("Apply with a failure at %d: %v", k, err)
+			}
+			if _, err := e.stack(t, 0).Apply(ctx, nil); err != nil {
+				t.Fatalf("re-run: %v", err)
+			}
+			s := e.stack(t, 0)
+			steps, err := s.Plan(ctx)
+			if err != nil || bootstrap.Changes(steps) != 0 {
+				t.Fatalf("plan after the re-run: %v %+v", err, steps)
+			}
+			c := e.bed.Config()
+			ec := ec2.NewFromConfig(c)
+			vpcs, _ := ec.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{{Name: aws.String("tag:deploy-action:stack"), Values: []string{e.cfg.Name}}}})
+			if len(vpcs.Vpcs) != 1 {
+				t.Fatalf("%d VPCs, want 1", len(vpcs.Vpcs))
+			}
+			vpc := vpcs.Vpcs[0].VpcId
+			subnets, _ := ec.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{*vpc}}}})
+			igws, _ := ec.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: []ec2types.Filter{{Name: aws.String("tag:deploy-action:stack"), Values: []string{e.cfg.Name}}}})
+			secrets, _ := secretsmanager.NewFromConfig(c).ListSecrets(ctx, &secretsmanager.ListSecretsInput{})
+			n := 0
+			for _, sec := range secrets.SecretList {
+				if strings.HasPrefix(aws.ToString(sec.Name), e.cfg.Name+"/") {
+					n++
+				}
+			}
+			if len(subnets.Subnets) != 4 || len(igws.InternetGateways) != 1 || n != 2 {
+				t.Errorf("after the re-run: %d subnets, %d gateways, %d secrets; want 4, 1, 2", len(subnets.Subnets), len(igws.InternetGateways), n)
+			}
+		})
+	}
+}
+
+func TestDriftIsPlannedAndRepaired(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	ctx := context.Background()
+	s := e.stack(t, 0)
+	if _, err := s.Apply(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	o := s.Outputs()
+	c := e.bed.Config()
+	if _, err := ec2.NewFromConfig(c).AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(o.SecurityGroupID),
+		IpPermissions: []ec2types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cloudwatchlogs.NewFromConfig(c).PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String(e.cfg.LogGroup), RetentionInDays: aws.Int32(3)}); err != nil {
+		t.Fatal(err)
+	}
+	steps, err := e.stack(t, 0).Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changes []string
+	for _, st := range steps {
+		if st.Action == bootstrap.Change {
+			changes = append(changes, st.Kind+": "+st.Detail)
+		}
+	}
+	want := []string{"log group: retention 3 days, the config says 30", "security group: ingress tcp 22-22 is not in the config"}
+	if strings.Join(changes, "\n") != strings.Join(want, "\n") {
+		t.Errorf("plan changes:\n%s\nwant:\n%s", strings.Join(changes, "\n"), strings.Join(want, "\n"))
+	}
+	if _, err := e.stack(t, 0).Apply(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if steps, _ := e.stack(t, 0).Plan(ctx); bootstrap.Changes(steps) != 0 {
+		t.Errorf("drift not repaired: %+v", steps)
+	}
+}
+
+func TestDestroyTakesOnlyWhatItMade(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	ctx := context.Background()
+	c := e.bed.Config()
+	ec := ec2.NewFromConfig(c)
+	mine, err := ec.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.stack(t, 0).Apply(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	steps, err := e.stack(t, 0).Destroy(ctx, nil)
+	if err != nil {
+		t.Fatalf("Destroy: %v", err)
+	}
+	if len(steps) != 17 {
+		t.Errorf("destroy took %d steps, want 17: %+v", len(steps), steps)
+	}
+	after, err := e.stack(t, 0).Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range after {
+		if st.Action != bootstrap.Create {
+			t.Errorf("after destroy %s %s still %s", st.Kind, st.Name, st.Action)
+		}
+	}
+	if _, err := ec.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{aws.ToString(mine.Vpc.VpcId)}}); err != nil {
+		t.Errorf("the untagged VPC is gone: %v", err)
+	}
+}
+
+func TestBadConfigFailsBeforeAnyChange(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		mutate func(*bootstrap.Config)
+		says   string
+	}{
+		{"overlapping subnets", func(c *bootstrap.Config) { c.PrivateSubnets[0] = "10.0.1.0/25" }, "overlap"},
+		{"subnet outside the VPC", func(c *bootstrap.Config) { c.PublicSubnets[1] = "10.1.2.0/24" }, "outside the VPC"},
+		{"not a CIDR", func(c *bootstrap.Config) { c.VPCCIDR = "10.0.0.0" }, "is not a CIDR block"},
+		{"missing region", func(c *bootstrap.Config) { c.Region = "" }, "no region"},
+		{"bad ingress", func(c *bootstrap.Config) { c.IngressCIDRs = []string{"everyone"} }, "ingress-cidrs"},
+	}
+	for _, tt := range tests {
+		cfg := bootstrap.Default()
+		cfg.Region = "us-east-1"
+		cfg.PublicSubnets = slices.Clone(cfg.PublicSubnets)
+		cfg.PrivateSubnets = slices.Clone(cfg.PrivateSubnets)
+		tt.mutate(&cfg)
+		if _, err := bootstrap.New(bootstrap.Clients{}, cfg); err == nil || !strings.Contains(err.Error(), tt.says) {
+			t.Errorf("%s: %v, want an error saying %q", tt.name, err, tt.says)
+		}
+	}
+
+	e := newEnv(t, false)
+	e.cfg.AvailabilityZones = []string{"us-east-1a", "us-east-1z"}
+	_, err := e.stack(t, 0).Apply(context.Background(), nil)
+	if err == nil || !strings.Contains(err.Error(), "us-east-1z is not in region us-east-1") || e.calls.Mutating() != 0 {
+		t.Errorf("zone the region lacks: %v after %d mutating calls", err, e.calls.Mutating())
+	}
+
+	dir := t.TempDir()
+	os.WriteFile(dir+"/c.yaml", []byte("vpc-cidr: 10.0.0.0/16\nvpc_name: oops\n"), 0o600)
+	if _, err := bootstrap.LoadConfig(dir + "/c.yaml"); err == nil || !strings.Contains(err.Error(), "vpc_name") {
+		t.Errorf("unknown key: %v", err)
+	}
+}

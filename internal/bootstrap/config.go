@@ -1,0 +1,168 @@
+package bootstrap
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is what the bootstrap makes. Every field has the seed's default;
+// a config file (YAML, unknown keys rejected) overrides them.
+type Config struct {
+	Region string `yaml:"region"`
+	// Name prefixes the names of network resources and marks everything
+	// this bootstrap made (tag deploy-action:stack).
+	Name               string   `yaml:"name"`
+	VPCCIDR            string   `yaml:"vpc-cidr"`
+	PublicSubnets      []string `yaml:"public-subnets"`
+	PrivateSubnets     []string `yaml:"private-subnets"`
+	AvailabilityZones  []string `yaml:"availability-zones"`
+	IngressCIDRs       []string `yaml:"ingress-cidrs"`
+	ContainerPort      int32    `yaml:"container-port"`
+	ECRRepository      string   `yaml:"ecr-repository"`
+	KeepImages         int      `yaml:"keep-images"`
+	LogGroup           string   `yaml:"log-group"`
+	LogRetentionDays   int32    `yaml:"log-retention-days"`
+	Cluster            string   `yaml:"cluster"`
+	Family             string   `yaml:"family"`
+	Service            string   `yaml:"service"`
+	Container          string   `yaml:"container"`
+	CPU                string   `yaml:"cpu"`
+	Memory             string   `yaml:"memory"`
+	DesiredCount       int32    `yaml:"desired-count"`
+	ExecutionRole      string   `yaml:"execution-role"`
+	SecretsReadWrite   bool     `yaml:"secrets-manager-read-write"`
+	AppSecret          string   `yaml:"app-secret"`
+	AppSecretFile      string   `yaml:"app-secret-file"`
+	APIKeySecret       string   `yaml:"api-key-secret"`
+	GitHub             *GitHub  `yaml:"github"`
+}
+
+// GitHub asks for the OIDC provider and a deploy role that only the
+// repository's branch may assume.
+type GitHub struct {
+	Repository string `yaml:"repository"`
+	Branch     string `yaml:"branch"`
+	Role       string `yaml:"role"`
+}
+
+// Default is the seed's baseline.
+func Default() Config {
+	return Config{
+		Name:             "autonote",
+		VPCCIDR:          "10.0.0.0/16",
+		PublicSubnets:    []string{"10.0.1.0/24", "10.0.2.0/24"},
+		PrivateSubnets:   []string{"10.0.101.0/24", "10.0.102.0/24"},
+		IngressCIDRs:     []string{"0.0.0.0/0"},
+		ContainerPort:    3000,
+		ECRRepository:    "autonote/server",
+		KeepImages:       30,
+		LogGroup:         "/ecs/autonote-server-task",
+		LogRetentionDays: 30,
+		Cluster:          "autonote-server-cluster",
+		Family:           "autonote-server-task",
+		Service:          "autonote-server-service",
+		Container:        "server",
+		CPU:              "256",
+		Memory:           "512",
+		DesiredCount:     1,
+		ExecutionRole:    "ecsTaskExecutionRole",
+		AppSecret:        "autonote/server/env",
+		APIKeySecret:     "autonote/server/api-key",
+	}
+}
+
+// LoadConfig reads a config file over the defaults; "" means the defaults.
+func LoadConfig(file string) (Config, error) {
+	c := Default()
+	if file == "" {
+		return c, nil
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return c, fmt.Errorf("read config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return c, fmt.Errorf("config %s: %w", file, err)
+	}
+	return c, nil
+}
+
+// Check finds what is wrong with the config before any call that changes
+// something: CIDRs that overlap or leave the VPC, missing names, secret
+// values where they must not be.
+func (c Config) Check() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.Region == "" {
+		add("no region: set -region, region in the config, or AWS_REGION")
+	}
+	vpc, err := netip.ParsePrefix(c.VPCCIDR)
+	if err != nil {
+		add("vpc-cidr %q is not a CIDR block: write it like 10.0.0.0/16", c.VPCCIDR)
+	} else if vpc.Bits() < 16 || vpc.Bits() > 28 {
+		add("vpc-cidr %s: a VPC block must be between /16 and /28", c.VPCCIDR)
+	}
+	if len(c.PublicSubnets) != 2 || len(c.PrivateSubnets) != 2 {
+		add("give two public-subnets and two private-subnets, one of each per availability zone")
+	}
+	var seen []netip.Prefix
+	for _, s := range append(append([]string{}, c.PublicSubnets...), c.PrivateSubnets...) {
+		p, err := netip.ParsePrefix(s)
+		if err != nil || p.Masked() != p {
+			add("subnet %q is not a CIDR block: write it like 10.0.1.0/24", s)
+			continue
+		}
+		if vpc.IsValid() && (!vpc.Contains(p.Addr()) || p.Bits() < vpc.Bits()) {
+			add("subnet %s is outside the VPC %s", s, c.VPCCIDR)
+		}
+		for _, o := range seen {
+			if o.Overlaps(p) {
+				add("subnets %s and %s overlap", o, p)
+			}
+		}
+		seen = append(seen, p)
+	}
+	if len(c.AvailabilityZones) != 0 && len(c.AvailabilityZones) != 2 {
+		add("availability-zones: give two, or none for the region's first two")
+	}
+	for _, s := range c.IngressCIDRs {
+		if _, err := netip.ParsePrefix(s); err != nil {
+			add("ingress-cidrs: %q is not a CIDR block", s)
+		}
+	}
+	for k, v := range map[string]string{"name": c.Name, "ecr-repository": c.ECRRepository, "log-group": c.LogGroup, "cluster": c.Cluster,
+		"family": c.Family, "service": c.Service, "container": c.Container, "execution-role": c.ExecutionRole, "app-secret": c.AppSecret, "api-key-secret": c.APIKeySecret} {
+		if v == "" {
+			add("%s is empty", k)
+		}
+	}
+	if c.ContainerPort <= 0 || c.ContainerPort > 65535 {
+		add("container-port %d is not a port", c.ContainerPort)
+	}
+	if c.KeepImages < 1 {
+		add("keep-images %d: keep at least one image", c.KeepImages)
+	}
+	if g := c.GitHub; g != nil && (!strings.Contains(g.Repository, "/") || g.Branch == "" || g.Role == "") {
+		add("github: give repository (owner/name), branch and role")
+	}
+	return errors.Join(errs...)
+}
+
+// OpenToTheWorld reports whether the service's port is open to any address.
+func (c Config) OpenToTheWorld() bool {
+	for _, s := range c.IngressCIDRs {
+		if s == "0.0.0.0/0" || s == "::/0" {
+			return true
+		}
+	}
+	return false
+}
