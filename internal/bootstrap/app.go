@@ -328,7 +328,9 @@ func (s *Stack) repository() resource {
 				return "", "", fmt.Errorf("describe repository %s: %w", name, err)
 			}
 			r := out.Repositories[0]
-			s.set(func(o *Outputs) { o.RepositoryURI, o.RepositoryARN = aws.ToString(r.RepositoryUri), aws.ToString(r.RepositoryArn) })
+			s.set(func(o *Outputs) {
+				o.RepositoryURI, o.RepositoryARN = aws.ToString(r.RepositoryUri), aws.ToString(r.RepositoryArn)
+			})
 			tags, err := s.c.ECR.ListTagsForResource(ctx, &ecr.ListTagsForResourceInput{ResourceArn: r.RepositoryArn})
 			if err != nil {
 				return "", "", fmt.Errorf("list tags of %s: %w", name, err)

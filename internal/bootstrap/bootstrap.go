@@ -140,4 +140,3 @@ func (s *Stack) set(f func(o *Outputs)) {
 func (s *Stack) get() Outputs { return s.Outputs() }
 
 func (s *Stack) name(suffix string) string { return s.cfg.Name + "-" + suffix }
-

@@ -112,7 +112,9 @@ func TestFreshApplyMakesTheBaseline(t *testing.T) {
 	}
 	o := s.Outputs()
 
-	var vpcs struct{ Vpcs []struct{ VpcId, CidrBlock string } }
+	var vpcs struct {
+		Vpcs []struct{ VpcId, CidrBlock string }
+	}
 	e.cli(t, &vpcs, "ec2", "describe-vpcs", "--filters", "Name=tag:deploy-action:stack,Values="+e.cfg.Name)
 	if len(vpcs.Vpcs) != 1 || vpcs.Vpcs[0].CidrBlock != "10.0.0.0/16" {
 		t.Fatalf("VPCs = %+v, want one 10.0.0.0/16", vpcs)
@@ -244,7 +246,9 @@ func TestFreshApplyMakesTheBaseline(t *testing.T) {
 	if len(groups.LogGroups) != 1 || groups.LogGroups[0].RetentionInDays != 30 {
 		t.Errorf("log groups = %+v", groups)
 	}
-	var clusters struct{ Clusters []struct{ CapacityProviders []string } }
+	var clusters struct {
+		Clusters []struct{ CapacityProviders []string }
+	}
 	e.cli(t, &clusters, "ecs", "describe-clusters", "--clusters", e.cfg.Cluster)
 	if len(clusters.Clusters) != 1 || !slices.Contains(clusters.Clusters[0].CapacityProviders, "FARGATE") {
 		t.Errorf("clusters = %+v", clusters)
@@ -267,8 +271,10 @@ func TestFreshApplyMakesTheBaseline(t *testing.T) {
 		Services []struct {
 			DesiredCount            int
 			LaunchType              string
-			DeploymentConfiguration struct{ DeploymentCircuitBreaker struct{ Enable, Rollback bool } }
-			NetworkConfiguration    struct {
+			DeploymentConfiguration struct {
+				DeploymentCircuitBreaker struct{ Enable, Rollback bool }
+			}
+			NetworkConfiguration struct {
 				AwsvpcConfiguration struct {
 					Subnets        []string
 					AssignPublicIp string
@@ -285,7 +291,9 @@ func TestFreshApplyMakesTheBaseline(t *testing.T) {
 		!slices.Contains(sv.Tags, struct{ Key, Value string }{"deploy-action:desired-count", "1"}) {
 		t.Errorf("service = %+v", sv)
 	}
-	var deployRole struct{ Role struct{ AssumeRolePolicyDocument any } }
+	var deployRole struct {
+		Role struct{ AssumeRolePolicyDocument any }
+	}
 	e.cli(t, &deployRole, "iam", "get-role", "--role-name", e.cfg.GitHub.Role)
 	if doc := fmt.Sprint(deployRole.Role.AssumeRolePolicyDocument); !strings.Contains(doc, "repo:autonote/autonote:ref:refs/heads/main") || !strings.Contains(doc, "sts.amazonaws.com") {
 		t.Errorf("deploy role trust = %s", doc)

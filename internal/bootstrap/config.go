@@ -18,30 +18,30 @@ type Config struct {
 	Region string `yaml:"region"`
 	// Name prefixes the names of network resources and marks everything
 	// this bootstrap made (tag deploy-action:stack).
-	Name               string   `yaml:"name"`
-	VPCCIDR            string   `yaml:"vpc-cidr"`
-	PublicSubnets      []string `yaml:"public-subnets"`
-	PrivateSubnets     []string `yaml:"private-subnets"`
-	AvailabilityZones  []string `yaml:"availability-zones"`
-	IngressCIDRs       []string `yaml:"ingress-cidrs"`
-	ContainerPort      int32    `yaml:"container-port"`
-	ECRRepository      string   `yaml:"ecr-repository"`
-	KeepImages         int      `yaml:"keep-images"`
-	LogGroup           string   `yaml:"log-group"`
-	LogRetentionDays   int32    `yaml:"log-retention-days"`
-	Cluster            string   `yaml:"cluster"`
-	Family             string   `yaml:"family"`
-	Service            string   `yaml:"service"`
-	Container          string   `yaml:"container"`
-	CPU                string   `yaml:"cpu"`
-	Memory             string   `yaml:"memory"`
-	DesiredCount       int32    `yaml:"desired-count"`
-	ExecutionRole      string   `yaml:"execution-role"`
-	SecretsReadWrite   bool     `yaml:"secrets-manager-read-write"`
-	AppSecret          string   `yaml:"app-secret"`
-	AppSecretFile      string   `yaml:"app-secret-file"`
-	APIKeySecret       string   `yaml:"api-key-secret"`
-	GitHub             *GitHub  `yaml:"github"`
+	Name              string   `yaml:"name"`
+	VPCCIDR           string   `yaml:"vpc-cidr"`
+	PublicSubnets     []string `yaml:"public-subnets"`
+	PrivateSubnets    []string `yaml:"private-subnets"`
+	AvailabilityZones []string `yaml:"availability-zones"`
+	IngressCIDRs      []string `yaml:"ingress-cidrs"`
+	ContainerPort     int32    `yaml:"container-port"`
+	ECRRepository     string   `yaml:"ecr-repository"`
+	KeepImages        int      `yaml:"keep-images"`
+	LogGroup          string   `yaml:"log-group"`
+	LogRetentionDays  int32    `yaml:"log-retention-days"`
+	Cluster           string   `yaml:"cluster"`
+	Family            string   `yaml:"family"`
+	Service           string   `yaml:"service"`
+	Container         string   `yaml:"container"`
+	CPU               string   `yaml:"cpu"`
+	Memory            string   `yaml:"memory"`
+	DesiredCount      int32    `yaml:"desired-count"`
+	ExecutionRole     string   `yaml:"execution-role"`
+	SecretsReadWrite  bool     `yaml:"secrets-manager-read-write"`
+	AppSecret         string   `yaml:"app-secret"`
+	AppSecretFile     string   `yaml:"app-secret-file"`
+	APIKeySecret      string   `yaml:"api-key-secret"`
+	GitHub            *GitHub  `yaml:"github"`
 }
 
 // GitHub asks for the OIDC provider and a deploy role that only the

@@ -107,4 +107,3 @@ func (s *Stack) deployPolicy() string {
 			"Condition": map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
 	)
 }
-

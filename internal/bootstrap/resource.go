@@ -20,7 +20,7 @@ type resource struct {
 	stage int
 	// find looks the resource up, records its IDs, and says whether it is
 	// missing or has drifted (detail says how).
-	find func(ctx context.Context) (Action, string, error)
+	find   func(ctx context.Context) (Action, string, error)
 	create func(ctx context.Context) error
 	// fix repairs drift; nil when find never reports a change.
 	fix func(ctx context.Context) error
