@@ -20,13 +20,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/google/go-github/v62/github"
 
+	"github.com/autonote/deploy-action/internal/awsenv"
 	"github.com/autonote/deploy-action/internal/deployhook"
 	"github.com/autonote/deploy-action/internal/ghdeploy"
 	"github.com/autonote/deploy-action/internal/stdwebhook"
@@ -138,26 +136,19 @@ func awsClients(getenv func(string) string) func(context.Context, string) (deplo
 		if c, ok := cache[region]; ok {
 			return c, nil
 		}
-		opts := []func(*config.LoadOptions) error{config.WithRegion(region), config.WithRetryMaxAttempts(5)}
-		if u := getenv("AWS_ENDPOINT_URL"); u != "" {
-			opts = append(opts, config.WithBaseEndpoint(u))
-		}
-		if id := getenv("AWS_ACCESS_KEY_ID"); id != "" {
-			opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(id, getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN"))))
-		}
-		cfg, err := config.LoadDefaultConfig(ctx, opts...)
+		cfg, err := awsenv.Load(ctx, region, getenv)
 		if err != nil {
-			return deployhook.Clients{}, fmt.Errorf("load AWS configuration for %s: %w", region, err)
+			return deployhook.Clients{}, err
 		}
 		c := deployhook.Clients{
 			ECS: ecs.NewFromConfig(cfg, func(o *ecs.Options) {
-				if u := getenv("AWS_ENDPOINT_URL_ECS"); u != "" {
-					o.BaseEndpoint = aws.String(u)
+				if u := awsenv.Endpoint(getenv, "ECS"); u != nil {
+					o.BaseEndpoint = u
 				}
 			}),
 			ECR: ecr.NewFromConfig(cfg, func(o *ecr.Options) {
-				if u := getenv("AWS_ENDPOINT_URL_ECR"); u != "" {
-					o.BaseEndpoint = aws.String(u)
+				if u := awsenv.Endpoint(getenv, "ECR"); u != nil {
+					o.BaseEndpoint = u
 				}
 			}),
 		}

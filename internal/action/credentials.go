@@ -3,13 +3,10 @@ package action
 import (
 	"context"
 	"fmt"
-	"strings"
 
+	"github.com/autonote/deploy-action/internal/awsenv"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
-	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/sethvargo/go-githubactions"
 )
@@ -23,38 +20,28 @@ const stsAudience = "sts.amazonaws.com"
 // what to do, when no credentials can be had.
 func loadAWS(ctx context.Context, a *githubactions.Action, in Inputs) (aws.Config, error) {
 	getenv := a.Getenv
-	opts := []func(*config.LoadOptions) error{
-		config.WithRegion(in.Region),
-		config.WithRetryMaxAttempts(5),
-	}
-	if u := getenv("AWS_ENDPOINT_URL"); u != "" {
-		opts = append(opts, config.WithBaseEndpoint(u))
-	}
-	if strings.EqualFold(getenv("AWS_EC2_METADATA_DISABLED"), "true") {
-		opts = append(opts, config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
-	}
-	if f := getenv("AWS_CONFIG_FILE"); f != "" {
-		opts = append(opts, config.WithSharedConfigFiles([]string{f}))
-	}
-	if f := getenv("AWS_SHARED_CREDENTIALS_FILE"); f != "" {
-		opts = append(opts, config.WithSharedCredentialsFiles([]string{f}))
-	}
-	if id := getenv("AWS_ACCESS_KEY_ID"); id != "" && in.RoleToAssume == "" {
-		a.AddMask(getenv("AWS_SECRET_ACCESS_KEY"))
-		if tok := getenv("AWS_SESSION_TOKEN"); tok != "" {
+	if in.RoleToAssume != "" {
+		// The role's credentials replace any keys in the environment.
+		getenv = func(k string) string {
+			if k == "AWS_ACCESS_KEY_ID" {
+				return ""
+			}
+			return a.Getenv(k)
+		}
+	} else if a.Getenv("AWS_ACCESS_KEY_ID") != "" {
+		a.AddMask(a.Getenv("AWS_SECRET_ACCESS_KEY"))
+		if tok := a.Getenv("AWS_SESSION_TOKEN"); tok != "" {
 			a.AddMask(tok)
 		}
-		opts = append(opts, config.WithCredentialsProvider(
-			credentials.NewStaticCredentialsProvider(id, getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN"))))
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := awsenv.Load(ctx, in.Region, getenv)
 	if err != nil {
-		return cfg, fmt.Errorf("load AWS configuration: %w", err)
+		return cfg, err
 	}
 	if in.RoleToAssume != "" {
 		token := &oidcToken{a: a}
 		provider := stscreds.NewWebIdentityRoleProvider(sts.NewFromConfig(cfg, func(o *sts.Options) {
-			if u := serviceEndpoint(getenv, "STS"); u != nil {
+			if u := awsenv.Endpoint(getenv, "STS"); u != nil {
 				o.BaseEndpoint = u
 			}
 		}), in.RoleToAssume, token,
@@ -95,13 +82,4 @@ func sessionName(getenv func(string) string) string {
 		name += "-" + id
 	}
 	return name
-}
-
-// serviceEndpoint is AWS_ENDPOINT_URL_<SERVICE> from the action's
-// environment, which the SDK would read only from the process's; nil when unset.
-func serviceEndpoint(getenv func(string) string, service string) *string {
-	if u := getenv("AWS_ENDPOINT_URL_" + service); u != "" {
-		return aws.String(u)
-	}
-	return nil
 }

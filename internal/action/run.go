@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/sethvargo/go-githubactions"
 
+	"github.com/autonote/deploy-action/internal/awsenv"
 	"github.com/autonote/deploy-action/internal/ecrimage"
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
 	"github.com/autonote/deploy-action/internal/ghdeploy"
@@ -129,12 +130,12 @@ func (r *runner) run(ctx context.Context) error {
 		return err
 	}
 	ecsClient := ecs.NewFromConfig(cfg, func(o *ecs.Options) {
-		if u := serviceEndpoint(a.Getenv, "ECS"); u != nil {
+		if u := awsenv.Endpoint(a.Getenv, "ECS"); u != nil {
 			o.BaseEndpoint = u
 		}
 	})
 	ecrClient := ecr.NewFromConfig(cfg, func(o *ecr.Options) {
-		if u := serviceEndpoint(a.Getenv, "ECR"); u != nil {
+		if u := awsenv.Endpoint(a.Getenv, "ECR"); u != nil {
 			o.BaseEndpoint = u
 		}
 	})

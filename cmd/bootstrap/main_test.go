@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/autonote/deploy-action/internal/bootstrap"
+	"github.com/autonote/deploy-action/internal/testbed"
+)
+
+var moto *testbed.Moto
+
+func TestMain(m *testing.M) { testbed.Main(m, &moto) }
+
+func TestPlanApplyDestroy(t *testing.T) {
+	bed, err := testbed.Start(moto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bed.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "bootstrap.yaml")
+	os.WriteFile(cfg, []byte("name: cmd\necr-repository: cmd/server\nlog-group: /ecs/cmd\ncluster: cmd-cluster\nfamily: cmd-task\nservice: cmd-service\nexecution-role: cmd-exec\napp-secret: cmd/env\napi-key-secret: cmd/api-key\ningress-cidrs: [203.0.113.0/24]\n"), 0o600)
+	env := bed.Env()
+	env["APP_SECRET_JSON"] = `{"DATABASE_URL":"postgres://very-secret-password@db/autonote"}`
+	getenv := func(k string) string { return env[k] }
+	runIt := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), args, getenv, &out, &out)
+		return out.String(), err
+	}
+
+	out, err := runIt("plan", "-config", cfg)
+	if !errors.Is(err, errChanges) || !strings.Contains(out, "19 of 19") && !strings.Contains(out, "17 of 17") {
+		t.Fatalf("plan before apply: %v\n%s", err, out)
+	}
+	outputs := filepath.Join(dir, "out.json")
+	summary := filepath.Join(dir, "summary.md")
+	if out, err = runIt("apply", "-config", cfg, "-output", outputs, "-summary", summary); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "very-secret-password") {
+		t.Error("apply printed the secret value")
+	}
+	raw, _ := os.ReadFile(outputs)
+	var o bootstrap.Outputs
+	if err := json.Unmarshal(raw, &o); err != nil || o.VPCID == "" || o.ServiceARN == "" || len(o.PublicSubnetIDs) != 2 {
+		t.Errorf("outputs = %s (%v)", raw, err)
+	}
+	if strings.Contains(string(raw), "very-secret-password") {
+		t.Error("outputs hold the secret value")
+	}
+	md, _ := os.ReadFile(summary)
+	for _, want := range []string{"| resource | name | action | detail |", "```mermaid", "flowchart TB", "public 10.0.1.0/24"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("summary lacks %q", want)
+		}
+	}
+	if out, err = runIt("plan", "-config", cfg); err != nil || !strings.Contains(out, "0 of 17") {
+		t.Errorf("plan after apply: %v\n%s", err, out)
+	}
+	if _, err = runIt("destroy", "-config", cfg); err == nil || !strings.Contains(err.Error(), "-yes") {
+		t.Errorf("destroy without -yes: %v", err)
+	}
+	if out, err = runIt("destroy", "-config", cfg, "-yes"); err != nil || !strings.Contains(out, "deleted") {
+		t.Errorf("destroy: %v\n%s", err, out)
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"AWS_REGION": "us-east-1"}
+	tests := []struct {
+		args []string
+		env  map[string]string
+		says string
+	}{
+		{nil, env, "usage: bootstrap plan|apply|destroy"},
+		{[]string{"apply", "-app-secret", `{"DB":"x"}`}, env, "secret values never come from the command line"},
+		{[]string{"apply", `{"DB":"x"}`}, env, "unexpected argument"},
+		{[]string{"plan"}, map[string]string{}, "no region"},
+		{[]string{"plan", "-config", "/nonexistent.yaml"}, env, "read config"},
+	}
+	for _, tt := range tests {
+		var out bytes.Buffer
+		err := run(context.Background(), tt.args, func(k string) string { return tt.env[k] }, &out, &out)
+		if err == nil || !strings.Contains(err.Error(), tt.says) {
+			t.Errorf("run(%q) = %v, want an error saying %q", tt.args, err, tt.says)
+		}
+	}
+}

@@ -1,0 +1,56 @@
+package bootstrap
+
+import (
+	"fmt"
+	"strings"
+)
+
+var actionIcon = map[Action]string{Exists: "✅ exists", Create: "➕ create", Change: "✏️ change", "deleted": "🗑️ deleted", "left": "⏭️ left"}
+
+// PlanTable renders steps as a Markdown table.
+func PlanTable(title string, steps []Step) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## %s\n\n| resource | name | action | detail |\n|---|---|---|---|\n", title)
+	for _, s := range steps {
+		icon := actionIcon[s.Action]
+		if icon == "" {
+			icon = string(s.Action)
+		}
+		fmt.Fprintf(&b, "| %s | `%s` | %s | %s |\n", s.Kind, s.Name, icon, strings.ReplaceAll(s.Detail, "|", `\|`))
+	}
+	return b.String()
+}
+
+// NetworkDiagram is a Mermaid flowchart of the network and the service, as
+// the config lays it out, with the IDs found or made so far.
+func NetworkDiagram(cfg Config, o Outputs) string {
+	id := func(ids []string, i int) string {
+		if i < len(ids) && ids[i] != "" {
+			return "<br/>" + ids[i]
+		}
+		return ""
+	}
+	zone := func(i int) string {
+		if i < len(o.AvailabilityZones) {
+			return o.AvailabilityZones[i]
+		}
+		return fmt.Sprintf("zone %d", i+1)
+	}
+	var b strings.Builder
+	b.WriteString("```mermaid\nflowchart TB\n")
+	fmt.Fprintf(&b, "    internet((Internet)) --> igw[\"%s-igw-1\"]\n", cfg.Name)
+	fmt.Fprintf(&b, "    subgraph vpc[\"VPC %s %s\"]\n", cfg.VPCCIDR, o.VPCID)
+	for i := range 2 {
+		fmt.Fprintf(&b, "        subgraph az%d[\"%s\"]\n", i, zone(i))
+		fmt.Fprintf(&b, "            pub%d[\"public %s%s\"]\n", i, cfg.PublicSubnets[i], id(o.PublicSubnetIDs, i))
+		fmt.Fprintf(&b, "            priv%d[\"private %s%s\"]\n", i, cfg.PrivateSubnets[i], id(o.PrivateSubnetIDs, i))
+		b.WriteString("        end\n")
+	}
+	b.WriteString("        publicrt[\"public route table<br/>0.0.0.0/0 → gateway\"]\n")
+	b.WriteString("        privatert[\"private route table<br/>no internet route\"]\n")
+	fmt.Fprintf(&b, "        svc[\"%s<br/>Fargate, port %d<br/>%s\"]\n", cfg.Service, cfg.ContainerPort, strings.Join(cfg.IngressCIDRs, ", "))
+	b.WriteString("    end\n")
+	b.WriteString("    igw --> publicrt\n    publicrt --> pub0 & pub1\n    privatert --> priv0 & priv1\n    pub0 & pub1 --> svc\n")
+	b.WriteString("```\n")
+	return b.String()
+}
