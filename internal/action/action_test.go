@@ -273,7 +273,7 @@ func TestBadInputFailsBeforeAnyChange(t *testing.T) {
 		env    map[string]string
 		says   string
 	}{
-		{name: "unknown command", inputs: map[string]string{"command": "deploy-everything"}, says: `input command "deploy-everything" is not known: use deploy or rollback`},
+		{name: "unknown command", inputs: map[string]string{"command": "deploy-everything"}, says: `input command "deploy-everything" is not known: use deploy, rollback or bootstrap`},
 		{name: "timeout not a duration", inputs: map[string]string{"timeout": "soon"}, says: `input timeout "soon" is not a positive duration`},
 		{name: "wait not a boolean", inputs: map[string]string{"wait": "maybe"}, says: `input wait "maybe" is not a boolean`},
 		{name: "malformed sha", inputs: map[string]string{"command": "rollback", "sha": "xyz"}, says: "give the commit SHA of a build"},
@@ -378,5 +378,34 @@ func TestPushThenDeploy(t *testing.T) {
 	r = w.run(t, map[string]string{"image": "oci:" + dir, "tag": sha})
 	if r.err == nil || !strings.Contains(r.log, "bootstrap apply") {
 		t.Errorf("push to a missing repository: %v, want an error pointing to the bootstrap\n%s", r.err, r.log)
+	}
+}
+
+func TestBootstrapCommand(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	cfg := filepath.Join(t.TempDir(), "bootstrap.yaml")
+	n := w.name + "-boot"
+	os.WriteFile(cfg, fmt.Appendf(nil, "name: %s\necr-repository: %s/server\nlog-group: /ecs/%s\ncluster: %s-cluster\nfamily: %s-task\nservice: %s-service\nexecution-role: %s-exec\napp-secret: %s/env\napi-key-secret: %s/api-key\n", n, n, n, n, n, n, n, n, n), 0o600)
+	w.env["APP_SECRET_JSON"] = `{"OPENAI_API_KEY":"sk-test-very-secret"}`
+
+	plan := w.run(t, map[string]string{"command": "bootstrap", "bootstrap-config": cfg, "dry-run": "true"})
+	if plan.err != nil || plan.outputs["changes"] != "17" || !strings.Contains(plan.summary, "## Bootstrap plan") {
+		t.Fatalf("plan: %v, outputs %v\n%s", plan.err, plan.outputs, plan.log)
+	}
+	if !strings.Contains(plan.log, "::warning::the service's port 3000 is open to the whole internet") {
+		t.Errorf("no warning about 0.0.0.0/0:\n%s", plan.log)
+	}
+	apply := w.run(t, map[string]string{"command": "bootstrap", "bootstrap-config": cfg})
+	if apply.err != nil || apply.outputs["status"] != "succeeded" || !strings.Contains(apply.outputs["bootstrap"], `"vpcId":"vpc-`) {
+		t.Fatalf("apply: %v, outputs %v\n%s", apply.err, apply.outputs, apply.log)
+	}
+	if !strings.Contains(apply.summary, "flowchart TB") {
+		t.Errorf("summary lacks the network diagram:\n%s", apply.summary)
+	}
+	assertMasked(t, apply.log, `{"OPENAI_API_KEY":"sk-test-very-secret"}`)
+	again := w.run(t, map[string]string{"command": "bootstrap", "bootstrap-config": cfg, "dry-run": "true"})
+	if again.outputs["changes"] != "0" {
+		t.Errorf("plan after apply: %v", again.outputs)
 	}
 }

@@ -16,8 +16,9 @@ type Command string
 
 // The commands the action runs.
 const (
-	CommandDeploy   Command = "deploy"
-	CommandRollback Command = "rollback"
+	CommandDeploy    Command = "deploy"
+	CommandRollback  Command = "rollback"
+	CommandBootstrap Command = "bootstrap"
 )
 
 // Inputs are the action's inputs, parsed and checked, with action.yml's
@@ -43,6 +44,7 @@ type Inputs struct {
 	Environment       string
 	WebhookURL        string
 	WebhookSecret     string
+	BootstrapConfig   string
 }
 
 // Defaults of the inputs, as action.yml declares them.
@@ -62,21 +64,22 @@ var secretInputs = [...]string{"github-token", "webhook-secret"}
 // says what it takes.
 func ParseInputs(a *githubactions.Action) (Inputs, error) {
 	in := Inputs{
-		Command:       Command(strings.ToLower(a.GetInput("command"))),
-		Region:        a.GetInput("aws-region"),
-		RoleToAssume:  a.GetInput("role-to-assume"),
-		Repository:    a.GetInput("ecr-repository"),
-		Tag:           a.GetInput("tag"),
-		Registry:      a.GetInput("registry"),
-		Image:         a.GetInput("image"),
-		Cluster:       a.GetInput("cluster"),
-		Service:       a.GetInput("service"),
-		Container:     a.GetInput("container-name"),
-		SHA:           strings.ToLower(a.GetInput("sha")),
-		GitHubToken:   a.GetInput("github-token"),
-		Environment:   a.GetInput("environment"),
-		WebhookURL:    a.GetInput("webhook-url"),
-		WebhookSecret: a.GetInput("webhook-secret"),
+		Command:         Command(strings.ToLower(a.GetInput("command"))),
+		Region:          a.GetInput("aws-region"),
+		RoleToAssume:    a.GetInput("role-to-assume"),
+		Repository:      a.GetInput("ecr-repository"),
+		Tag:             a.GetInput("tag"),
+		Registry:        a.GetInput("registry"),
+		Image:           a.GetInput("image"),
+		Cluster:         a.GetInput("cluster"),
+		Service:         a.GetInput("service"),
+		Container:       a.GetInput("container-name"),
+		SHA:             strings.ToLower(a.GetInput("sha")),
+		GitHubToken:     a.GetInput("github-token"),
+		Environment:     a.GetInput("environment"),
+		WebhookURL:      a.GetInput("webhook-url"),
+		WebhookSecret:   a.GetInput("webhook-secret"),
+		BootstrapConfig: a.GetInput("bootstrap-config"),
 	}
 	in.Environment = firstOf(in.Environment, DefaultEnvironment)
 	if in.Command == "" {
@@ -123,8 +126,12 @@ func ParseInputs(a *githubactions.Action) (Inputs, error) {
 		if err := ecrimage.CheckSHA(in.SHA); err != nil {
 			return in, fmt.Errorf("input sha: %w", err)
 		}
+	case CommandBootstrap:
+		if in.WebhookURL != "" {
+			return in, fmt.Errorf("command bootstrap does not go through the deploy hook: remove webhook-url")
+		}
 	default:
-		return in, fmt.Errorf("input command %q is not known: use deploy or rollback", in.Command)
+		return in, fmt.Errorf("input command %q is not known: use deploy, rollback or bootstrap", in.Command)
 	}
 	if in.WebhookURL != "" {
 		return in, in.checkHook()

@@ -67,6 +67,7 @@ type runner struct {
 	in     Inputs
 	start  time.Time
 	image  ecrimage.Image
+	boot   *bootRun
 	pushed *imagepush.Result
 	result *ecsdeploy.Result
 }
@@ -117,6 +118,9 @@ func (r *runner) run(ctx context.Context) error {
 		return err
 	}
 	a.Infof("deploy-action %s: %s %s in cluster %s (%s)", r.opts.Version, in.Command, in.Service, in.Cluster, in.Region)
+	if in.Command == CommandBootstrap {
+		return r.bootstrap(ctx)
+	}
 	if in.GitHubToken != "" && !in.DryRun {
 		r.startGitHubDeployment(ctx)
 	}
@@ -204,6 +208,10 @@ func (r *runner) finish(err error) {
 	status := ecsdeploy.StatusFailed
 	if res != nil {
 		status = res.Status
+	}
+	if r.in.Command == CommandBootstrap {
+		r.finishBootstrap(err)
+		return
 	}
 	outputs := [][2]string{{"status", string(status)}}
 	if r.image.Tag != "" {

@@ -18,10 +18,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
-	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/google/go-containerregistry/pkg/crane"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -30,6 +32,7 @@ import (
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/autonote/deploy-action/internal/action"
+	"github.com/autonote/deploy-action/internal/bootstrap"
 	"github.com/autonote/deploy-action/internal/deployhook"
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
 	"github.com/autonote/deploy-action/internal/ecssim"
@@ -89,26 +92,12 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 	bed.Registry = reg.Host
 	fmt.Fprintf(stdout, "moto %s, ECS %s, registry %s\n", moto.URL, bed.ECSURL, bed.Registry)
 
-	shas := []string{testbed.SHA(), testbed.SHA(), testbed.SHA(), testbed.SHA()}
-	say("setting up the service as the console steps did (the bootstrap will do this)")
-	if _, err := bed.ECR().CreateRepository(ctx, &ecr.CreateRepositoryInput{
-		RepositoryName: aws.String(repository), ImageTagMutability: ecrtypes.ImageTagMutabilityImmutable,
-	}); err != nil {
-		return fmt.Errorf("create repository: %w", err)
-	}
-	if _, err := bed.PushRandomImage(ctx, repository, shas[0]); err != nil {
+	shas := []string{"", testbed.SHA(), testbed.SHA(), testbed.SHA()}
+	say("bootstrap apply: the AWS baseline (network, roles, secrets, repository, logs, cluster, service)")
+	if err := runBootstrap(ctx, stdout, bed); err != nil {
 		return err
 	}
-	if _, err := bed.Seed(ctx, testbed.Service{
-		Cluster: cluster, Service: service, Family: family, DesiredCount: 1, CircuitBreaker: true, Rollback: true,
-		Containers: []types.ContainerDefinition{{
-			Name: aws.String("server"), Image: aws.String(bed.Registry + "/" + repository + ":" + shas[0]), Essential: aws.Bool(true),
-			PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(3000)}},
-		}},
-	}); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s runs %s:%s\n", service, repository, shas[0][:7])
+	fmt.Fprintf(stdout, "%s waits at 0 tasks with a placeholder image; the first deploy scales it to 1\n", service)
 
 	say("building an image of commits 1, 2 and 3 (OCI layouts, as docker buildx --output type=oci writes them)")
 	layouts := map[string]string{}
@@ -301,4 +290,28 @@ func startHook(bed *testbed.Bed, polling ecsdeploy.Polling) (string, func(), err
 	}
 	srv := httptest.NewServer(s)
 	return srv.URL, srv.Close, nil
+}
+
+// runBootstrap makes the baseline in the bed as bootstrap apply does.
+func runBootstrap(ctx context.Context, stdout io.Writer, bed *testbed.Bed) error {
+	cfg := bootstrap.Default()
+	cfg.Region = testbed.Region
+	awsCfg := bed.Config()
+	stack, err := bootstrap.New(bootstrap.Clients{
+		EC2: ec2.NewFromConfig(awsCfg), IAM: iam.NewFromConfig(awsCfg), Secrets: secretsmanager.NewFromConfig(awsCfg),
+		ECR: ecr.NewFromConfig(awsCfg), Logs: cloudwatchlogs.NewFromConfig(awsCfg), ECS: bed.ECS(),
+	}, cfg, bootstrap.WithAppSecret([]byte(`{"DATABASE_URL":"postgres://autonote@db/autonote"}`)))
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	steps, err := stack.Apply(ctx, func(s bootstrap.Step) {
+		fmt.Fprintf(stdout, "  %-8s %-20s %s\n", s.Action, s.Kind, s.Name)
+	})
+	if err != nil {
+		return err
+	}
+	o := stack.Outputs()
+	fmt.Fprintf(stdout, "  %d resources in %s: VPC %s, subnets %v in %v\n", len(steps), time.Since(start).Round(time.Millisecond), o.VPCID, o.PublicSubnetIDs, o.AvailabilityZones)
+	return nil
 }

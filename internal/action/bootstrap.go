@@ -1,0 +1,128 @@
+package action
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/autonote/deploy-action/internal/awsenv"
+	"github.com/autonote/deploy-action/internal/bootstrap"
+)
+
+// bootRun is what command: bootstrap did.
+type bootRun struct {
+	cfg     bootstrap.Config
+	plan    bool
+	steps   []bootstrap.Step
+	outputs bootstrap.Outputs
+}
+
+// bootstrap runs the bootstrap: plan when dry-run is true, apply otherwise.
+func (r *runner) bootstrap(ctx context.Context) error {
+	a, in := r.a, r.in
+	file := in.BootstrapConfig
+	if file != "" && !filepath.IsAbs(file) && a.Getenv("GITHUB_WORKSPACE") != "" {
+		file = filepath.Join(a.Getenv("GITHUB_WORKSPACE"), file)
+	}
+	cfg, err := bootstrap.LoadConfig(file)
+	if err != nil {
+		return err
+	}
+	if cfg.Region == "" {
+		cfg.Region = in.Region
+	}
+	var secret []byte
+	if v := a.Getenv("APP_SECRET_JSON"); v != "" {
+		secret = []byte(v)
+		a.AddMask(v)
+	} else if cfg.AppSecretFile != "" {
+		if secret, err = os.ReadFile(cfg.AppSecretFile); err != nil {
+			return fmt.Errorf("read app-secret-file: %w", err)
+		}
+	}
+	if err := cfg.Check(); err != nil {
+		return err
+	}
+	if cfg.OpenToTheWorld() {
+		a.Warningf("the service's port %d is open to the whole internet (ingress-cidrs: 0.0.0.0/0), the seed's development setting: narrow it with ingress-cidrs in %s", cfg.ContainerPort, firstOf(in.BootstrapConfig, "a bootstrap config"))
+	}
+	r.log.Phase("credentials")
+	awsCfg, err := loadAWS(ctx, a, in)
+	if err != nil {
+		return err
+	}
+	getenv := a.Getenv
+	stack, err := bootstrap.New(bootstrap.Clients{
+		EC2: ec2.NewFromConfig(awsCfg), IAM: iam.NewFromConfig(awsCfg), Secrets: secretsmanager.NewFromConfig(awsCfg),
+		ECR: ecr.NewFromConfig(awsCfg), Logs: cloudwatchlogs.NewFromConfig(awsCfg),
+		ECS: ecs.NewFromConfig(awsCfg, func(o *ecs.Options) {
+			if u := awsenv.Endpoint(getenv, "ECS"); u != nil {
+				o.BaseEndpoint = u
+			}
+		}),
+	}, cfg, bootstrap.WithAppSecret(secret))
+	if err != nil {
+		return err
+	}
+	r.boot = &bootRun{cfg: cfg, plan: in.DryRun}
+	print := func(s bootstrap.Step) { a.Infof("%-8s %-20s %s %s", s.Action, s.Kind, s.Name, s.Detail) }
+	if in.DryRun {
+		r.log.Phase("plan")
+		r.boot.steps, err = stack.Plan(ctx)
+		for _, s := range r.boot.steps {
+			print(s)
+		}
+	} else {
+		r.log.Phase("apply")
+		r.boot.steps, err = stack.Apply(ctx, print)
+	}
+	r.boot.outputs = stack.Outputs()
+	return err
+}
+
+// finishBootstrap writes the bootstrap's outputs and summary.
+func (r *runner) finishBootstrap(err error) {
+	a := r.a
+	b := r.boot
+	status := "failed"
+	switch {
+	case err != nil || b == nil:
+	case b.plan && bootstrap.Changes(b.steps) > 0:
+		status = "unchanged" // a plan changes nothing; changes says what apply would do
+	case b.plan:
+		status = "unchanged"
+	case bootstrap.Changes(b.steps) > 0:
+		status = "succeeded"
+	default:
+		status = "unchanged"
+	}
+	outs := [][2]string{{"status", status}}
+	if b != nil {
+		raw, _ := json.Marshal(b.outputs)
+		outs = append(outs, [2]string{"bootstrap", string(raw)}, [2]string{"changes", fmt.Sprint(bootstrap.Changes(b.steps))})
+	}
+	for _, o := range outs {
+		r.fileCommand("GITHUB_OUTPUT", func() { a.SetOutput(o[0], o[1]) }, o[0]+"="+o[1])
+	}
+	if b == nil {
+		return
+	}
+	title := "Bootstrap apply"
+	if b.plan {
+		title = "Bootstrap plan"
+	}
+	summary := bootstrap.PlanTable(title, b.steps) + "\n" + bootstrap.NetworkDiagram(b.cfg, b.outputs)
+	if err != nil {
+		summary += "\n**Error:** " + err.Error() + "\n\nWhat was made carries the bootstrap's tags: run apply again to finish.\n"
+	}
+	r.fileCommand("GITHUB_STEP_SUMMARY", func() { a.AddStepSummary(summary) }, summary)
+}
