@@ -1,0 +1,90 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/autonote/deploy-action/internal/bootstrap"
+	"github.com/autonote/deploy-action/internal/testbed"
+)
+
+var stackSeq int
+
+func bootstrapStack(b *testing.B, bed *testbed.Bed, calls *bootstrap.Calls) (*bootstrap.Stack, string) {
+	stackSeq++
+	n := fmt.Sprintf("b%d", stackSeq)
+	cfg := bootstrap.Default()
+	cfg.Region = testbed.Region
+	cfg.Name, cfg.ECRRepository, cfg.LogGroup = n, n+"/server", "/ecs/"+n+"-task"
+	cfg.Cluster, cfg.Family, cfg.Service = n+"-cluster", n+"-task", n+"-service"
+	cfg.ExecutionRole, cfg.AppSecret, cfg.APIKeySecret = n+"-exec", n+"/env", n+"/api-key"
+	c := bed.Config()
+	c.APIOptions = append(c.APIOptions, calls.APIOption)
+	s, err := bootstrap.New(bootstrap.Clients{
+		EC2: ec2.NewFromConfig(c), IAM: iam.NewFromConfig(c), Secrets: secretsmanager.NewFromConfig(c),
+		ECR: ecr.NewFromConfig(c), Logs: cloudwatchlogs.NewFromConfig(c),
+		ECS: ecs.NewFromConfig(c, func(o *ecs.Options) { o.BaseEndpoint = aws.String(bed.ECSURL) }),
+	}, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s, n
+}
+
+// BenchmarkBootstrapApply: a fresh apply of the whole baseline against
+// moto, next to the same resources made by a sequential aws CLI script
+// against the same moto, in one run; and a re-run's mutating calls.
+func BenchmarkBootstrapApply(b *testing.B) {
+	bed, _ := setup(b)
+	b.Run("deploy-action", func(b *testing.B) {
+		var total, rerun int
+		for b.Loop() {
+			calls := bootstrap.NewCalls(0)
+			s, _ := bootstrapStack(b, bed, calls)
+			if _, err := s.Apply(context.Background(), nil); err != nil {
+				b.Fatal(err)
+			}
+			total += calls.Total()
+			b.StopTimer()
+			again := bootstrap.NewCalls(0)
+			stackSeq--
+			s2, _ := bootstrapStack(b, bed, again)
+			if _, err := s2.Apply(context.Background(), nil); err != nil {
+				b.Fatal(err)
+			}
+			rerun += again.Mutating()
+			b.StartTimer()
+		}
+		b.ReportMetric(float64(total)/float64(b.N), "calls/apply")
+		b.ReportMetric(float64(rerun)/float64(b.N), "mutating-calls/re-run")
+	})
+	b.Run("aws-cli", func(b *testing.B) {
+		if _, err := exec.LookPath("aws"); err != nil {
+			b.Skip("aws CLI not found")
+		}
+		env := os.Environ()
+		for k, v := range bed.Env() {
+			env = append(env, k+"="+v)
+		}
+		for b.Loop() {
+			stackSeq++
+			cmd := exec.Command("bash", "bootstrap-cli.sh", fmt.Sprintf("c%d", stackSeq))
+			cmd.Env = env
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("bootstrap-cli.sh: %v\n%s", err, out)
+			}
+		}
+		b.ReportMetric(33, "calls/apply") // the script's aws invocations
+	})
+}
