@@ -1,18 +1,29 @@
-# The action's image: static binaries on a minimal base with no shell and no libc.
+# Static binaries on a minimal base with no shell and no libc.
 #
-# It runs as root on purpose: GitHub runs container actions as the image's
-# user and mounts GITHUB_WORKSPACE and the file-command files (GITHUB_OUTPUT,
-# GITHUB_STEP_SUMMARY) owned by the runner, and documents that container
-# actions must not set USER or they cannot write there. The image holds
-# nothing but the binaries, so root inside it has nothing to misuse.
+#   docker build .                     the action's image (deploy-action, bootstrap, deploy-hook)
+#   docker build --target hook .       the deploy hook alone, as a non-root server
+#
+# The action's image runs as root on purpose: GitHub runs container actions
+# as the image's user and mounts GITHUB_WORKSPACE and the file-command files
+# (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY) owned by the runner, and documents that
+# container actions must not set USER or they cannot write there. The image
+# holds nothing but the binaries, so root inside it has nothing to misuse.
 FROM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/ ./cmd/action
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/ ./cmd/action ./cmd/bootstrap ./cmd/deploy-hook
 
-FROM gcr.io/distroless/static-debian12
+FROM gcr.io/distroless/static-debian12:nonroot AS hook
+COPY --from=build /out/deploy-hook /usr/local/bin/deploy-hook
+USER nonroot:nonroot
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/deploy-hook", "-addr", "0.0.0.0:8080"]
+
+FROM gcr.io/distroless/static-debian12 AS action
 COPY --from=build /out/action /usr/local/bin/deploy-action
+COPY --from=build /out/bootstrap /usr/local/bin/bootstrap
+COPY --from=build /out/deploy-hook /usr/local/bin/deploy-hook
 ENTRYPOINT ["/usr/local/bin/deploy-action"]
