@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin
 
-.PHONY: all build test vet staticcheck unit fuzz demo bench clean
+.PHONY: all build test vet staticcheck actionlint unit fuzz demo bench clean
 
 all: build
 
@@ -26,7 +26,17 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime 5s ./internal/stdwebhook/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeDeployRequest$$' -fuzztime 5s ./internal/deployhook/
 
-test: vet staticcheck unit fuzz
+# actionlint over every workflow, then again over copies in which
+# autonote/deploy-action@v1 points at this checkout's action.yml, so the
+# inputs AutoNote's workflows pass are checked against what the action declares.
+actionlint:
+	$(GO) build -o $(BIN)/actionlint github.com/rhysd/actionlint/cmd/actionlint
+	$(BIN)/actionlint
+	tmp=$$(mktemp -d) && mkdir -p $$tmp/.github/workflows && cp action.yml Dockerfile $$tmp/ && \
+	for f in .github/workflows/*.yml; do sed 's#uses: autonote/deploy-action@v1#uses: ./#' $$f > $$tmp/$$f; done && \
+	(cd $$tmp && git init -q . && $(CURDIR)/$(BIN)/actionlint); status=$$?; rm -rf $$tmp; exit $$status
+
+test: vet staticcheck actionlint unit fuzz
 
 demo:
 	$(GO) run ./cmd/demo

@@ -77,7 +77,7 @@ func Changes(steps []Step) int {
 
 // Apply makes what is missing and repairs what drifted, stage by stage,
 // the resources of a stage concurrently. progress hears each step as it is
-// done. A failed run leaves what it made tagged, and the next run picks up
+// done, one call at a time. A failed run leaves what it made tagged, and the next run picks up
 // from there.
 func (s *Stack) Apply(ctx context.Context, progress func(Step)) ([]Step, error) {
 	if progress == nil {
@@ -111,9 +111,9 @@ func (s *Stack) Apply(ctx context.Context, progress func(Step)) ([]Step, error) 
 				}
 				step := Step{Kind: r.kind, Name: r.name, Action: a, Detail: d}
 				mu.Lock()
+				defer mu.Unlock()
 				steps = append(steps, step)
-				mu.Unlock()
-				progress(step)
+				progress(step) // one call at a time: the caller's writer needs no lock
 				return nil
 			})
 		}
