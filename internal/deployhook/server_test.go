@@ -490,3 +490,36 @@ func TestHealthReadyMetrics(t *testing.T) {
 		}
 	}
 }
+
+func TestShutdownLeavesWhatItMust(t *testing.T) {
+	t.Parallel()
+	block := make(chan struct{})
+	r := &fakeRunner{}
+	r.run = func(ctx context.Context, j deployhook.Job, report func(string)) (deployhook.Outcome, error) {
+		select {
+		case <-block:
+			return deployhook.Outcome{State: deployhook.StateSucceeded}, nil
+		case <-ctx.Done():
+			return deployhook.Outcome{State: deployhook.StateFailed}, ctx.Err()
+		}
+	}
+	h := newHook(t, r)
+	running := decode(t, h.post(t, `{"target":"production","sha":"`+strings.Repeat("a", 40)+`"}`, nil))["id"]
+	queued := decode(t, h.post(t, `{"target":"production","sha":"`+strings.Repeat("b", 40)+`"}`, nil))["id"]
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	left := h.server.Queue().Shutdown(ctx)
+	var got []string
+	for _, j := range left {
+		got = append(got, fmt.Sprintf("%s %s", j.ID, j.State))
+	}
+	want := []string{fmt.Sprintf("%s %s", running, deployhook.StateFailed), fmt.Sprintf("%s %s", queued, deployhook.StateQueued)}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("left = %v, want %v", got, want)
+	}
+	resp := h.post(t, `{"target":"production","sha":"`+strings.Repeat("c", 40)+`"}`, nil)
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("a request after shutdown = %s, want 503", resp.Status)
+	}
+	close(block)
+}

@@ -1,0 +1,4 @@
+package ecsdeploy
+
+// Render is render, for the golden test of what a dry run prints.
+var Render = render

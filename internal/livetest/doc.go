@@ -1,0 +1,9 @@
+// Package livetest runs the bootstrap and the deploy engine against a real
+// AWS account. It is opt-in and never runs in CI:
+//
+//	AWS_REGION=eu-west-1 AWS_PROFILE=sandbox go test -tags awslive -v ./internal/livetest/
+//
+// It makes a baseline under a name of its own (desired count 0, so no task
+// runs and nothing but the two secrets costs money), checks it from the
+// real APIs, deploys nothing, and destroys it again.
+package livetest
