@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/google/go-github/v62/github"
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	grace := fs.Duration("grace", 10*time.Minute, "how long running deploys may finish after SIGTERM")
 	rate := fs.Int("rate", 600, "requests a client may make a minute")
 	headerTimeout := fs.Duration("read-header-timeout", 5*time.Second, "how long a client may take to send its headers")
+	table := fs.String("dynamodb-table", "", "DynamoDB table the replicas share (dedupe ids, jobs, per-target locks); empty: keep state in memory (one replica)")
+	replica := fs.String("replica-id", "", "this replica's name in the shared table (default: host name and pid)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -74,7 +77,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 	}
+	var store deployhook.Store
+	if *table != "" {
+		region := firstOf(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"))
+		for _, t := range cfg.Targets {
+			region = firstOf(region, t.Region)
+		}
+		awsCfg, err := awsenv.Load(ctx, region, getenv)
+		if err != nil {
+			return err
+		}
+		store = deployhook.NewDynamoStore(dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+			if u := awsenv.Endpoint(getenv, "DYNAMODB"); u != nil {
+				o.BaseEndpoint = u
+			}
+		}), *table)
+	}
 	srv, err := deployhook.NewServer(deployhook.Deps{
+		Store:        store,
+		ReplicaID:    *replica,
 		Config:       cfg,
 		Runner:       &deployhook.ECSRunner{Config: cfg, Clients: awsClients(getenv), Log: log},
 		Secrets:      secrets,
@@ -155,4 +176,13 @@ func awsClients(getenv func(string) string) func(context.Context, string) (deplo
 		cache[region] = c
 		return c, nil
 	}
+}
+
+func firstOf(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }

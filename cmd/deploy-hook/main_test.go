@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/autonote/deploy-action/internal/deployhook"
@@ -228,5 +230,40 @@ func TestRunRefusesBadSetup(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.says) {
 			t.Errorf("run(%v) = %v, want an error saying %q", tt.args, err, tt.says)
 		}
+	}
+}
+
+func TestHookWithASharedTable(t *testing.T) {
+	bed, err := testbed.Start(moto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bed.Close()
+	db := dynamodb.NewFromConfig(bed.Config())
+	if _, err := db.CreateTable(context.Background(), &dynamodb.CreateTableInput{
+		TableName:            aws.String("deploy-hook"),
+		AttributeDefinitions: []dbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: dbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []dbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: dbtypes.KeyTypeHash}},
+		BillingMode:          dbtypes.BillingModePayPerRequest,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	base, cancel, done, _ := startHook(t, bed, "shared", "-dynamodb-table", "deploy-hook", "-replica-id", "test-replica")
+	defer func() { cancel(); <-done }()
+	sha := testbed.SHA()
+	resp := signed(t, http.MethodPost, base+"/v1/deployments", `{"target":"production","sha":"`+sha+`"}`)
+	var accepted struct {
+		ID        string `json:"id"`
+		StatusURL string `json:"status_url"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&accepted)
+	resp.Body.Close()
+	if j := waitJob(t, accepted.StatusURL); j.State != deployhook.StateFailed || !strings.Contains(j.Error, "no image for sha") {
+		t.Errorf("job = %+v", j)
+	}
+	got, err := db.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String("deploy-hook"),
+		Key: map[string]dbtypes.AttributeValue{"pk": &dbtypes.AttributeValueMemberS{Value: "job#" + accepted.ID}}})
+	if err != nil || got.Item == nil {
+		t.Errorf("the job is not in the shared table: %v", err)
 	}
 }

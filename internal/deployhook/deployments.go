@@ -88,7 +88,7 @@ func (s *Server) handleCreateDeployment() http.HandlerFunc {
 			writeError(w, err)
 			return
 		}
-		job, created, err := s.queue.Submit("api:"+r.Header.Get("webhook-id"), req.Target, req.SHA, "api")
+		job, created, err := s.queue.Submit(r.Context(), "api:"+r.Header.Get("webhook-id"), req.Target, req.SHA, "api")
 		if err != nil {
 			writeError(w, err)
 			return
@@ -110,7 +110,7 @@ func (s *Server) handleGetDeployment() http.HandlerFunc {
 			writeError(w, err)
 			return
 		}
-		job, ok := s.queue.Get(chi.URLParam(r, "id"))
+		job, ok := s.queue.Get(r.Context(), chi.URLParam(r, "id"))
 		if !ok {
 			writeError(w, fmt.Errorf("%w: no job %s", ErrNotFound, chi.URLParam(r, "id")))
 			return

@@ -113,7 +113,7 @@ func (s *Server) githubWorkflowRun(w http.ResponseWriter, r *http.Request, deliv
 }
 
 func (s *Server) submit(w http.ResponseWriter, r *http.Request, key, target, sha, source string, hooks ...JobHook) {
-	job, created, err := s.queue.Submit(key, target, sha, source, hooks...)
+	job, created, err := s.queue.Submit(r.Context(), key, target, sha, source, hooks...)
 	if err != nil {
 		writeError(w, err)
 		return

@@ -40,6 +40,9 @@ type Job struct {
 	Created        time.Time `json:"created"`
 	Started        time.Time `json:"started,omitzero"`
 	Finished       time.Time `json:"finished,omitzero"`
+	// Version grows with every snapshot of the job, so a shared store
+	// keeps the newest it is sent.
+	Version int64 `json:"version"`
 
 	// hooks hear the job start and end (GitHub deployment statuses).
 	hooks []JobHook
@@ -75,6 +78,11 @@ type Queue struct {
 	cancel context.CancelFunc
 	m      *metrics
 
+	// shared, when set, is what the replicas share; holder names this one.
+	shared   Store
+	holder   string
+	lockWait time.Duration
+
 	mu      sync.Mutex
 	jobs    map[string]*Job
 	keys    map[string]string // delivery or webhook id -> job id
@@ -99,19 +107,41 @@ func NewQueue(runner Runner, log *slog.Logger, now func() time.Time, m *metrics)
 }
 
 // Submit queues a deploy of sha to target. A key already seen (a repeated
-// delivery) returns the job it made, and created is false.
-func (q *Queue) Submit(key, target, sha, source string, hooks ...JobHook) (j Job, created bool, err error) {
+// delivery, here or, with a shared store, at another replica) returns the
+// job it made, and created is false.
+func (q *Queue) Submit(ctx context.Context, key, target, sha, source string, hooks ...JobHook) (j Job, created bool, err error) {
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	if id, ok := q.keys[key]; ok && key != "" {
 		if old, ok := q.jobs[id]; ok {
+			defer q.mu.Unlock()
 			return q.copy(old), false, nil
 		}
 	}
-	if q.closed {
+	closed := q.closed
+	q.mu.Unlock()
+	if closed {
 		return Job{}, false, ErrShuttingDown
 	}
-	job := &Job{ID: newID(), Target: target, SHA: sha, Source: source, State: StateQueued, Created: q.now(), Events: []string{}, hooks: hooks, key: key}
+	id := newID()
+	if q.shared != nil && key != "" {
+		owner, err := q.shared.Claim(ctx, key, id)
+		if err != nil {
+			return Job{}, false, err
+		}
+		if owner != id {
+			if old, ok := q.Get(ctx, owner); ok {
+				return old, false, nil
+			}
+			return Job{ID: owner, Target: target, SHA: sha, Source: source, State: StateQueued}, false, nil
+		}
+	}
+
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return Job{}, false, ErrShuttingDown
+	}
+	job := &Job{ID: id, Target: target, SHA: sha, Source: source, State: StateQueued, Created: q.now(), Events: []string{}, hooks: hooks, key: key}
 	q.jobs[job.ID] = job
 	if key != "" {
 		q.keys[key] = job.ID
@@ -119,8 +149,10 @@ func (q *Queue) Submit(key, target, sha, source string, hooks ...JobHook) (j Job
 	q.order = append(q.order, job.ID)
 	q.trim()
 	q.m.jobState("", StateQueued)
+	var dirty []Job
 	if old := q.next[target]; old != nil {
 		q.finish(old, StateSuperseded, "", fmt.Sprintf("superseded by job %s (sha %s)", job.ID, sha))
+		dirty = append(dirty, q.copy(old))
 	}
 	if q.running[target] == nil {
 		q.start(job)
@@ -128,21 +160,47 @@ func (q *Queue) Submit(key, target, sha, source string, hooks ...JobHook) (j Job
 		q.next[target] = job
 		job.Events = append(job.Events, "waiting for job "+q.running[target].ID)
 	}
-	return q.copy(job), true, nil
+	out := q.copy(job)
+	q.mu.Unlock()
+	q.save(ctx, append(dirty, out)...)
+	return out, true, nil
 }
 
-// Get returns a copy of the job.
-func (q *Queue) Get(id string) (Job, bool) {
+// save writes jobs to the shared store, if there is one. A failure is
+// logged: the job goes on, only other replicas see it late.
+func (q *Queue) save(ctx context.Context, jobs ...Job) {
+	if q.shared == nil {
+		return
+	}
+	for _, j := range jobs {
+		if err := q.shared.PutJob(ctx, j); err != nil {
+			q.log.Warn("could not save the job to the shared store", "job", j.ID, "error", err)
+		}
+	}
+}
+
+// Get returns a copy of the job, made here or, with a shared store, at
+// another replica.
+func (q *Queue) Get(ctx context.Context, id string) (Job, bool) {
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	j, ok := q.jobs[id]
-	if !ok {
+	if ok {
+		defer q.mu.Unlock()
+		return q.copy(j), true
+	}
+	q.mu.Unlock()
+	if q.shared == nil {
 		return Job{}, false
 	}
-	return q.copy(j), true
+	shared, ok, err := q.shared.GetJob(ctx, id)
+	if err != nil {
+		q.log.Warn("could not read the job from the shared store", "job", id, "error", err)
+	}
+	return shared, ok
 }
 
 func (q *Queue) copy(j *Job) Job {
+	j.Version++
 	c := *j
 	c.Events = append([]string(nil), j.Events...)
 	c.hooks = nil
@@ -160,6 +218,12 @@ func (q *Queue) start(job *Job) {
 	q.wg.Add(1)
 	go func() {
 		defer q.wg.Done()
+		q.save(q.ctx, snapshot)
+		release, err := q.lockTarget(job)
+		if err != nil {
+			q.end(job, func() {}, StateFailed, "", err.Error())
+			return
+		}
 		for _, h := range hooks {
 			h(q.ctx, snapshot)
 		}
@@ -176,15 +240,79 @@ func (q *Queue) start(job *Job) {
 				state = StateFailed
 			}
 		}
-		q.mu.Lock()
-		q.m.deployDuration(q.now().Sub(job.Started))
-		q.finish(job, state, out.TaskDefinition, msg)
-		delete(q.running, job.Target)
-		if next := q.next[job.Target]; next != nil && !q.closed {
-			q.start(next)
-		}
-		q.mu.Unlock()
+		q.end(job, release, state, out.TaskDefinition, msg)
 	}()
+}
+
+// end finishes a running job, gives its target up, and starts the job
+// waiting for the target, if any.
+func (q *Queue) end(job *Job, release func(), state State, taskDefinition, msg string) {
+	release() // before the next job of the target takes it
+	q.mu.Lock()
+	q.m.deployDuration(q.now().Sub(job.Started))
+	q.finish(job, state, taskDefinition, msg)
+	done := q.copy(job)
+	delete(q.running, job.Target)
+	if next := q.next[job.Target]; next != nil && !q.closed {
+		q.start(next)
+	}
+	q.mu.Unlock()
+	q.save(context.Background(), done)
+}
+
+// lockTTL is how long a replica's hold on a target lasts unless renewed;
+// a replica that dies frees its targets after it.
+const lockTTL = time.Minute
+
+// lockTarget waits until this replica holds the job's target in the shared
+// store, and keeps holding it until release. Without a store it returns at once.
+func (q *Queue) lockTarget(job *Job) (release func(), err error) {
+	if q.shared == nil {
+		return func() {}, nil
+	}
+	said := false
+	for {
+		ok, err := q.shared.Lock(q.ctx, job.Target, q.holder, lockTTL)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			break
+		}
+		if !said {
+			said = true
+			q.mu.Lock()
+			job.Events = append(job.Events, "waiting for another replica's deploy of "+job.Target)
+			q.mu.Unlock()
+		}
+		select {
+		case <-q.ctx.Done():
+			return nil, fmt.Errorf("waiting for target %s: %w", job.Target, q.ctx.Err())
+		case <-time.After(q.lockWait):
+		}
+	}
+	stop := make(chan struct{})
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(lockTTL / 3):
+				if _, err := q.shared.Lock(q.ctx, job.Target, q.holder, lockTTL); err != nil {
+					q.log.Warn("could not renew the hold on the target", "target", job.Target, "error", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		close(stop)
+		<-renewed
+		if err := q.shared.Unlock(context.Background(), job.Target, q.holder); err != nil {
+			q.log.Warn("could not give the target up", "target", job.Target, "error", err)
+		}
+	}, nil
 }
 
 // finish ends a job; q.mu is held. Its hooks run outside the lock.

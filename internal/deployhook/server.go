@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -35,6 +36,15 @@ type Deps struct {
 	RateLimit int
 	// RequestTimeout bounds a handler; 0 means 10s.
 	RequestTimeout time.Duration
+	// Store is shared by the replicas of the hook; nil keeps everything in
+	// this process, which is right for one replica.
+	Store Store
+	// ReplicaID names this replica in the shared store; default: the
+	// host name and process id.
+	ReplicaID string
+	// LockPoll is how often a job waiting for another replica's deploy of
+	// its target asks again; 0 means 2s.
+	LockPoll time.Duration
 }
 
 // Server is the deploy hook's HTTP handler and its job queue.
@@ -70,6 +80,16 @@ func NewServer(d Deps) (*Server, error) {
 	}
 	s := &Server{deps: d, metrics: newMetrics()}
 	s.queue = NewQueue(d.Runner, d.Log, d.Now, s.metrics)
+	if d.Store != nil {
+		if d.ReplicaID == "" {
+			host, _ := os.Hostname()
+			d.ReplicaID = fmt.Sprintf("%s-%d", host, os.Getpid())
+		}
+		if d.LockPoll <= 0 {
+			d.LockPoll = 2 * time.Second
+		}
+		s.queue.shared, s.queue.holder, s.queue.lockWait = d.Store, d.ReplicaID, d.LockPoll
+	}
 	s.handler = s.routes()
 	s.ready.Store(true)
 	return s, nil
