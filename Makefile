@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin
 
-.PHONY: all build test vet staticcheck actionlint unit fuzz demo bench clean
+.PHONY: all build deps test vet staticcheck actionlint unit fuzz demo bench clean
 
 all: build
 
@@ -36,9 +36,19 @@ actionlint:
 	for f in .github/workflows/*.yml; do sed 's#uses: autonote/deploy-action@v1#uses: ./#' $$f > $$tmp/$$f; done && \
 	(cd $$tmp && git init -q . && $(CURDIR)/$(BIN)/actionlint); status=$$?; rm -rf $$tmp; exit $$status
 
-test: vet staticcheck actionlint unit fuzz
+# The test bed's parts: moto_server (pip install 'moto[server]==5.2.1') and
+# Debian's docker-registry, installed here when missing and allowed.
+deps:
+	@command -v moto_server >/dev/null || { echo "moto_server is missing: pip install 'moto[server]==5.2.1'" >&2; exit 1; }
+	@command -v aws >/dev/null || { echo "the aws CLI is missing: pip install awscli" >&2; exit 1; }
+	@command -v docker-registry >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			DEBIAN_FRONTEND=noninteractive apt-get update -q && apt-get install -y -q --no-install-recommends docker-registry; \
+		else echo "docker-registry is missing: sudo apt-get install docker-registry" >&2; exit 1; fi; }
 
-demo:
+test: deps vet staticcheck actionlint unit fuzz
+
+demo: deps
 	$(GO) run ./cmd/demo
 
 bench:
