@@ -39,7 +39,7 @@ func (r *runner) viaHook(ctx context.Context) error {
 	base := strings.TrimSuffix(in.WebhookURL, "/")
 	client := &http.Client{Timeout: 30 * time.Second}
 	start := r.opts.Now()
-	r.result = &ecsdeploy.Result{Status: ecsdeploy.StatusFailed, Start: start}
+	r.result = &ecsdeploy.Result{Status: ecsdeploy.StatusFailed, Start: start, Watched: true}
 
 	r.log.Phase("deploy hook: request")
 	body, _ := json.Marshal(map[string]string{"target": in.Environment, "sha": sha})

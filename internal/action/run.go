@@ -203,11 +203,20 @@ func (r *runner) run(ctx context.Context) error {
 // finish writes the outputs and the job summary, whatever happened.
 func (r *runner) finish(err error) {
 	a := r.a
-	phases := r.log.close(err != nil)
 	res := r.result
 	status := ecsdeploy.StatusFailed
 	if res != nil {
 		status = res.Status
+	}
+	// A rolled-back run failed in its rollout, not in the rollback that
+	// followed: mark the phase where it went wrong.
+	phases := r.log.close(err != nil && status != ecsdeploy.StatusRolledBack)
+	if status == ecsdeploy.StatusRolledBack {
+		for i := range phases {
+			if phases[i].Name == "watch rollout" || phases[i].Name == "deploy hook: job" {
+				phases[i].Failed = true
+			}
+		}
 	}
 	if r.in.Command == CommandBootstrap {
 		r.finishBootstrap(err)
