@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -227,6 +228,9 @@ func TestDeployBrokenImageRollsBack(t *testing.T) {
 	}
 	if !strings.Contains(r.summary, "| Stopped reasons | CannotPullContainerError") {
 		t.Errorf("summary lacks the stopped reason:\n%s", r.summary)
+	}
+	if !regexp.MustCompile(`watch rollout \([^)]*\) :crit`).MatchString(r.summary) || regexp.MustCompile(`watch ECS rollback \([^)]*\) :crit`).MatchString(r.summary) {
+		t.Errorf("timeline should mark the rollout failed and the rollback done:\n%s", r.summary)
 	}
 }
 
