@@ -59,7 +59,7 @@ func (r *runner) viaHook(ctx context.Context) error {
 	shown := 0
 	poll := r.opts.Polling.Average
 	if poll == 0 {
-		poll = ecsdeploy.DefaultPolling.Average
+		poll = ecsdeploy.DefaultPolling().Average
 	}
 	for {
 		var job hookJob

@@ -23,7 +23,7 @@ type ECSRunner struct {
 	Config  *Config
 	Clients func(ctx context.Context, region string) (Clients, error)
 	Log     *slog.Logger
-	Polling ecsdeploy.Polling // zero: ecsdeploy.DefaultPolling
+	Polling ecsdeploy.Polling // zero: ecsdeploy.DefaultPolling()
 	Timeout time.Duration     // zero: 15m
 }
 

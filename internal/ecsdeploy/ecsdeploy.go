@@ -72,7 +72,9 @@ type Polling struct {
 
 // DefaultPolling keeps detection under 2s once the tasks run, at no more than
 // one DescribeServices per 2s on average.
-var DefaultPolling = Polling{Fast: time.Second, Average: 2 * time.Second, Slow: 3 * time.Second}
+func DefaultPolling() Polling {
+	return Polling{Fast: time.Second, Average: 2 * time.Second, Slow: 3 * time.Second}
+}
 
 // Option configures a Deployer.
 type Option func(*Deployer) error
@@ -110,7 +112,7 @@ func WithClock(c Clock) Option {
 	}
 }
 
-// WithPolling sets the pace of the watch. The default is DefaultPolling.
+// WithPolling sets the pace of the watch. The default is DefaultPolling().
 func WithPolling(p Polling) Option {
 	return func(d *Deployer) error {
 		if p.Fast <= 0 || p.Average < p.Fast || p.Slow < p.Fast {
@@ -131,7 +133,7 @@ func New(client ECSAPI, opts ...Option) (*Deployer, error) {
 		log:      slog.New(slog.DiscardHandler),
 		reporter: nopReporter{},
 		clock:    realClock{},
-		poll:     DefaultPolling,
+		poll:     DefaultPolling(),
 	}
 	for _, opt := range opts {
 		if err := opt(d); err != nil {

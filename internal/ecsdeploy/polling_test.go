@@ -8,7 +8,7 @@ import (
 
 func TestPollingKeepsItsBudget(t *testing.T) {
 	t.Parallel()
-	p := DefaultPolling
+	p := DefaultPolling()
 	tests := []struct {
 		name     string
 		settling func(call int) bool

@@ -29,11 +29,11 @@ import (
 )
 
 // ErrUnknownTransport is returned for a source whose transport is not one
-// of Transports.
+// of docker-daemon, docker-archive, oci-archive, oci or docker.
 var ErrUnknownTransport = errors.New("unknown image transport")
 
-// Transports are the source transports Open understands.
-var Transports = []string{"docker-daemon", "docker-archive", "oci-archive", "oci", "docker"}
+// transports are the source transports Open understands.
+const transports = "docker-daemon, docker-archive, oci-archive, oci, docker"
 
 // Artifact is what a source holds: one image, or an index of images (a
 // multi-platform image), which is pushed whole.
@@ -73,7 +73,7 @@ type Env struct {
 func Open(ctx context.Context, src string, env Env) (*Source, error) {
 	transport, rest, ok := strings.Cut(src, ":")
 	if !ok || rest == "" {
-		return nil, fmt.Errorf("%w in %q: write TRANSPORT:REFERENCE with one of %s", ErrUnknownTransport, src, strings.Join(Transports, ", "))
+		return nil, fmt.Errorf("%w in %q: write TRANSPORT:REFERENCE with one of %s", ErrUnknownTransport, src, transports)
 	}
 	var (
 		s   *Source
@@ -91,7 +91,7 @@ func Open(ctx context.Context, src string, env Env) (*Source, error) {
 	case "docker-daemon":
 		s, err = openDaemon(ctx, rest, env)
 	default:
-		return nil, fmt.Errorf("%w %q in %q: use one of %s", ErrUnknownTransport, transport, src, strings.Join(Transports, ", "))
+		return nil, fmt.Errorf("%w %q in %q: use one of %s", ErrUnknownTransport, transport, src, transports)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open image %s: %w", src, err)
