@@ -3,6 +3,7 @@ package ecsdeploy_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -214,6 +215,32 @@ func TestDeployBadInputChangesNothing(t *testing.T) {
 			calls := f.bed.Sim.Calls()
 			if n := calls["RegisterTaskDefinition"] + calls["UpdateService"]; n != 0 {
 				t.Errorf("calls = %v, want nothing changed", calls)
+			}
+		})
+	}
+}
+
+func TestFirstDeployScalesFromZero(t *testing.T) {
+	t.Parallel()
+	for _, broken := range []bool{false, true} {
+		t.Run(fmt.Sprint("broken=", broken), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, fixtureOpts{circuitBreaker: true, rollback: true, fromZero: true})
+			f.bed.Sim.SetScenario(":broken", ecssim.Scenario{Outcome: ecssim.Fail, StoppedReason: "CannotPullContainerError: not found"})
+			tag := "v1"
+			if broken {
+				tag = "broken"
+			}
+			res, err := f.deployer.Deploy(context.Background(), f.request(f.image(tag)))
+			svc := f.waitStable(t)
+			if !broken {
+				if err != nil || res.Status != ecsdeploy.StatusSucceeded || svc.DesiredCount != 2 || svc.RunningCount != 2 {
+					t.Errorf("first deploy: %v %s, service desired %d running %d; want succeeded at 2", err, res.Status, svc.DesiredCount, svc.RunningCount)
+				}
+				return
+			}
+			if res.Status != ecsdeploy.StatusRolledBack || svc.DesiredCount != 0 || aws.ToString(svc.TaskDefinition) != f.firstTD {
+				t.Errorf("failed first deploy: %v %s, service desired %d on %s; want rolled back to 0 tasks on %s", err, res.Status, svc.DesiredCount, aws.ToString(svc.TaskDefinition), f.firstTD)
 			}
 		})
 	}

@@ -44,6 +44,9 @@ type fixture struct {
 type fixtureOpts struct {
 	circuitBreaker, rollback bool
 	containers               []types.ContainerDefinition
+	// fromZero seeds the service as the bootstrap leaves it: no tasks
+	// until the first deploy, which scales it to 2.
+	fromZero bool
 }
 
 func newFixture(t *testing.T, o fixtureOpts) *fixture {
@@ -67,10 +70,15 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 			Environment:  []types.KeyValuePair{{Name: aws.String("EMPTY"), Value: aws.String("")}},
 		}}
 	}
-	td, err := bed.Seed(context.Background(), testbed.Service{
+	svc := testbed.Service{
 		Cluster: name, Service: name, Family: name, Containers: containers, DesiredCount: 1,
 		CircuitBreaker: o.circuitBreaker, Rollback: o.rollback,
-	})
+	}
+	if o.fromZero {
+		svc.DesiredCount = 0
+		svc.Tags = []types.Tag{{Key: aws.String(ecsdeploy.DesiredCountTag), Value: aws.String("2")}}
+	}
+	td, err := bed.Seed(context.Background(), svc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,9 +33,18 @@ func (r *run) recover(ctx context.Context, id, previous string, w watchOutcome) 
 
 	var back string
 	switch {
-	case w.replacedBy != "" && w.replacedByTD == previous:
+	case w.replacedBy != "" && w.replacedByTD == previous && r.scaleTo == nil:
 		r.phase("watch ECS rollback")
 		back = w.replacedBy
+	case w.replacedBy != "" && w.replacedByTD == previous:
+		// ECS rolled a first deploy back onto the bootstrap's placeholder,
+		// which has no image: return the service to zero tasks instead.
+		r.phase("roll back")
+		if back, err = r.update(ctx, previous, aws.Int32(0)); err != nil {
+			ferr.RollbackErr = err
+			return ferr
+		}
+		r.phase("watch rollback")
 	case w.replacedBy != "":
 		// Someone else deployed: the service is theirs now, do not undo it.
 		ferr.Reason += fmt.Sprintf("; deployment %s of %s took over", w.replacedBy, w.replacedByTD)

@@ -106,6 +106,7 @@ type Service struct {
 	DesiredCount             int32
 	// CircuitBreaker and Rollback set the service's deployment circuit breaker.
 	CircuitBreaker, Rollback bool
+	Tags                     []types.Tag
 }
 
 // Seed creates the cluster, registers the task definition and creates the
@@ -133,6 +134,7 @@ func (b *Bed) Seed(ctx context.Context, s Service) (string, error) {
 		TaskDefinition: aws.String(arn),
 		DesiredCount:   aws.Int32(s.DesiredCount),
 		LaunchType:     types.LaunchTypeFargate,
+		Tags:           s.Tags,
 		DeploymentConfiguration: &types.DeploymentConfiguration{
 			DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{Enable: s.CircuitBreaker, Rollback: s.Rollback},
 		},
