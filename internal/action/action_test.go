@@ -250,6 +250,9 @@ func TestRollbackBySHAPrefix(t *testing.T) {
 	if r.outputs["status"] != "succeeded" {
 		t.Errorf("status = %q, want succeeded", r.outputs["status"])
 	}
+	if got := r.outputs["task-definition-arn"]; got != w.firstTD {
+		t.Errorf("task-definition-arn = %q, want the first revision %q reused", got, w.firstTD)
+	}
 }
 
 func TestDryRunChangesNothing(t *testing.T) {

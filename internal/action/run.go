@@ -176,6 +176,7 @@ func (r *runner) run(ctx context.Context) error {
 
 	switch {
 	case in.Command == CommandRollback:
+		req.ReuseRevision = true
 		if r.image, err = repo.Find(ctx, in.SHA); err != nil {
 			return fmt.Errorf("rollback to %s: %w", in.SHA, err)
 		}

@@ -31,6 +31,9 @@ type Request struct {
 	Timeout           time.Duration
 	RollbackOnFailure bool
 	DryRun            bool
+	// ReuseRevision looks for an identical earlier revision of the family
+	// before registering one, as a return to an earlier build should.
+	ReuseRevision bool
 }
 
 func (r Request) validate() error {
@@ -164,7 +167,7 @@ func (r *run) deploy(ctx context.Context) (*Result, error) {
 
 	r.phase("register task definition")
 	next := ""
-	if r.reuse {
+	if r.reuse || r.req.ReuseRevision {
 		next = r.findIdentical(ctx, in, current)
 	}
 	if next != "" {
