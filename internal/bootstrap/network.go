@@ -208,6 +208,7 @@ func (s *Stack) subnet(public bool, i int) resource {
 		}
 		return ""
 	}
+	var tagged bool
 	return resource{kind: kind, name: s.name(suffix) + " " + cidr, stage: 2,
 		find: func(ctx context.Context) (Action, string, error) {
 			vpc := s.get().VPCID
@@ -222,6 +223,7 @@ func (s *Stack) subnet(public bool, i int) resource {
 				return Create, "", nil
 			}
 			sn := out.Subnets[0]
+			tagged = hasEC2Tag(sn.Tags, TagManagedBy, ManagedByValue)
 			record(aws.ToString(sn.SubnetId))
 			if want := s.get().AvailabilityZones[i]; aws.ToString(sn.AvailabilityZone) != want {
 				return "", "", fmt.Errorf("subnet %s is in %s, the config puts it in %s: destroy it or name its zone in availability-zones", cidr, aws.ToString(sn.AvailabilityZone), want)
@@ -240,6 +242,7 @@ func (s *Stack) subnet(public bool, i int) resource {
 			if err != nil {
 				return fmt.Errorf("create subnet %s: %w", cidr, err)
 			}
+			tagged = true
 			record(aws.ToString(out.Subnet.SubnetId))
 			if public {
 				return s.publicIPOnLaunch(ctx, aws.ToString(out.Subnet.SubnetId))
@@ -249,7 +252,7 @@ func (s *Stack) subnet(public bool, i int) resource {
 		fix: func(ctx context.Context) error { return s.publicIPOnLaunch(ctx, idOf()) },
 		destroy: func(ctx context.Context) (bool, error) {
 			id := idOf()
-			if id == "" {
+			if id == "" || !tagged {
 				return false, nil
 			}
 			_, err := s.c.EC2.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: aws.String(id)})
