@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -77,7 +78,7 @@ func (r *runner) push(ctx context.Context, client imagepush.ECRAPI, reg *ecrimag
 	r.log.Phase("push " + r.in.Image)
 	src, err := imagepush.Open(ctx, r.in.Image, imagepush.Env{
 		DockerHost: r.a.Getenv("DOCKER_HOST"),
-		TempDir:    r.a.Getenv("RUNNER_TEMP"),
+		TempDir:    existingDir(r.a.Getenv("RUNNER_TEMP")),
 		Keychain:   authn.NewMultiKeychain(reg, authn.DefaultKeychain),
 	})
 	if err != nil {
@@ -279,4 +280,14 @@ func (r *runner) fileCommand(env string, write func(), fallback string) {
 		}
 	}()
 	write()
+}
+
+// existingDir is dir if it exists here, else "" (the system's temp dir). A
+// container action gets RUNNER_TEMP as the runner's path, which the
+// container may not have.
+func existingDir(dir string) string {
+	if fi, err := os.Stat(dir); dir != "" && err == nil && fi.IsDir() {
+		return dir
+	}
+	return ""
 }
