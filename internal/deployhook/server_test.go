@@ -523,3 +523,14 @@ func TestShutdownLeavesWhatItMust(t *testing.T) {
 	}
 	close(block)
 }
+
+func TestExampleConfig(t *testing.T) {
+	t.Parallel()
+	c, err := deployhook.LoadConfig("../../examples/deploy-hook.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GitHub.Target != "production" || c.Targets["production"].Service != "autonote-server-service" {
+		t.Errorf("config = %+v", c)
+	}
+}
