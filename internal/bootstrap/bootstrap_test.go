@@ -60,7 +60,12 @@ func newEnv(t *testing.T, withGitHub bool) *env {
 
 func (e *env) stack(t *testing.T, failAt int) *bootstrap.Stack {
 	t.Helper()
-	e.calls = bootstrap.NewCalls(failAt)
+	return e.stackWith(t, bootstrap.NewCalls(failAt))
+}
+
+func (e *env) stackWith(t *testing.T, calls *bootstrap.Calls) *bootstrap.Stack {
+	t.Helper()
+	e.calls = calls
 	cfg := e.bed.Config()
 	cfg.APIOptions = append(cfg.APIOptions, e.calls.APIOption)
 	s, err := bootstrap.New(bootstrap.Clients{
@@ -327,13 +332,23 @@ func TestInterruptedApplyConverges(t *testing.T) {
 	if total < 20 {
 		t.Fatalf("a fresh apply made %d mutating calls; expected more", total)
 	}
-	for k := 1; k <= total; k++ {
-		t.Run(fmt.Sprint("fail at mutating call ", k), func(t *testing.T) {
+	for k := 1; k <= 2*total; k++ {
+		lose := k > total
+		call := (k-1)%total + 1
+		name := fmt.Sprint("fail at mutating call ", call)
+		if lose {
+			name = fmt.Sprint("lose the answer to mutating call ", call)
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, false)
 			ctx := context.Background()
-			if _, err := e.stack(t, k).Apply(ctx, nil); err == nil || !strings.Contains(err.Error(), "injected failure") {
-				t.Fatalf("Apply with a failure at %d: %v", k, err)
+			calls := bootstrap.NewCalls(call)
+			if lose {
+				calls.LoseAnswer()
+			}
+			if _, err := e.stackWith(t, calls).Apply(ctx, nil); err == nil || !strings.Contains(err.Error(), "injected failure") {
+				t.Fatalf("Apply with a failure at %d: %v", call, err)
 			}
 			if _, err := e.stack(t, 0).Apply(ctx, nil); err != nil {
 				t.Fatalf("re-run: %v", err)
@@ -352,11 +367,17 @@ func TestInterruptedApplyConverges(t *testing.T) {
 			vpc := vpcs.Vpcs[0].VpcId
 			subnets, _ := ec.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{*vpc}}}})
 			igws, _ := ec.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: []ec2types.Filter{{Name: aws.String("tag:deploy-action:stack"), Values: []string{e.cfg.Name}}}})
-			secrets, _ := secretsmanager.NewFromConfig(c).ListSecrets(ctx, &secretsmanager.ListSecretsInput{})
 			n := 0
-			for _, sec := range secrets.SecretList {
-				if strings.HasPrefix(aws.ToString(sec.Name), e.cfg.Name+"/") {
-					n++
+			pages := secretsmanager.NewListSecretsPaginator(secretsmanager.NewFromConfig(c), &secretsmanager.ListSecretsInput{})
+			for pages.HasMorePages() {
+				page, err := pages.NextPage(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, sec := range page.SecretList {
+					if strings.HasPrefix(aws.ToString(sec.Name), e.cfg.Name+"/") {
+						n++
+					}
 				}
 			}
 			if len(subnets.Subnets) != 4 || len(igws.InternetGateways) != 1 || n != 2 {

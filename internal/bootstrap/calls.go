@@ -32,10 +32,20 @@ type Calls struct {
 	ops      map[string]int
 	mutating int
 	failAt   int
+	lose     bool
 }
 
-// NewCalls returns a counter; failAt > 0 fails that mutating call.
+// NewCalls returns a counter; failAt > 0 fails that mutating call before
+// it is sent.
 func NewCalls(failAt int) *Calls { return &Calls{ops: map[string]int{}, failAt: failAt} }
+
+// LoseAnswer makes the failing call reach AWS and only its answer fail, as
+// when a connection drops after the request: the change is made, the
+// caller does not know it.
+func (c *Calls) LoseAnswer() *Calls {
+	c.lose = true
+	return c
+}
 
 // APIOption adds the counter to a client's middleware stack
 // (config.WithAPIOptions or the client options' APIOptions).
@@ -52,6 +62,13 @@ func (c *Calls) APIOption(st *middleware.Stack) error {
 			}
 			n := c.mutating
 			c.mu.Unlock()
+			if fail && c.lose {
+				out, md, err := next.HandleInitialize(ctx, in)
+				if err == nil {
+					err = fmt.Errorf("injected failure: the answer to mutating call %d (%s) was lost", n, op)
+				}
+				return out, md, err
+			}
 			if fail {
 				return middleware.InitializeOutput{}, middleware.Metadata{}, fmt.Errorf("injected failure at mutating call %d (%s)", n, op)
 			}
