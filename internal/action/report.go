@@ -14,9 +14,9 @@ import (
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
 )
 
-// log is the Actions log: each phase a collapsible group, each service
+// phaseLog is the Actions log: each phase a collapsible group, each service
 // event a line, and the engine's progress lines in between.
-type log struct {
+type phaseLog struct {
 	a     *githubactions.Action
 	now   func() time.Time
 	mu    sync.Mutex
@@ -25,7 +25,7 @@ type log struct {
 }
 
 // Phase closes the open group and opens one for the phase.
-func (l *log) Phase(name string) {
+func (l *phaseLog) Phase(name string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -39,12 +39,12 @@ func (l *log) Phase(name string) {
 }
 
 // ServiceEvent prints an ECS service event with its time.
-func (l *log) ServiceEvent(at time.Time, message string) {
+func (l *phaseLog) ServiceEvent(at time.Time, message string) {
 	l.a.Infof("%s  %s", at.UTC().Format(time.TimeOnly), message)
 }
 
 // close ends the open group and returns the phases seen.
-func (l *log) close(failed bool) []ecsdeploy.Phase {
+func (l *phaseLog) close(failed bool) []ecsdeploy.Phase {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.open {

@@ -46,7 +46,7 @@ func Run(ctx context.Context, a *githubactions.Action, opts Options) error {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	l := &log{a: a, now: opts.Now}
+	l := &phaseLog{a: a, now: opts.Now}
 	r := &runner{a: a, opts: opts, log: l, start: opts.Now()}
 	err := r.run(ctx)
 	r.finish(err)
@@ -64,7 +64,7 @@ type runner struct {
 	gh     *ghdeploy.Deployment
 	a      *githubactions.Action
 	opts   Options
-	log    *log
+	log    *phaseLog
 	in     Inputs
 	start  time.Time
 	image  ecrimage.Image
