@@ -8,6 +8,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,13 +19,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/autonote/deploy-action/internal/awsenv"
 	"github.com/autonote/deploy-action/internal/bootstrap"
@@ -74,7 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	cfg.Region = firstOf(*region, cfg.Region, getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"))
+	cfg.Region = cmp.Or(*region, cfg.Region, getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"))
 	secret, err := appSecret(cfg, getenv)
 	if err != nil {
 		return err
@@ -187,15 +181,7 @@ func awsClients(ctx context.Context, region string, getenv func(string) string) 
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
 		return bootstrap.Clients{}, fmt.Errorf("no AWS credentials: %w (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run in the action with role-to-assume)", err)
 	}
-	return bootstrap.Clients{
-		EC2: ec2.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg), Secrets: secretsmanager.NewFromConfig(cfg),
-		ECR: ecr.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg),
-		ECS: ecs.NewFromConfig(cfg, func(o *ecs.Options) {
-			if u := awsenv.Endpoint(getenv, "ECS"); u != nil {
-				o.BaseEndpoint = u
-			}
-		}),
-	}, nil
+	return bootstrap.NewClients(cfg, awsenv.Endpoint(getenv, "ECS")), nil
 }
 
 func dropTime(_ []string, a slog.Attr) slog.Attr {
@@ -203,13 +189,4 @@ func dropTime(_ []string, a slog.Attr) slog.Attr {
 		return slog.Attr{}
 	}
 	return a
-}
-
-func firstOf(v ...string) string {
-	for _, s := range v {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -79,9 +80,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	var store deployhook.Store
 	if *table != "" {
-		region := firstOf(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"))
+		region := cmp.Or(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"))
 		for _, t := range cfg.Targets {
-			region = firstOf(region, t.Region)
+			region = cmp.Or(region, t.Region)
 		}
 		awsCfg, err := awsenv.Load(ctx, region, getenv)
 		if err != nil {
@@ -176,13 +177,4 @@ func awsClients(getenv func(string) string) func(context.Context, string) (deplo
 		cache[region] = c
 		return c, nil
 	}
-}
-
-func firstOf(v ...string) string {
-	for _, s := range v {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

@@ -1,18 +1,12 @@
 package action
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/autonote/deploy-action/internal/awsenv"
 	"github.com/autonote/deploy-action/internal/bootstrap"
@@ -53,23 +47,14 @@ func (r *runner) bootstrap(ctx context.Context) error {
 		return err
 	}
 	if cfg.OpenToTheWorld() {
-		a.Warningf("the service's port %d is open to the whole internet (ingress-cidrs: 0.0.0.0/0), the seed's development setting: narrow it with ingress-cidrs in %s", cfg.ContainerPort, firstOf(in.BootstrapConfig, "a bootstrap config"))
+		a.Warningf("the service's port %d is open to the whole internet (ingress-cidrs: 0.0.0.0/0), the seed's development setting: narrow it with ingress-cidrs in %s", cfg.ContainerPort, cmp.Or(in.BootstrapConfig, "a bootstrap config"))
 	}
 	r.log.Phase("credentials")
 	awsCfg, err := loadAWS(ctx, a, in)
 	if err != nil {
 		return err
 	}
-	getenv := a.Getenv
-	stack, err := bootstrap.New(bootstrap.Clients{
-		EC2: ec2.NewFromConfig(awsCfg), IAM: iam.NewFromConfig(awsCfg), Secrets: secretsmanager.NewFromConfig(awsCfg),
-		ECR: ecr.NewFromConfig(awsCfg), Logs: cloudwatchlogs.NewFromConfig(awsCfg),
-		ECS: ecs.NewFromConfig(awsCfg, func(o *ecs.Options) {
-			if u := awsenv.Endpoint(getenv, "ECS"); u != nil {
-				o.BaseEndpoint = u
-			}
-		}),
-	}, cfg, bootstrap.WithAppSecret(secret))
+	stack, err := bootstrap.New(bootstrap.NewClients(awsCfg, awsenv.Endpoint(a.Getenv, "ECS")), cfg, bootstrap.WithAppSecret(secret))
 	if err != nil {
 		return err
 	}

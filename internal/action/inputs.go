@@ -1,6 +1,7 @@
 package action
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -81,15 +82,15 @@ func ParseInputs(a *githubactions.Action) (Inputs, error) {
 		WebhookSecret:   a.GetInput("webhook-secret"),
 		BootstrapConfig: a.GetInput("bootstrap-config"),
 	}
-	in.Environment = firstOf(in.Environment, DefaultEnvironment)
+	in.Environment = cmp.Or(in.Environment, DefaultEnvironment)
 	if in.Command == "" {
 		in.Command = CommandDeploy
 	}
-	in.Region = firstOf(in.Region, a.Getenv("AWS_REGION"), a.Getenv("AWS_DEFAULT_REGION"))
-	in.Repository = firstOf(in.Repository, DefaultRepository)
-	in.Tag = firstOf(in.Tag, a.Getenv("GITHUB_SHA"))
-	in.Cluster = firstOf(in.Cluster, DefaultCluster)
-	in.Service = firstOf(in.Service, DefaultService)
+	in.Region = cmp.Or(in.Region, a.Getenv("AWS_REGION"), a.Getenv("AWS_DEFAULT_REGION"))
+	in.Repository = cmp.Or(in.Repository, DefaultRepository)
+	in.Tag = cmp.Or(in.Tag, a.Getenv("GITHUB_SHA"))
+	in.Cluster = cmp.Or(in.Cluster, DefaultCluster)
+	in.Service = cmp.Or(in.Service, DefaultService)
 
 	var err error
 	if in.Wait, err = parseBool(a, "wait", true); err != nil {
@@ -152,15 +153,6 @@ func parseBool(a *githubactions.Action, name string, def bool) (bool, error) {
 		return def, fmt.Errorf("input %s %q is not a boolean: use true or false", name, s)
 	}
 	return b, nil
-}
-
-func firstOf(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // checkHook checks the inputs of a deploy through the deploy hook, which

@@ -3,7 +3,6 @@ package action
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -60,7 +59,6 @@ func (l *phaseLog) close(failed bool) []ecsdeploy.Phase {
 // warning annotations: the Actions log has its own timestamps.
 type lineHandler struct {
 	a     *githubactions.Action
-	w     io.Writer
 	attrs []slog.Attr
 }
 
@@ -84,12 +82,12 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 		h.a.Warningf("%s", b.String())
 		return nil
 	}
-	_, err := fmt.Fprintln(h.w, b.String())
-	return err
+	h.a.Infof("%s", b.String())
+	return nil
 }
 
 func (h *lineHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &lineHandler{a: h.a, w: h.w, attrs: append(append([]slog.Attr(nil), h.attrs...), attrs...)}
+	return &lineHandler{a: h.a, attrs: append(append([]slog.Attr(nil), h.attrs...), attrs...)}
 }
 
 func (h *lineHandler) WithGroup(string) slog.Handler { return h }

@@ -73,6 +73,23 @@ type runner struct {
 	result *ecsdeploy.Result
 }
 
+// resolver finds the image of a rollback's SHA for the engine, and keeps
+// it for the outputs.
+type resolver struct {
+	r    *runner
+	repo *ecrimage.Repository
+}
+
+func (v *resolver) Resolve(ctx context.Context, sha string) (string, error) {
+	img, err := v.repo.Find(ctx, sha)
+	if err != nil {
+		return "", err
+	}
+	v.r.image = img
+	v.r.a.Infof("%s resolves to %s (%s)", sha, img.URI(), img.Digest)
+	return img.URI(), nil
+}
+
 // push copies the image input to the repository under the tag input.
 func (r *runner) push(ctx context.Context, client imagepush.ECRAPI, reg *ecrimage.Registry, repo *ecrimage.Repository) error {
 	r.log.Phase("push " + r.in.Image)
@@ -156,7 +173,7 @@ func (r *runner) run(ctx context.Context) error {
 		return err
 	}
 
-	logger := slog.New(&lineHandler{a: a, w: writerOf(a)})
+	logger := slog.New(&lineHandler{a: a})
 	dopts := []ecsdeploy.Option{ecsdeploy.WithLogger(logger), ecsdeploy.WithReporter(r.log)}
 	if r.opts.Polling != (ecsdeploy.Polling{}) {
 		dopts = append(dopts, ecsdeploy.WithPolling(r.opts.Polling))
@@ -175,25 +192,22 @@ func (r *runner) run(ctx context.Context) error {
 		DryRun:            in.DryRun,
 	}
 
-	switch {
-	case in.Command == CommandRollback:
-		req.ReuseRevision = true
-		if r.image, err = repo.Find(ctx, in.SHA); err != nil {
-			return fmt.Errorf("rollback to %s: %w", in.SHA, err)
-		}
-		a.Infof("%s resolves to %s (%s)", in.SHA, r.image.URI(), r.image.Digest)
-	case in.Image != "":
-		if err := r.push(ctx, ecrClient, reg, repo); err != nil {
-			return err
-		}
-	default:
-		if r.image, err = repo.Head(ctx, in.Tag); err != nil {
+	var res *ecsdeploy.Result
+	if in.Command == CommandRollback {
+		res, err = deployer.Rollback(ctx, req, in.SHA, &resolver{r: r, repo: repo})
+	} else {
+		if in.Image != "" {
+			if err := r.push(ctx, ecrClient, reg, repo); err != nil {
+				return err
+			}
+		} else if r.image, err = repo.Head(ctx, in.Tag); err != nil {
 			return fmt.Errorf("%w (push the image first: the build-and-push workflow tags it with the commit SHA)", err)
+		} else {
+			a.Infof("image %s (%s)", r.image.URI(), r.image.Digest)
 		}
-		a.Infof("image %s (%s)", r.image.URI(), r.image.Digest)
+		req.Image = r.image.URI()
+		res, err = deployer.Deploy(ctx, req)
 	}
-	req.Image = r.image.URI()
-	res, err := deployer.Deploy(ctx, req)
 	r.result = res
 	if res != nil && res.DryRun {
 		r.log.Phase("dry run: task definition that would be registered")

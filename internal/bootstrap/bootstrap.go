@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -43,6 +45,20 @@ type Clients struct {
 	ECR     *ecr.Client
 	Logs    *cloudwatchlogs.Client
 	ECS     *ecs.Client
+}
+
+// NewClients builds the clients from one aws.Config; ecsEndpoint, when
+// not nil, sends the ECS calls elsewhere (the test bed's simulator).
+func NewClients(cfg aws.Config, ecsEndpoint *string) Clients {
+	return Clients{
+		EC2: ec2.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg), Secrets: secretsmanager.NewFromConfig(cfg),
+		ECR: ecr.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg),
+		ECS: ecs.NewFromConfig(cfg, func(o *ecs.Options) {
+			if ecsEndpoint != nil {
+				o.BaseEndpoint = ecsEndpoint
+			}
+		}),
+	}
 }
 
 // Outputs are the IDs and ARNs of what the bootstrap made or found. They

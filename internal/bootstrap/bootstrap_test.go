@@ -16,9 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/autonote/deploy-action/internal/bootstrap"
@@ -47,11 +44,8 @@ func newEnv(t *testing.T, withGitHub bool) *env {
 	}
 	t.Cleanup(bed.Close)
 	n := fmt.Sprintf("s%d", seq.Add(1))
-	cfg := bootstrap.Default()
+	cfg := bootstrap.Named(n)
 	cfg.Region = testbed.Region
-	cfg.Name, cfg.ECRRepository, cfg.LogGroup = n, n+"/server", "/ecs/"+n+"-task"
-	cfg.Cluster, cfg.Family, cfg.Service = n+"-cluster", n+"-task", n+"-service"
-	cfg.ExecutionRole, cfg.AppSecret, cfg.APIKeySecret = n+"-exec", n+"/env", n+"/api-key"
 	if withGitHub {
 		cfg.GitHub = &bootstrap.GitHub{Repository: "autonote/autonote", Branch: "main", Role: n + "-deploy"}
 	}
@@ -68,11 +62,7 @@ func (e *env) stackWith(t *testing.T, calls *bootstrap.Calls) *bootstrap.Stack {
 	e.calls = calls
 	cfg := e.bed.Config()
 	cfg.APIOptions = append(cfg.APIOptions, e.calls.APIOption)
-	s, err := bootstrap.New(bootstrap.Clients{
-		EC2: ec2.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg), Secrets: secretsmanager.NewFromConfig(cfg),
-		ECR: ecr.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg),
-		ECS: ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = aws.String(e.bed.ECSURL) }),
-	}, e.cfg, bootstrap.WithAppSecret([]byte(`{"DATABASE_URL":"postgres://db/autonote"}`)))
+	s, err := bootstrap.New(bootstrap.NewClients(cfg, aws.String(e.bed.ECSURL)), e.cfg, bootstrap.WithAppSecret([]byte(`{"DATABASE_URL":"postgres://db/autonote"}`)))
 	if err != nil {
 		t.Fatal(err)
 	}

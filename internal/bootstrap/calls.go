@@ -3,6 +3,7 @@ package bootstrap
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 
@@ -98,9 +99,5 @@ func (c *Calls) Total() int {
 func (c *Calls) Ops() map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make(map[string]int, len(c.ops))
-	for k, v := range c.ops {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(c.ops)
 }

@@ -78,6 +78,17 @@ func Default() Config {
 	}
 }
 
+// Named is the defaults with every name derived from name, for a stack
+// beside the seed's (a staging copy, a test): name/server, /ecs/name-task,
+// name-cluster, name-task, name-service, name-exec, name/env, name/api-key.
+func Named(name string) Config {
+	c := Default()
+	c.Name, c.ECRRepository, c.LogGroup = name, name+"/server", "/ecs/"+name+"-task"
+	c.Cluster, c.Family, c.Service = name+"-cluster", name+"-task", name+"-service"
+	c.ExecutionRole, c.AppSecret, c.APIKeySecret = name+"-exec", name+"/env", name+"/api-key"
+	return c
+}
+
 // LoadConfig reads a config file over the defaults; "" means the defaults.
 func LoadConfig(file string) (Config, error) {
 	c := Default()

@@ -133,42 +133,34 @@ func (s *Stack) Destroy(ctx context.Context, progress func(Step)) ([]Step, error
 	if err := s.prepare(ctx); err != nil {
 		return nil, err
 	}
-	rs := s.resources()
-	found := make([]bool, len(rs))
-	for _, st := range stages(rs) {
-		for _, r := range st {
-			a, _, err := r.find(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("%s %s: %w", r.kind, r.name, err)
-			}
-			for i := range rs {
-				if rs[i].kind == r.kind && rs[i].name == r.name {
-					found[i] = a != Create
-				}
-			}
+	// Find everything in creation order, then delete in the reverse of it.
+	var order []resource
+	for _, st := range stages(s.resources()) {
+		order = append(order, st...)
+	}
+	found := make([]bool, len(order))
+	for i, r := range order {
+		a, _, err := r.find(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", r.kind, r.name, err)
 		}
+		found[i] = a != Create
 	}
 	var steps []Step
-	order := stages(rs)
-	slices.Reverse(order)
-	for _, st := range order {
-		slices.Reverse(st)
-		for _, r := range st {
-			i := slices.IndexFunc(rs, func(x resource) bool { return x.kind == r.kind && x.name == r.name })
-			if !found[i] {
-				continue
-			}
-			deleted, err := r.destroy(ctx)
-			if err != nil {
-				return steps, fmt.Errorf("%s %s: %w", r.kind, r.name, err)
-			}
-			step := Step{Kind: r.kind, Name: r.name, Action: "deleted"}
-			if !deleted {
-				step = Step{Kind: r.kind, Name: r.name, Action: "left", Detail: "not made by the bootstrap"}
-			}
-			steps = append(steps, step)
-			progress(step)
+	for i, r := range slices.Backward(order) {
+		if !found[i] {
+			continue
 		}
+		deleted, err := r.destroy(ctx)
+		if err != nil {
+			return steps, fmt.Errorf("%s %s: %w", r.kind, r.name, err)
+		}
+		step := Step{Kind: r.kind, Name: r.name, Action: "deleted"}
+		if !deleted {
+			step = Step{Kind: r.kind, Name: r.name, Action: "left", Detail: "not made by the bootstrap"}
+		}
+		steps = append(steps, step)
+		progress(step)
 	}
 	return steps, nil
 }

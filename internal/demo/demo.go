@@ -18,12 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/google/go-containerregistry/pkg/crane"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -297,10 +292,7 @@ func runBootstrap(ctx context.Context, stdout io.Writer, bed *testbed.Bed) error
 	cfg := bootstrap.Default()
 	cfg.Region = testbed.Region
 	awsCfg := bed.Config()
-	stack, err := bootstrap.New(bootstrap.Clients{
-		EC2: ec2.NewFromConfig(awsCfg), IAM: iam.NewFromConfig(awsCfg), Secrets: secretsmanager.NewFromConfig(awsCfg),
-		ECR: ecr.NewFromConfig(awsCfg), Logs: cloudwatchlogs.NewFromConfig(awsCfg), ECS: bed.ECS(),
-	}, cfg, bootstrap.WithAppSecret([]byte(`{"DATABASE_URL":"postgres://autonote@db/autonote"}`)))
+	stack, err := bootstrap.New(bootstrap.NewClients(awsCfg, aws.String(bed.ECSURL)), cfg, bootstrap.WithAppSecret([]byte(`{"DATABASE_URL":"postgres://autonote@db/autonote"}`)))
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package deployhook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"path"
@@ -29,7 +30,8 @@ func (s *Server) handleGitHub() http.HandlerFunc {
 		r.Body = http.MaxBytesReader(w, r.Body, maxGitHubBody)
 		payload, err := github.ValidatePayload(r, s.deps.GitHubSecret)
 		if err != nil {
-			if strings.Contains(err.Error(), "request body too large") {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
 				writeError(w, fmt.Errorf("%w of %d bytes", ErrTooLarge, maxGitHubBody))
 				return
 			}

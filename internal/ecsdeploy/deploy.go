@@ -31,9 +31,9 @@ type Request struct {
 	Timeout           time.Duration
 	RollbackOnFailure bool
 	DryRun            bool
-	// ReuseRevision looks for an identical earlier revision of the family
+	// reuseRevision looks for an identical earlier revision of the family
 	// before registering one, as a return to an earlier build should.
-	ReuseRevision bool
+	reuseRevision bool
 }
 
 func (r Request) validate() error {
@@ -68,9 +68,6 @@ type run struct {
 	req  Request
 	res  *Result
 	seen map[string]bool // service events already reported
-	// reuse looks for an identical earlier revision before registering
-	// one: a rollback usually returns to a revision that exists.
-	reuse bool
 	// scaleTo is the desired count of a service the bootstrap left at zero
 	// until its first deploy; nil for every other service.
 	scaleTo *int32
@@ -167,7 +164,7 @@ func (r *run) deploy(ctx context.Context) (*Result, error) {
 
 	r.phase("register task definition")
 	next := ""
-	if r.reuse || r.req.ReuseRevision {
+	if r.req.reuseRevision {
 		next = r.findIdentical(ctx, in, current)
 	}
 	if next != "" {

@@ -54,12 +54,7 @@ func (s *Simulator) taskDefinition(ctx context.Context, c *call, ref string) (st
 	return aws.ToString(out.TaskDefinition.TaskDefinitionArn), out.TaskDefinition.ContainerDefinitions, nil
 }
 
-func serviceKey(clusterARN, name string) string {
-	if i := strings.LastIndex(name, "/"); i >= 0 {
-		name = name[i+1:]
-	}
-	return clusterARN + "/" + name
-}
+func serviceKey(clusterARN, name string) string { return clusterARN + "/" + nameOf(name) }
 
 func (s *Simulator) createService(ctx context.Context, c *call) (any, error) {
 	var in ecs.CreateServiceInput

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -73,6 +74,9 @@ type Simulator struct {
 	containers map[string][]types.ContainerDefinition // by task definition ARN
 	seq        int
 	calls      map[string]int
+	clients    map[string]*ecs.Client // moto clients by region
+
+	handlers map[string]func(context.Context, *call) (any, error) // the operations it serves
 }
 
 // Option configures a Simulator.
@@ -116,11 +120,21 @@ func New(motoURL string, opts ...Option) (*Simulator, error) {
 		services:   map[string]*service{},
 		containers: map[string][]types.ContainerDefinition{},
 		calls:      map[string]int{},
+		clients:    map[string]*ecs.Client{},
 	}
 	for _, opt := range opts {
 		if err := opt(s); err != nil {
 			return nil, err
 		}
+	}
+	s.handlers = map[string]func(context.Context, *call) (any, error){
+		"CreateService":    s.createService,
+		"UpdateService":    s.updateService,
+		"DescribeServices": s.describeServices,
+		"ListServices":     s.listServices,
+		"DeleteService":    s.deleteService,
+		"ListTasks":        s.listTasks,
+		"DescribeTasks":    s.describeTasks,
 	}
 	return s, nil
 }
@@ -137,11 +151,7 @@ func (s *Simulator) SetScenario(match string, sc Scenario) {
 func (s *Simulator) Calls() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.calls))
-	for k, v := range s.calls {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(s.calls)
 }
 
 // ResetCalls sets every operation's count back to zero.
@@ -163,16 +173,7 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.calls[op]++
 	s.mu.Unlock()
 
-	handlers := map[string]func(context.Context, *call) (any, error){
-		"CreateService":    s.createService,
-		"UpdateService":    s.updateService,
-		"DescribeServices": s.describeServices,
-		"ListServices":     s.listServices,
-		"DeleteService":    s.deleteService,
-		"ListTasks":        s.listTasks,
-		"DescribeTasks":    s.describeTasks,
-	}
-	h, ok := handlers[op]
+	h, ok := s.handlers[op]
 	if !ok {
 		s.proxy.ServeHTTP(w, r)
 		return
@@ -209,12 +210,20 @@ func (c *call) decode(v any) error {
 	return nil
 }
 
+// motoClient is the moto client of a region, made once.
 func (s *Simulator) motoClient(region string) *ecs.Client {
-	return ecs.New(ecs.Options{
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.clients[region]; ok {
+		return c
+	}
+	c := ecs.New(ecs.Options{
 		Region:       region,
 		BaseEndpoint: aws.String(s.moto.String()),
 		Credentials:  credentials.NewStaticCredentialsProvider("ecssim", "ecssim", ""),
 	})
+	s.clients[region] = c
+	return c
 }
 
 // CompletedAt is when the deployment id reached COMPLETED by the

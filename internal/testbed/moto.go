@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"time"
 )
@@ -20,7 +21,6 @@ import (
 type Moto struct {
 	URL string
 	cmd *exec.Cmd
-	out *bytes.Buffer
 }
 
 // StartMoto starts moto_server on a free loopback port, with the AWS managed
@@ -39,35 +39,45 @@ func StartMoto(ctx context.Context) (*Moto, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &bytes.Buffer{}
 	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	cmd.Env = append(os.Environ(), "MOTO_IAM_LOAD_MANAGED_POLICIES=true")
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	if err := serve(ctx, cmd, url+"/moto-api/data.json", 60*time.Second, func(code int) bool { return code == http.StatusOK }); err != nil {
+		return nil, err
+	}
+	return &Moto{URL: url, cmd: cmd}, nil
+}
+
+// serve starts a test bed server and polls url until ready accepts its
+// status, the process exits (its output is in the error), or timeout
+// passes. The process dies with the test binary.
+func serve(ctx context.Context, cmd *exec.Cmd, url string, timeout time.Duration, ready func(code int) bool) error {
+	name := filepath.Base(cmd.Path)
+	out := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start moto_server: %w", err)
+		return fmt.Errorf("start %s: %w", name, err)
 	}
-	m := &Moto{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, out: out}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
-		resp, err := http.Get(m.URL + "/moto-api/data.json")
+		resp, err := http.Get(url)
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				go func() { <-exited }()
-				return m, nil
+			if ready(resp.StatusCode) {
+				return nil
 			}
 		}
 		select {
 		case err := <-exited:
-			return nil, fmt.Errorf("moto_server exited: %v\n%s", err, out.String())
+			return fmt.Errorf("%s exited: %v\n%s", name, err, out.String())
 		case <-ctx.Done():
 			_ = cmd.Process.Kill()
-			return nil, fmt.Errorf("moto_server did not answer on %s: %w", m.URL, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
+			return fmt.Errorf("%s did not answer on %s: %w", name, url, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package testbed
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -21,7 +20,6 @@ type Registry struct {
 	Host string // 127.0.0.1:PORT
 	Dir  string // its storage
 	cmd  *exec.Cmd
-	out  *bytes.Buffer
 }
 
 // StartRegistry starts docker-registry with a configuration of its own and
@@ -72,37 +70,16 @@ auth:
 	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(config), 0o600); err != nil {
 		return nil, err
 	}
-	out := &bytes.Buffer{}
 	cmd := exec.Command(path, "serve", filepath.Join(dir, "config.yml"))
-	cmd.Stdout, cmd.Stderr = out, out
-	dieWithParent(cmd)
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start docker-registry: %w", err)
+	// Up means it answers /v2/, with 401 since it wants credentials.
+	err = serve(ctx, cmd, "http://"+host+"/v2/", 30*time.Second, func(code int) bool {
+		return code == http.StatusUnauthorized || code == http.StatusOK
+	})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
 	}
-	r := &Registry{Host: host, Dir: dir, cmd: cmd, out: out}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	for {
-		resp, err := http.Get("http://" + host + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusOK {
-				return r, nil
-			}
-		}
-		select {
-		case err := <-exited:
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("docker-registry exited: %v\n%s", err, out.String())
-		case <-ctx.Done():
-			_ = cmd.Process.Kill()
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("docker-registry did not answer on %s: %w", host, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	return &Registry{Host: host, Dir: dir, cmd: cmd}, nil
 }
 
 // Stop ends the registry and removes its storage.
