@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	fmt.Fprintf(stdout, "bootstrap %s: %s stack %s in %s\n", version, verb, cfg.Name, cfg.Region)
-	progress := func(s bootstrap.Step) { fmt.Fprintf(stdout, "%-8s %-20s %s %s\n", s.Action, s.Kind, s.Name, s.Detail) }
+	progress := func(s bootstrap.Step) { fmt.Fprintln(stdout, s.Line()) }
 	writeSummary := func(title string, steps []bootstrap.Step) error {
 		if *summary == "" {
 			return nil
@@ -112,6 +112,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		for _, s := range steps {
 			progress(s)
 		}
+		printAdvice(stdout, steps)
 		if err := writeSummary("Bootstrap plan", steps); err != nil {
 			return err
 		}
@@ -129,6 +130,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return fmt.Errorf("%w (what was made is tagged: run apply again to finish, or destroy to remove it)", err)
 		}
+		printAdvice(stdout, steps)
 		fmt.Fprintf(stdout, "done: %d resources, %d created or changed\n", len(steps), bootstrap.Changes(steps))
 		return writeSummary("Bootstrap apply", steps)
 	default:
@@ -142,6 +144,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "done: %d resources handled\n", len(steps))
 		return nil
 	}
+}
+
+// printAdvice lists what the bootstrap advises on adopted resources and
+// leaves as it is.
+func printAdvice(w io.Writer, steps []bootstrap.Step) {
+	advice := bootstrap.Advice(steps)
+	if len(advice) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nadvice (adopted resources are left as they are):\n")
+	for _, a := range advice {
+		fmt.Fprintf(w, "  - %s\n", a)
+	}
+	fmt.Fprintln(w)
 }
 
 // appSecret reads the app's environment: APP_SECRET_JSON, else the file the

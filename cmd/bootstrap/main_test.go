@@ -57,7 +57,7 @@ func TestPlanApplyDestroy(t *testing.T) {
 		t.Error("outputs hold the secret value")
 	}
 	md, _ := os.ReadFile(summary)
-	for _, want := range []string{"| resource | name | action | detail |", "```mermaid", "flowchart TB", "public 10.0.1.0/24"} {
+	for _, want := range []string{"| resource | name | action | owner | detail |", "```mermaid", "flowchart TB", "public 10.0.1.0/24"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("summary lacks %q", want)
 		}

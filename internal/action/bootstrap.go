@@ -59,7 +59,7 @@ func (r *runner) bootstrap(ctx context.Context) error {
 		return err
 	}
 	r.boot = &bootRun{cfg: cfg, plan: in.DryRun}
-	print := func(s bootstrap.Step) { a.Infof("%-8s %-20s %s %s", s.Action, s.Kind, s.Name, s.Detail) }
+	print := func(s bootstrap.Step) { a.Infof("%s", s.Line()) }
 	if in.DryRun {
 		r.log.Phase("plan")
 		r.boot.steps, err = stack.Plan(ctx)
@@ -69,6 +69,9 @@ func (r *runner) bootstrap(ctx context.Context) error {
 	} else {
 		r.log.Phase("apply")
 		r.boot.steps, err = stack.Apply(ctx, print)
+	}
+	for _, line := range bootstrap.Advice(r.boot.steps) {
+		a.Noticef("%s", line)
 	}
 	r.boot.outputs = stack.Outputs()
 	return err

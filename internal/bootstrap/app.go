@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -16,8 +17,6 @@ import (
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 )
@@ -26,426 +25,356 @@ func (s *Stack) tagMap() map[string]string {
 	return map[string]string{TagManagedBy: ManagedByValue, TagStack: s.cfg.Name}
 }
 
-func (s *Stack) taggedByUs(tags map[string]string) bool {
-	return tags[TagManagedBy] == ManagedByValue && tags[TagStack] == s.cfg.Name
-}
-
-func (s *Stack) secret(kind, name string, stage int, value func() (string, error), record func(o *Outputs, arn string)) resource {
-	var tagged bool
-	return resource{kind: kind, name: name, stage: stage,
-		find: func(ctx context.Context) (Action, string, error) {
-			out, err := s.c.Secrets.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
-			var nf *smtypes.ResourceNotFoundException
-			if errors.As(err, &nf) {
-				return Create, "", nil
-			}
-			if err != nil {
-				return "", "", fmt.Errorf("describe secret %s: %w", name, err)
-			}
-			if out.DeletedDate != nil {
-				return "", "", fmt.Errorf("secret %s is scheduled for deletion: restore it (aws secretsmanager restore-secret) or wait until it is gone", name)
-			}
-			tags := map[string]string{}
-			for _, t := range out.Tags {
-				tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-			}
-			tagged = s.taggedByUs(tags)
-			s.set(func(o *Outputs) { record(o, aws.ToString(out.ARN)) })
-			return Exists, aws.ToString(out.ARN), nil
-		},
-		create: func(ctx context.Context) error {
-			v, err := value()
-			if err != nil {
-				return err
-			}
-			var tags []smtypes.Tag
-			for k, v := range s.tagMap() {
-				tags = append(tags, smtypes.Tag{Key: aws.String(k), Value: aws.String(v)})
-			}
-			out, err := s.c.Secrets.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
-				Name: aws.String(name), SecretString: aws.String(v), Tags: tags,
-				Description: aws.String(fmt.Sprintf("%s (%s): made by the bootstrap", kind, s.cfg.Name)),
-			})
-			if err != nil {
-				return fmt.Errorf("create secret %s: %w", name, err)
-			}
-			tagged = true
-			s.set(func(o *Outputs) { record(o, aws.ToString(out.ARN)) })
-			return nil
-		},
-		destroy: func(ctx context.Context) (bool, error) {
-			if !tagged {
-				return false, nil
-			}
-			_, err := s.c.Secrets.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(name), ForceDeleteWithoutRecovery: aws.Bool(true)})
-			return true, wrap("delete secret "+name, err)
-		},
+// owner is OwnerUs for a resource with our tags, else OwnerAdopted.
+func (s *Stack) owner(tags map[string]string) Owner {
+	if tags[TagManagedBy] == ManagedByValue && tags[TagStack] == s.cfg.Name {
+		return OwnerUs
 	}
+	return OwnerAdopted
 }
 
-func (s *Stack) appSecretResource() resource {
-	return s.secret("app secret", s.cfg.AppSecret, 1, func() (string, error) {
-		v := s.appSecret
-		if len(v) == 0 {
-			s.log.Warn("the app secret starts empty ({}): put the app's keys in it with aws secretsmanager put-secret-value, or give them to the bootstrap in APP_SECRET_JSON or app-secret-file", "secret", s.cfg.AppSecret)
-			v = []byte("{}")
-		}
-		var m map[string]string
-		if err := json.Unmarshal(v, &m); err != nil {
-			return "", fmt.Errorf("the app secret must be a JSON object of string values (KEY: value): %w", err)
-		}
-		return string(v), nil
-	}, func(o *Outputs, arn string) { o.AppSecretARN = arn })
+// secret is a Secrets Manager secret the task reads.
+type secret struct {
+	s          *Stack
+	kind, name string
+	arn        string
 }
 
-func (s *Stack) apiKeySecret() resource {
-	return s.secret("API key secret", s.cfg.APIKeySecret, 1, func() (string, error) {
-		b := make([]byte, 32)
-		if _, err := rand.Read(b); err != nil {
-			return "", err
-		}
-		return hex.EncodeToString(b), nil
-	}, func(o *Outputs, arn string) { o.APIKeySecretARN = arn })
+func (x *secret) describe() (string, string) { return x.kind, x.name }
+func (x *secret) stage() int                 { return 1 }
+
+// lookup describes the secret named or with ARN id; ok is false when
+// there is none.
+func (x *secret) lookup(ctx context.Context, id string) (f found, ok bool, err error) {
+	out, err := x.s.c.Secrets.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(id)})
+	var nf *smtypes.ResourceNotFoundException
+	if errors.As(err, &nf) {
+		return found{}, false, nil
+	}
+	if err != nil {
+		return found{}, false, fmt.Errorf("describe secret %s: %w", id, err)
+	}
+	if out.DeletedDate != nil {
+		return found{}, false, fmt.Errorf("secret %s is scheduled for deletion: restore it (aws secretsmanager restore-secret --secret-id %s) or wait until it is gone", id, id)
+	}
+	tags := map[string]string{}
+	for _, t := range out.Tags {
+		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	x.arn, x.name = aws.ToString(out.ARN), aws.ToString(out.Name)
+	f = found{owner: x.s.owner(tags), id: x.arn}
+	if f.owner == OwnerUs {
+		x.s.markOurs(x.arn)
+	}
+	return f, true, nil
 }
 
-func (s *Stack) iamTags() []iamtypes.Tag {
-	var tags []iamtypes.Tag
+// findFor finds the secret by its configured name, else the one the running
+// task definition reads for one of vars; without either it is made only
+// for a task definition the bootstrap makes.
+func (x *secret) findFor(ctx context.Context, vars func(name string) bool) (found, error) {
+	if f, ok, err := x.lookup(ctx, x.name); ok || err != nil {
+		return f, err
+	}
+	b := x.s.found
+	if b.taskDef == nil {
+		return found{}, nil
+	}
+	refs := b.secretRefs()
+	for _, v := range slices.Sorted(maps.Keys(refs)) {
+		if vars(v) {
+			if f, ok, err := x.lookup(ctx, refs[v]); ok || err != nil {
+				return f, err
+			}
+		}
+	}
+	return found{skip: "the task definition the service runs reads no such secret; the bootstrap makes secrets only for a task definition it makes"}, nil
+}
+
+func (x *secret) make(ctx context.Context, value string) error {
+	s := x.s
+	var tags []smtypes.Tag
 	for k, v := range s.tagMap() {
-		tags = append(tags, iamtypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+		tags = append(tags, smtypes.Tag{Key: aws.String(k), Value: aws.String(v)})
 	}
-	return tags
-}
-
-func policyDoc(statements ...map[string]any) string {
-	b, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": statements})
-	return string(b)
-}
-
-// sameJSON compares two policy documents as data.
-func sameJSON(a, b string) bool {
-	var x, y any
-	if json.Unmarshal([]byte(a), &x) != nil || json.Unmarshal([]byte(b), &y) != nil {
-		return false
+	out, err := s.c.Secrets.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name: aws.String(x.name), SecretString: aws.String(value), Tags: tags,
+		Description: aws.String(fmt.Sprintf("%s (%s): made by the bootstrap", x.kind, s.cfg.Name)),
+	})
+	if err != nil {
+		return fmt.Errorf("create secret %s: %w", x.name, err)
 	}
-	ja, _ := json.Marshal(x)
-	jb, _ := json.Marshal(y)
-	return string(ja) == string(jb)
+	x.arn = aws.ToString(out.ARN)
+	s.markOurs(x.arn)
+	return nil
 }
 
-// role is an IAM role with a trust policy, attached managed policies and
-// one inline policy.
-func (s *Stack) role(kind, name string, stage int, trust func() string, managed func() []string, inline func() string, inlineName string, record func(o *Outputs, arn string)) resource {
-	var tagged bool
-	apply := func(ctx context.Context, attached []string, haveInline string, haveTrust string) error {
-		if haveTrust != "" && !sameJSON(haveTrust, trust()) {
-			if _, err := s.c.IAM.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(name), PolicyDocument: aws.String(trust())}); err != nil {
-				return fmt.Errorf("update trust of %s: %w", name, err)
-			}
+func (x *secret) change(context.Context) error { return nil }
+
+func (x *secret) destroy(ctx context.Context) error {
+	_, err := x.s.c.Secrets.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(x.arn), ForceDeleteWithoutRecovery: aws.Bool(true)})
+	return wrap("delete secret "+x.name, err)
+}
+
+// appSecret holds the app's environment, a JSON object of keys.
+type appSecret struct{ secret }
+
+func (x *appSecret) find(ctx context.Context) (found, error) {
+	f, err := x.findFor(ctx, func(v string) bool { return v != "API_KEY" })
+	x.s.set(func(o *Outputs) { o.AppSecretARN = x.arn })
+	return f, err
+}
+
+func (x *appSecret) create(ctx context.Context) (string, error) {
+	s := x.s
+	v := s.appSecret
+	if len(v) == 0 {
+		s.log.Warn("the app secret starts empty ({}): put the app's keys in it with aws secretsmanager put-secret-value, or give them to the bootstrap in APP_SECRET_JSON or app-secret-file", "secret", x.name)
+		v = []byte("{}")
+	}
+	if _, err := appKeys(v); err != nil {
+		return "", err
+	}
+	if err := x.make(ctx, string(v)); err != nil {
+		return "", err
+	}
+	s.set(func(o *Outputs) { o.AppSecretARN = x.arn })
+	return x.arn, nil
+}
+
+// appKeys are the keys of the app's environment, sorted.
+func appKeys(v []byte) ([]string, error) {
+	var m map[string]string
+	if err := json.Unmarshal(v, &m); err != nil {
+		return nil, fmt.Errorf("the app secret must be a JSON object of string values (KEY: value): %w", err)
+	}
+	return slices.Sorted(maps.Keys(m)), nil
+}
+
+// apiKeySecret holds the key the app checks in X-API-KEY.
+type apiKeySecret struct{ secret }
+
+func (x *apiKeySecret) find(ctx context.Context) (found, error) {
+	f, err := x.findFor(ctx, func(v string) bool { return v == "API_KEY" })
+	x.s.set(func(o *Outputs) { o.APIKeySecretARN = x.arn })
+	return f, err
+}
+
+func (x *apiKeySecret) create(ctx context.Context) (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	if err := x.make(ctx, hex.EncodeToString(b)); err != nil {
+		return "", err
+	}
+	x.s.set(func(o *Outputs) { o.APIKeySecretARN = x.arn })
+	return x.arn, nil
+}
+
+// repository is the ECR repository of the app's images: the one the
+// running task definition pulls from, else the config's.
+type repository struct {
+	s    *Stack
+	name string
+	// To do on ours.
+	scanOff, mutable, noLifecycle bool
+}
+
+func (r *repository) describe() (string, string) { return "ECR repository", r.repoName() }
+func (r *repository) stage() int                 { return 1 }
+
+func (r *repository) repoName() string {
+	if c := r.s.found.container; c != nil {
+		if n := repositoryOf(aws.ToString(c.Image)); n != "" {
+			return n
 		}
-		for _, p := range managed() {
-			if !slices.Contains(attached, p) {
-				if _, err := s.c.IAM.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(name), PolicyArn: aws.String(p)}); err != nil {
-					return fmt.Errorf("attach %s to %s: %w", p, name, err)
-				}
-			}
+	}
+	return r.s.cfg.ECRRepository
+}
+
+func (r *repository) lifecycle() string {
+	n := r.s.cfg.KeepImages
+	return fmt.Sprintf(`{"rules":[{"rulePriority":1,"description":"keep the newest %d images","selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":%d},"action":{"type":"expire"}}]}`, n, n)
+}
+
+func (r *repository) find(ctx context.Context) (found, error) {
+	s := r.s
+	r.name = r.repoName()
+	out, err := s.c.ECR.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{r.name}})
+	var nf *ecrtypes.RepositoryNotFoundException
+	if errors.As(err, &nf) {
+		return found{}, nil
+	}
+	if err != nil {
+		return found{}, fmt.Errorf("describe repository %s: %w", r.name, err)
+	}
+	repo := out.Repositories[0]
+	s.set(func(o *Outputs) {
+		o.RepositoryURI, o.RepositoryARN = aws.ToString(repo.RepositoryUri), aws.ToString(repo.RepositoryArn)
+	})
+	tags, err := s.c.ECR.ListTagsForResource(ctx, &ecr.ListTagsForResourceInput{ResourceArn: repo.RepositoryArn})
+	if err != nil {
+		return found{}, fmt.Errorf("list tags of %s: %w", r.name, err)
+	}
+	m := map[string]string{}
+	for _, t := range tags.Tags {
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	f := found{owner: s.owner(m), id: aws.ToString(repo.RepositoryUri)}
+	scanOff := repo.ImageScanningConfiguration == nil || !repo.ImageScanningConfiguration.ScanOnPush
+	mutable := repo.ImageTagMutability != ecrtypes.ImageTagMutabilityImmutable
+	lp, err := s.c.ECR.GetLifecyclePolicy(ctx, &ecr.GetLifecyclePolicyInput{RepositoryName: aws.String(r.name)})
+	var lnf *ecrtypes.LifecyclePolicyNotFoundException
+	noLifecycle := false
+	switch {
+	case errors.As(err, &lnf):
+		noLifecycle = true
+	case err != nil:
+		return f, fmt.Errorf("get lifecycle policy of %s: %w", r.name, err)
+	default:
+		noLifecycle = !samePolicy(aws.ToString(lp.LifecyclePolicyText), r.lifecycle())
+	}
+	var ds []drift
+	if scanOff {
+		ds = append(ds, drift{"scan on push is off", "aws ecr put-image-scanning-configuration --repository-name " + r.name + " --image-scanning-configuration scanOnPush=true"})
+	}
+	if mutable {
+		ds = append(ds, drift{"tags are mutable (a tag may come to name another build)", "aws ecr put-image-tag-mutability --repository-name " + r.name + " --image-tag-mutability IMMUTABLE"})
+	}
+	if noLifecycle {
+		ds = append(ds, drift{fmt.Sprintf("no lifecycle rule keeping the newest %d images", s.cfg.KeepImages),
+			"such a rule expires older images, and with them every rollback by SHA to those builds: set keep-images to what you want to keep"})
+	}
+	if s.sortDrift(&f, "repository", ds) {
+		r.scanOff, r.mutable, r.noLifecycle = scanOff, mutable, noLifecycle
+	}
+	return f, nil
+}
+
+func (r *repository) create(ctx context.Context) (string, error) {
+	s := r.s
+	r.name = r.repoName()
+	var tags []ecrtypes.Tag
+	for k, v := range s.tagMap() {
+		tags = append(tags, ecrtypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	out, err := s.c.ECR.CreateRepository(ctx, &ecr.CreateRepositoryInput{
+		RepositoryName: aws.String(r.name), ImageTagMutability: ecrtypes.ImageTagMutabilityImmutable,
+		ImageScanningConfiguration: &ecrtypes.ImageScanningConfiguration{ScanOnPush: true}, Tags: tags,
+	})
+	if err != nil {
+		return "", fmt.Errorf("create repository %s: %w", r.name, err)
+	}
+	s.set(func(o *Outputs) {
+		o.RepositoryURI, o.RepositoryARN = aws.ToString(out.Repository.RepositoryUri), aws.ToString(out.Repository.RepositoryArn)
+	})
+	r.scanOff, r.mutable, r.noLifecycle = false, false, true
+	if err := r.change(ctx); err != nil {
+		return "", err
+	}
+	return r.s.get().RepositoryURI, nil
+}
+
+func (r *repository) change(ctx context.Context) error {
+	c, name := r.s.c.ECR, aws.String(r.name)
+	if r.scanOff {
+		if _, err := c.PutImageScanningConfiguration(ctx, &ecr.PutImageScanningConfigurationInput{RepositoryName: name, ImageScanningConfiguration: &ecrtypes.ImageScanningConfiguration{ScanOnPush: true}}); err != nil {
+			return fmt.Errorf("turn on scan on push: %w", err)
 		}
-		for _, p := range attached {
-			if !slices.Contains(managed(), p) {
-				if _, err := s.c.IAM.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(name), PolicyArn: aws.String(p)}); err != nil {
-					return fmt.Errorf("detach %s from %s: %w", p, name, err)
-				}
-			}
+	}
+	if r.mutable {
+		if _, err := c.PutImageTagMutability(ctx, &ecr.PutImageTagMutabilityInput{RepositoryName: name, ImageTagMutability: ecrtypes.ImageTagMutabilityImmutable}); err != nil {
+			return fmt.Errorf("make tags immutable: %w", err)
 		}
-		want := inline()
-		if want != "" && !sameJSON(haveInline, want) {
-			if _, err := s.c.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(inlineName), PolicyDocument: aws.String(want)}); err != nil {
-				return fmt.Errorf("put policy %s on %s: %w", inlineName, name, err)
-			}
+	}
+	if r.noLifecycle {
+		if _, err := c.PutLifecyclePolicy(ctx, &ecr.PutLifecyclePolicyInput{RepositoryName: name, LifecyclePolicyText: aws.String(r.lifecycle())}); err != nil {
+			return fmt.Errorf("put lifecycle policy: %w", err)
 		}
-		if want == "" && haveInline != "" {
-			if _, err := s.c.IAM.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(inlineName)}); err != nil {
-				return fmt.Errorf("delete policy %s from %s: %w", inlineName, name, err)
-			}
+	}
+	return nil
+}
+
+func (r *repository) destroy(ctx context.Context) error {
+	_, err := r.s.c.ECR.DeleteRepository(ctx, &ecr.DeleteRepositoryInput{RepositoryName: aws.String(r.name), Force: true})
+	return wrap("delete repository "+r.name, err)
+}
+
+// logGroup receives the app's logs: the one the running task definition
+// writes to, else the config's.
+type logGroup struct {
+	s         *Stack
+	retention bool // to set
+}
+
+func (g *logGroup) describe() (string, string) { return "log group", g.groupName() }
+func (g *logGroup) stage() int                 { return 1 }
+
+func (g *logGroup) groupName() string {
+	if c := g.s.found.container; c != nil && c.LogConfiguration != nil && c.LogConfiguration.Options["awslogs-group"] != "" {
+		return c.LogConfiguration.Options["awslogs-group"]
+	}
+	return g.s.cfg.LogGroup
+}
+
+func (g *logGroup) find(ctx context.Context) (found, error) {
+	s, name := g.s, g.groupName()
+	out, err := s.c.Logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(name)})
+	if err != nil {
+		return found{}, fmt.Errorf("describe log groups: %w", err)
+	}
+	for _, lg := range out.LogGroups {
+		if aws.ToString(lg.LogGroupName) != name {
+			continue
 		}
+		arn := strings.TrimSuffix(aws.ToString(lg.Arn), ":*")
+		s.set(func(o *Outputs) { o.LogGroupARN = arn })
+		tags, err := s.c.Logs.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: aws.String(arn)})
+		if err != nil {
+			return found{}, fmt.Errorf("list tags of %s: %w", name, err)
+		}
+		f := found{owner: s.owner(tags.Tags), id: arn}
+		var ds []drift
+		if have := aws.ToInt32(lg.RetentionInDays); have != s.cfg.LogRetentionDays {
+			what := fmt.Sprintf("retention %d days, the config says %d", have, s.cfg.LogRetentionDays)
+			if have == 0 {
+				what = fmt.Sprintf("no retention (logs are kept, and paid for, forever), the config says %d days", s.cfg.LogRetentionDays)
+			}
+			ds = append(ds, drift{what, fmt.Sprintf("aws logs put-retention-policy --log-group-name %s --retention-in-days %d", name, s.cfg.LogRetentionDays)})
+		}
+		g.retention = s.sortDrift(&f, "log-group", ds) && len(ds) > 0
+		return f, nil
+	}
+	return found{}, nil
+}
+
+func (g *logGroup) create(ctx context.Context) (string, error) {
+	s, name := g.s, g.groupName()
+	if _, err := s.c.Logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(name), Tags: s.tagMap()}); err != nil {
+		return "", fmt.Errorf("create log group %s: %w", name, err)
+	}
+	s.set(func(o *Outputs) {
+		o.LogGroupARN = fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", s.cfg.Region, accountOf(o.RepositoryARN), name)
+	})
+	g.retention = true
+	if err := g.change(ctx); err != nil {
+		return "", err
+	}
+	return g.s.get().LogGroupARN, nil
+}
+
+func (g *logGroup) change(ctx context.Context) error {
+	if !g.retention {
 		return nil
 	}
-	var attached []string
-	var haveInline, haveTrust string
-	return resource{kind: kind, name: name, stage: stage,
-		find: func(ctx context.Context) (Action, string, error) {
-			out, err := s.c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
-			var nf *iamtypes.NoSuchEntityException
-			if errors.As(err, &nf) {
-				return Create, "", nil
-			}
-			if err != nil {
-				return "", "", fmt.Errorf("get role %s: %w", name, err)
-			}
-			tags := map[string]string{}
-			for _, t := range out.Role.Tags {
-				tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-			}
-			tagged = s.taggedByUs(tags)
-			s.set(func(o *Outputs) { record(o, aws.ToString(out.Role.Arn)) })
-			haveTrust = decodePolicy(aws.ToString(out.Role.AssumeRolePolicyDocument))
-			ap, err := s.c.IAM.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(name)})
-			if err != nil {
-				return "", "", fmt.Errorf("list policies of %s: %w", name, err)
-			}
-			attached = nil
-			for _, p := range ap.AttachedPolicies {
-				attached = append(attached, aws.ToString(p.PolicyArn))
-			}
-			haveInline = ""
-			if rp, err := s.c.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(inlineName)}); err == nil {
-				haveInline = decodePolicy(aws.ToString(rp.PolicyDocument))
-			} else if !errors.As(err, &nf) {
-				return "", "", fmt.Errorf("get policy %s of %s: %w", inlineName, name, err)
-			}
-			var d []string
-			if !sameJSON(haveTrust, trust()) {
-				d = append(d, "trust policy differs")
-			}
-			for _, p := range managed() {
-				if !slices.Contains(attached, p) {
-					d = append(d, lastSegment(p)+" not attached")
-				}
-			}
-			for _, p := range attached {
-				if !slices.Contains(managed(), p) {
-					d = append(d, lastSegment(p)+" attached but not in the config")
-				}
-			}
-			if !sameJSON(haveInline, inline()) && !(haveInline == "" && inline() == "") {
-				d = append(d, "policy "+inlineName+" differs")
-			}
-			if len(d) > 0 {
-				return Change, strings.Join(d, "; "), nil
-			}
-			return Exists, aws.ToString(out.Role.Arn), nil
-		},
-		create: func(ctx context.Context) error {
-			out, err := s.c.IAM.CreateRole(ctx, &iam.CreateRoleInput{
-				RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust()), Tags: s.iamTags(),
-				Description: aws.String(fmt.Sprintf("%s (%s): made by the bootstrap", kind, s.cfg.Name)),
-			})
-			if err != nil {
-				return fmt.Errorf("create role %s: %w", name, err)
-			}
-			tagged = true
-			s.set(func(o *Outputs) { record(o, aws.ToString(out.Role.Arn)) })
-			return apply(ctx, nil, "", "")
-		},
-		fix: func(ctx context.Context) error { return apply(ctx, attached, haveInline, haveTrust) },
-		destroy: func(ctx context.Context) (bool, error) {
-			if !tagged {
-				return false, nil
-			}
-			for _, p := range attached {
-				if _, err := s.c.IAM.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(name), PolicyArn: aws.String(p)}); err != nil {
-					return false, fmt.Errorf("detach %s: %w", p, err)
-				}
-			}
-			if haveInline != "" {
-				if _, err := s.c.IAM.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(inlineName)}); err != nil {
-					return false, fmt.Errorf("delete policy %s: %w", inlineName, err)
-				}
-			}
-			_, err := s.c.IAM.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(name)})
-			return true, wrap("delete role "+name, err)
-		},
-	}
+	_, err := g.s.c.Logs.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String(g.groupName()), RetentionInDays: aws.Int32(g.s.cfg.LogRetentionDays)})
+	return wrap("set retention of "+g.groupName(), err)
 }
 
-// decodePolicy undoes the URL encoding IAM returns policy documents in.
-func decodePolicy(doc string) string {
-	if strings.HasPrefix(doc, "%7B") || strings.HasPrefix(doc, "%7b") {
-		if d, err := urlUnescape(doc); err == nil {
-			return d
-		}
-	}
-	return doc
-}
-
-func lastSegment(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }
-
-func (s *Stack) executionRole() resource {
-	return s.role("execution role", s.cfg.ExecutionRole, 2,
-		func() string {
-			return policyDoc(map[string]any{"Effect": "Allow", "Principal": map[string]any{"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"})
-		},
-		func() []string {
-			if s.cfg.SecretsReadWrite {
-				return []string{executionPolicy, secretsRWPolicy}
-			}
-			return []string{executionPolicy}
-		},
-		func() string {
-			if s.cfg.SecretsReadWrite {
-				return ""
-			}
-			o := s.get()
-			return policyDoc(map[string]any{"Effect": "Allow", "Action": []string{"secretsmanager:GetSecretValue"}, "Resource": []string{o.AppSecretARN, o.APIKeySecretARN}})
-		},
-		readSecretsPolicy,
-		func(o *Outputs, arn string) { o.ExecutionRoleARN = arn })
-}
-
-func (s *Stack) repository() resource {
-	var tagged bool
-	lifecycle := func() string {
-		return fmt.Sprintf(`{"rules":[{"rulePriority":1,"description":"keep the newest %d images","selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":%d},"action":{"type":"expire"}}]}`, s.cfg.KeepImages, s.cfg.KeepImages)
-	}
-	name := s.cfg.ECRRepository
-	var scan, immutable, policyOK bool
-	fix := func(ctx context.Context) error {
-		if !scan {
-			if _, err := s.c.ECR.PutImageScanningConfiguration(ctx, &ecr.PutImageScanningConfigurationInput{RepositoryName: aws.String(name), ImageScanningConfiguration: &ecrtypes.ImageScanningConfiguration{ScanOnPush: true}}); err != nil {
-				return fmt.Errorf("turn on scan on push: %w", err)
-			}
-		}
-		if !immutable {
-			if _, err := s.c.ECR.PutImageTagMutability(ctx, &ecr.PutImageTagMutabilityInput{RepositoryName: aws.String(name), ImageTagMutability: ecrtypes.ImageTagMutabilityImmutable}); err != nil {
-				return fmt.Errorf("make tags immutable: %w", err)
-			}
-		}
-		if !policyOK {
-			if _, err := s.c.ECR.PutLifecyclePolicy(ctx, &ecr.PutLifecyclePolicyInput{RepositoryName: aws.String(name), LifecyclePolicyText: aws.String(lifecycle())}); err != nil {
-				return fmt.Errorf("put lifecycle policy: %w", err)
-			}
-		}
-		return nil
-	}
-	return resource{kind: "ECR repository", name: name, stage: 1,
-		find: func(ctx context.Context) (Action, string, error) {
-			out, err := s.c.ECR.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{name}})
-			var nf *ecrtypes.RepositoryNotFoundException
-			if errors.As(err, &nf) {
-				scan, immutable, policyOK = false, false, false
-				return Create, "", nil
-			}
-			if err != nil {
-				return "", "", fmt.Errorf("describe repository %s: %w", name, err)
-			}
-			r := out.Repositories[0]
-			s.set(func(o *Outputs) {
-				o.RepositoryURI, o.RepositoryARN = aws.ToString(r.RepositoryUri), aws.ToString(r.RepositoryArn)
-			})
-			tags, err := s.c.ECR.ListTagsForResource(ctx, &ecr.ListTagsForResourceInput{ResourceArn: r.RepositoryArn})
-			if err != nil {
-				return "", "", fmt.Errorf("list tags of %s: %w", name, err)
-			}
-			m := map[string]string{}
-			for _, t := range tags.Tags {
-				m[aws.ToString(t.Key)] = aws.ToString(t.Value)
-			}
-			tagged = s.taggedByUs(m)
-			scan = r.ImageScanningConfiguration != nil && r.ImageScanningConfiguration.ScanOnPush
-			immutable = r.ImageTagMutability == ecrtypes.ImageTagMutabilityImmutable
-			lp, err := s.c.ECR.GetLifecyclePolicy(ctx, &ecr.GetLifecyclePolicyInput{RepositoryName: aws.String(name)})
-			var lnf *ecrtypes.LifecyclePolicyNotFoundException
-			switch {
-			case errors.As(err, &lnf):
-				policyOK = false
-			case err != nil:
-				return "", "", fmt.Errorf("get lifecycle policy of %s: %w", name, err)
-			default:
-				policyOK = sameJSON(aws.ToString(lp.LifecyclePolicyText), lifecycle())
-			}
-			var d []string
-			if !scan {
-				d = append(d, "scan on push is off")
-			}
-			if !immutable {
-				d = append(d, "tags are mutable")
-			}
-			if !policyOK {
-				d = append(d, fmt.Sprintf("no lifecycle rule keeping the newest %d images", s.cfg.KeepImages))
-			}
-			if len(d) > 0 {
-				return Change, strings.Join(d, "; "), nil
-			}
-			return Exists, aws.ToString(r.RepositoryUri), nil
-		},
-		create: func(ctx context.Context) error {
-			var tags []ecrtypes.Tag
-			for k, v := range s.tagMap() {
-				tags = append(tags, ecrtypes.Tag{Key: aws.String(k), Value: aws.String(v)})
-			}
-			out, err := s.c.ECR.CreateRepository(ctx, &ecr.CreateRepositoryInput{
-				RepositoryName: aws.String(name), ImageTagMutability: ecrtypes.ImageTagMutabilityImmutable,
-				ImageScanningConfiguration: &ecrtypes.ImageScanningConfiguration{ScanOnPush: true}, Tags: tags,
-			})
-			if err != nil {
-				return fmt.Errorf("create repository %s: %w", name, err)
-			}
-			tagged, scan, immutable, policyOK = true, true, true, false
-			s.set(func(o *Outputs) {
-				o.RepositoryURI, o.RepositoryARN = aws.ToString(out.Repository.RepositoryUri), aws.ToString(out.Repository.RepositoryArn)
-			})
-			return fix(ctx)
-		},
-		fix: fix,
-		destroy: func(ctx context.Context) (bool, error) {
-			if !tagged {
-				return false, nil
-			}
-			_, err := s.c.ECR.DeleteRepository(ctx, &ecr.DeleteRepositoryInput{RepositoryName: aws.String(name), Force: true})
-			return true, wrap("delete repository "+name, err)
-		},
-	}
-}
-
-func (s *Stack) logGroup() resource {
-	name := s.cfg.LogGroup
-	var tagged bool
-	retention := func(ctx context.Context) error {
-		_, err := s.c.Logs.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String(name), RetentionInDays: aws.Int32(s.cfg.LogRetentionDays)})
-		return wrap("set retention of "+name, err)
-	}
-	return resource{kind: "log group", name: name, stage: 1,
-		find: func(ctx context.Context) (Action, string, error) {
-			out, err := s.c.Logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(name)})
-			if err != nil {
-				return "", "", fmt.Errorf("describe log groups: %w", err)
-			}
-			for _, g := range out.LogGroups {
-				if aws.ToString(g.LogGroupName) != name {
-					continue
-				}
-				arn := strings.TrimSuffix(aws.ToString(g.Arn), ":*")
-				s.set(func(o *Outputs) { o.LogGroupARN = arn })
-				tags, err := s.c.Logs.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: aws.String(arn)})
-				if err != nil {
-					return "", "", fmt.Errorf("list tags of %s: %w", name, err)
-				}
-				tagged = s.taggedByUs(tags.Tags)
-				if aws.ToInt32(g.RetentionInDays) != s.cfg.LogRetentionDays {
-					return Change, fmt.Sprintf("retention %d days, the config says %d", aws.ToInt32(g.RetentionInDays), s.cfg.LogRetentionDays), nil
-				}
-				return Exists, arn, nil
-			}
-			return Create, "", nil
-		},
-		create: func(ctx context.Context) error {
-			if _, err := s.c.Logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(name), Tags: s.tagMap()}); err != nil {
-				return fmt.Errorf("create log group %s: %w", name, err)
-			}
-			tagged = true
-			s.set(func(o *Outputs) {
-				o.LogGroupARN = fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", s.cfg.Region, accountOf(o.RepositoryARN), name)
-			})
-			return retention(ctx)
-		},
-		fix: retention,
-		destroy: func(ctx context.Context) (bool, error) {
-			if !tagged {
-				return false, nil
-			}
-			_, err := s.c.Logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(name)})
-			return true, wrap("delete log group "+name, err)
-		},
-	}
+func (g *logGroup) destroy(ctx context.Context) error {
+	_, err := g.s.c.Logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(g.groupName())})
+	return wrap("delete log group "+g.groupName(), err)
 }
 
 func accountOf(arn string) string {
@@ -464,184 +393,252 @@ func (s *Stack) ecsTags() []ecstypes.Tag {
 	return tags
 }
 
-func ecsTagged(s *Stack, tags []ecstypes.Tag) bool {
+func (s *Stack) ecsOwner(tags []ecstypes.Tag) Owner {
 	m := map[string]string{}
 	for _, t := range tags {
 		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
 	}
-	return s.taggedByUs(m)
+	return s.owner(m)
 }
 
-func (s *Stack) cluster() resource {
-	name := s.cfg.Cluster
-	var tagged bool
-	providers := func(ctx context.Context) error {
-		_, err := s.c.ECS.PutClusterCapacityProviders(ctx, &ecs.PutClusterCapacityProvidersInput{
-			Cluster: aws.String(name), CapacityProviders: []string{"FARGATE", "FARGATE_SPOT"},
-			DefaultCapacityProviderStrategy: []ecstypes.CapacityProviderStrategyItem{{CapacityProvider: aws.String("FARGATE"), Weight: 1}},
-		})
-		return wrap("set the capacity providers of "+name, err)
-	}
-	return resource{kind: "ECS cluster", name: name, stage: 1,
-		find: func(ctx context.Context) (Action, string, error) {
-			out, err := s.c.ECS.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{name}, Include: []ecstypes.ClusterField{ecstypes.ClusterFieldTags}})
-			if err != nil {
-				return "", "", fmt.Errorf("describe cluster %s: %w", name, err)
-			}
-			for _, c := range out.Clusters {
-				if aws.ToString(c.Status) != "ACTIVE" {
-					continue
-				}
-				s.set(func(o *Outputs) { o.ClusterARN = aws.ToString(c.ClusterArn) })
-				tagged = ecsTagged(s, c.Tags)
-				if !slices.Contains(c.CapacityProviders, "FARGATE") {
-					return Change, "no FARGATE capacity provider", nil
-				}
-				return Exists, aws.ToString(c.ClusterArn), nil
-			}
-			return Create, "", nil
-		},
-		create: func(ctx context.Context) error {
-			out, err := s.c.ECS.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(name), Tags: s.ecsTags(),
-				Settings: []ecstypes.ClusterSetting{{Name: ecstypes.ClusterSettingNameContainerInsights, Value: aws.String("enabled")}}})
-			if err != nil {
-				return fmt.Errorf("create cluster %s: %w", name, err)
-			}
-			tagged = true
-			s.set(func(o *Outputs) { o.ClusterARN = aws.ToString(out.Cluster.ClusterArn) })
-			return providers(ctx)
-		},
-		fix: providers,
-		destroy: func(ctx context.Context) (bool, error) {
-			if !tagged {
-				return false, nil
-			}
-			_, err := s.c.ECS.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: aws.String(name)})
-			return true, wrap("delete cluster "+name, err)
-		},
-	}
+// cluster is the ECS cluster of the service.
+type cluster struct {
+	s         *Stack
+	providers bool // to set
 }
 
-func (s *Stack) taskDefinition() resource {
-	var arns []string
-	var tagged bool
-	return resource{kind: "task definition", name: s.cfg.Family, stage: 3,
-		find: func(ctx context.Context) (Action, string, error) {
-			out, err := s.c.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(s.cfg.Family), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
-			if err != nil {
-				var ce *ecstypes.ClientException
-				if errors.As(err, &ce) {
-					return Create, "", nil
-				}
-				return "", "", fmt.Errorf("describe task definition %s: %w", s.cfg.Family, err)
-			}
-			if out.TaskDefinition.Status != ecstypes.TaskDefinitionStatusActive {
-				return Create, "", nil // only deregistered revisions are left
-			}
-			tagged = ecsTagged(s, out.Tags)
-			s.set(func(o *Outputs) { o.TaskDefinitionARN = aws.ToString(out.TaskDefinition.TaskDefinitionArn) })
-			// Deploys register new revisions of it: the bootstrap never
-			// changes a revision it finds.
-			return Exists, aws.ToString(out.TaskDefinition.TaskDefinitionArn), nil
-		},
-		create: func(ctx context.Context) error {
-			o := s.get()
-			out, err := s.c.ECS.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
-				Family: aws.String(s.cfg.Family), RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
-				NetworkMode: ecstypes.NetworkModeAwsvpc, Cpu: aws.String(s.cfg.CPU), Memory: aws.String(s.cfg.Memory),
-				ExecutionRoleArn: aws.String(o.ExecutionRoleARN), Tags: s.ecsTags(),
-				RuntimePlatform: &ecstypes.RuntimePlatform{CpuArchitecture: ecstypes.CPUArchitectureX8664, OperatingSystemFamily: ecstypes.OSFamilyLinux},
-				ContainerDefinitions: []ecstypes.ContainerDefinition{{
-					Name: aws.String(s.cfg.Container), Image: aws.String(o.RepositoryURI + ":" + placeholderTag), Essential: aws.Bool(true),
-					PortMappings: []ecstypes.PortMapping{{ContainerPort: aws.Int32(s.cfg.ContainerPort), Protocol: ecstypes.TransportProtocolTcp}},
-					Environment:  []ecstypes.KeyValuePair{{Name: aws.String("PORT"), Value: aws.String(fmt.Sprint(s.cfg.ContainerPort))}},
-					Secrets: []ecstypes.Secret{
-						{Name: aws.String("APP_ENV_JSON"), ValueFrom: aws.String(o.AppSecretARN)},
-						{Name: aws.String("API_KEY"), ValueFrom: aws.String(o.APIKeySecretARN)},
-					},
-					LogConfiguration: &ecstypes.LogConfiguration{LogDriver: ecstypes.LogDriverAwslogs, Options: map[string]string{
-						"awslogs-group": s.cfg.LogGroup, "awslogs-region": s.cfg.Region, "awslogs-stream-prefix": "ecs",
-					}},
-				}},
-			})
-			if err != nil {
-				return fmt.Errorf("register task definition %s: %w", s.cfg.Family, err)
-			}
-			tagged = true
-			s.set(func(o *Outputs) { o.TaskDefinitionARN = aws.ToString(out.TaskDefinition.TaskDefinitionArn) })
-			return nil
-		},
-		destroy: func(ctx context.Context) (bool, error) {
-			if !tagged {
-				return false, nil
-			}
-			list, err := s.c.ECS.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(s.cfg.Family), Status: ecstypes.TaskDefinitionStatusActive})
-			if err != nil {
-				return false, fmt.Errorf("list revisions of %s: %w", s.cfg.Family, err)
-			}
-			arns = list.TaskDefinitionArns
-			for _, arn := range arns {
-				if _, err := s.c.ECS.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)}); err != nil {
-					return false, fmt.Errorf("deregister %s: %w", arn, err)
-				}
-			}
-			return true, nil
-		},
+func (c *cluster) describe() (string, string) { return "ECS cluster", c.s.cfg.Cluster }
+func (c *cluster) stage() int                 { return 1 }
+
+func (c *cluster) find(ctx context.Context) (found, error) {
+	s, name := c.s, c.s.cfg.Cluster
+	out, err := s.c.ECS.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{name}, Include: []ecstypes.ClusterField{ecstypes.ClusterFieldTags}})
+	if err != nil {
+		return found{}, fmt.Errorf("describe cluster %s: %w", name, err)
 	}
+	for _, cl := range out.Clusters {
+		if aws.ToString(cl.Status) != "ACTIVE" {
+			continue
+		}
+		s.set(func(o *Outputs) { o.ClusterARN = aws.ToString(cl.ClusterArn) })
+		f := found{owner: s.ecsOwner(cl.Tags), id: aws.ToString(cl.ClusterArn)}
+		var ds []drift
+		if !slices.Contains(cl.CapacityProviders, "FARGATE") {
+			ds = append(ds, drift{"no FARGATE capacity provider (services with launch type FARGATE run without one)",
+				"aws ecs put-cluster-capacity-providers --cluster " + name + " --capacity-providers FARGATE FARGATE_SPOT --default-capacity-provider-strategy capacityProvider=FARGATE,weight=1"})
+		}
+		c.providers = s.sortDrift(&f, "cluster", ds) && len(ds) > 0
+		return f, nil
+	}
+	return found{}, nil
 }
 
-func (s *Stack) service() resource {
-	name := s.cfg.Service
-	var tagged, found bool
-	return resource{kind: "ECS service", name: name, stage: 4,
-		find: func(ctx context.Context) (Action, string, error) {
-			if s.get().ClusterARN == "" {
-				return Create, "", nil
-			}
-			out, err := s.c.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(s.cfg.Cluster), Services: []string{name}, Include: []ecstypes.ServiceField{ecstypes.ServiceFieldTags}})
-			if err != nil {
-				return "", "", fmt.Errorf("describe service %s: %w", name, err)
-			}
-			for _, sv := range out.Services {
-				if aws.ToString(sv.Status) == "ACTIVE" {
-					found = true
-					tagged = ecsTagged(s, sv.Tags)
-					s.set(func(o *Outputs) { o.ServiceARN = aws.ToString(sv.ServiceArn) })
-					return Exists, aws.ToString(sv.ServiceArn), nil
-				}
-			}
-			return Create, "", nil
-		},
-		create: func(ctx context.Context) error {
-			o := s.get()
-			// The placeholder image does not exist yet: the service starts
-			// at zero tasks, and the first deploy scales it to desired-count,
-			// which it reads from this tag.
-			tags := append(s.ecsTags(), ecstypes.Tag{Key: aws.String(TagDesiredCount), Value: aws.String(fmt.Sprint(s.cfg.DesiredCount))})
-			out, err := s.c.ECS.CreateService(ctx, &ecs.CreateServiceInput{
-				Cluster: aws.String(s.cfg.Cluster), ServiceName: aws.String(name), TaskDefinition: aws.String(o.TaskDefinitionARN),
-				DesiredCount: aws.Int32(0), LaunchType: ecstypes.LaunchTypeFargate, Tags: tags, PropagateTags: ecstypes.PropagateTagsService,
-				NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
-					Subnets: o.PublicSubnetIDs, SecurityGroups: []string{o.SecurityGroupID}, AssignPublicIp: ecstypes.AssignPublicIpEnabled,
-				}},
-				DeploymentConfiguration: &ecstypes.DeploymentConfiguration{
-					DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true},
-					MaximumPercent:           aws.Int32(200), MinimumHealthyPercent: aws.Int32(100),
-				},
-			})
-			if err != nil {
-				return fmt.Errorf("create service %s: %w", name, err)
-			}
-			found, tagged = true, true
-			s.set(func(o *Outputs) { o.ServiceARN = aws.ToString(out.Service.ServiceArn) })
-			return nil
-		},
-		destroy: func(ctx context.Context) (bool, error) {
-			if !found || !tagged {
-				return false, nil
-			}
-			_, err := s.c.ECS.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: aws.String(s.cfg.Cluster), Service: aws.String(name), Force: aws.Bool(true)})
-			return true, wrap("delete service "+name, err)
-		},
+func (c *cluster) create(ctx context.Context) (string, error) {
+	s, name := c.s, c.s.cfg.Cluster
+	out, err := s.c.ECS.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(name), Tags: s.ecsTags(),
+		Settings: []ecstypes.ClusterSetting{{Name: ecstypes.ClusterSettingNameContainerInsights, Value: aws.String("enabled")}}})
+	if err != nil {
+		return "", fmt.Errorf("create cluster %s: %w", name, err)
 	}
+	s.set(func(o *Outputs) { o.ClusterARN = aws.ToString(out.Cluster.ClusterArn) })
+	c.providers = true
+	if err := c.change(ctx); err != nil {
+		return "", err
+	}
+	return c.s.get().ClusterARN, nil
+}
+
+func (c *cluster) change(ctx context.Context) error {
+	if !c.providers {
+		return nil
+	}
+	_, err := c.s.c.ECS.PutClusterCapacityProviders(ctx, &ecs.PutClusterCapacityProvidersInput{
+		Cluster: aws.String(c.s.cfg.Cluster), CapacityProviders: []string{"FARGATE", "FARGATE_SPOT"},
+		DefaultCapacityProviderStrategy: []ecstypes.CapacityProviderStrategyItem{{CapacityProvider: aws.String("FARGATE"), Weight: 1}},
+	})
+	return wrap("set the capacity providers of "+c.s.cfg.Cluster, err)
+}
+
+func (c *cluster) destroy(ctx context.Context) error {
+	_, err := c.s.c.ECS.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: aws.String(c.s.cfg.Cluster)})
+	return wrap("delete cluster "+c.s.cfg.Cluster, err)
+}
+
+// taskDefinition is the family the service runs. Deploys register its new
+// revisions: the bootstrap never changes a revision it finds.
+type taskDefinition struct{ s *Stack }
+
+func (t *taskDefinition) describe() (string, string) {
+	if td := t.s.found.taskDef; td != nil {
+		return "task definition", aws.ToString(td.Family)
+	}
+	return "task definition", t.s.cfg.Family
+}
+func (t *taskDefinition) stage() int { return 3 }
+
+func (t *taskDefinition) find(ctx context.Context) (found, error) {
+	s := t.s
+	td, tags := s.found.taskDef, s.found.taskDefTags
+	if td == nil {
+		out, err := s.c.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(s.cfg.Family), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
+		var ce *ecstypes.ClientException
+		if errors.As(err, &ce) {
+			return found{}, nil
+		}
+		if err != nil {
+			return found{}, fmt.Errorf("describe task definition %s: %w", s.cfg.Family, err)
+		}
+		if out.TaskDefinition.Status != ecstypes.TaskDefinitionStatusActive {
+			return found{}, nil // only deregistered revisions are left
+		}
+		td, tags = out.TaskDefinition, out.Tags
+	}
+	arn := aws.ToString(td.TaskDefinitionArn)
+	s.set(func(o *Outputs) {
+		o.TaskDefinitionARN = arn
+		if r := aws.ToString(td.TaskRoleArn); r != "" {
+			o.TaskRoleARN = r
+		}
+	})
+	return found{owner: s.ecsOwner(tags), id: arn}, nil
+}
+
+// containerSecrets injects the app secret one variable per JSON key
+// (valueFrom <arn>:KEY::) and the API key as API_KEY.
+func containerSecrets(appARN string, keys []string, apiKeyARN string) []ecstypes.Secret {
+	var out []ecstypes.Secret
+	for _, k := range keys {
+		if k == "API_KEY" || k == "PORT" {
+			continue // the bootstrap's own variables win
+		}
+		out = append(out, ecstypes.Secret{Name: aws.String(k), ValueFrom: aws.String(appARN + ":" + k + "::")})
+	}
+	return append(out, ecstypes.Secret{Name: aws.String("API_KEY"), ValueFrom: aws.String(apiKeyARN)})
+}
+
+// appSecretKeys are the keys of the app's environment: those given to the
+// bootstrap, else those of the secret as it is (read, never logged).
+func (s *Stack) appSecretKeys(ctx context.Context, arn string) ([]string, error) {
+	if len(s.appSecret) > 0 {
+		return appKeys(s.appSecret)
+	}
+	out, err := s.c.Secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+	if err != nil {
+		return nil, fmt.Errorf("read the keys of secret %s: %w", arn, err)
+	}
+	return appKeys([]byte(aws.ToString(out.SecretString)))
+}
+
+func (t *taskDefinition) create(ctx context.Context) (string, error) {
+	s := t.s
+	o := s.get()
+	keys, err := s.appSecretKeys(ctx, o.AppSecretARN)
+	if err != nil {
+		return "", err
+	}
+	out, err := s.c.ECS.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String(s.cfg.Family), RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
+		NetworkMode: ecstypes.NetworkModeAwsvpc, Cpu: aws.String(s.cfg.CPU), Memory: aws.String(s.cfg.Memory),
+		ExecutionRoleArn: aws.String(o.ExecutionRoleARN), Tags: s.ecsTags(),
+		RuntimePlatform: &ecstypes.RuntimePlatform{CpuArchitecture: ecstypes.CPUArchitectureX8664, OperatingSystemFamily: ecstypes.OSFamilyLinux},
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{
+			Name: aws.String(s.cfg.Container), Image: aws.String(o.RepositoryURI + ":" + placeholderTag), Essential: aws.Bool(true),
+			PortMappings: []ecstypes.PortMapping{{ContainerPort: aws.Int32(s.cfg.ContainerPort), Protocol: ecstypes.TransportProtocolTcp}},
+			Environment:  []ecstypes.KeyValuePair{{Name: aws.String("PORT"), Value: aws.String(fmt.Sprint(s.cfg.ContainerPort))}},
+			Secrets:      containerSecrets(o.AppSecretARN, keys, o.APIKeySecretARN),
+			LogConfiguration: &ecstypes.LogConfiguration{LogDriver: ecstypes.LogDriverAwslogs, Options: map[string]string{
+				"awslogs-group": s.cfg.LogGroup, "awslogs-region": s.cfg.Region, "awslogs-stream-prefix": "ecs",
+			}},
+		}},
+	})
+	if err != nil {
+		return "", fmt.Errorf("register task definition %s: %w", s.cfg.Family, err)
+	}
+	s.set(func(o *Outputs) { o.TaskDefinitionARN = aws.ToString(out.TaskDefinition.TaskDefinitionArn) })
+	return t.s.get().TaskDefinitionARN, nil
+}
+
+func (t *taskDefinition) change(context.Context) error { return nil }
+
+func (t *taskDefinition) destroy(ctx context.Context) error {
+	_, family := t.describe()
+	list, err := t.s.c.ECS.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family), Status: ecstypes.TaskDefinitionStatusActive})
+	if err != nil {
+		return fmt.Errorf("list revisions of %s: %w", family, err)
+	}
+	for _, arn := range list.TaskDefinitionArns {
+		if _, err := t.s.c.ECS.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)}); err != nil {
+			return fmt.Errorf("deregister %s: %w", arn, err)
+		}
+	}
+	return nil
+}
+
+// service is the ECS service that runs the app.
+type service struct{ s *Stack }
+
+func (v *service) describe() (string, string) { return "ECS service", v.s.cfg.Service }
+func (v *service) stage() int                 { return 4 }
+
+func (v *service) find(ctx context.Context) (found, error) {
+	s := v.s
+	svc := s.found.service
+	if svc == nil {
+		if s.get().ClusterARN == "" {
+			return found{}, nil
+		}
+		// Made by this run or by an earlier one whose answer was lost.
+		out, err := s.c.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(s.cfg.Cluster), Services: []string{s.cfg.Service}, Include: []ecstypes.ServiceField{ecstypes.ServiceFieldTags}})
+		if err != nil {
+			return found{}, fmt.Errorf("describe service %s: %w", s.cfg.Service, err)
+		}
+		for i := range out.Services {
+			if aws.ToString(out.Services[i].Status) == "ACTIVE" {
+				svc = &out.Services[i]
+			}
+		}
+		if svc == nil {
+			return found{}, nil
+		}
+	}
+	arn := aws.ToString(svc.ServiceArn)
+	s.set(func(o *Outputs) { o.ServiceARN = arn })
+	f := found{owner: s.ecsOwner(svc.Tags), id: arn}
+	if cb := svc.DeploymentConfiguration; f.owner == OwnerAdopted && (cb == nil || cb.DeploymentCircuitBreaker == nil || !cb.DeploymentCircuitBreaker.Enable) {
+		f.advice = append(f.advice, fmt.Sprintf("its deployment circuit breaker is off (a failed rollout runs until someone stops it; the action still rolls back itself): aws ecs update-service --cluster %s --service %s --deployment-configuration 'deploymentCircuitBreaker={enable=true,rollback=true}'",
+			s.cfg.Cluster, s.cfg.Service))
+	}
+	return f, nil
+}
+
+func (v *service) create(ctx context.Context) (string, error) {
+	s := v.s
+	o := s.get()
+	// The placeholder image does not exist yet: the service starts at zero
+	// tasks, and the first deploy scales it to desired-count, which it
+	// reads from this tag.
+	tags := append(s.ecsTags(), ecstypes.Tag{Key: aws.String(TagDesiredCount), Value: aws.String(fmt.Sprint(s.cfg.DesiredCount))})
+	out, err := s.c.ECS.CreateService(ctx, &ecs.CreateServiceInput{
+		Cluster: aws.String(s.cfg.Cluster), ServiceName: aws.String(s.cfg.Service), TaskDefinition: aws.String(o.TaskDefinitionARN),
+		DesiredCount: aws.Int32(0), LaunchType: ecstypes.LaunchTypeFargate, Tags: tags, PropagateTags: ecstypes.PropagateTagsService,
+		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
+			Subnets: o.PublicSubnetIDs, SecurityGroups: o.SecurityGroupIDs, AssignPublicIp: ecstypes.AssignPublicIpEnabled,
+		}},
+		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{
+			DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true},
+			MaximumPercent:           aws.Int32(200), MinimumHealthyPercent: aws.Int32(100),
+		},
+	})
+	if err != nil {
+		return "", fmt.Errorf("create service %s: %w", s.cfg.Service, err)
+	}
+	s.set(func(o *Outputs) { o.ServiceARN = aws.ToString(out.Service.ServiceArn) })
+	return v.s.get().ServiceARN, nil
+}
+
+func (v *service) change(context.Context) error { return nil }
+
+func (v *service) destroy(ctx context.Context) error {
+	_, err := v.s.c.ECS.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: aws.String(v.s.cfg.Cluster), Service: aws.String(v.s.cfg.Service), Force: aws.Bool(true)})
+	return wrap("delete service "+v.s.cfg.Service, err)
 }

@@ -11,6 +11,8 @@ package bootstrap
 import (
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -73,9 +75,11 @@ type Outputs struct {
 	PublicRouteTableID  string   `json:"publicRouteTableId,omitempty"`
 	PrivateRouteTableID string   `json:"privateRouteTableId,omitempty"`
 	SecurityGroupID     string   `json:"securityGroupId,omitempty"`
+	SecurityGroupIDs    []string `json:"securityGroupIds,omitempty"`
 	AppSecretARN        string   `json:"appSecretArn,omitempty"`
 	APIKeySecretARN     string   `json:"apiKeySecretArn,omitempty"`
 	ExecutionRoleARN    string   `json:"executionRoleArn,omitempty"`
+	TaskRoleARN         string   `json:"taskRoleArn,omitempty"`
 	RepositoryURI       string   `json:"repositoryUri,omitempty"`
 	RepositoryARN       string   `json:"repositoryArn,omitempty"`
 	LogGroupARN         string   `json:"logGroupArn,omitempty"`
@@ -84,6 +88,17 @@ type Outputs struct {
 	ServiceARN          string   `json:"serviceArn,omitempty"`
 	OIDCProviderARN     string   `json:"oidcProviderArn,omitempty"`
 	DeployRoleARN       string   `json:"deployRoleArn,omitempty"`
+	// Resources says of each resource whose it is: "ours" (made by the
+	// bootstrap) or "adopted" (found, left as it was).
+	Resources []Resource `json:"resources,omitempty"`
+}
+
+// Resource is one resource of the baseline and its owner.
+type Resource struct {
+	Kind  string `json:"kind"`
+	Name  string `json:"name"`
+	ID    string `json:"id"`
+	Owner Owner  `json:"owner"`
 }
 
 // Stack is the baseline of one config in one account and region.
@@ -93,8 +108,12 @@ type Stack struct {
 	log       *slog.Logger
 	appSecret []byte // the app's environment as JSON; never logged
 
-	mu  sync.Mutex
-	out Outputs
+	// found is what discover found; set before any resource is judged.
+	found *baseline
+
+	mu         sync.Mutex
+	out        Outputs
+	oursSecret map[string]bool // ARNs of the secrets the bootstrap made
 }
 
 // Option configures a Stack.
@@ -126,7 +145,7 @@ func New(c Clients, cfg Config, opts ...Option) (*Stack, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	s := &Stack{c: c, cfg: cfg, log: slog.New(slog.DiscardHandler), out: Outputs{Region: cfg.Region}}
+	s := &Stack{c: c, cfg: cfg, log: slog.New(slog.DiscardHandler), out: Outputs{Region: cfg.Region}, oursSecret: map[string]bool{}}
 	for _, o := range opts {
 		if err := o(s); err != nil {
 			return nil, err
@@ -140,9 +159,11 @@ func (s *Stack) Outputs() Outputs {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o := s.out
-	o.AvailabilityZones = append([]string(nil), s.out.AvailabilityZones...)
-	o.PublicSubnetIDs = append([]string(nil), s.out.PublicSubnetIDs...)
-	o.PrivateSubnetIDs = append([]string(nil), s.out.PrivateSubnetIDs...)
+	o.AvailabilityZones = slices.Clone(s.out.AvailabilityZones)
+	o.PublicSubnetIDs = slices.Clone(s.out.PublicSubnetIDs)
+	o.PrivateSubnetIDs = slices.Clone(s.out.PrivateSubnetIDs)
+	o.SecurityGroupIDs = slices.Clone(s.out.SecurityGroupIDs)
+	o.Resources = slices.Clone(s.out.Resources)
 	return o
 }
 
@@ -156,3 +177,35 @@ func (s *Stack) set(f func(o *Outputs)) {
 func (s *Stack) get() Outputs { return s.Outputs() }
 
 func (s *Stack) name(suffix string) string { return s.cfg.Name + "-" + suffix }
+
+func (s *Stack) markOurs(secretARN string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.oursSecret[secretARN] = true
+}
+
+// secretARNs are the secrets the task reads: the app secret, the API key,
+// and the others the running task definition names; with oursOnly, those
+// of them the bootstrap made.
+func (s *Stack) secretARNs(oursOnly bool) []string {
+	o := s.get()
+	all := []string{o.AppSecretARN, o.APIKeySecretARN}
+	if s.found != nil {
+		for _, arn := range s.found.secretRefs() {
+			all = append(all, arn)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, arn := range all {
+		if arn != "" && !slices.Contains(out, arn) && (!oursOnly || s.oursSecret[arn]) {
+			out = append(out, arn)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// lastSegment is what follows the last "/" of an ARN.
+func lastSegment(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }

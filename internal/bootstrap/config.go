@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -42,7 +43,20 @@ type Config struct {
 	AppSecretFile     string   `yaml:"app-secret-file"`
 	APIKeySecret      string   `yaml:"api-key-secret"`
 	GitHub            *GitHub  `yaml:"github"`
+
+	// IDs of an existing network to use; they win over discovery.
+	VPCID            string   `yaml:"vpc-id"`
+	PublicSubnetIDs  []string `yaml:"public-subnet-ids"`
+	PrivateSubnetIDs []string `yaml:"private-subnet-ids"`
+	SecurityGroupIDs []string `yaml:"security-group-ids"`
+	// Manage hands adopted resources over to the bootstrap, by key (see
+	// Manageable): the config is then enforced on them as on its own, and
+	// the plan shows each change first. Destroy still leaves them.
+	Manage []string `yaml:"manage"`
 }
+
+// manageable are the keys the manage list takes.
+var manageable = []string{"vpc", "subnets", "security-group", "execution-role", "deploy-role", "repository", "log-group", "cluster"}
 
 // GitHub asks for the OIDC provider and a deploy role that only the
 // repository's branch may assume.
@@ -161,6 +175,29 @@ func (c Config) Check() error {
 	}
 	if c.KeepImages < 1 {
 		add("keep-images %d: keep at least one image", c.KeepImages)
+	}
+	for _, m := range c.Manage {
+		if !slices.Contains(manageable, m) {
+			add("manage: %q is not a resource the bootstrap can take over; use one of %s", m, strings.Join(manageable, ", "))
+		}
+	}
+	if c.VPCID != "" && !strings.HasPrefix(c.VPCID, "vpc-") {
+		add("vpc-id %q is not a VPC ID: write it like vpc-0a1b2c3d", c.VPCID)
+	}
+	for key, ids := range map[string][]string{"public-subnet-ids": c.PublicSubnetIDs, "private-subnet-ids": c.PrivateSubnetIDs} {
+		if len(ids) != 0 && len(ids) != 2 {
+			add("%s: give two subnet IDs, one per availability zone, or none", key)
+		}
+		for _, id := range ids {
+			if !strings.HasPrefix(id, "subnet-") {
+				add("%s: %q is not a subnet ID: write it like subnet-0a1b2c3d", key, id)
+			}
+		}
+	}
+	for _, id := range c.SecurityGroupIDs {
+		if !strings.HasPrefix(id, "sg-") {
+			add("security-group-ids: %q is not a security group ID: write it like sg-0a1b2c3d", id)
+		}
 	}
 	if g := c.GitHub; g != nil && (!strings.Contains(g.Repository, "/") || g.Branch == "" || g.Role == "") {
 		add("github: give repository (owner/name), branch and role")

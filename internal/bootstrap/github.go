@@ -3,74 +3,76 @@ package bootstrap
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 )
 
-func urlUnescape(s string) (string, error) { return url.QueryUnescape(s) }
-
 // oidcProvider is GitHub's OIDC identity provider, which lets a workflow
 // trade its token for a role's credentials.
-func (s *Stack) oidcProvider() resource {
-	var tagged bool
-	return resource{kind: "GitHub OIDC provider", name: githubOIDCHost, stage: 1,
-		find: func(ctx context.Context) (Action, string, error) {
-			out, err := s.c.IAM.ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{})
-			if err != nil {
-				return "", "", fmt.Errorf("list OIDC providers: %w", err)
-			}
-			for _, p := range out.OpenIDConnectProviderList {
-				arn := aws.ToString(p.Arn)
-				if !strings.HasSuffix(arn, "/"+githubOIDCHost) {
-					continue
-				}
-				s.set(func(o *Outputs) { o.OIDCProviderARN = arn })
-				got, err := s.c.IAM.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(arn)})
-				if err != nil {
-					return "", "", fmt.Errorf("get OIDC provider: %w", err)
-				}
-				m := map[string]string{}
-				for _, t := range got.Tags {
-					m[aws.ToString(t.Key)] = aws.ToString(t.Value)
-				}
-				tagged = s.taggedByUs(m)
-				return Exists, arn, nil
-			}
-			return Create, "", nil
-		},
-		create: func(ctx context.Context) error {
-			out, err := s.c.IAM.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
-				Url: aws.String("https://" + githubOIDCHost), ClientIDList: []string{"sts.amazonaws.com"}, Tags: s.iamTags(),
-				// AWS no longer checks the thumbprint for this provider; the API still asks for one.
-				ThumbprintList: []string{"6938fd4d98bab03faadb97b34396831e3780aea1"},
-			})
-			if err != nil {
-				return fmt.Errorf("create the GitHub OIDC provider: %w", err)
-			}
-			tagged = true
-			s.set(func(o *Outputs) { o.OIDCProviderARN = aws.ToString(out.OpenIDConnectProviderArn) })
-			return nil
-		},
-		destroy: func(ctx context.Context) (bool, error) {
-			arn := s.get().OIDCProviderARN
-			if !tagged || arn == "" {
-				return false, nil
-			}
-			_, err := s.c.IAM.DeleteOpenIDConnectProvider(ctx, &iam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(arn)})
-			return true, wrap("delete the GitHub OIDC provider", err)
-		},
+type oidcProvider struct {
+	s   *Stack
+	arn string
+}
+
+func (p *oidcProvider) describe() (string, string) { return "GitHub OIDC provider", githubOIDCHost }
+func (p *oidcProvider) stage() int                 { return 1 }
+
+func (p *oidcProvider) find(ctx context.Context) (found, error) {
+	s := p.s
+	out, err := s.c.IAM.ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{})
+	if err != nil {
+		return found{}, fmt.Errorf("list OIDC providers: %w", err)
 	}
+	for _, op := range out.OpenIDConnectProviderList {
+		arn := aws.ToString(op.Arn)
+		if !strings.HasSuffix(arn, "/"+githubOIDCHost) {
+			continue
+		}
+		p.arn = arn
+		s.set(func(o *Outputs) { o.OIDCProviderARN = arn })
+		got, err := s.c.IAM.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(arn)})
+		if err != nil {
+			return found{}, fmt.Errorf("get OIDC provider: %w", err)
+		}
+		m := map[string]string{}
+		for _, t := range got.Tags {
+			m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+		return found{owner: s.owner(m), id: arn}, nil
+	}
+	return found{}, nil
+}
+
+func (p *oidcProvider) create(ctx context.Context) (string, error) {
+	s := p.s
+	out, err := s.c.IAM.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+		Url: aws.String("https://" + githubOIDCHost), ClientIDList: []string{"sts.amazonaws.com"}, Tags: s.iamTags(),
+		// AWS no longer checks the thumbprint for this provider; the API still asks for one.
+		ThumbprintList: []string{"6938fd4d98bab03faadb97b34396831e3780aea1"},
+	})
+	if err != nil {
+		return "", fmt.Errorf("create the GitHub OIDC provider: %w", err)
+	}
+	p.arn = aws.ToString(out.OpenIDConnectProviderArn)
+	s.set(func(o *Outputs) { o.OIDCProviderARN = p.arn })
+	return p.arn, nil
+}
+
+func (p *oidcProvider) change(context.Context) error { return nil }
+
+func (p *oidcProvider) destroy(ctx context.Context) error {
+	_, err := p.s.c.IAM.DeleteOpenIDConnectProvider(ctx, &iam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(p.arn)})
+	return wrap("delete the GitHub OIDC provider", err)
 }
 
 // deployRole is the role the workflow assumes: trusted only by the
 // configured repository's branch, allowed only what a deploy does.
-func (s *Stack) deployRole() resource {
+func (s *Stack) deployRole() *role {
 	g := s.cfg.GitHub
-	return s.role("deploy role", g.Role, 3,
-		func() string {
+	return &role{s: s, kind: "deploy role", key: "deploy-role", name: g.Role, stg: 3, inlineName: deployPolicy,
+		trust: func() string {
 			return policyDoc(map[string]any{
 				"Effect":    "Allow",
 				"Principal": map[string]any{"Federated": s.get().OIDCProviderARN},
@@ -81,17 +83,24 @@ func (s *Stack) deployRole() resource {
 				}},
 			})
 		},
-		func() []string { return nil },
-		func() string { return s.deployPolicy() },
-		deployPolicy,
-		func(o *Outputs, arn string) { o.DeployRoleARN = arn })
+		managed: func() []string { return nil },
+		inline:  s.deployPolicy,
+		adopted: func() string { return "" },
+		record:  func(o *Outputs, arn string) { o.DeployRoleARN = arn },
+	}
 }
 
-// deployPolicy allows exactly what the action does, and no "*" action.
+// deployPolicy allows exactly what the action does, and no "*" action, on
+// what was found or made: the service, its cluster, its repository, and
+// the roles its task definition names.
 func (s *Stack) deployPolicy() string {
 	o := s.get()
 	account := accountOf(o.RepositoryARN)
-	service := fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", s.cfg.Region, account, s.cfg.Cluster, s.cfg.Service)
+	service := cmpStr(o.ServiceARN, fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", s.cfg.Region, account, s.cfg.Cluster, s.cfg.Service))
+	passRoles := []string{o.ExecutionRoleARN}
+	if o.TaskRoleARN != "" && o.TaskRoleARN != o.ExecutionRoleARN {
+		passRoles = append(passRoles, o.TaskRoleARN)
+	}
 	return policyDoc(
 		map[string]any{"Sid": "EcrLogin", "Effect": "Allow", "Action": []string{"ecr:GetAuthorizationToken"}, "Resource": "*"},
 		map[string]any{"Sid": "EcrPush", "Effect": "Allow", "Resource": o.RepositoryARN, "Action": []string{
@@ -103,7 +112,7 @@ func (s *Stack) deployPolicy() string {
 		map[string]any{"Sid": "Service", "Effect": "Allow", "Resource": service, "Action": []string{"ecs:DescribeServices", "ecs:UpdateService"}},
 		map[string]any{"Sid": "Tasks", "Effect": "Allow", "Resource": "*", "Action": []string{"ecs:ListTasks", "ecs:DescribeTasks"},
 			"Condition": map[string]any{"ArnEquals": map[string]any{"ecs:cluster": o.ClusterARN}}},
-		map[string]any{"Sid": "PassExecutionRole", "Effect": "Allow", "Resource": o.ExecutionRoleARN, "Action": []string{"iam:PassRole"},
+		map[string]any{"Sid": "PassTaskRoles", "Effect": "Allow", "Resource": passRoles, "Action": []string{"iam:PassRole"},
 			"Condition": map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
 	)
 }

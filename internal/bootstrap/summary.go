@@ -5,21 +5,42 @@ import (
 	"strings"
 )
 
-var actionIcon = map[Action]string{Exists: "✅ exists", Create: "➕ create", Change: "✏️ change", "deleted": "🗑️ deleted", "left": "⏭️ left"}
+var actionIcon = map[Action]string{Exists: "✅ exists", Create: "➕ create", Change: "✏️ change", Skip: "⏭️ skip", "deleted": "🗑️ deleted", "left": "⏭️ left"}
 
-// PlanTable renders steps as a Markdown table.
+// Line is a step as one line of a terminal or an Actions log.
+func (s Step) Line() string {
+	line := fmt.Sprintf("%-8s %-8s %-20s %s", s.Action, cmpStr(string(s.Owner), "-"), s.Kind, s.Name)
+	if s.ID != "" && s.Action != Create {
+		line += " (" + s.ID + ")"
+	}
+	if s.Detail != "" {
+		line += ": " + s.Detail
+	}
+	return line
+}
+
+// PlanTable renders steps as a Markdown table, then the advice on adopted
+// resources as a list.
 func PlanTable(title string, steps []Step) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "## %s\n\n| resource | name | action | detail |\n|---|---|---|---|\n", title)
+	fmt.Fprintf(&b, "## %s\n\n| resource | name | action | owner | detail |\n|---|---|---|---|---|\n", title)
 	for _, s := range steps {
 		icon := actionIcon[s.Action]
 		if icon == "" {
 			icon = string(s.Action)
 		}
-		fmt.Fprintf(&b, "| %s | `%s` | %s | %s |\n", s.Kind, s.Name, icon, strings.ReplaceAll(s.Detail, "|", `\|`))
+		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s |\n", s.Kind, s.Name, icon, s.Owner, cell(s.Detail))
+	}
+	if advice := Advice(steps); len(advice) > 0 {
+		b.WriteString("\n### Advice on adopted resources\n\nThe bootstrap leaves these as they are; each says what would change them.\n\n")
+		for _, a := range advice {
+			fmt.Fprintf(&b, "- %s\n", cell(a))
+		}
 	}
 	return b.String()
 }
+
+func cell(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ") }
 
 // NetworkDiagram is a Mermaid flowchart of the network and the service, as
 // the config lays it out, with the IDs found or made so far.
