@@ -76,11 +76,23 @@ func (s *Stack) zones(ctx context.Context) ([]string, error) {
 // vpc is the network everything else lives in.
 type vpc struct {
 	s      *Stack
+	label  string // an adopted VPC's own name
 	id     string
 	dnsOff []types.VpcAttributeName // to turn on
 }
 
-func (v *vpc) describe() (string, string) { return "vpc", v.s.name("vpc") + " " + v.s.cfg.VPCCIDR }
+func (v *vpc) describe() (string, string) {
+	return "vpc", cmpStr(v.label, v.s.name("vpc")+" "+v.s.cfg.VPCCIDR)
+}
+
+// label is how the plan names an adopted resource: by its own Name tag,
+// else by the name the bootstrap would give it.
+func label(owner Owner, tags []types.Tag, suffix string) string {
+	if n := ec2Tag(tags, "Name"); owner == OwnerAdopted && n != "" {
+		return strings.TrimSpace(n + " " + suffix)
+	}
+	return ""
+}
 func (v *vpc) stage() int                 { return 1 }
 
 func (v *vpc) find(ctx context.Context) (found, error) {
@@ -95,6 +107,7 @@ func (v *vpc) find(ctx context.Context) (found, error) {
 	}
 	v.id = aws.ToString(b.vpc.VpcId)
 	f := found{owner: s.ec2Owner(b.vpc.Tags), id: v.id}
+	v.label = label(f.owner, b.vpc.Tags, aws.ToString(b.vpc.CidrBlock))
 	s.set(func(o *Outputs) { o.VPCID = v.id })
 	if cidr := aws.ToString(b.vpc.CidrBlock); cidr != s.cfg.VPCCIDR {
 		if f.owner == OwnerUs {
@@ -175,11 +188,14 @@ func (v *vpc) destroy(ctx context.Context) error {
 // gateway is the internet gateway attached to the VPC.
 type gateway struct {
 	s        *Stack
+	label    string
 	id       string
 	attached bool
 }
 
-func (g *gateway) describe() (string, string) { return "internet gateway", g.s.name("igw-1") }
+func (g *gateway) describe() (string, string) {
+	return "internet gateway", cmpStr(g.label, g.s.name("igw-1"))
+}
 func (g *gateway) stage() int                 { return 2 }
 
 func (g *gateway) find(ctx context.Context) (found, error) {
@@ -202,6 +218,7 @@ func (g *gateway) find(ctx context.Context) (found, error) {
 		g.id = aws.ToString(gw.InternetGatewayId)
 		s.set(func(o *Outputs) { o.InternetGatewayID = g.id })
 		f := found{owner: s.ec2Owner(gw.Tags), id: g.id}
+		g.label = label(f.owner, gw.Tags, "")
 		g.attached = slices.ContainsFunc(gw.Attachments, func(a types.InternetGatewayAttachment) bool { return aws.ToString(a.VpcId) == vpcID })
 		if !g.attached {
 			f.changes = append(f.changes, "attach it to "+vpcID)
@@ -247,6 +264,7 @@ type subnet struct {
 	s         *Stack
 	public    bool
 	i         int
+	label     string
 	id        string
 	publicOff bool // public IP on launch to turn on
 }
@@ -270,7 +288,7 @@ func (n *subnet) describe() (string, string) {
 	if n.public {
 		kind = "public subnet"
 	}
-	return kind, n.s.name(n.suffix()) + " " + n.cidr()
+	return kind, cmpStr(n.label, n.s.name(n.suffix())+" "+n.cidr())
 }
 
 func (n *subnet) stage() int { return 2 }
@@ -306,6 +324,7 @@ func (n *subnet) find(ctx context.Context) (found, error) {
 	n.id = aws.ToString(sn.SubnetId)
 	n.record()
 	f := found{owner: s.ec2Owner(sn.Tags), id: n.id + " in " + aws.ToString(sn.AvailabilityZone)}
+	n.label = label(f.owner, sn.Tags, aws.ToString(sn.CidrBlock))
 	if want := s.found.zones[n.i]; f.owner == OwnerUs && aws.ToString(sn.AvailabilityZone) != want {
 		return f, fmt.Errorf("subnet %s is in %s, the config puts it in %s: destroy it or name its zone in availability-zones", n.cidr(), aws.ToString(sn.AvailabilityZone), want)
 	}
@@ -357,6 +376,7 @@ func (n *subnet) destroy(ctx context.Context) error {
 type routeTable struct {
 	s      *Stack
 	public bool
+	label  string            // the adopted tables' names
 	table  *types.RouteTable // ours
 	// oursSubnets are the subnets of this kind that the bootstrap made;
 	// toAssociate those of them not associated with our table yet.
@@ -365,6 +385,12 @@ type routeTable struct {
 }
 
 func (t *routeTable) describe() (string, string) {
+	kind, name := t.ours()
+	return kind, cmpStr(t.label, name)
+}
+
+// ours is the kind and the name of the table the bootstrap makes.
+func (t *routeTable) ours() (string, string) {
 	if t.public {
 		return "public route table", t.s.name("public-rt")
 	}
@@ -397,7 +423,7 @@ func (t *routeTable) find(ctx context.Context) (found, error) {
 	if err != nil {
 		return found{}, fmt.Errorf("describe route tables: %w", err)
 	}
-	_, name := t.describe()
+	_, name := t.ours()
 	t.table, t.oursSubnets, t.toAssociate, t.route = nil, nil, nil, ""
 	var main *types.RouteTable
 	for i := range out.RouteTables {
@@ -418,7 +444,7 @@ func (t *routeTable) find(ctx context.Context) (found, error) {
 		return main
 	}
 	var f found
-	var adoptedTables []string
+	var adoptedTables, adoptedNames []string
 	for _, sn := range subnets {
 		if sn == "" {
 			continue
@@ -433,6 +459,7 @@ func (t *routeTable) find(ctx context.Context) (found, error) {
 		}
 		id := aws.ToString(rt.RouteTableId)
 		adoptedTables = append(adoptedTables, id)
+		adoptedNames = append(adoptedNames, cmpStr(ec2Tag(rt.Tags, "Name"), id))
 		if gw := o.InternetGatewayID; t.public && !hasDefaultRoute(rt, gw) {
 			f.advice = append(f.advice, fmt.Sprintf("route table %s of the public subnets has no route 0.0.0.0/0 to the internet gateway: tasks cannot pull images or be reached; aws ec2 create-route --route-table-id %s --destination-cidr-block 0.0.0.0/0 --gateway-id %s", id, id, gw))
 		}
@@ -449,6 +476,7 @@ func (t *routeTable) find(ctx context.Context) (found, error) {
 		// Subnets we made (or will make) need our table.
 	case len(adoptedTables) > 0:
 		f.owner, f.id = OwnerAdopted, strings.Join(adoptedTables, ", ")
+		t.label = strings.Join(adoptedNames, ", ")
 		t.record(adoptedTables[0])
 	}
 	return f, nil
@@ -499,7 +527,7 @@ func (t *routeTable) drift() []string {
 
 func (t *routeTable) create(ctx context.Context) (string, error) {
 	s := t.s
-	kind, name := t.describe()
+	kind, name := t.ours()
 	out, err := s.c.EC2.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: aws.String(s.get().VPCID), TagSpecifications: s.ec2Tags(types.ResourceTypeRouteTable, name)})
 	if err != nil {
 		return "", fmt.Errorf("create %s: %w", kind, err)
@@ -553,13 +581,16 @@ func (t *routeTable) destroy(ctx context.Context) error {
 // securityGroup admits the API's port. An adopted service keeps its own
 // groups (or the config's security-group-ids); the bootstrap judges them.
 type securityGroup struct {
-	s  *Stack
-	id string
+	s     *Stack
+	label string
+	id    string
 	// revoke and authorize are the ingress changes to make on our group.
 	revoke, authorize []types.IpPermission
 }
 
-func (g *securityGroup) describe() (string, string) { return "security group", g.s.name("server-sg") }
+func (g *securityGroup) describe() (string, string) {
+	return "security group", cmpStr(g.label, g.s.name("server-sg"))
+}
 func (g *securityGroup) stage() int                 { return 2 }
 
 func (g *securityGroup) find(ctx context.Context) (found, error) {
@@ -570,8 +601,7 @@ func (g *securityGroup) find(ctx context.Context) (found, error) {
 		if vpcID == "" {
 			return found{}, nil
 		}
-		_, name := g.describe()
-		in.Filters = []types.Filter{filter("vpc-id", vpcID), filter("group-name", name)}
+		in.Filters = []types.Filter{filter("vpc-id", vpcID), filter("group-name", s.name("server-sg"))}
 	}
 	out, err := s.c.EC2.DescribeSecurityGroups(ctx, in)
 	if err != nil {
@@ -580,9 +610,9 @@ func (g *securityGroup) find(ctx context.Context) (found, error) {
 	if len(out.SecurityGroups) == 0 {
 		return found{}, nil
 	}
-	var ids []string
+	var ids, names []string
 	for _, sg := range out.SecurityGroups {
-		ids = append(ids, aws.ToString(sg.GroupId))
+		ids, names = append(ids, aws.ToString(sg.GroupId)), append(names, aws.ToString(sg.GroupName))
 	}
 	sg := &out.SecurityGroups[0]
 	g.id = aws.ToString(sg.GroupId)
@@ -590,6 +620,9 @@ func (g *securityGroup) find(ctx context.Context) (found, error) {
 	f := found{owner: s.ec2Owner(sg.Tags), id: strings.Join(ids, ", ")}
 	if len(out.SecurityGroups) > 1 {
 		f.owner = OwnerAdopted
+	}
+	if f.owner == OwnerAdopted {
+		g.label = strings.Join(names, ", ")
 	}
 	port := s.cfg.ContainerPort
 	have, other := map[string]bool{}, []types.IpPermission{}
@@ -672,7 +705,7 @@ func ingress(port int32, cidrs []string) []types.IpPermission {
 
 func (g *securityGroup) create(ctx context.Context) (string, error) {
 	s := g.s
-	_, name := g.describe()
+	name := s.name("server-sg")
 	out, err := s.c.EC2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
 		GroupName: aws.String(name), VpcId: aws.String(s.get().VPCID),
 		Description:       aws.String(fmt.Sprintf("%s: the API on TCP %d", s.cfg.Name, s.cfg.ContainerPort)),

@@ -93,13 +93,13 @@ func (r *role) find(ctx context.Context) (found, error) {
 		extra = append(extra, p)
 		if p == secretsRWPolicy {
 			ds = append(ds, drift{"SecretsManagerReadWrite lets every task of this role read and change every secret in the account, where GetSecretValue on its own secrets is enough",
-				"give it that (manage: [" + r.key + "] writes it as policy " + r.inlineName + "), then aws iam detach-role-policy --role-name " + r.name + " --policy-arn " + p})
+				"give it that (" + r.inline() + "), then aws iam detach-role-policy --role-name " + r.name + " --policy-arn " + p})
 			continue
 		}
 		ds = append(ds, drift{lastSegment(p) + " is attached but not in the config", "aws iam detach-role-policy --role-name " + r.name + " --policy-arn " + p})
 	}
 	wantInline := r.inline()
-	if !samePolicy(r.haveInline, wantInline) && (r.haveInline != "" || wantInline != "") {
+	if enforce := f.owner == OwnerUs || slices.Contains(s.cfg.Manage, r.key); enforce && !samePolicy(r.haveInline, wantInline) && (r.haveInline != "" || wantInline != "") {
 		ds = append(ds, drift{"policy " + r.inlineName + " differs from the config's", ""})
 	}
 	if s.sortDrift(&f, r.key, ds) {
