@@ -245,7 +245,9 @@ func TestAdoptConsoleStack(t *testing.T) {
 	}
 	var vpcs struct{ Vpcs []struct{ VpcId string } }
 	e.cli(t, &vpcs, "ec2", "describe-vpcs", "--filters", "Name=cidr-block,Values=10.0.0.0/16")
-	var igws struct{ InternetGateways []struct{ InternetGatewayId string } }
+	var igws struct {
+		InternetGateways []struct{ InternetGatewayId string }
+	}
 	e.cli(t, &igws, "ec2", "describe-internet-gateways")
 	var subnets struct{ Subnets []struct{ SubnetId string } }
 	e.cli(t, &subnets, "ec2", "describe-subnets", "--filters", "Name=vpc-id,Values="+console.vpc)
@@ -266,7 +268,9 @@ func TestAdoptConsoleStack(t *testing.T) {
 	}
 	var inline struct{ PolicyNames []string }
 	e.cli(t, &inline, "iam", "list-role-policies", "--role-name", "ecsTaskExecutionRole")
-	var role struct{ Role struct{ AssumeRolePolicyDocument any } }
+	var role struct {
+		Role struct{ AssumeRolePolicyDocument any }
+	}
 	e.cli(t, &role, "iam", "get-role", "--role-name", "ecsTaskExecutionRole")
 	if len(inline.PolicyNames) != 0 || !strings.Contains(fmt.Sprint(role.Role.AssumeRolePolicyDocument), "Sid:") {
 		t.Errorf("the shared role changed: inline %v, trust %v", inline.PolicyNames, role.Role.AssumeRolePolicyDocument)
@@ -393,7 +397,9 @@ func TestAdoptHalfMadeStack(t *testing.T) {
 	}
 	var td struct {
 		TaskDefinition struct {
-			ContainerDefinitions []struct{ Secrets []struct{ Name, ValueFrom string } }
+			ContainerDefinitions []struct {
+				Secrets []struct{ Name, ValueFrom string }
+			}
 		}
 	}
 	e.cli(t, &td, "ecs", "describe-task-definition", "--task-definition", e.cfg.Family)

@@ -93,7 +93,7 @@ func label(owner Owner, tags []types.Tag, suffix string) string {
 	}
 	return ""
 }
-func (v *vpc) stage() int                 { return 1 }
+func (v *vpc) stage() int { return 1 }
 
 func (v *vpc) find(ctx context.Context) (found, error) {
 	s, b := v.s, v.s.found
@@ -196,7 +196,7 @@ type gateway struct {
 func (g *gateway) describe() (string, string) {
 	return "internet gateway", cmpStr(g.label, g.s.name("igw-1"))
 }
-func (g *gateway) stage() int                 { return 2 }
+func (g *gateway) stage() int { return 2 }
 
 func (g *gateway) find(ctx context.Context) (found, error) {
 	s := g.s
@@ -591,7 +591,7 @@ type securityGroup struct {
 func (g *securityGroup) describe() (string, string) {
 	return "security group", cmpStr(g.label, g.s.name("server-sg"))
 }
-func (g *securityGroup) stage() int                 { return 2 }
+func (g *securityGroup) stage() int { return 2 }
 
 func (g *securityGroup) find(ctx context.Context) (found, error) {
 	s := g.s
