@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/autonote/deploy-action/internal/deployhook"
@@ -181,6 +183,77 @@ func TestHookDeploysThroughECS(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") {
 		t.Error("the secret is in the log")
+	}
+}
+
+// TestHookJobMeetsAnActionsRollout: a hook job for build B arrives while an
+// action's rollout of build A is in flight. The job waits for A to settle,
+// then deploys B; the rollback target is then A, the last stable revision.
+func TestHookJobMeetsAnActionsRollout(t *testing.T) {
+	bed, err := testbed.Start(moto, ecssim.WithDuration(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bed.Close()
+	ctx := context.Background()
+	a, b := testbed.SHA(), testbed.SHA()
+	for _, sha := range []string{"first", a, b} {
+		if _, err := bed.PushRandomImage(ctx, "autonote/server", sha); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bed.Sim.SetScenario(a, ecssim.Scenario{Outcome: ecssim.Complete, After: time.Second})
+	image := func(sha string) *string { return aws.String(bed.Registry + "/autonote/server:" + sha) }
+	const name = "hook-inflight"
+	if _, err := bed.Seed(ctx, testbed.Service{Cluster: name, Service: name, Family: name, DesiredCount: 1, CircuitBreaker: true,
+		Containers: []types.ContainerDefinition{{Name: aws.String("server"), Image: image("first"), Essential: aws.Bool(true)}}}); err != nil {
+		t.Fatal(err)
+	}
+	ecsc := bed.ECS()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) { // the seeded service settles
+		out, err := ecsc.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(name), Services: []string{name}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := out.Services[0].Deployments; len(d) == 1 && d[0].RolloutState == types.DeploymentRolloutStateCompleted {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the seeded service never settled")
+		}
+	}
+	// The action's rollout of A, in flight.
+	tdA, err := ecsc.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String(name), NetworkMode: types.NetworkModeAwsvpc,
+		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate}, Cpu: aws.String("256"), Memory: aws.String("512"),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("server"), Image: image(a), Essential: aws.Bool(true)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ecsc.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(name), Service: aws.String(name), TaskDefinition: tdA.TaskDefinition.TaskDefinitionArn}); err != nil {
+		t.Fatal(err)
+	}
+
+	base, cancel, done, _ := startHook(t, bed, name)
+	defer func() { cancel(); <-done }()
+	resp := signed(t, http.MethodPost, base+"/v1/deployments", `{"target":"production","sha":"`+b+`"}`)
+	var accepted struct {
+		StatusURL string `json:"status_url"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&accepted)
+	resp.Body.Close()
+	j := waitJob(t, accepted.StatusURL)
+	if j.State != deployhook.StateSucceeded || !strings.HasSuffix(j.TaskDefinition, name+":3") {
+		t.Fatalf("job = %+v, want succeeded on %s:3 (B, after A's :2)", j, name)
+	}
+	if !slices.Contains(j.Events, "phase: wait for rollout in progress") {
+		t.Errorf("the job did not wait for A's rollout: %q", j.Events)
+	}
+	out, err := ecsc.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(name), Services: []string{name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(out.Services[0].TaskDefinition); !strings.HasSuffix(got, name+":3") {
+		t.Errorf("service runs %s, want B's %s:3", got, name)
 	}
 }
 

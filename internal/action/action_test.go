@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -282,6 +283,7 @@ func TestBadInputFailsBeforeAnyChange(t *testing.T) {
 	}{
 		{name: "unknown command", inputs: map[string]string{"command": "deploy-everything"}, says: `input command "deploy-everything" is not known: use deploy, rollback or bootstrap`},
 		{name: "timeout not a duration", inputs: map[string]string{"timeout": "soon"}, says: `input timeout "soon" is not a positive duration`},
+		{name: "unknown on-rollout-in-progress", inputs: map[string]string{"on-rollout-in-progress": "cancel"}, says: `input on-rollout-in-progress "cancel" is not known: use wait`},
 		{name: "wait not a boolean", inputs: map[string]string{"wait": "maybe"}, says: `input wait "maybe" is not a boolean`},
 		{name: "malformed sha", inputs: map[string]string{"command": "rollback", "sha": "xyz"}, says: "give the commit SHA of a build"},
 		{name: "rollback without sha", inputs: map[string]string{"command": "rollback"}, says: "command rollback needs the sha input"},
@@ -416,3 +418,77 @@ func TestBootstrapCommand(t *testing.T) {
 		t.Errorf("plan after apply: %v", again.outputs)
 	}
 }
+
+// TestRerunAfterAKilledRun is what a re-run meets when the run before it was
+// killed right after its UpdateService: that run's rollout in flight.
+func TestRerunAfterAKilledRun(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		build   string
+		outcome ecssim.Outcome
+		status  string
+	}{{"good", ecssim.Complete, "succeeded"}, {"broken", ecssim.Fail, "rolled-back"}} {
+		t.Run(tt.build, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			w.bed.Sim.SetScenario(w.shas[1], ecssim.Scenario{Outcome: tt.outcome, After: time.Second, StoppedReason: "Essential container in task exited"})
+			ctx := context.Background()
+			ecsc := w.bed.ECS()
+			w.waitStable(t)
+			td, err := ecsc.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+				Family: aws.String(w.name), RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
+				NetworkMode: types.NetworkModeAwsvpc, Cpu: aws.String("256"), Memory: aws.String("512"),
+				ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("server"), Image: aws.String(w.bed.Registry + "/" + w.repo + ":" + w.shas[1]), Essential: aws.Bool(true)}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			up, err := ecsc.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(w.name), Service: aws.String(w.name), TaskDefinition: td.TaskDefinition.TaskDefinitionArn})
+			if err != nil {
+				t.Fatal(err)
+			}
+			inFlight := aws.ToString(up.Service.Deployments[0].Id)
+			w.bed.Sim.ResetCalls()
+
+			r := w.run(t, nil)
+			if r.outputs["status"] != tt.status {
+				t.Fatalf("status %q (%v), want %q\n%s", r.outputs["status"], r.err, tt.status, r.log)
+			}
+			if calls := w.bed.Sim.Calls(); calls["RegisterTaskDefinition"] != 0 {
+				t.Errorf("the re-run registered the build again: %v", calls)
+			}
+			if !strings.Contains(r.log, "already rolling out") || !strings.Contains(r.log, "a failed rollout returns to "+revisionOf(w.firstTD)) {
+				t.Errorf("log does not say it watches the rollout in flight and where a failure returns:\n%s", r.log)
+			}
+			if !strings.Contains(r.summary, "| Rollback target | `"+revisionOf(w.firstTD)+"`, live since ") {
+				t.Errorf("summary does not name the rollback target:\n%s", r.summary)
+			}
+			if tt.build == "good" && (r.outputs["deployment-id"] != inFlight || r.err != nil) {
+				t.Errorf("deployment-id %q (%v), want the one in flight %q", r.outputs["deployment-id"], r.err, inFlight)
+			}
+			if tt.build == "broken" && r.outputs["task-definition-arn"] != w.firstTD {
+				t.Errorf("task-definition-arn %q, want the last good %q", r.outputs["task-definition-arn"], w.firstTD)
+			}
+		})
+	}
+}
+
+// waitStable polls the service until its one deployment has completed.
+func (w *world) waitStable(t *testing.T) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		out, err := w.bed.ECS().DescribeServices(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String(w.name), Services: []string{w.name}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := out.Services[0].Deployments; len(d) == 1 && d[0].RolloutState == types.DeploymentRolloutStateCompleted {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("service %s never stable", w.name)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the simulator
+	}
+}
+
+func revisionOf(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }

@@ -10,6 +10,7 @@ import (
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/autonote/deploy-action/internal/ecrimage"
+	"github.com/autonote/deploy-action/internal/ecsdeploy"
 )
 
 // Command is what the action was asked to do.
@@ -40,12 +41,14 @@ type Inputs struct {
 	Wait              bool
 	Timeout           time.Duration
 	RollbackOnFailure bool
-	DryRun            bool
-	GitHubToken       string
-	Environment       string
-	WebhookURL        string
-	WebhookSecret     string
-	BootstrapConfig   string
+	// OnRolloutInProgress: wait for another build's rollout, or supersede it.
+	OnRolloutInProgress ecsdeploy.InProgress
+	DryRun              bool
+	GitHubToken         string
+	Environment         string
+	WebhookURL          string
+	WebhookSecret       string
+	BootstrapConfig     string
 }
 
 // Defaults of the inputs, as action.yml declares them.
@@ -104,6 +107,14 @@ func ParseInputs(a *githubactions.Action) (Inputs, error) {
 	}
 	if in.CreateRepository, err = parseBool(a, "create-repository", false); err != nil {
 		return in, err
+	}
+	switch v := ecsdeploy.InProgress(a.GetInput("on-rollout-in-progress")); v {
+	case "", ecsdeploy.Wait:
+		in.OnRolloutInProgress = ecsdeploy.Wait
+	case ecsdeploy.Supersede:
+		in.OnRolloutInProgress = v
+	default:
+		return in, fmt.Errorf("input on-rollout-in-progress %q is not known: use wait (let another build's rollout finish first) or supersede (replace it at once)", v)
 	}
 	in.Timeout = DefaultTimeout
 	if s := a.GetInput("timeout"); s != "" {

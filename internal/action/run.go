@@ -186,10 +186,11 @@ func (r *runner) run(ctx context.Context) error {
 		Target: ecsdeploy.Target{
 			Cluster: in.Cluster, Service: in.Service, Container: in.Container, Repository: in.Repository,
 		},
-		Wait:              in.Wait,
-		Timeout:           in.Timeout,
-		RollbackOnFailure: in.RollbackOnFailure,
-		DryRun:            in.DryRun,
+		Wait:                in.Wait,
+		Timeout:             in.Timeout,
+		RollbackOnFailure:   in.RollbackOnFailure,
+		OnRolloutInProgress: in.OnRolloutInProgress,
+		DryRun:              in.DryRun,
 	}
 
 	var res *ecsdeploy.Result

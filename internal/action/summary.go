@@ -63,6 +63,9 @@ func Summary(r Report) string {
 	row("Push", r.Push)
 	row("Container", code(res.Container))
 	row("Previous revision", code(revision(res.PreviousTaskDefinitionARN)))
+	if !res.StableSince.IsZero() && res.Status != ecsdeploy.StatusUnchanged {
+		row("Rollback target", fmt.Sprintf("%s, live since %s", code(revision(res.PreviousTaskDefinitionARN)), res.StableSince.UTC().Format("2006-01-02 15:04:05 UTC")))
+	}
 	row("Revision now running", code(revision(res.TaskDefinitionARN)))
 	row("Deployment", code(res.DeploymentID))
 	row("Duration", r.End.Sub(r.Start).Round(100*time.Millisecond).String())

@@ -31,6 +31,9 @@ type Request struct {
 	Timeout           time.Duration
 	RollbackOnFailure bool
 	DryRun            bool
+	// OnRolloutInProgress says what to do when another build is rolling
+	// out: Wait (the default, "") or Supersede.
+	OnRolloutInProgress InProgress
 	// reuseRevision looks for an identical earlier revision of the family
 	// before registering one, as a return to an earlier build should.
 	reuseRevision bool
@@ -44,8 +47,10 @@ func (r Request) validate() error {
 		return fmt.Errorf("service is empty: name the ECS service")
 	case r.Image == "":
 		return fmt.Errorf("image is empty: name the image to deploy")
-	case r.Wait && r.Timeout <= 0:
+	case (r.Wait || r.OnRolloutInProgress != Supersede) && r.Timeout <= 0:
 		return fmt.Errorf("timeout %v is not positive: give the rollout time to finish, e.g. 15m", r.Timeout)
+	case r.OnRolloutInProgress != "" && r.OnRolloutInProgress != Wait && r.OnRolloutInProgress != Supersede:
+		return fmt.Errorf("on-rollout-in-progress %q: use wait or supersede", r.OnRolloutInProgress)
 	}
 	return nil
 }
@@ -130,14 +135,58 @@ func (r *run) deploy(ctx context.Context) (*Result, error) {
 	}
 	r.markSeen(svc)
 	r.scaleTo = firstDeployCount(svc)
-	current := aws.ToString(svc.TaskDefinition)
-	res.PreviousTaskDefinitionARN, res.TaskDefinitionARN = current, current
-	out, err := r.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
-		TaskDefinition: aws.String(current),
-		Include:        []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
-	})
+	res.PreviousTaskDefinitionARN, res.TaskDefinitionARN = aws.ToString(svc.TaskDefinition), aws.ToString(svc.TaskDefinition)
+
+	// A rollout in flight: the same build is watched, not deployed again;
+	// another build is waited for or superseded.
+	if st := readRollout(svc); st.rolling != nil {
+		td, err := r.describeTaskDefinition(ctx, aws.ToString(st.rolling.TaskDefinition))
+		if err != nil {
+			return res, err
+		}
+		container, err := ChooseContainer(td.TaskDefinition, r.req.Container, r.req.Repository)
+		if err != nil {
+			return res, err
+		}
+		if containerImage(td.TaskDefinition, container) == r.req.Image {
+			res.Container = container
+			return res, r.attach(ctx, st)
+		}
+		from, err := r.rollingBackFrom(ctx, svc, st, container)
+		if err != nil {
+			return res, err
+		}
+		if from != nil {
+			res.Container = container
+			return res, r.awaitRollback(ctx, svc, st, from)
+		}
+		switch {
+		case failed(st.rolling):
+			r.log.Info("the last rollout failed and was not rolled back; deploying over it", "deployment", aws.ToString(st.rolling.Id),
+				"taskDefinition", aws.ToString(st.rolling.TaskDefinition))
+		case r.req.OnRolloutInProgress == Supersede || r.req.DryRun:
+			r.log.Info("another build is rolling out: superseding it", "deployment", aws.ToString(st.rolling.Id),
+				"taskDefinition", aws.ToString(st.rolling.TaskDefinition))
+		default:
+			if svc, err = r.settle(ctx, svc); err != nil {
+				return res, err
+			}
+			r.markSeen(svc)
+			res.PreviousTaskDefinitionARN, res.TaskDefinitionARN = aws.ToString(svc.TaskDefinition), aws.ToString(svc.TaskDefinition)
+		}
+	}
+	st := readRollout(svc)
+	// The next revision is built from, and a failure returns to, the last
+	// stable revision: never one still rolling out or one that failed.
+	base := aws.ToString(svc.TaskDefinition)
+	previous := ""
+	if st.stable != nil {
+		base, previous = aws.ToString(st.stable.TaskDefinition), aws.ToString(st.stable.TaskDefinition)
+		res.PreviousTaskDefinitionARN, res.StableSince = previous, liveSince(st.stable)
+	}
+	out, err := r.describeTaskDefinition(ctx, base)
 	if err != nil {
-		return res, fmt.Errorf("describe task definition %s: %w", current, err)
+		return res, err
 	}
 	container, err := ChooseContainer(out.TaskDefinition, r.req.Container, r.req.Repository)
 	if err != nil {
@@ -151,8 +200,8 @@ func (r *run) deploy(ctx context.Context) (*Result, error) {
 	if res.Rendered, err = render(in); err != nil {
 		return res, fmt.Errorf("render task definition: %w", err)
 	}
-	if containerImage(out.TaskDefinition, container) == r.req.Image && len(svc.Deployments) == 1 {
-		r.log.Info("service already runs the image", "image", r.req.Image, "taskDefinition", current)
+	if containerImage(out.TaskDefinition, container) == r.req.Image && st.rolling == nil {
+		r.log.Info("service already runs the image", "image", r.req.Image, "taskDefinition", base)
 		res.Status = StatusUnchanged
 		return res, nil
 	}
@@ -161,11 +210,12 @@ func (r *run) deploy(ctx context.Context) (*Result, error) {
 		res.Status = StatusUnchanged
 		return res, nil
 	}
+	r.sayRollbackTarget(st)
 
 	r.phase("register task definition")
 	next := ""
 	if r.req.reuseRevision {
-		next = r.findIdentical(ctx, in, current)
+		next = r.findIdentical(ctx, in, base)
 	}
 	if next != "" {
 		r.log.Info("reusing identical task definition", "taskDefinition", next)
@@ -199,7 +249,124 @@ func (r *run) deploy(ctx context.Context) (*Result, error) {
 		res.Status = StatusSucceeded
 		return res, nil
 	}
-	return res, r.recover(ctx, id, current, w)
+	return res, r.recover(ctx, id, previous, w)
+}
+
+// attach follows a rollout of the very build asked for, started by a run
+// that was cancelled or lost its runner: no new revision, no new
+// deployment. If it fails, the service returns to the last stable revision.
+func (r *run) attach(ctx context.Context, st rolloutState) error {
+	res, id := r.res, aws.ToString(st.rolling.Id)
+	res.TaskDefinitionARN, res.DeploymentID = aws.ToString(st.rolling.TaskDefinition), id
+	previous := ""
+	if st.stable != nil {
+		previous = aws.ToString(st.stable.TaskDefinition)
+		res.PreviousTaskDefinitionARN, res.StableSince = previous, liveSince(st.stable)
+	}
+	r.log.Info("this build is already rolling out: watching its deployment instead of starting another", "deployment", id, "taskDefinition", res.TaskDefinitionARN)
+	if r.req.DryRun {
+		res.DryRun, res.Status = true, StatusUnchanged
+		return nil
+	}
+	r.sayRollbackTarget(st)
+	if failed(st.rolling) {
+		return r.recover(ctx, id, previous, watchOutcome{reason: aws.ToString(st.rolling.RolloutStateReason)})
+	}
+	if !r.req.Wait {
+		res.Status = StatusSucceeded
+		return nil
+	}
+	r.phase("watch rollout")
+	res.Watched = true
+	w, err := r.watch(ctx, id)
+	if err != nil {
+		return err
+	}
+	if w.completed {
+		res.Status = StatusSucceeded
+		return nil
+	}
+	return r.recover(ctx, id, previous, w)
+}
+
+// rollingBackFrom is the deployment of the requested image that the rollout
+// in flight returns the service from: one that did not complete, replaced by
+// a deployment of the last stable revision. nil when there is none.
+func (r *run) rollingBackFrom(ctx context.Context, svc *types.Service, st rolloutState, container string) (*types.Deployment, error) {
+	if st.stable == nil || aws.ToString(st.rolling.TaskDefinition) != aws.ToString(st.stable.TaskDefinition) {
+		return nil, nil
+	}
+	for i := range svc.Deployments {
+		d := &svc.Deployments[i]
+		if d == st.rolling || completed(d) {
+			continue
+		}
+		td, err := r.describeTaskDefinition(ctx, aws.ToString(d.TaskDefinition))
+		if err != nil {
+			return nil, err
+		}
+		if containerImage(td.TaskDefinition, container) == r.req.Image {
+			return d, nil
+		}
+	}
+	return nil, nil
+}
+
+// awaitRollback follows the return from this very build to the last stable
+// revision, begun by ECS or by a run that did not live to see it end, and
+// reports the build as rolled back instead of deploying it a second time.
+func (r *run) awaitRollback(ctx context.Context, svc *types.Service, st rolloutState, from *types.Deployment) error {
+	res, stable := r.res, aws.ToString(st.stable.TaskDefinition)
+	res.PreviousTaskDefinitionARN, res.StableSince = stable, liveSince(st.stable)
+	ferr := &RolloutFailedError{Service: r.req.Service, DeploymentID: aws.ToString(from.Id),
+		Reason: cmpReason(aws.ToString(from.RolloutStateReason), "it did not complete") +
+			"; the service is being returned to " + lastPart(stable) + ": not deploying this build again (push a fix, or run again once the return is done to retry it)"}
+	r.log.Info("this build's rollout did not complete and the service is returning to the last stable revision: following that return",
+		"deployment", aws.ToString(from.Id), "returnsTo", stable)
+	if r.req.DryRun {
+		res.DryRun, res.Status = true, StatusUnchanged
+		return nil
+	}
+	r.phase("watch rollback")
+	res.Watched = true
+	w, err := r.watch(ctx, aws.ToString(st.rolling.Id))
+	switch {
+	case err != nil:
+		ferr.RollbackErr = err
+	case !w.completed:
+		ferr.RollbackErr = fmt.Errorf("deployment %s: %s", aws.ToString(st.rolling.Id), w.reason)
+	default:
+		ferr.RolledBack = true
+		res.Status, res.TaskDefinitionARN, res.DeploymentID = StatusRolledBack, stable, aws.ToString(st.rolling.Id)
+	}
+	return ferr
+}
+
+func cmpReason(reason, otherwise string) string {
+	if reason == "" {
+		return otherwise
+	}
+	return reason
+}
+
+// sayRollbackTarget names the revision a failure would return to.
+func (r *run) sayRollbackTarget(st rolloutState) {
+	if st.stable == nil {
+		r.log.Warn("no deployment of this service has completed: a failed rollout has no stable revision to return to")
+		return
+	}
+	r.log.Info(fmt.Sprintf("a failed rollout returns to %s, live since %s", lastPart(aws.ToString(st.stable.TaskDefinition)), liveSince(st.stable).UTC().Format(time.RFC3339)))
+}
+
+func (r *run) describeTaskDefinition(ctx context.Context, arn string) (*ecs.DescribeTaskDefinitionOutput, error) {
+	out, err := r.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
+		TaskDefinition: aws.String(arn),
+		Include:        []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("describe task definition %s: %w", arn, err)
+	}
+	return out, nil
 }
 
 // describeService finds the target service, or says what exists instead.

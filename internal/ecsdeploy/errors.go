@@ -114,4 +114,13 @@ func (e *RolloutFailedError) Error() string {
 	return b.String()
 }
 
-func (e *RolloutFailedError) Unwrap() error { return e.Cause }
+// Unwrap gives the cause (ErrTimeout) and why the rollback did not finish.
+func (e *RolloutFailedError) Unwrap() []error {
+	var errs []error
+	for _, err := range []error{e.Cause, e.RollbackErr} {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}

@@ -52,6 +52,9 @@ func (r *run) recover(ctx context.Context, id, previous string, w watchOutcome) 
 		return ferr
 	case !r.req.RollbackOnFailure:
 		return ferr
+	case previous == "":
+		ferr.RollbackErr = errNoStable
+		return ferr
 	default:
 		r.phase("roll back")
 		var zero *int32

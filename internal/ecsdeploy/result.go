@@ -29,8 +29,9 @@ type Result struct {
 	Status                    Status
 	Image                     string
 	Container                 string
-	TaskDefinitionARN         string // the revision the service runs now
-	PreviousTaskDefinitionARN string // the revision it ran before
+	TaskDefinitionARN         string    // the revision the service runs now
+	PreviousTaskDefinitionARN string    // the last stable revision before: what a failure returns to
+	StableSince               time.Time // when that revision became stable, if known
 	DeploymentID              string
 	Watched                   bool
 	DryRun                    bool

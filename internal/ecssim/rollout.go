@@ -180,9 +180,11 @@ func (s *Simulator) apply(sv *service, r *rollout, step int, at time.Time) {
 		r.d.RolloutState = types.DeploymentRolloutStateFailed
 		r.d.RolloutStateReason = aws.String("ECS deployment circuit breaker: tasks failed to start.")
 		sv.event(s, at, fmt.Sprintf("(deployment %s) deployment failed: tasks failed to start.", aws.ToString(r.d.Id)))
+		// ECS rolls back to the last deployment that completed, never to
+		// one that was still rolling out when this one replaced it.
 		var prev *rollout
 		for _, o := range sv.rollouts {
-			if o != r && aws.ToString(o.d.TaskDefinition) != aws.ToString(r.d.TaskDefinition) {
+			if o != r && aws.ToString(o.d.TaskDefinition) != aws.ToString(r.d.TaskDefinition) && o.d.RolloutState == types.DeploymentRolloutStateCompleted {
 				prev = o
 				break
 			}
