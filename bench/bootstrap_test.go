@@ -72,3 +72,39 @@ func BenchmarkBootstrapApply(b *testing.B) {
 		b.ReportMetric(33, "calls/apply") // the script's aws invocations
 	})
 }
+
+// BenchmarkBootstrapAdopt: plan and apply on a stack a person made in the
+// console (no tags of ours, the service running), next to a fresh apply of
+// the whole baseline in the same run. It reports the calls each makes and
+// how many of them change something: adopting changes nothing.
+func BenchmarkBootstrapAdopt(b *testing.B) {
+	bed, _ := setup(b)
+	for _, mode := range []string{"adopt-console-stack", "fresh-apply"} {
+		b.Run(mode, func(b *testing.B) {
+			var total, mutating, changes int
+			for b.Loop() {
+				b.StopTimer()
+				stackSeq++
+				name := fmt.Sprintf("a%d", stackSeq)
+				cfg := bootstrap.Named(name)
+				if mode == "adopt-console-stack" {
+					bed.ConsoleStack(b, testbed.ConsoleNames{Name: name, ExecutionRole: cfg.ExecutionRole, Repository: cfg.ECRRepository,
+						LogGroup: cfg.LogGroup, Cluster: cfg.Cluster, Family: cfg.Family, Service: cfg.Service, Container: cfg.Container}, "console")
+				}
+				calls := bootstrap.NewCalls(0)
+				b.StartTimer()
+				steps, err := bootstrapStack(b, bed, name, calls).Plan(context.Background())
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := bootstrapStack(b, bed, name, calls).Apply(context.Background(), nil); err != nil {
+					b.Fatal(err)
+				}
+				total, mutating, changes = total+calls.Total(), mutating+calls.Mutating(), changes+bootstrap.Changes(steps)
+			}
+			b.ReportMetric(float64(total)/float64(b.N), "calls/plan+apply")
+			b.ReportMetric(float64(mutating)/float64(b.N), "mutating-calls/apply")
+			b.ReportMetric(float64(changes)/float64(b.N), "planned-changes")
+		})
+	}
+}

@@ -13,14 +13,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/autonote/deploy-action/internal/action"
@@ -29,134 +24,6 @@ import (
 	"github.com/autonote/deploy-action/internal/ecssim"
 	"github.com/autonote/deploy-action/internal/testbed"
 )
-
-// consoleNetwork is a VPC as the console's "VPC and more" wizard makes it:
-// console names, no tags of ours, one private route table per zone.
-type consoleNetwork struct {
-	vpc, gateway, securityGroup string
-	public, private             []string
-}
-
-func nameTag(kind ec2types.ResourceType, name string) []ec2types.TagSpecification {
-	return []ec2types.TagSpecification{{ResourceType: kind, Tags: []ec2types.Tag{{Key: aws.String("Name"), Value: aws.String(name)}}}}
-}
-
-func buildConsoleNetwork(t *testing.T, c aws.Config, name string) consoleNetwork {
-	t.Helper()
-	ctx := context.Background()
-	ec := ec2.NewFromConfig(c)
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	var n consoleNetwork
-	v, err := ec.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16"), TagSpecifications: nameTag(ec2types.ResourceTypeVpc, name+"-vpc")})
-	must(err)
-	n.vpc = aws.ToString(v.Vpc.VpcId)
-	gw, err := ec.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{TagSpecifications: nameTag(ec2types.ResourceTypeInternetGateway, name+"-igw-1")})
-	must(err)
-	n.gateway = aws.ToString(gw.InternetGateway.InternetGatewayId)
-	_, err = ec.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: aws.String(n.gateway), VpcId: aws.String(n.vpc)})
-	must(err)
-	publicRT, err := ec.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: aws.String(n.vpc), TagSpecifications: nameTag(ec2types.ResourceTypeRouteTable, name+"-rtb-public")})
-	must(err)
-	_, err = ec.CreateRoute(ctx, &ec2.CreateRouteInput{RouteTableId: publicRT.RouteTable.RouteTableId, DestinationCidrBlock: aws.String("0.0.0.0/0"), GatewayId: aws.String(n.gateway)})
-	must(err)
-	for i, zone := range []string{"us-east-1a", "us-east-1b"} {
-		pub, err := ec.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: aws.String(n.vpc), CidrBlock: aws.String(fmt.Sprintf("10.0.%d.0/24", i+1)), AvailabilityZone: aws.String(zone),
-			TagSpecifications: nameTag(ec2types.ResourceTypeSubnet, fmt.Sprintf("%s-subnet-public%d-%s", name, i+1, zone))})
-		must(err)
-		priv, err := ec.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: aws.String(n.vpc), CidrBlock: aws.String(fmt.Sprintf("10.0.%d.0/24", 101+i)), AvailabilityZone: aws.String(zone),
-			TagSpecifications: nameTag(ec2types.ResourceTypeSubnet, fmt.Sprintf("%s-subnet-private%d-%s", name, i+1, zone))})
-		must(err)
-		n.public, n.private = append(n.public, aws.ToString(pub.Subnet.SubnetId)), append(n.private, aws.ToString(priv.Subnet.SubnetId))
-		_, err = ec.ModifySubnetAttribute(ctx, &ec2.ModifySubnetAttributeInput{SubnetId: pub.Subnet.SubnetId, MapPublicIpOnLaunch: &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}})
-		must(err)
-		_, err = ec.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: publicRT.RouteTable.RouteTableId, SubnetId: pub.Subnet.SubnetId})
-		must(err)
-		privRT, err := ec.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: aws.String(n.vpc), TagSpecifications: nameTag(ec2types.ResourceTypeRouteTable, fmt.Sprintf("%s-rtb-private%d-%s", name, i+1, zone))})
-		must(err)
-		_, err = ec.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: privRT.RouteTable.RouteTableId, SubnetId: priv.Subnet.SubnetId})
-		must(err)
-	}
-	sg, err := ec.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(name + "-sg"), VpcId: aws.String(n.vpc), Description: aws.String("allow 3000")})
-	must(err)
-	n.securityGroup = aws.ToString(sg.GroupId)
-	_, err = ec.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: sg.GroupId, IpPermissions: []ec2types.IpPermission{{
-		IpProtocol: aws.String("tcp"), FromPort: aws.Int32(3000), ToPort: aws.Int32(3000), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}})
-	must(err)
-	return n
-}
-
-// consoleTrust is the trust policy the IAM console writes for an ECS task role.
-const consoleTrust = `{"Version":"2012-10-17","Statement":[{"Sid":"","Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
-
-// consoleStack is AutoNote's baseline as it was clicked together: the
-// network, the shared execution role with both managed policies, the app's
-// secret under a name of its own injected key by key, a mutable repository
-// without a lifecycle policy, a log group that keeps logs forever, the
-// cluster, the task definition and the service, on cfg's names.
-type consoleStack struct {
-	consoleNetwork
-	secretARN, secretValue, taskDefinition string
-}
-
-func buildConsoleStack(t *testing.T, bed *testbed.Bed, cfg bootstrap.Config, imageTag string) consoleStack {
-	t.Helper()
-	ctx := context.Background()
-	c := bed.Config()
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	st := consoleStack{consoleNetwork: buildConsoleNetwork(t, c, cfg.Name)}
-	ic := iam.NewFromConfig(c)
-	role, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(cfg.ExecutionRole), AssumeRolePolicyDocument: aws.String(consoleTrust)})
-	must(err)
-	for _, p := range []string{"service-role/AmazonECSTaskExecutionRolePolicy", "SecretsManagerReadWrite"} {
-		_, err := ic.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(cfg.ExecutionRole), PolicyArn: aws.String("arn:aws:iam::aws:policy/" + p)})
-		must(err)
-	}
-	st.secretValue = `{"DATABASE_URL":"postgres://console/autonote","API_KEY":"console-made-key"}`
-	sec, err := secretsmanager.NewFromConfig(c).CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("prod/" + cfg.Name + "-backend"), SecretString: aws.String(st.secretValue)})
-	must(err)
-	st.secretARN = aws.ToString(sec.ARN)
-	repo, err := ecr.NewFromConfig(c).CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String(cfg.ECRRepository)})
-	must(err)
-	_, err = cloudwatchlogs.NewFromConfig(c).CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(cfg.LogGroup)})
-	must(err)
-	ecsc := bed.ECS()
-	_, err = ecsc.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(cfg.Cluster)})
-	must(err)
-	td, err := ecsc.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
-		Family: aws.String(cfg.Family), RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
-		NetworkMode: ecstypes.NetworkModeAwsvpc, Cpu: aws.String("256"), Memory: aws.String("512"), ExecutionRoleArn: role.Role.Arn,
-		ContainerDefinitions: []ecstypes.ContainerDefinition{{
-			Name: aws.String(cfg.Container), Image: aws.String(aws.ToString(repo.Repository.RepositoryUri) + ":" + imageTag), Essential: aws.Bool(true),
-			PortMappings: []ecstypes.PortMapping{{ContainerPort: aws.Int32(3000)}},
-			Secrets: []ecstypes.Secret{
-				{Name: aws.String("DATABASE_URL"), ValueFrom: aws.String(st.secretARN + ":DATABASE_URL::")},
-				{Name: aws.String("API_KEY"), ValueFrom: aws.String(st.secretARN + ":API_KEY::")},
-			},
-			LogConfiguration: &ecstypes.LogConfiguration{LogDriver: ecstypes.LogDriverAwslogs, Options: map[string]string{
-				"awslogs-group": cfg.LogGroup, "awslogs-region": testbed.Region, "awslogs-stream-prefix": "ecs"}},
-		}},
-	})
-	must(err)
-	st.taskDefinition = aws.ToString(td.TaskDefinition.TaskDefinitionArn)
-	_, err = ecsc.CreateService(ctx, &ecs.CreateServiceInput{
-		Cluster: aws.String(cfg.Cluster), ServiceName: aws.String(cfg.Service), TaskDefinition: td.TaskDefinition.TaskDefinitionArn,
-		DesiredCount: aws.Int32(1), LaunchType: ecstypes.LaunchTypeFargate,
-		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
-			Subnets: st.public, SecurityGroups: []string{st.securityGroup}, AssignPublicIp: ecstypes.AssignPublicIpEnabled}},
-	})
-	must(err)
-	return st
-}
 
 // mutatingOps are the mutating operations a Calls counter saw, sorted.
 func mutatingOps(c *bootstrap.Calls) []string {
@@ -191,7 +58,8 @@ func TestAdoptConsoleStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	shaBefore, shaNext := testbed.SHA(), testbed.SHA()
-	console := buildConsoleStack(t, bed, cfg, shaBefore)
+	console := bed.ConsoleStack(t, testbed.ConsoleNames{Name: cfg.Name, ExecutionRole: cfg.ExecutionRole, Repository: cfg.ECRRepository,
+		LogGroup: cfg.LogGroup, Cluster: cfg.Cluster, Family: cfg.Family, Service: cfg.Service, Container: cfg.Container}, shaBefore)
 	ctx := context.Background()
 	e := &env{bed: bed, cfg: cfg}
 
@@ -224,8 +92,8 @@ func TestAdoptConsoleStack(t *testing.T) {
 			t.Errorf("%s: %+v, want adopted and exists", k, s)
 		}
 	}
-	if got := byKind["vpc autonote-vpc 10.0.0.0/16"].ID; got != console.vpc {
-		t.Errorf("adopted VPC %s, want the console's %s", got, console.vpc)
+	if got := byKind["vpc autonote-vpc 10.0.0.0/16"].ID; got != console.VPC {
+		t.Errorf("adopted VPC %s, want the console's %s", got, console.VPC)
 	}
 	advice := strings.Join(bootstrap.Advice(steps), "\n")
 	for _, want := range []string{"SecretsManagerReadWrite lets every task", "port 3000 is open to the whole internet", "tags are mutable",
@@ -250,9 +118,9 @@ func TestAdoptConsoleStack(t *testing.T) {
 	}
 	e.cli(t, &igws, "ec2", "describe-internet-gateways")
 	var subnets struct{ Subnets []struct{ SubnetId string } }
-	e.cli(t, &subnets, "ec2", "describe-subnets", "--filters", "Name=vpc-id,Values="+console.vpc)
+	e.cli(t, &subnets, "ec2", "describe-subnets", "--filters", "Name=vpc-id,Values="+console.VPC)
 	var sgs struct{ SecurityGroups []struct{ GroupName string } }
-	e.cli(t, &sgs, "ec2", "describe-security-groups", "--filters", "Name=vpc-id,Values="+console.vpc)
+	e.cli(t, &sgs, "ec2", "describe-security-groups", "--filters", "Name=vpc-id,Values="+console.VPC)
 	if len(vpcs.Vpcs) != 1 || len(igws.InternetGateways) != 1 || len(subnets.Subnets) != 4 || len(sgs.SecurityGroups) != 2 { // the VPC's default group and the console's
 		t.Errorf("after apply: %d VPCs 10.0.0.0/16, %d gateways, %d subnets, %d security groups; want 1, 1, 4, 2", len(vpcs.Vpcs), len(igws.InternetGateways), len(subnets.Subnets), len(sgs.SecurityGroups))
 	}
@@ -286,8 +154,8 @@ func TestAdoptConsoleStack(t *testing.T) {
 		t.Errorf("the repository has a lifecycle policy now (%v)", err)
 	}
 	var value struct{ SecretString string }
-	e.cli(t, &value, "secretsmanager", "get-secret-value", "--secret-id", console.secretARN)
-	if value.SecretString != console.secretValue {
+	e.cli(t, &value, "secretsmanager", "get-secret-value", "--secret-id", console.SecretARN)
+	if value.SecretString != console.SecretValue {
 		t.Errorf("the app's secret changed")
 	}
 	var svcs struct {
@@ -299,8 +167,8 @@ func TestAdoptConsoleStack(t *testing.T) {
 		}
 	}
 	e.cli(t, &svcs, "ecs", "describe-services", "--cluster", cfg.Cluster, "--services", cfg.Service)
-	if nc := svcs.Services[0].NetworkConfiguration.AwsvpcConfiguration; !slices.Equal(nc.Subnets, console.public) || !slices.Equal(nc.SecurityGroups, []string{console.securityGroup}) ||
-		svcs.Services[0].TaskDefinition != console.taskDefinition {
+	if nc := svcs.Services[0].NetworkConfiguration.AwsvpcConfiguration; !slices.Equal(nc.Subnets, console.Public) || !slices.Equal(nc.SecurityGroups, []string{console.SecurityGroup}) ||
+		svcs.Services[0].TaskDefinition != console.TaskDefinition {
 		t.Errorf("service = %+v, want it as the console made it", svcs.Services[0])
 	}
 	var policy struct{ PolicyDocument any }
@@ -312,7 +180,7 @@ func TestAdoptConsoleStack(t *testing.T) {
 		}
 	}
 	o := s.Outputs()
-	if !slices.Contains(o.Resources, bootstrap.Resource{Kind: "vpc", Name: "autonote-vpc 10.0.0.0/16", ID: console.vpc, Owner: bootstrap.OwnerAdopted}) ||
+	if !slices.Contains(o.Resources, bootstrap.Resource{Kind: "vpc", Name: "autonote-vpc 10.0.0.0/16", ID: console.VPC, Owner: bootstrap.OwnerAdopted}) ||
 		!slices.ContainsFunc(o.Resources, func(r bootstrap.Resource) bool { return r.Kind == "deploy role" && r.Owner == bootstrap.OwnerUs }) {
 		t.Errorf("outputs' resources = %+v, want the adopted VPC and our deploy role", o.Resources)
 	}
@@ -365,7 +233,7 @@ func TestAdoptHalfMadeStack(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, false)
 	ctx := context.Background()
-	net := buildConsoleNetwork(t, e.bed.Config(), e.cfg.Name)
+	net := e.bed.ConsoleNetwork(t, e.cfg.Name)
 	s := e.stack(t, 0)
 	steps, err := s.Apply(ctx, nil)
 	if err != nil {
@@ -383,8 +251,8 @@ func TestAdoptHalfMadeStack(t *testing.T) {
 		}
 	}
 	o := s.Outputs()
-	if o.VPCID != net.vpc || !slices.Equal(o.PublicSubnetIDs, net.public) || !slices.Equal(o.PrivateSubnetIDs, net.private) {
-		t.Errorf("outputs VPC %s subnets %v %v, want the console's %s %v %v", o.VPCID, o.PublicSubnetIDs, o.PrivateSubnetIDs, net.vpc, net.public, net.private)
+	if o.VPCID != net.VPC || !slices.Equal(o.PublicSubnetIDs, net.Public) || !slices.Equal(o.PrivateSubnetIDs, net.Private) {
+		t.Errorf("outputs VPC %s subnets %v %v, want the console's %s %v %v", o.VPCID, o.PublicSubnetIDs, o.PrivateSubnetIDs, net.VPC, net.Public, net.Private)
 	}
 	var svcs struct {
 		Services []struct {
@@ -392,8 +260,8 @@ func TestAdoptHalfMadeStack(t *testing.T) {
 		}
 	}
 	e.cli(t, &svcs, "ecs", "describe-services", "--cluster", e.cfg.Cluster, "--services", e.cfg.Service)
-	if got := svcs.Services[0].NetworkConfiguration.AwsvpcConfiguration.Subnets; !slices.Equal(got, net.public) {
-		t.Errorf("the new service runs in %v, want the console's public subnets %v", got, net.public)
+	if got := svcs.Services[0].NetworkConfiguration.AwsvpcConfiguration.Subnets; !slices.Equal(got, net.Public) {
+		t.Errorf("the new service runs in %v, want the console's public subnets %v", got, net.Public)
 	}
 	var td struct {
 		TaskDefinition struct {
@@ -427,7 +295,7 @@ func TestAdoptHalfMadeStack(t *testing.T) {
 		t.Errorf("destroy left %v, want the console's 8 network resources", left)
 	}
 	var vpcs struct{ Vpcs []struct{ VpcId string } }
-	e.cli(t, &vpcs, "ec2", "describe-vpcs", "--vpc-ids", net.vpc)
+	e.cli(t, &vpcs, "ec2", "describe-vpcs", "--vpc-ids", net.VPC)
 	if len(vpcs.Vpcs) != 1 {
 		t.Errorf("the console's VPC is gone")
 	}
@@ -440,7 +308,7 @@ func TestAmbiguousVPCChangesNothing(t *testing.T) {
 	ec := ec2.NewFromConfig(e.bed.Config())
 	var ids []string
 	for range 2 {
-		v, err := ec.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16"), TagSpecifications: nameTag(ec2types.ResourceTypeVpc, e.cfg.Name+"-vpc")})
+		v, err := ec.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16"), TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeVpc, Tags: []ec2types.Tag{{Key: aws.String("Name"), Value: aws.String(e.cfg.Name + "-vpc")}}}}})
 		if err != nil {
 			t.Fatal(err)
 		}
