@@ -60,15 +60,10 @@ func setup(b *testing.B) (*testbed.Bed, ecsdeploy.Target) {
 }
 
 func waitStable(b *testing.B, bed *testbed.Bed, name string) {
-	for {
-		out, err := bed.ECS().DescribeServices(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String(name), Services: []string{name}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if d := out.Services[0].Deployments; len(d) == 1 && d[0].RolloutState == types.DeploymentRolloutStateCompleted {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := bed.WaitStable(ctx, name, name); err != nil {
+		b.Fatal(err)
 	}
 }
 

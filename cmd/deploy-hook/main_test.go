@@ -209,19 +209,12 @@ func TestHookJobMeetsAnActionsRollout(t *testing.T) {
 		Containers: []types.ContainerDefinition{{Name: aws.String("server"), Image: image("first"), Essential: aws.Bool(true)}}}); err != nil {
 		t.Fatal(err)
 	}
-	ecsc := bed.ECS()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) { // the seeded service settles
-		out, err := ecsc.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(name), Services: []string{name}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d := out.Services[0].Deployments; len(d) == 1 && d[0].RolloutState == types.DeploymentRolloutStateCompleted {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the seeded service never settled")
-		}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := bed.WaitStable(wctx, name, name); err != nil {
+		t.Fatal(err)
 	}
+	ecsc := bed.ECS()
 	// The action's rollout of A, in flight.
 	tdA, err := ecsc.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String(name), NetworkMode: types.NetworkModeAwsvpc,
 		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate}, Cpu: aws.String("256"), Memory: aws.String("512"),

@@ -473,21 +473,13 @@ func TestRerunAfterAKilledRun(t *testing.T) {
 	}
 }
 
-// waitStable polls the service until its one deployment has completed.
+// waitStable waits until the seeded service's one deployment has completed.
 func (w *world) waitStable(t *testing.T) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		out, err := w.bed.ECS().DescribeServices(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String(w.name), Services: []string{w.name}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d := out.Services[0].Deployments; len(d) == 1 && d[0].RolloutState == types.DeploymentRolloutStateCompleted {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("service %s never stable", w.name)
-		}
-		time.Sleep(20 * time.Millisecond) // polling the simulator
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := w.bed.WaitStable(ctx, w.name, w.name); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -137,43 +137,9 @@ func (r *run) deploy(ctx context.Context) (*Result, error) {
 	r.scaleTo = firstDeployCount(svc)
 	res.PreviousTaskDefinitionARN, res.TaskDefinitionARN = aws.ToString(svc.TaskDefinition), aws.ToString(svc.TaskDefinition)
 
-	// A rollout in flight: the same build is watched, not deployed again;
-	// another build is waited for or superseded.
-	if st := readRollout(svc); st.rolling != nil {
-		td, err := r.describeTaskDefinition(ctx, aws.ToString(st.rolling.TaskDefinition))
-		if err != nil {
-			return res, err
-		}
-		container, err := ChooseContainer(td.TaskDefinition, r.req.Container, r.req.Repository)
-		if err != nil {
-			return res, err
-		}
-		if containerImage(td.TaskDefinition, container) == r.req.Image {
-			res.Container = container
-			return res, r.attach(ctx, st)
-		}
-		from, err := r.rollingBackFrom(ctx, svc, st, container)
-		if err != nil {
-			return res, err
-		}
-		if from != nil {
-			res.Container = container
-			return res, r.awaitRollback(ctx, svc, st, from)
-		}
-		switch {
-		case failed(st.rolling):
-			r.log.Info("the last rollout failed and was not rolled back; deploying over it", "deployment", aws.ToString(st.rolling.Id),
-				"taskDefinition", aws.ToString(st.rolling.TaskDefinition))
-		case r.req.OnRolloutInProgress == Supersede || r.req.DryRun:
-			r.log.Info("another build is rolling out: superseding it", "deployment", aws.ToString(st.rolling.Id),
-				"taskDefinition", aws.ToString(st.rolling.TaskDefinition))
-		default:
-			if svc, err = r.settle(ctx, svc); err != nil {
-				return res, err
-			}
-			r.markSeen(svc)
-			res.PreviousTaskDefinitionARN, res.TaskDefinitionARN = aws.ToString(svc.TaskDefinition), aws.ToString(svc.TaskDefinition)
-		}
+	svc, over, err := r.meetRollout(ctx, svc)
+	if over || err != nil {
+		return res, err
 	}
 	st := readRollout(svc)
 	// The next revision is built from, and a failure returns to, the last
@@ -252,6 +218,52 @@ func (r *run) deploy(ctx context.Context) (*Result, error) {
 	return res, r.recover(ctx, id, previous, w)
 }
 
+// meetRollout handles a rollout in flight before a deploy: the same build
+// is watched, not deployed again (over: the run ends there); a return from
+// this build to the last stable revision is followed (over too); another
+// build's rollout is waited for or superseded. It returns the service to
+// deploy onto.
+func (r *run) meetRollout(ctx context.Context, svc *types.Service) (_ *types.Service, over bool, err error) {
+	res, st := r.res, readRollout(svc)
+	if st.rolling == nil {
+		return svc, false, nil
+	}
+	td, err := r.describeTaskDefinition(ctx, aws.ToString(st.rolling.TaskDefinition))
+	if err != nil {
+		return nil, false, err
+	}
+	container, err := ChooseContainer(td.TaskDefinition, r.req.Container, r.req.Repository)
+	if err != nil {
+		return nil, false, err
+	}
+	if containerImage(td.TaskDefinition, container) == r.req.Image {
+		res.Container = container
+		return nil, true, r.attach(ctx, st)
+	}
+	from, err := r.rollingBackFrom(ctx, svc, st, container)
+	if err != nil {
+		return nil, false, err
+	}
+	if from != nil {
+		res.Container = container
+		return nil, true, r.awaitRollback(ctx, st, from)
+	}
+	args := []any{"deployment", aws.ToString(st.rolling.Id), "taskDefinition", aws.ToString(st.rolling.TaskDefinition)}
+	switch {
+	case failed(st.rolling):
+		r.log.Info("the last rollout failed and was not rolled back; deploying over it", args...)
+	case r.req.OnRolloutInProgress == Supersede || r.req.DryRun:
+		r.log.Info("another build is rolling out: superseding it", args...)
+	default:
+		if svc, err = r.settle(ctx, svc); err != nil {
+			return nil, false, err
+		}
+		r.markSeen(svc)
+		res.PreviousTaskDefinitionARN, res.TaskDefinitionARN = aws.ToString(svc.TaskDefinition), aws.ToString(svc.TaskDefinition)
+	}
+	return svc, false, nil
+}
+
 // attach follows a rollout of the very build asked for, started by a run
 // that was cancelled or lost its runner: no new revision, no new
 // deployment. If it fails, the service returns to the last stable revision.
@@ -315,7 +327,7 @@ func (r *run) rollingBackFrom(ctx context.Context, svc *types.Service, st rollou
 // awaitRollback follows the return from this very build to the last stable
 // revision, begun by ECS or by a run that did not live to see it end, and
 // reports the build as rolled back instead of deploying it a second time.
-func (r *run) awaitRollback(ctx context.Context, svc *types.Service, st rolloutState, from *types.Deployment) error {
+func (r *run) awaitRollback(ctx context.Context, st rolloutState, from *types.Deployment) error {
 	res, stable := r.res, aws.ToString(st.stable.TaskDefinition)
 	res.PreviousTaskDefinitionARN, res.StableSince = stable, liveSince(st.stable)
 	ferr := &RolloutFailedError{Service: r.req.Service, DeploymentID: aws.ToString(from.Id),

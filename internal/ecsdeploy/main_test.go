@@ -109,20 +109,16 @@ func (f *fixture) service(t *testing.T) types.Service {
 	return out.Services[0]
 }
 
-// waitStable polls until the service has one completed deployment.
+// waitStable waits until the service has one completed deployment.
 func (f *fixture) waitStable(t *testing.T) types.Service {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		s := f.service(t)
-		if len(s.Deployments) == 1 && s.Deployments[0].RolloutState == types.DeploymentRolloutStateCompleted {
-			return s
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("service %s never stable: %+v", f.target.Service, s.Deployments)
-		}
-		time.Sleep(20 * time.Millisecond) // polling the simulator, not waiting on a guess
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := f.bed.WaitStable(ctx, f.target.Cluster, f.target.Service)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return s
 }
 
 func (f *fixture) imageOf(t *testing.T, tdARN string) string {

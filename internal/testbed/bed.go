@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -143,6 +144,28 @@ func (b *Bed) Seed(ctx context.Context, s Service) (string, error) {
 		return "", fmt.Errorf("create service %s: %w", s.Service, err)
 	}
 	return arn, nil
+}
+
+// WaitStable polls the service until its one deployment has completed,
+// and returns it as it then is; ctx bounds the wait.
+func (b *Bed) WaitStable(ctx context.Context, cluster, service string) (types.Service, error) {
+	client := b.ECS()
+	for {
+		out, err := client.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{service}})
+		if err != nil {
+			return types.Service{}, fmt.Errorf("describe service %s: %w", service, err)
+		}
+		if len(out.Services) == 1 {
+			if d := out.Services[0].Deployments; len(d) == 1 && d[0].RolloutState == types.DeploymentRolloutStateCompleted {
+				return out.Services[0], nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return types.Service{}, fmt.Errorf("service %s never stable: %w", service, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // PushRandomImage pushes a small random image to repository:tag in the bed's
