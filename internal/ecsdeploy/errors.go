@@ -107,7 +107,7 @@ func (e *RolloutFailedError) Error() string {
 	}
 	switch {
 	case e.RolledBack:
-		b.WriteString("; rolled back to the previous task definition")
+		b.WriteString("; rolled back to the last stable task definition")
 	case e.RollbackErr != nil:
 		fmt.Fprintf(&b, "; rollback failed: %v", e.RollbackErr)
 	}
