@@ -32,6 +32,10 @@ import (
 	"github.com/autonote/deploy-action/internal/stdwebhook"
 )
 
+// maxHeaderBytes bounds a request's headers (Go's default is 1 MiB): the
+// hook's own need a few hundred bytes, GitHub's a few KiB.
+const maxHeaderBytes = 32 << 10
+
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
@@ -116,6 +120,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: *headerTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       60 * time.Second,

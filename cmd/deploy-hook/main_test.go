@@ -250,6 +250,31 @@ func TestHookJobMeetsAnActionsRollout(t *testing.T) {
 	}
 }
 
+// TestOversizedHeadersAreRefused: 20,000 forged signatures (960 KB of
+// header) are refused by the HTTP server before any handler runs.
+func TestOversizedHeadersAreRefused(t *testing.T) {
+	bed, err := testbed.Start(moto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bed.Close()
+	base, cancel, done, _ := startHook(t, bed, "oversized")
+	defer func() { cancel(); <-done }()
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/deployments", strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("webhook-id", "msg_1")
+	req.Header.Set("webhook-timestamp", fmt.Sprint(time.Now().Unix()))
+	req.Header.Set("webhook-signature", strings.Repeat("v1,"+strings.Repeat("A", 43)+"= ", 20000))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("960 KB of headers: %s, want 431", resp.Status)
+	}
+}
+
 func TestSlowClientIsCutOff(t *testing.T) {
 	bed, err := testbed.Start(moto)
 	if err != nil {

@@ -58,6 +58,10 @@ func isFullSHA(s string) bool {
 // readSigned reads a bounded body and checks its Standard Webhooks
 // signature before anything parses it.
 func (s *Server) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	signed, err := stdwebhook.CheckHeaders(r.Header, s.deps.Now())
+	if err != nil {
+		return nil, err // before the body is read: a forged request costs no more than its headers
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
@@ -66,7 +70,7 @@ func (s *Server) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, err
 	if err != nil {
 		return nil, fmt.Errorf("%w: read body: %v", ErrBadRequest, err)
 	}
-	if err := stdwebhook.Verify(r.Header, body, s.deps.Now(), s.deps.Secrets); err != nil {
+	if err := signed.Verify(body, s.deps.Secrets); err != nil {
 		return nil, err
 	}
 	return body, nil

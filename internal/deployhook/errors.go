@@ -20,7 +20,8 @@ var (
 
 func statusOf(err error) int {
 	switch {
-	case errors.Is(err, stdwebhook.ErrNoSignature), errors.Is(err, stdwebhook.ErrBadSignature), errors.Is(err, stdwebhook.ErrStale):
+	case errors.Is(err, stdwebhook.ErrNoSignature), errors.Is(err, stdwebhook.ErrBadSignature), errors.Is(err, stdwebhook.ErrStale),
+		errors.Is(err, stdwebhook.ErrBadID), errors.Is(err, stdwebhook.ErrTooManySignatures):
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrTooLarge):
 		return http.StatusRequestEntityTooLarge

@@ -141,6 +141,14 @@ func (q *Queue) Submit(ctx context.Context, key, target, sha, source string, hoo
 		q.mu.Unlock()
 		return Job{}, false, ErrShuttingDown
 	}
+	// Checked again under the lock that inserts: two submissions of one key
+	// may both have passed the first look.
+	if id, ok := q.keys[key]; ok && key != "" {
+		if old, ok := q.jobs[id]; ok {
+			defer q.mu.Unlock()
+			return q.copy(old), false, nil
+		}
+	}
 	job := &Job{ID: id, Target: target, SHA: sha, Source: source, State: StateQueued, Created: q.now(), Events: []string{}, hooks: hooks, key: key}
 	q.jobs[job.ID] = job
 	if key != "" {

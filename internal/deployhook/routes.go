@@ -1,7 +1,6 @@
 package deployhook
 
 import (
-	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -14,8 +13,7 @@ import (
 // routes is every route of the hook, in one place.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID)
-	r.Use(s.logRequests)
+	r.Use(s.requests.middleware)
 	r.Use(middleware.Recoverer)
 	r.Use(s.metrics.count)
 	r.Use(httprate.LimitBy(s.deps.RateLimit, time.Minute, clientKey,
@@ -53,19 +51,6 @@ func (s *Server) handleReady() http.HandlerFunc {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	}
-}
-
-// logRequests logs each request as one JSON line.
-func (s *Server) logRequests(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := s.deps.Now()
-		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		s.deps.Log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("id", middleware.GetReqID(r.Context())),
-			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", rec.code), slog.Duration("duration", s.deps.Now().Sub(start)))
-	})
 }
 
 // clientKey keys the rate limit on the TCP peer: it cannot be spoofed with

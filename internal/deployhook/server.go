@@ -4,6 +4,7 @@
 package deployhook
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -49,11 +50,12 @@ type Deps struct {
 
 // Server is the deploy hook's HTTP handler and its job queue.
 type Server struct {
-	deps    Deps
-	queue   *Queue
-	metrics *metrics
-	ready   atomic.Bool
-	handler http.Handler
+	deps     Deps
+	queue    *Queue
+	metrics  *metrics
+	ready    atomic.Bool
+	handler  http.Handler
+	requests *requestLog
 }
 
 // NewServer returns the hook's handler, ready to serve.
@@ -78,7 +80,7 @@ func NewServer(d Deps) (*Server, error) {
 	if d.RequestTimeout <= 0 {
 		d.RequestTimeout = 10 * time.Second
 	}
-	s := &Server{deps: d, metrics: newMetrics()}
+	s := &Server{deps: d, metrics: newMetrics(), requests: newRequestLog(d.Log, d.Now)}
 	s.queue = NewQueue(d.Runner, d.Log, d.Now, s.metrics)
 	if d.Store != nil {
 		if d.ReplicaID == "" {
@@ -100,8 +102,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // Queue is the server's job queue, for shutdown.
 func (s *Server) Queue() *Queue { return s.queue }
 
-// SetReady sets what /readyz answers; a server going down says no first.
-func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+// SetReady sets what /readyz answers; a server going down says no first,
+// and logs the counts of the requests it refused since it last did.
+func (s *Server) SetReady(ready bool) {
+	s.ready.Store(ready)
+	if !ready {
+		s.requests.flush(context.Background(), true)
+	}
+}
 
 func (s *Server) jobURL(r *http.Request, id string) string {
 	base := s.deps.PublicURL

@@ -19,10 +19,20 @@ import (
 
 // Signature errors; each is answered 401 and starts nothing.
 var (
-	ErrNoSignature  = errors.New("request is not signed: send webhook-id, webhook-timestamp and webhook-signature")
-	ErrBadSignature = errors.New("no signature matches a current secret")
-	ErrStale        = errors.New("webhook-timestamp is outside the 5-minute tolerance")
+	ErrNoSignature       = errors.New("request is not signed: send webhook-id, webhook-timestamp and webhook-signature")
+	ErrBadSignature      = errors.New("no signature matches a current secret")
+	ErrStale             = errors.New("webhook-timestamp is outside the 5-minute tolerance")
+	ErrBadID             = fmt.Errorf("webhook-id must be 1 to %d printable ASCII characters", MaxIDLength)
+	ErrTooManySignatures = fmt.Errorf("webhook-signature carries more than %d signatures", MaxSignatures)
 )
+
+// MaxSignatures is how many entries one webhook-signature may carry: a
+// sender rotating its secret sends two or three. Each entry beyond costs a
+// comparison, so the count is bounded before the body is read.
+const MaxSignatures = 8
+
+// MaxIDLength bounds webhook-id, which the hook keeps to deduplicate.
+const MaxIDLength = 256
 
 // Tolerance is how far a signed request's timestamp may be from now.
 const Tolerance = 5 * time.Minute
@@ -74,35 +84,77 @@ func (s Secret) SignRequest(req *http.Request, id string, ts time.Time, body []b
 	req.Header.Set("webhook-signature", s.Sign(id, ts, body))
 }
 
-// Verify checks a request's Standard Webhooks signature over body against
-// every secret, in constant time per comparison, before anything reads the
-// body as JSON.
-func Verify(h http.Header, body []byte, now time.Time, secrets []Secret) error {
+// Signed is what a request's headers say of its signature, checked before
+// its body is read.
+type Signed struct {
+	id, ts string
+	sigs   [][]byte // the entries that decode to an HMAC-SHA256, at most MaxSignatures
+}
+
+// CheckHeaders checks what the headers alone can show, at a cost that does
+// not grow with them: the three headers are there, the id is well-formed,
+// the timestamp is within the tolerance, and webhook-signature carries at
+// most MaxSignatures entries (it stops reading after one more).
+func CheckHeaders(h http.Header, now time.Time) (Signed, error) {
 	id, ts, sigs := h.Get("webhook-id"), h.Get("webhook-timestamp"), h.Get("webhook-signature")
 	if id == "" || ts == "" || sigs == "" {
-		return ErrNoSignature
+		return Signed{}, ErrNoSignature
+	}
+	if len(id) > MaxIDLength || strings.IndexFunc(id, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+		return Signed{}, ErrBadID
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
-		return fmt.Errorf("%w: %q is not a Unix time", ErrStale, ts)
+		return Signed{}, fmt.Errorf("%w: %q is not a Unix time", ErrStale, ts)
 	}
 	if d := now.Sub(time.Unix(sec, 0)); d > Tolerance || d < -Tolerance {
-		return ErrStale
+		return Signed{}, ErrStale
 	}
-	for _, sig := range strings.Fields(sigs) {
-		b64, ok := strings.CutPrefix(sig, "v1,")
-		if !ok {
-			continue
+	out := Signed{id: id, ts: ts}
+	for n := 0; ; n++ {
+		sigs = strings.TrimLeft(sigs, " ")
+		if sigs == "" {
+			return out, nil
 		}
-		got, err := base64.StdEncoding.DecodeString(b64)
-		if err != nil {
-			continue
+		if n == MaxSignatures {
+			return Signed{}, ErrTooManySignatures
 		}
-		for _, s := range secrets {
-			if hmac.Equal(got, s.mac(id, ts, body)) {
+		var entry string
+		entry, sigs, _ = strings.Cut(sigs, " ")
+		b64, ok := strings.CutPrefix(entry, "v1,")
+		if !ok || base64.StdEncoding.DecodedLen(len(b64)) > sha256.Size+2 {
+			continue // another scheme, or not an HMAC-SHA256
+		}
+		if got, err := base64.StdEncoding.DecodeString(b64); err == nil && len(got) == sha256.Size {
+			out.sigs = append(out.sigs, got)
+		}
+	}
+}
+
+// Verify computes the body's MAC once under each secret and compares it, in
+// constant time, with each signature the headers carried.
+func (sg Signed) Verify(body []byte, secrets []Secret) error {
+	if len(sg.sigs) == 0 {
+		return ErrBadSignature
+	}
+	for _, s := range secrets {
+		want := s.mac(sg.id, sg.ts, body)
+		for _, got := range sg.sigs {
+			if hmac.Equal(got, want) {
 				return nil
 			}
 		}
 	}
 	return ErrBadSignature
+}
+
+// Verify checks a request's Standard Webhooks signature over body against
+// every secret, before anything reads the body as JSON: CheckHeaders, then
+// Signed.Verify.
+func Verify(h http.Header, body []byte, now time.Time, secrets []Secret) error {
+	sg, err := CheckHeaders(h, now)
+	if err != nil {
+		return err
+	}
+	return sg.Verify(body, secrets)
 }

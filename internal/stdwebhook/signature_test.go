@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,6 +71,28 @@ func TestVerify(t *testing.T) {
 			h.Set("webhook-signature", "v1,!!!")
 			return h
 		}(), body, stdwebhook.ErrBadSignature},
+		{"eight signatures, the good one last", func() http.Header {
+			h := sign(current, "msg_1", now, body)
+			h.Set("webhook-signature", strings.Repeat("v1,bm9wZQ== ", 7)+h.Get("webhook-signature"))
+			return h
+		}(), body, nil},
+		{"nine signatures, even with the good one last", func() http.Header {
+			h := sign(current, "msg_1", now, body)
+			h.Set("webhook-signature", strings.Repeat("v1,bm9wZQ== ", 8)+h.Get("webhook-signature"))
+			return h
+		}(), body, stdwebhook.ErrTooManySignatures},
+		{"20,000 forged signatures", func() http.Header {
+			h := sign(current, "msg_1", now, body)
+			h.Set("webhook-signature", strings.Repeat("v1,"+strings.Repeat("A", 44)+" ", 20000))
+			return h
+		}(), body, stdwebhook.ErrTooManySignatures},
+		{"an entry of another length is ignored", func() http.Header {
+			h := sign(current, "msg_1", now, body)
+			h.Set("webhook-signature", "v1,"+strings.Repeat("A", 4000)+" "+h.Get("webhook-signature"))
+			return h
+		}(), body, nil},
+		{"id too long", sign(current, strings.Repeat("m", 257), now, body), body, stdwebhook.ErrBadID},
+		{"id with a control character", sign(current, "msg_1\x00", now, body), body, stdwebhook.ErrBadID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,8 +157,16 @@ func FuzzVerify(f *testing.F) {
 		if err := stdwebhook.Verify(h, body, now, secrets); err == nil {
 			t.Fatalf("forged signature %q accepted", sig)
 		}
-		// A real one passes when fresh, and only for its own body.
-		if id == "" || ts < now.Unix()-60 || ts > now.Unix()+60 {
+		// A real one passes when fresh and its id well-formed, and only for
+		// its own body.
+		if ts < now.Unix()-60 || ts > now.Unix()+60 {
+			return
+		}
+		if id == "" || len(id) > stdwebhook.MaxIDLength || strings.IndexFunc(id, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+			h.Set("webhook-signature", secrets[0].Sign(id, time.Unix(ts, 0), body))
+			if err := stdwebhook.Verify(h, body, now, secrets); err == nil && id != "" {
+				t.Fatalf("malformed id %q accepted", id)
+			}
 			return
 		}
 		h.Set("webhook-signature", secrets[0].Sign(id, time.Unix(ts, 0), body))
@@ -145,4 +177,28 @@ func FuzzVerify(f *testing.F) {
 			t.Fatal("signature accepted for another body")
 		}
 	})
+}
+
+// BenchmarkVerify: a request of a 64 KiB body with one forged signature,
+// with eight (the most the hook compares), and with 20,000 (the attack of
+// issue 10, 960 KB of header); two secrets configured. The 20,000 must cost
+// no more than one: it is refused from its headers.
+func BenchmarkVerify(b *testing.B) {
+	secrets := mustSecrets(b, current+" "+next)
+	now := time.Unix(1_800_000_000, 0)
+	body := make([]byte, 64<<10)
+	forged := "v1," + strings.Repeat("A", 43) + "= "
+	for _, n := range []int{1, 8, 20000} {
+		b.Run(fmt.Sprintf("%d-signatures", n), func(b *testing.B) {
+			h := http.Header{}
+			h.Set("webhook-id", "msg_1")
+			h.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+			h.Set("webhook-signature", strings.Repeat(forged, n))
+			for b.Loop() {
+				if err := stdwebhook.Verify(h, body, now, secrets); err == nil {
+					b.Fatal("forged signature accepted")
+				}
+			}
+		})
+	}
 }

@@ -1,0 +1,88 @@
+package deployhook
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+// rejectedEvery is how often the counts of rejected requests are logged.
+const rejectedEvery = 10 * time.Second
+
+// requestLog gives each request an id of the hook's own and logs it: one
+// line per request the hook served, and for the requests it refused (4xx)
+// one line per interval with their counts by status, so that a flood of
+// forged requests neither writes a line each nor puts text of the
+// attacker's in the log.
+type requestLog struct {
+	log    *slog.Logger
+	now    func() time.Time
+	prefix string
+	seq    atomic.Uint64
+
+	mu       sync.Mutex
+	rejected map[int]int
+	since    time.Time
+}
+
+func newRequestLog(log *slog.Logger, now func() time.Time) *requestLog {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return &requestLog{log: log, now: now, prefix: hex.EncodeToString(b), rejected: map[int]int{}, since: now()}
+}
+
+// middleware names the request (a client's X-Request-Id is not trusted:
+// it is neither used nor logged) and logs it when it is done.
+func (l *requestLog) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := l.now()
+		id := l.prefix + "-" + strconv.FormatUint(l.seq.Add(1), 10)
+		ctx := context.WithValue(r.Context(), middleware.RequestIDKey, id)
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(rec, r.WithContext(ctx))
+		if rec.code >= 400 && rec.code < 500 {
+			l.reject(ctx, rec.code)
+			return
+		}
+		l.flush(ctx, false)
+		l.log.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("id", id),
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", rec.code), slog.Duration("duration", l.now().Sub(start)))
+	})
+}
+
+func (l *requestLog) reject(ctx context.Context, code int) {
+	l.mu.Lock()
+	l.rejected[code]++
+	l.mu.Unlock()
+	l.flush(ctx, false)
+}
+
+// flush logs the counts of rejected requests once an interval has passed,
+// or at once with force (at shutdown).
+func (l *requestLog) flush(ctx context.Context, force bool) {
+	l.mu.Lock()
+	now := l.now()
+	if len(l.rejected) == 0 || (!force && now.Sub(l.since) < rejectedEvery) {
+		l.mu.Unlock()
+		return
+	}
+	counts, since := l.rejected, l.since
+	l.rejected, l.since = map[int]int{}, now
+	l.mu.Unlock()
+	attrs := []slog.Attr{slog.Duration("over", now.Sub(since))}
+	for _, code := range slices.Sorted(maps.Keys(counts)) {
+		attrs = append(attrs, slog.Int(strconv.Itoa(code), counts[code]))
+	}
+	l.log.LogAttrs(ctx, slog.LevelWarn, "rejected requests", attrs...)
+}
