@@ -284,6 +284,7 @@ func TestBadInputFailsBeforeAnyChange(t *testing.T) {
 		{name: "unknown command", inputs: map[string]string{"command": "deploy-everything"}, says: `input command "deploy-everything" is not known: use deploy, rollback or bootstrap`},
 		{name: "timeout not a duration", inputs: map[string]string{"timeout": "soon"}, says: `input timeout "soon" is not a positive duration`},
 		{name: "unknown on-rollout-in-progress", inputs: map[string]string{"on-rollout-in-progress": "cancel"}, says: `input on-rollout-in-progress "cancel" is not known: use wait`},
+		{name: "webhook-url in plain http to another host", inputs: map[string]string{"webhook-url": "http://hooks.example.com", "webhook-secret": hookSecret}, says: `input webhook-url "http://hooks.example.com": give the hook's https:// address`},
 		{name: "wait not a boolean", inputs: map[string]string{"wait": "maybe"}, says: `input wait "maybe" is not a boolean`},
 		{name: "malformed sha", inputs: map[string]string{"command": "rollback", "sha": "xyz"}, says: "give the commit SHA of a build"},
 		{name: "rollback without sha", inputs: map[string]string{"command": "rollback"}, says: "command rollback needs the sha input"},

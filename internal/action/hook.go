@@ -51,6 +51,9 @@ func (r *runner) viaHook(ctx context.Context) error {
 	if err := r.hookCall(ctx, client, secret, http.MethodPost, base+"/v1/deployments", body, &accepted); err != nil {
 		return fmt.Errorf("send the deploy request to %s: %w", base, err)
 	}
+	if !isJobID(accepted.ID) {
+		return fmt.Errorf("the deploy hook at %s answered with %q for a job id, which is not one: check webhook-url", base, accepted.ID[:min(len(accepted.ID), 80)])
+	}
 	r.a.Infof("deploy hook took job %s: %s to %s", accepted.ID, sha, in.Environment)
 	r.result.DeploymentID = accepted.ID
 
@@ -67,7 +70,7 @@ func (r *runner) viaHook(ctx context.Context) error {
 			return fmt.Errorf("follow job %s: %w", accepted.ID, err)
 		}
 		for _, e := range job.Events[min(shown, len(job.Events)):] {
-			r.a.Infof("%s", e)
+			r.a.Infof("%s", plain(e)) // the hook's words: never a command
 		}
 		shown = len(job.Events)
 		if job.State != "queued" && job.State != "running" {
@@ -117,4 +120,10 @@ func (r *runner) hookCall(ctx context.Context, client *http.Client, secret stdwe
 		return fmt.Errorf("%s: %s", resp.Status, e.Error)
 	}
 	return json.Unmarshal(raw, out)
+}
+
+// isJobID reports whether a hook's job id has the shape of one: it goes
+// into the status URL and the log.
+func isJobID(id string) bool {
+	return id != "" && len(id) <= 64 && strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == ""
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -123,4 +124,46 @@ func TestGitHubDeploymentStatuses(t *testing.T) {
 		t.Errorf("GitHub calls:\n%s\nwant:\n%s", strings.Join(gh.calls, "\n"), strings.Join(want, "\n"))
 	}
 	assertMasked(t, r.log, "ghs_testtoken123")
+}
+
+// TestHookAnswersAreNeverCommands: a deploy hook (a malicious one, or one
+// passing on text it was sent) answers with workflow commands in its job
+// events and error, or with a job id that is not one. The action prints
+// its words as text.
+func TestHookAnswersAreNeverCommands(t *testing.T) {
+	t.Parallel()
+	for _, id := range []string{"job_1", "job_1\n::error::forged"} {
+		t.Run(fmt.Sprintf("job id %q", id), func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			evil := []string{"::add-mask::" + w.name, "started\n::set-output name=status::succeeded", "##[set-output name=status;]succeeded", "  ::stop-commands::token"}
+			hook := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+				rw.Header().Set("Content-Type", "application/json")
+				if r.Method == http.MethodPost {
+					rw.WriteHeader(http.StatusAccepted)
+					_ = json.NewEncoder(rw).Encode(map[string]string{"id": id, "status_url": "x"})
+					return
+				}
+				_ = json.NewEncoder(rw).Encode(map[string]any{"id": id, "state": "failed", "events": evil, "error": "::error::forged error"})
+			}))
+			t.Cleanup(hook.Close)
+			r := w.run(t, map[string]string{"webhook-url": hook.URL, "webhook-secret": hookSecret})
+			if r.outputs["status"] != "failed" {
+				t.Errorf("status = %q, want failed", r.outputs["status"])
+			}
+			if id == "job_1" && !strings.Contains(r.log, "set-output name=status::succeeded") {
+				t.Errorf("the hook's events were not printed as text:\n%s", r.log)
+			}
+			ours := []string{"::group::", "::endgroup::", "::error::", "::add-mask::" + hookSecret, "::add-mask::testing"}
+			for _, line := range strings.Split(r.log, "\n") {
+				l := strings.TrimSpace(line)
+				if strings.Contains(l, "##[") || (strings.HasPrefix(l, "::") && !slices.ContainsFunc(ours, func(p string) bool { return strings.HasPrefix(l, p) })) {
+					t.Errorf("the hook's text became a command: %q", line)
+				}
+				if strings.HasPrefix(l, "::error::forged") {
+					t.Errorf("an annotation of the hook's own: %q", line)
+				}
+			}
+		})
+	}
 }

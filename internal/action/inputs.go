@@ -3,6 +3,7 @@ package action
 import (
 	"cmp"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -176,6 +177,14 @@ func (in Inputs) checkHook() error {
 		return fmt.Errorf("inputs webhook-url and image are both set: the deploy hook deploys images already in ECR; push in an earlier step or drop webhook-url")
 	case in.DryRun:
 		return fmt.Errorf("dry-run is not available through the deploy hook: drop webhook-url to see the task definition")
+	}
+	u, err := url.Parse(in.WebhookURL)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && (u.Scheme != "http" || !ecrimage.IsLoopback(u.Host))) {
+		shown := in.WebhookURL
+		if err == nil {
+			shown = u.Redacted()
+		}
+		return fmt.Errorf("input webhook-url %q: give the hook's https:// address (plain http only to a hook on 127.0.0.1): its answers decide what this step reports", shown)
 	}
 	sha := in.Tag
 	if in.Command == CommandRollback {

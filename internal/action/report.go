@@ -39,7 +39,7 @@ func (l *phaseLog) Phase(name string) {
 
 // ServiceEvent prints an ECS service event with its time.
 func (l *phaseLog) ServiceEvent(at time.Time, message string) {
-	l.a.Infof("%s  %s", at.UTC().Format(time.TimeOnly), message)
+	l.a.Infof("%s  %s", at.UTC().Format(time.TimeOnly), plain(message))
 }
 
 // close ends the open group and returns the phases seen.
@@ -79,10 +79,10 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 	}
 	r.Attrs(add)
 	if r.Level >= slog.LevelWarn {
-		h.a.Warningf("%s", b.String())
+		h.a.Warningf("%s", b.String()) // an annotation's message is escaped as data
 		return nil
 	}
-	h.a.Infof("%s", b.String())
+	h.a.Infof("%s", plain(b.String())) // attributes carry text from outside: stop reasons, AWS errors
 	return nil
 }
 

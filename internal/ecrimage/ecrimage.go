@@ -28,6 +28,8 @@ var (
 	ErrAmbiguousSHA  = errors.New("sha prefix is ambiguous")
 	ErrInvalidSHA    = errors.New("invalid sha")
 	ErrUnauthorized  = errors.New("registry refused the credentials")
+	// ErrPlainHTTP: a registry off the loopback interface reached without TLS.
+	ErrPlainHTTP = errors.New("plain HTTP to a registry off the loopback interface refused")
 )
 
 // ECRAPI is the part of the ECR API this package calls.
@@ -109,6 +111,7 @@ func (r *Registry) Repository(repository string) (*Repository, error) {
 	}
 	return &Repository{reg: r, repo: repo, opts: []remote.Option{
 		remote.WithAuth(&authn.Basic{Username: r.Username, Password: r.Password.Reveal()}),
+		remote.WithTransport(HTTPSUnlessLoopback(remote.DefaultTransport)),
 	}}, nil
 }
 
@@ -161,6 +164,23 @@ func Explain(op string, err error) error {
 func isNotFound(err error) bool {
 	var te *transport.Error
 	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound
+}
+
+// HTTPSUnlessLoopback refuses every plain-HTTP request to a host off the
+// loopback interface, whatever go-containerregistry chose (it picks HTTP by
+// itself for RFC 1918 addresses and *.localhost): the registry password
+// never crosses a network in clear text.
+func HTTPSUnlessLoopback(next http.RoundTripper) http.RoundTripper {
+	return httpsOnly{next}
+}
+
+type httpsOnly struct{ next http.RoundTripper }
+
+func (t httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "https" && !IsLoopback(req.URL.Host) {
+		return nil, fmt.Errorf("%w: %s://%s (use https, or a registry on 127.0.0.1)", ErrPlainHTTP, req.URL.Scheme, req.URL.Host)
+	}
+	return t.next.RoundTrip(req)
 }
 
 // IsLoopback reports whether a registry host is on the loopback interface,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -105,6 +106,41 @@ func TestCheckSHA(t *testing.T) {
 		}
 		if err != nil && !errors.Is(err, ecrimage.ErrInvalidSHA) {
 			t.Errorf("CheckSHA(%q) = %v, want ErrInvalidSHA", tt.sha, err)
+		}
+	}
+}
+
+// recorder answers every request itself and remembers it: no connection leaves the process.
+type recorder struct{ urls []string }
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.urls = append(r.urls, req.URL.String())
+	return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Request: req}, nil
+}
+
+func TestHTTPSUnlessLoopback(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		url  string
+		sent bool
+	}{
+		{"http://10.0.0.5:5000/v2/", false}, // go-containerregistry's own choice for RFC 1918
+		{"http://registry.localhost/v2/", false},
+		{"http://mirror.example.com/v2/", false},
+		{"https://10.0.0.5:5000/v2/", true},
+		{"https://123456789012.dkr.ecr.us-east-1.amazonaws.com/v2/", true},
+		{"http://127.0.0.1:5000/v2/", true},
+		{"http://[::1]:5000/v2/", true},
+		{"http://localhost:5000/v2/", true},
+	} {
+		rec := &recorder{}
+		req, _ := http.NewRequest(http.MethodGet, tt.url, nil)
+		_, err := ecrimage.HTTPSUnlessLoopback(rec).RoundTrip(req)
+		if sent := len(rec.urls) == 1; sent != tt.sent || (err != nil) == tt.sent {
+			t.Errorf("%s: sent %v, err %v; want sent %v", tt.url, sent, err, tt.sent)
+		}
+		if err != nil && !errors.Is(err, ecrimage.ErrPlainHTTP) {
+			t.Errorf("%s: %v, want ErrPlainHTTP", tt.url, err)
 		}
 	}
 }

@@ -90,7 +90,7 @@ func Push(ctx context.Context, client ECRAPI, repo *ecrimage.Repository, tag str
 	if err != nil {
 		return nil, fmt.Errorf("read the source's manifest: %w", err)
 	}
-	c := &counter{next: next, sizes: sizes}
+	c := &counter{next: ecrimage.HTTPSUnlessLoopback(next), sizes: sizes}
 	opts := append(repo.Options(ctx), remote.WithJobs(jobs), remote.WithTransport(c))
 	ref := repo.Tag(tag)
 	switch a := src.(type) {
