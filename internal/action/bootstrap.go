@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/autonote/deploy-action/internal/awsenv"
 	"github.com/autonote/deploy-action/internal/bootstrap"
+	"github.com/sethvargo/go-githubactions"
 )
 
 // bootRun is what command: bootstrap did.
@@ -37,7 +39,7 @@ func (r *runner) bootstrap(ctx context.Context) error {
 	var secret []byte
 	if v := a.Getenv("APP_SECRET_JSON"); v != "" {
 		secret = []byte(v)
-		a.AddMask(v)
+		maskJSONValues(a, v)
 	} else if cfg.AppSecretFile != "" {
 		if secret, err = os.ReadFile(cfg.AppSecretFile); err != nil {
 			return fmt.Errorf("read app-secret-file: %w", err)
@@ -113,4 +115,27 @@ func (r *runner) finishBootstrap(err error) {
 		summary += "\n**Error:** " + err.Error() + "\n\nWhat was made carries the bootstrap's tags: run apply again to finish.\n"
 	}
 	r.fileCommand("GITHUB_STEP_SUMMARY", func() { a.AddStepSummary(summary) }, summary)
+}
+
+// maskJSONValues masks the app's environment as a whole and each of its
+// values on its own, line by line (the runner masks a line at a time), so a
+// value printed alone, by the app or an error, is masked too.
+func maskJSONValues(a *githubactions.Action, raw string) {
+	a.AddMask(raw)
+	var m map[string]any
+	if json.Unmarshal([]byte(raw), &m) != nil {
+		return
+	}
+	for _, v := range m {
+		s, ok := v.(string)
+		if !ok {
+			b, _ := json.Marshal(v)
+			s = string(b)
+		}
+		for _, line := range strings.Split(s, "\n") {
+			if strings.TrimSpace(line) != "" {
+				a.AddMask(line)
+			}
+		}
+	}
 }

@@ -3,6 +3,7 @@ package action
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/autonote/deploy-action/internal/awsenv"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -50,18 +51,39 @@ func loadAWS(ctx context.Context, a *githubactions.Action, in Inputs) (aws.Confi
 			})
 		cfg.Credentials = aws.NewCredentialsCache(provider)
 	}
-	creds, err := cfg.Credentials.Retrieve(ctx)
-	if err != nil {
+	cfg.Credentials = &maskedCredentials{next: cfg.Credentials, a: a, masked: map[string]bool{}}
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
 		if in.RoleToAssume != "" {
 			return cfg, fmt.Errorf("assume role %s with the workflow's OIDC token: %w (give the job `permissions: id-token: write`, and check that the role trusts token.actions.githubusercontent.com for this repository and branch: its sub condition must match repo:OWNER/REPO:ref:refs/heads/BRANCH)", in.RoleToAssume, err)
 		}
 		return cfg, fmt.Errorf("no AWS credentials: %w (set role-to-assume to a role the workflow may assume with OIDC, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)", err)
 	}
-	a.AddMask(creds.SecretAccessKey)
-	if creds.SessionToken != "" {
-		a.AddMask(creds.SessionToken)
-	}
 	return cfg, nil
+}
+
+// maskedCredentials masks every credential its provider hands out, the
+// refreshed ones of a long run too, each once, before the SDK uses it.
+type maskedCredentials struct {
+	next   aws.CredentialsProvider
+	a      *githubactions.Action
+	mu     sync.Mutex
+	masked map[string]bool
+}
+
+func (m *maskedCredentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	c, err := m.next.Retrieve(ctx)
+	if err != nil {
+		return c, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, v := range []string{c.SecretAccessKey, c.SessionToken} {
+		if v != "" && !m.masked[v] {
+			m.a.AddMask(v)
+			m.masked[v] = true
+		}
+	}
+	return c, nil
 }
 
 // oidcToken fetches the workflow's OIDC token for AWS, masked at once.

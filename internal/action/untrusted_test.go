@@ -1,8 +1,14 @@
 package action
 
 import (
+	"bytes"
+	"context"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/sethvargo/go-githubactions"
 )
 
 func TestPlain(t *testing.T) {
@@ -29,5 +35,47 @@ func TestPlain(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// rotating hands out new credentials on every call after the second, as a
+// cache does when a role session expires in a long run.
+type rotating struct{ n int }
+
+func (r *rotating) Retrieve(context.Context) (aws.Credentials, error) {
+	r.n++
+	k := fmt.Sprint("secret-", min(r.n, 2)/2) // the first two calls share one
+	if r.n > 2 {
+		k = fmt.Sprint("secret-", r.n)
+	}
+	return aws.Credentials{AccessKeyID: "AKIA", SecretAccessKey: k, SessionToken: "token-" + k}, nil
+}
+
+func TestRefreshedCredentialsAreMasked(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	a := githubactions.New(githubactions.WithWriter(&out), githubactions.WithGetenv(func(string) string { return "" }))
+	m := &maskedCredentials{next: &rotating{}, a: a, masked: map[string]bool{}}
+	for range 4 {
+		if _, err := m.Retrieve(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, v := range []string{"secret-0", "secret-1", "secret-3", "secret-4", "token-secret-3", "token-secret-4"} {
+		if n := strings.Count(out.String(), "::add-mask::"+v+"\n"); n != 1 {
+			t.Errorf("%s masked %d times, want once:\n%s", v, n, out.String())
+		}
+	}
+}
+
+func TestAppSecretMaskedValueByValue(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	a := githubactions.New(githubactions.WithWriter(&out), githubactions.WithGetenv(func(string) string { return "" }))
+	maskJSONValues(a, `{"DATABASE_URL":"postgres://u:pw@db/autonote","PEM":"-----BEGIN KEY-----\nAAAA\n-----END KEY-----","RETRIES":3}`)
+	for _, v := range []string{"postgres://u:pw@db/autonote", "-----BEGIN KEY-----", "AAAA", "-----END KEY-----", "3"} {
+		if !strings.Contains(out.String(), "::add-mask::"+v+"\n") {
+			t.Errorf("%q is not masked on its own:\n%s", v, out.String())
+		}
 	}
 }

@@ -55,6 +55,10 @@ func TestRenderGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// What is registered keeps its values; only the rendering hides them.
+	if v := aws.ToString(in.ContainerDefinitions[0].Environment[0].Value); v != "3000" {
+		t.Errorf("rendering changed the revision to register: PORT=%q", v)
+	}
 	path := filepath.Join("testdata", "taskdef.golden")
 	if *update {
 		os.MkdirAll("testdata", 0o755)

@@ -36,7 +36,8 @@ type Result struct {
 	Watched                   bool
 	DryRun                    bool
 	// Rendered is the task definition that was (or, in a dry run, would be)
-	// registered, as indented JSON of RegisterTaskDefinition's input.
+	// registered, as indented JSON of RegisterTaskDefinition's input, with
+	// environment values redacted (their names kept).
 	Rendered []byte
 	Stopped  []StoppedTask
 	Phases   []Phase

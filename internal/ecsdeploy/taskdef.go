@@ -3,6 +3,7 @@ package ecsdeploy
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/autonote/deploy-action/internal/awsjson"
@@ -117,5 +118,22 @@ func containerImage(td *types.TaskDefinition, name string) string {
 // own lowerCamel member names is what `aws ecs register-task-definition
 // --cli-input-json` takes, so that is what a dry run prints.
 func render(in *ecs.RegisterTaskDefinitionInput) ([]byte, error) {
-	return json.MarshalIndent(awsjson.Value(in), "", "  ")
+	// Environment values are shown by name only: a dry run prints this to
+	// the log and the job summary, and a value may be a secret someone put
+	// in plain text. The input itself, which is registered, is not touched.
+	red := *in
+	red.ContainerDefinitions = slices.Clone(in.ContainerDefinitions)
+	for i := range red.ContainerDefinitions {
+		env := slices.Clone(red.ContainerDefinitions[i].Environment)
+		for j := range env {
+			if aws.ToString(env[j].Value) != "" {
+				env[j].Value = aws.String(RedactedValue)
+			}
+		}
+		red.ContainerDefinitions[i].Environment = env
+	}
+	return json.MarshalIndent(awsjson.Value(&red), "", "  ")
 }
+
+// RedactedValue stands for an environment value in a rendered task definition.
+const RedactedValue = "(redacted)"
