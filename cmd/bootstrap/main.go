@@ -1,6 +1,6 @@
 // Command bootstrap makes AutoNote's AWS baseline, idempotently:
 //
-//	bootstrap plan|apply|destroy [-config FILE] [-region R] [-output FILE] [-yes]
+//	bootstrap plan|apply|destroy [-config FILE] [-region R] [-output FILE] [-summary FILE] [-yes] [-force-delete-secrets]
 //
 // plan exits 2 when there is something to do. Secret values come from the
 // environment (APP_SECRET_JSON) or the config's app-secret-file, never
@@ -45,7 +45,7 @@ func main() {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "plan" && args[0] != "apply" && args[0] != "destroy") {
-		return errors.New("usage: bootstrap plan|apply|destroy [-config FILE] [-region R] [-output FILE] [-yes]")
+		return errors.New("usage: bootstrap plan|apply|destroy [-config FILE] [-region R] [-output FILE] [-summary FILE] [-yes] [-force-delete-secrets]")
 	}
 	verb := args[0]
 	fs := flag.NewFlagSet("bootstrap "+verb, flag.ContinueOnError)
@@ -54,6 +54,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	region := fs.String("region", "", "AWS region (default: the config's, then AWS_REGION)")
 	output := fs.String("output", "", "apply: write the IDs and ARNs (JSON) to this file")
 	yes := fs.Bool("yes", false, "destroy: really delete what the bootstrap made")
+	forceSecrets := fs.Bool("force-delete-secrets", false, "destroy: delete the secrets at once instead of after a 7-day recovery window")
 	summary := fs.String("summary", "", "append the plan and the network diagram (Markdown) to this file")
 	fs.Func("app-secret", "refused: secret values never come from the command line", func(string) error {
 		return errors.New("secret values never come from the command line, where shells and process lists keep them: put the app's keys (JSON) in APP_SECRET_JSON, or in a file named by app-secret-file in the config")
@@ -84,7 +85,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	stack, err := bootstrap.New(clients, cfg, bootstrap.WithLogger(log), bootstrap.WithAppSecret(secret))
+	stack, err := bootstrap.New(clients, cfg, bootstrap.WithLogger(log), bootstrap.WithAppSecret(secret), bootstrap.WithForceDeleteSecrets(*forceSecrets))
 	if err != nil {
 		return err
 	}
@@ -135,7 +136,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return writeSummary("Bootstrap apply", steps)
 	default:
 		if !*yes {
-			return errors.New("destroy deletes the baseline (the service, its images, its secrets): run it again with -yes")
+			return errors.New("destroy deletes what the bootstrap made (the service, its images, its secrets; secrets stay recoverable for 7 days unless -force-delete-secrets): run it again with -yes")
 		}
 		steps, err := stack.Destroy(ctx, progress)
 		if err != nil {

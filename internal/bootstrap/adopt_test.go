@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/autonote/deploy-action/internal/action"
@@ -211,19 +212,33 @@ func TestAdoptConsoleStack(t *testing.T) {
 		t.Errorf("action outputs:\n%s", out)
 	}
 
-	gone, err := e.stack(t, 0).Destroy(ctx, nil)
-	if err != nil {
-		t.Fatalf("Destroy: %v", err)
+	// Destroy: the OIDC provider is the account's, and stays while another
+	// role trusts it; once none does, it goes.
+	ic := iam.NewFromConfig(bed.Config())
+	other := strings.ReplaceAll(testbed.ConsoleTrust, `{"Service":"ecs-tasks.amazonaws.com"}`, `{"Federated":"`+o.OIDCProviderARN+`"}`)
+	if _, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("another-tool"), AssumeRolePolicyDocument: aws.String(other)}); err != nil {
+		t.Fatal(err)
 	}
-	var deleted []string
-	for _, st := range gone {
-		if st.Action == "deleted" {
-			deleted = append(deleted, st.Kind)
+	for _, want := range [][]string{{"deploy role"}, {"GitHub OIDC provider"}} {
+		gone, err := e.stack(t, 0).Destroy(ctx, nil)
+		if err != nil {
+			t.Fatalf("Destroy: %v", err)
 		}
-	}
-	slices.Sort(deleted)
-	if want := []string{"GitHub OIDC provider", "deploy role"}; !slices.Equal(deleted, want) {
-		t.Errorf("destroy deleted %v, want only %v", deleted, want)
+		var deleted []string
+		for _, st := range gone {
+			if st.Action == "deleted" {
+				deleted = append(deleted, st.Kind)
+			}
+			if st.Kind == "GitHub OIDC provider" && st.Action == "left" && !strings.Contains(st.Detail, "another-tool still trust") {
+				t.Errorf("the provider is left without saying why: %+v", st)
+			}
+		}
+		if !slices.Equal(deleted, want) {
+			t.Errorf("destroy deleted %v, want only %v", deleted, want)
+		}
+		if _, err := ic.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("another-tool")}); err != nil && want[0] == "deploy role" {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -111,9 +111,25 @@ func (x *secret) make(ctx context.Context, value string) error {
 
 func (x *secret) change(context.Context) error { return nil }
 
+// destroy schedules the secret's deletion after Secrets Manager's recovery
+// window, unless the stack was told to force it.
 func (x *secret) destroy(ctx context.Context) error {
-	_, err := x.s.c.Secrets.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(x.arn), ForceDeleteWithoutRecovery: aws.Bool(true)})
+	in := &secretsmanager.DeleteSecretInput{SecretId: aws.String(x.arn), RecoveryWindowInDays: aws.Int64(secretRecoveryDays)}
+	if x.s.forceDeleteSecrets {
+		in = &secretsmanager.DeleteSecretInput{SecretId: aws.String(x.arn), ForceDeleteWithoutRecovery: aws.Bool(true)}
+	}
+	_, err := x.s.c.Secrets.DeleteSecret(ctx, in)
 	return wrap("delete secret "+x.name, err)
+}
+
+// secretRecoveryDays is how long a destroyed secret can be restored.
+const secretRecoveryDays = 7
+
+func (x *secret) deletedNote() string {
+	if x.s.forceDeleteSecrets {
+		return "deleted at once, without a recovery window"
+	}
+	return fmt.Sprintf("recoverable for %d days: aws secretsmanager restore-secret --secret-id %s (apply waits until then)", secretRecoveryDays, x.name)
 }
 
 // appSecret holds the app's environment, a JSON object of keys.

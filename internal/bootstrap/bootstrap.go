@@ -110,6 +110,8 @@ type Stack struct {
 
 	// found is what discover found; set before any resource is judged.
 	found *baseline
+	// forceDeleteSecrets makes destroy delete secrets without a recovery window.
+	forceDeleteSecrets bool
 
 	mu         sync.Mutex
 	out        Outputs
@@ -136,6 +138,15 @@ func WithLogger(l *slog.Logger) Option {
 func WithAppSecret(jsonValues []byte) Option {
 	return func(s *Stack) error {
 		s.appSecret = jsonValues
+		return nil
+	}
+}
+
+// WithForceDeleteSecrets makes destroy delete the secrets it made at once.
+// The default schedules their deletion after a 7-day recovery window.
+func WithForceDeleteSecrets(force bool) Option {
+	return func(s *Stack) error {
+		s.forceDeleteSecrets = force
 		return nil
 	}
 }

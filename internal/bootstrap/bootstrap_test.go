@@ -34,6 +34,7 @@ type env struct {
 	bed   *testbed.Bed
 	cfg   bootstrap.Config
 	calls *bootstrap.Calls
+	opts  []bootstrap.Option
 }
 
 func newEnv(t *testing.T, withGitHub bool) *env {
@@ -62,7 +63,8 @@ func (e *env) stackWith(t *testing.T, calls *bootstrap.Calls) *bootstrap.Stack {
 	e.calls = calls
 	cfg := e.bed.Config()
 	cfg.APIOptions = append(cfg.APIOptions, e.calls.APIOption)
-	s, err := bootstrap.New(bootstrap.NewClients(cfg, aws.String(e.bed.ECSURL)), e.cfg, bootstrap.WithAppSecret([]byte(`{"DATABASE_URL":"postgres://db/autonote"}`)))
+	s, err := bootstrap.New(bootstrap.NewClients(cfg, aws.String(e.bed.ECSURL)), e.cfg,
+		append([]bootstrap.Option{bootstrap.WithAppSecret([]byte(`{"DATABASE_URL":"postgres://db/autonote"}`))}, e.opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,35 +420,52 @@ func TestDriftIsPlannedAndRepaired(t *testing.T) {
 
 func TestDestroyTakesOnlyWhatItMade(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, false)
-	ctx := context.Background()
-	c := e.bed.Config()
-	ec := ec2.NewFromConfig(c)
-	mine, err := ec.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.stack(t, 0).Apply(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	steps, err := e.stack(t, 0).Destroy(ctx, nil)
-	if err != nil {
-		t.Fatalf("Destroy: %v", err)
-	}
-	if len(steps) != 17 {
-		t.Errorf("destroy took %d steps, want 17: %+v", len(steps), steps)
-	}
-	after, err := e.stack(t, 0).Plan(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, st := range after {
-		if st.Action != bootstrap.Create {
-			t.Errorf("after destroy %s %s still %s", st.Kind, st.Name, st.Action)
-		}
-	}
-	if _, err := ec.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{aws.ToString(mine.Vpc.VpcId)}}); err != nil {
-		t.Errorf("the untagged VPC is gone: %v", err)
+	for _, force := range []bool{false, true} {
+		t.Run(fmt.Sprint("force-delete-secrets=", force), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, false)
+			e.opts = []bootstrap.Option{bootstrap.WithForceDeleteSecrets(force)}
+			ctx := context.Background()
+			c := e.bed.Config()
+			ec := ec2.NewFromConfig(c)
+			mine, err := ec.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.stack(t, 0).Apply(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+			steps, err := e.stack(t, 0).Destroy(ctx, nil)
+			if err != nil {
+				t.Fatalf("Destroy: %v", err)
+			}
+			if len(steps) != 17 {
+				t.Errorf("destroy took %d steps, want 17: %+v", len(steps), steps)
+			}
+			if _, err := ec.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{aws.ToString(mine.Vpc.VpcId)}}); err != nil {
+				t.Errorf("the untagged VPC is gone: %v", err)
+			}
+			after, err := e.stack(t, 0).Plan(ctx)
+			if !force {
+				// The secrets wait out their recovery window, and a new apply says so.
+				sec, derr := secretsmanager.NewFromConfig(c).DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(e.cfg.AppSecret)})
+				if derr != nil || sec.DeletedDate == nil {
+					t.Errorf("app secret after destroy: %v, deleted %v; want it scheduled for deletion", derr, sec)
+				}
+				if err == nil || !strings.Contains(err.Error(), "scheduled for deletion: restore it") {
+					t.Errorf("plan after destroy: %v, want the secret's recovery window named", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range after {
+				if st.Action != bootstrap.Create {
+					t.Errorf("after destroy %s %s still %s", st.Kind, st.Name, st.Action)
+				}
+			}
+		})
 	}
 }
 

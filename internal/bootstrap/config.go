@@ -64,6 +64,19 @@ type GitHub struct {
 	Repository string `yaml:"repository"`
 	Branch     string `yaml:"branch"`
 	Role       string `yaml:"role"`
+	// Environment, when set, makes the deploy role trust only jobs of that
+	// GitHub environment (sub repo:OWNER/REPO:environment:NAME) instead of
+	// every workflow of the branch: the stronger choice, since an
+	// environment can require reviewers and limit its branches.
+	Environment string `yaml:"environment"`
+}
+
+// Subject is the OIDC subject the deploy role trusts.
+func (g GitHub) Subject() string {
+	if g.Environment != "" {
+		return fmt.Sprintf("repo:%s:environment:%s", g.Repository, g.Environment)
+	}
+	return fmt.Sprintf("repo:%s:ref:refs/heads/%s", g.Repository, g.Branch)
 }
 
 // Default is the seed's baseline.
@@ -199,8 +212,8 @@ func (c Config) Check() error {
 			add("security-group-ids: %q is not a security group ID: write it like sg-0a1b2c3d", id)
 		}
 	}
-	if g := c.GitHub; g != nil && (!strings.Contains(g.Repository, "/") || g.Branch == "" || g.Role == "") {
-		add("github: give repository (owner/name), branch and role")
+	if g := c.GitHub; g != nil && (!strings.Contains(g.Repository, "/") || (g.Branch == "" && g.Environment == "") || g.Role == "") {
+		add("github: give repository (owner/name), role, and the branch or (stronger) the environment whose jobs may deploy")
 	}
 	return errors.Join(errs...)
 }

@@ -2,8 +2,14 @@ package bootstrap
 
 import (
 	"context"
+	"errors"
 	"slices"
 )
+
+// leftError is a destroy that, on looking, leaves its resource: why says so.
+type leftError struct{ why string }
+
+func (e *leftError) Error() string { return "left: " + e.why }
 
 // Destroy removes what the bootstrap made, newest first. It never touches
 // an adopted resource, nor anything without its tags.
@@ -35,10 +41,18 @@ func (s *Stack) Destroy(ctx context.Context, progress func(Step)) ([]Step, error
 		case OwnerNone:
 			continue
 		case OwnerUs:
-			if err := r.destroy(ctx); err != nil {
+			var left *leftError
+			switch err := r.destroy(ctx); {
+			case errors.As(err, &left):
+				st = Step{Kind: kind, Name: name, Action: "left", Owner: OwnerUs, Detail: left.why}
+			case err != nil:
 				return steps, findErr(r, err)
+			default:
+				st = Step{Kind: kind, Name: name, Action: "deleted", Owner: OwnerUs}
+				if n, ok := r.(interface{ deletedNote() string }); ok {
+					st.Detail = n.deletedNote()
+				}
 			}
-			st = Step{Kind: kind, Name: name, Action: "deleted", Owner: OwnerUs}
 		default:
 			st = Step{Kind: kind, Name: name, Action: "left", Owner: owners[i], Detail: "adopted: not made by the bootstrap"}
 		}

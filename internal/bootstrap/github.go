@@ -62,7 +62,25 @@ func (p *oidcProvider) create(ctx context.Context) (string, error) {
 
 func (p *oidcProvider) change(context.Context) error { return nil }
 
+// destroy deletes the provider only when no role trusts it any more: it is
+// one per account, and other roles (other stacks, other tools) may use it.
 func (p *oidcProvider) destroy(ctx context.Context) error {
+	var users []string
+	pages := iam.NewListRolesPaginator(p.s.c.IAM, &iam.ListRolesInput{})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list the roles that may trust the GitHub OIDC provider: %w", err)
+		}
+		for _, r := range page.Roles {
+			if strings.Contains(decodePolicy(aws.ToString(r.AssumeRolePolicyDocument)), p.arn) {
+				users = append(users, aws.ToString(r.RoleName))
+			}
+		}
+	}
+	if len(users) > 0 {
+		return &leftError{fmt.Sprintf("roles %s still trust it: delete them first, or delete it with aws iam delete-open-id-connect-provider", strings.Join(users, ", "))}
+	}
 	_, err := p.s.c.IAM.DeleteOpenIDConnectProvider(ctx, &iam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(p.arn)})
 	return wrap("delete the GitHub OIDC provider", err)
 }
@@ -79,7 +97,7 @@ func (s *Stack) deployRole() *role {
 				"Action":    "sts:AssumeRoleWithWebIdentity",
 				"Condition": map[string]any{"StringEquals": map[string]any{
 					githubOIDCHost + ":aud": "sts.amazonaws.com",
-					githubOIDCHost + ":sub": fmt.Sprintf("repo:%s:ref:refs/heads/%s", g.Repository, g.Branch),
+					githubOIDCHost + ":sub": g.Subject(),
 				}},
 			})
 		},
@@ -108,7 +126,10 @@ func (s *Stack) deployPolicy() string {
 			"ecr:DescribeRepositories", "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:ListImages",
 			"ecr:PutImage", "ecr:UploadLayerPart"}},
 		map[string]any{"Sid": "TaskDefinitions", "Effect": "Allow", "Resource": "*", "Action": []string{
-			"ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions", "ecs:RegisterTaskDefinition", "ecs:TagResource"}},
+			"ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions", "ecs:RegisterTaskDefinition"}},
+		// Tags only as part of registering a revision, never on anything else.
+		map[string]any{"Sid": "TagNewRevisions", "Effect": "Allow", "Resource": "*", "Action": []string{"ecs:TagResource"},
+			"Condition": map[string]any{"StringEquals": map[string]any{"ecs:CreateAction": "RegisterTaskDefinition"}}},
 		map[string]any{"Sid": "Service", "Effect": "Allow", "Resource": service, "Action": []string{"ecs:DescribeServices", "ecs:UpdateService"}},
 		map[string]any{"Sid": "Tasks", "Effect": "Allow", "Resource": "*", "Action": []string{"ecs:ListTasks", "ecs:DescribeTasks"},
 			"Condition": map[string]any{"ArnEquals": map[string]any{"ecs:cluster": o.ClusterARN}}},

@@ -1,6 +1,9 @@
 package bootstrap
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestSamePolicy(t *testing.T) {
 	t.Parallel()
@@ -81,5 +84,30 @@ func TestDiscoveryParsers(t *testing.T) {
 		if got := roleName(in); got != want {
 			t.Errorf("roleName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestDeployRoleSubject(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		g    GitHub
+		want string
+	}{
+		{GitHub{Repository: "autonote/autonote", Branch: "main"}, "repo:autonote/autonote:ref:refs/heads/main"},
+		{GitHub{Repository: "autonote/autonote", Branch: "main", Environment: "production"}, "repo:autonote/autonote:environment:production"},
+	} {
+		if got := tt.g.Subject(); got != tt.want {
+			t.Errorf("Subject(%+v) = %q, want %q", tt.g, got, tt.want)
+		}
+	}
+	cfg := Default()
+	cfg.Region = "us-east-1"
+	cfg.GitHub = &GitHub{Repository: "autonote/autonote", Role: "autonote-deploy", Environment: "production"}
+	if err := cfg.Check(); err != nil {
+		t.Errorf("an environment without a branch: %v", err)
+	}
+	cfg.GitHub.Environment = ""
+	if err := cfg.Check(); err == nil || !strings.Contains(err.Error(), "environment whose jobs may deploy") {
+		t.Errorf("neither branch nor environment: %v", err)
 	}
 }
