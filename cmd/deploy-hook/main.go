@@ -54,6 +54,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(stderr)
 	configFile := fs.String("config", "", "config file (YAML): targets and what GitHub may trigger")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9090", "address of /metrics (Prometheus), apart from the hook's routes; empty: no metrics")
 	publicURL := fs.String("public-url", "", "URL the hook is reached at, for job status URLs (default: from each request's host)")
 	grace := fs.Duration("grace", 10*time.Minute, "how long running deploys may finish after SIGTERM")
 	rate := fs.Int("rate", 600, "requests a client may make a minute")
@@ -129,6 +130,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log.Info("listening", "addr", l.Addr().String(), "targets", len(cfg.Targets))
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(l) }()
+	if *metricsAddr != "" {
+		ml, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			_ = hs.Close()
+			return fmt.Errorf("listen on %s for metrics: %w (set -metrics-addr to a free address, or to \"\" for no metrics)", *metricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", srv.Metrics())
+		ms := &http.Server{Handler: mux, ReadHeaderTimeout: *headerTimeout, MaxHeaderBytes: maxHeaderBytes, ErrorLog: hs.ErrorLog}
+		defer ms.Close()
+		log.Info("metrics", "addr", ml.Addr().String())
+		go func() { _ = ms.Serve(ml) }()
+	}
 
 	select {
 	case err := <-served:

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -79,7 +80,7 @@ func startHook(t *testing.T, bed *testbed.Bed, cluster string, extra ...string) 
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &lockedBuffer{}
 	done := make(chan error, 1)
-	args := append([]string{"-config", file, "-addr", addr, "-grace", "30s"}, extra...)
+	args := append([]string{"-config", file, "-addr", addr, "-grace", "30s", "-metrics-addr", "127.0.0.1:0"}, extra...)
 	go func() { done <- run(ctx, args, func(k string) string { return env[k] }, out, out) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -272,6 +273,34 @@ func TestOversizedHeadersAreRefused(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Errorf("960 KB of headers: %s, want 431", resp.Status)
+	}
+}
+
+// TestMetricsOnTheirOwnAddress: /metrics answers on -metrics-addr only.
+func TestMetricsOnTheirOwnAddress(t *testing.T) {
+	bed, err := testbed.Start(moto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bed.Close()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics := l.Addr().String()
+	l.Close()
+	base, cancel, done, _ := startHook(t, bed, "metrics", "-metrics-addr", metrics)
+	defer func() { cancel(); <-done }()
+	for url, want := range map[string]int{base + "/metrics": http.StatusNotFound, "http://" + metrics + "/metrics": http.StatusOK} {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want || (want == http.StatusOK && !strings.Contains(string(body), "deploy_hook_requests_total")) {
+			t.Errorf("GET %s = %s, want %d with the hook's metrics", url, resp.Status, want)
+		}
 	}
 }
 

@@ -24,7 +24,6 @@ func (s *Server) routes() http.Handler {
 
 	r.Get("/healthz", s.handleHealth())
 	r.Get("/readyz", s.handleReady())
-	r.Method(http.MethodGet, "/metrics", s.metrics.handler())
 	r.Method(http.MethodPost, "/v1/deployments", s.handleCreateDeployment())
 	r.Method(http.MethodGet, "/v1/deployments/{id}", s.handleGetDeployment())
 	r.Method(http.MethodPost, "/github", s.handleGitHub())

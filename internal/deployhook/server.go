@@ -99,6 +99,11 @@ func NewServer(d Deps) (*Server, error) {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
+// Metrics is the Prometheus handler of the hook's metrics. It is served
+// apart from the hook's routes (cmd/deploy-hook's -metrics-addr, loopback
+// by default): what the hook counts is not for the internet to read.
+func (s *Server) Metrics() http.Handler { return s.metrics.handler() }
+
 // Queue is the server's job queue, for shutdown.
 func (s *Server) Queue() *Queue { return s.queue }
 

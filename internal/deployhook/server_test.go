@@ -465,7 +465,7 @@ func TestConfigErrors(t *testing.T) {
 func TestHealthReadyMetrics(t *testing.T) {
 	t.Parallel()
 	h := newHook(t, &fakeRunner{})
-	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200, "/nope": 404} {
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 404, "/nope": 404} {
 		resp, err := http.Get(h.srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
@@ -481,9 +481,9 @@ func TestHealthReadyMetrics(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("readyz while shutting down = %s, want 503", resp.Status)
 	}
-	resp, _ = http.Get(h.srv.URL + "/metrics")
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	rec := httptest.NewRecorder()
+	h.server.Metrics().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	body := rec.Body.Bytes()
 	for _, want := range []string{`deploy_hook_requests_total{code="200",route="/healthz"}`, "deploy_hook_jobs", "deploy_hook_deploy_duration_seconds"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %s", want)
