@@ -11,17 +11,9 @@ import (
 	"time"
 
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
+	"github.com/autonote/deploy-action/internal/hookapi"
 	"github.com/autonote/deploy-action/internal/stdwebhook"
 )
-
-// hookJob is the deploy hook's view of a job (GET /v1/deployments/{id}).
-type hookJob struct {
-	ID             string   `json:"id"`
-	State          string   `json:"state"`
-	TaskDefinition string   `json:"taskDefinition"`
-	Events         []string `json:"events"`
-	Error          string   `json:"error"`
-}
 
 // viaHook sends a signed deploy request to the deploy hook instead of
 // calling ECS, then follows the job and reports it as if it had run here.
@@ -42,12 +34,8 @@ func (r *runner) viaHook(ctx context.Context) error {
 	r.result = &ecsdeploy.Result{Status: ecsdeploy.StatusFailed, Start: start, Watched: true}
 
 	r.log.Phase("deploy hook: request")
-	body, _ := json.Marshal(map[string]string{"target": in.Environment, "sha": sha})
-	var accepted struct {
-		ID        string `json:"id"`
-		StatusURL string `json:"status_url"`
-		Error     string `json:"error"`
-	}
+	body, _ := json.Marshal(hookapi.DeployRequest{Target: in.Environment, SHA: sha})
+	var accepted hookapi.Accepted
 	if err := r.hookCall(ctx, client, secret, http.MethodPost, base+"/v1/deployments", body, &accepted); err != nil {
 		return fmt.Errorf("send the deploy request to %s: %w", base, err)
 	}
@@ -65,7 +53,7 @@ func (r *runner) viaHook(ctx context.Context) error {
 		poll = ecsdeploy.DefaultPolling().Average
 	}
 	for {
-		var job hookJob
+		var job hookapi.Job
 		if err := r.hookCall(ctx, client, secret, http.MethodGet, base+"/v1/deployments/"+accepted.ID, nil, &job); err != nil {
 			return fmt.Errorf("follow job %s: %w", accepted.ID, err)
 		}
@@ -73,13 +61,13 @@ func (r *runner) viaHook(ctx context.Context) error {
 			r.a.Infof("%s", plain(e)) // the hook's words: never a command
 		}
 		shown = len(job.Events)
-		if job.State != "queued" && job.State != "running" {
+		if job.State.Done() {
 			r.result.TaskDefinitionARN = job.TaskDefinition
 			switch job.State {
-			case "succeeded":
+			case hookapi.StateSucceeded:
 				r.result.Status = ecsdeploy.StatusSucceeded
 				return nil
-			case "rolled-back":
+			case hookapi.StateRolledBack:
 				r.result.Status = ecsdeploy.StatusRolledBack
 			}
 			return fmt.Errorf("job %s %s: %s", job.ID, job.State, job.Error)
@@ -115,7 +103,7 @@ func (r *runner) hookCall(ctx context.Context, client *http.Client, secret stdwe
 		return err
 	}
 	if resp.StatusCode >= 300 {
-		var e struct{ Error string }
+		var e hookapi.Error
 		_ = json.Unmarshal(raw, &e)
 		return fmt.Errorf("%s: %s", resp.Status, e.Error)
 	}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/autonote/deploy-action/internal/hookapi"
 	"github.com/autonote/deploy-action/internal/stdwebhook"
 
 	"github.com/go-chi/chi/v5"
@@ -20,10 +21,7 @@ import (
 const MaxBody = 64 << 10
 
 // DeployRequest is the body of POST /v1/deployments.
-type DeployRequest struct {
-	Target string `json:"target"`
-	SHA    string `json:"sha"`
-}
+type DeployRequest = hookapi.DeployRequest
 
 // DecodeDeployRequest parses a deploy request strictly: one JSON object,
 // no unknown fields, a known target and a 40-character SHA.
@@ -104,7 +102,7 @@ func (s *Server) handleCreateDeployment() http.HandlerFunc {
 		}
 		url := s.jobURL(r, job.ID)
 		w.Header().Set("Location", url)
-		writeJSON(w, status, map[string]any{"id": job.ID, "state": job.State, "status_url": url})
+		writeJSON(w, status, hookapi.Accepted{ID: job.ID, State: job.State, StatusURL: url})
 	}
 }
 

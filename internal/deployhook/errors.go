@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/autonote/deploy-action/internal/hookapi"
 	"github.com/autonote/deploy-action/internal/stdwebhook"
 )
 
@@ -47,7 +48,7 @@ func writeError(w http.ResponseWriter, err error) {
 	if status == http.StatusInternalServerError {
 		msg = "internal error"
 	}
-	writeJSON(w, status, map[string]string{"error": msg})
+	writeJSON(w, status, hookapi.Error{Error: msg})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

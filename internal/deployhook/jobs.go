@@ -10,39 +10,27 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/autonote/deploy-action/internal/hookapi"
 )
 
-// State is where a job is.
-type State string
+// State is where a job is: the wire format's.
+type State = hookapi.State
 
 // The states of a job.
 const (
-	StateQueued     State = "queued"
-	StateRunning    State = "running"
-	StateSucceeded  State = "succeeded"
-	StateFailed     State = "failed"
-	StateRolledBack State = "rolled-back"
-	StateSuperseded State = "superseded"
+	StateQueued     = hookapi.StateQueued
+	StateRunning    = hookapi.StateRunning
+	StateSucceeded  = hookapi.StateSucceeded
+	StateFailed     = hookapi.StateFailed
+	StateRolledBack = hookapi.StateRolledBack
+	StateSuperseded = hookapi.StateSuperseded
 )
 
-func (s State) done() bool { return s != StateQueued && s != StateRunning }
-
-// Job is one deploy of a SHA to a target.
+// Job is one deploy of a SHA to a target: the wire format's job, and what
+// the queue keeps beside it.
 type Job struct {
-	ID             string    `json:"id"`
-	Target         string    `json:"target"`
-	SHA            string    `json:"sha"`
-	Source         string    `json:"source"`
-	State          State     `json:"state"`
-	TaskDefinition string    `json:"taskDefinition,omitempty"`
-	Events         []string  `json:"events"`
-	Error          string    `json:"error,omitempty"`
-	Created        time.Time `json:"created"`
-	Started        time.Time `json:"started,omitzero"`
-	Finished       time.Time `json:"finished,omitzero"`
-	// Version grows with every snapshot of the job, so a shared store
-	// keeps the newest it is sent.
-	Version int64 `json:"version"`
+	hookapi.Job
 
 	// hooks hear the job start and end (GitHub deployment statuses).
 	hooks []JobHook
@@ -132,7 +120,7 @@ func (q *Queue) Submit(ctx context.Context, key, target, sha, source string, hoo
 			if old, ok := q.Get(ctx, owner); ok {
 				return old, false, nil
 			}
-			return Job{ID: owner, Target: target, SHA: sha, Source: source, State: StateQueued}, false, nil
+			return Job{Job: hookapi.Job{ID: owner, Target: target, SHA: sha, Source: source, State: StateQueued}}, false, nil
 		}
 	}
 
@@ -149,7 +137,7 @@ func (q *Queue) Submit(ctx context.Context, key, target, sha, source string, hoo
 			return q.copy(old), false, nil
 		}
 	}
-	job := &Job{ID: id, Target: target, SHA: sha, Source: source, State: StateQueued, Created: q.now(), Events: []string{}, hooks: hooks, key: key}
+	job := &Job{Job: hookapi.Job{ID: id, Target: target, SHA: sha, Source: source, State: StateQueued, Created: q.now(), Events: []string{}}, hooks: hooks, key: key}
 	q.jobs[job.ID] = job
 	if key != "" {
 		q.keys[key] = job.ID
@@ -348,7 +336,7 @@ func (q *Queue) finish(job *Job, state State, taskDefinition, msg string) {
 func (q *Queue) trim() {
 	for len(q.order) > maxJobs {
 		id := q.order[0]
-		if j := q.jobs[id]; j != nil && !j.State.done() {
+		if j := q.jobs[id]; j != nil && !j.State.Done() {
 			return
 		}
 		q.order = q.order[1:]

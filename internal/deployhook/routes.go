@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/autonote/deploy-action/internal/hookapi"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/httprate"
@@ -18,7 +19,7 @@ func (s *Server) routes() http.Handler {
 	r.Use(s.metrics.count)
 	r.Use(httprate.LimitBy(s.deps.RateLimit, time.Minute, clientKey,
 		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
-			writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "rate limit exceeded: slow down"})
+			writeJSON(w, http.StatusTooManyRequests, hookapi.Error{Error: "rate limit exceeded: slow down"})
 		})))
 	r.Use(middleware.Timeout(s.deps.RequestTimeout))
 
@@ -28,10 +29,10 @@ func (s *Server) routes() http.Handler {
 	r.Method(http.MethodGet, "/v1/deployments/{id}", s.handleGetDeployment())
 	r.Method(http.MethodPost, "/github", s.handleGitHub())
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": r.Method + " is not allowed on " + r.URL.Path})
+		writeJSON(w, http.StatusMethodNotAllowed, hookapi.Error{Error: r.Method + " is not allowed on " + r.URL.Path})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no route " + r.URL.Path})
+		writeJSON(w, http.StatusNotFound, hookapi.Error{Error: "no route " + r.URL.Path})
 	})
 	return r
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/autonote/deploy-action/internal/deployhook"
+	"github.com/autonote/deploy-action/internal/hookapi"
 	"github.com/autonote/deploy-action/internal/testbed"
 )
 
@@ -58,8 +59,8 @@ func TestDynamoStore(t *testing.T) {
 		t.Errorf("second claim = %q, %v; want job_a", owner, err)
 	}
 
-	newer := deployhook.Job{ID: "job_a", State: deployhook.StateSucceeded, Version: 5}
-	older := deployhook.Job{ID: "job_a", State: deployhook.StateRunning, Version: 3}
+	newer := deployhook.Job{Job: hookapi.Job{ID: "job_a", State: deployhook.StateSucceeded, Version: 5}}
+	older := deployhook.Job{Job: hookapi.Job{ID: "job_a", State: deployhook.StateRunning, Version: 3}}
 	if err := s.PutJob(ctx, newer); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,60 @@
+// Package hookapi is the deploy hook's wire format: what a caller sends to
+// POST /v1/deployments and what the hook answers there and at
+// GET /v1/deployments/{id}. The hook and the action both use it, so the two
+// sides cannot drift apart.
+package hookapi
+
+import "time"
+
+// State is where a job is.
+type State string
+
+// The states of a job.
+const (
+	StateQueued     State = "queued"
+	StateRunning    State = "running"
+	StateSucceeded  State = "succeeded"
+	StateFailed     State = "failed"
+	StateRolledBack State = "rolled-back"
+	StateSuperseded State = "superseded"
+)
+
+// Done reports whether a job in this state has ended.
+func (s State) Done() bool { return s != StateQueued && s != StateRunning }
+
+// DeployRequest is the body of POST /v1/deployments.
+type DeployRequest struct {
+	Target string `json:"target"`
+	SHA    string `json:"sha"`
+}
+
+// Accepted is the answer to POST /v1/deployments: 202 for a new job, 200
+// for a webhook-id seen before.
+type Accepted struct {
+	ID        string `json:"id"`
+	State     State  `json:"state"`
+	StatusURL string `json:"status_url"`
+}
+
+// Job is one deploy of a SHA to a target, as GET /v1/deployments/{id} shows it.
+type Job struct {
+	ID             string    `json:"id"`
+	Target         string    `json:"target"`
+	SHA            string    `json:"sha"`
+	Source         string    `json:"source"`
+	State          State     `json:"state"`
+	TaskDefinition string    `json:"taskDefinition,omitempty"`
+	Events         []string  `json:"events"`
+	Error          string    `json:"error,omitempty"`
+	Created        time.Time `json:"created"`
+	Started        time.Time `json:"started,omitzero"`
+	Finished       time.Time `json:"finished,omitzero"`
+	// Version grows with every snapshot of the job, so a shared store
+	// keeps the newest it is sent.
+	Version int64 `json:"version"`
+}
+
+// Error is the body of every answer that is not a success.
+type Error struct {
+	Error string `json:"error"`
+}
