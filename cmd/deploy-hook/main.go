@@ -75,6 +75,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("DEPLOY_HOOK_SECRETS: %w", err)
 	}
+	targetSecrets := map[string][]stdwebhook.Secret{}
+	for name, t := range cfg.Targets {
+		if t.SecretsEnv == "" {
+			continue
+		}
+		own, err := stdwebhook.ParseSecrets(getenv(t.SecretsEnv))
+		if err != nil || len(own) == 0 {
+			return fmt.Errorf("target %s: %s (its secrets-env) holds no whsec_ secret: %v", name, t.SecretsEnv, err)
+		}
+		targetSecrets[name] = own
+	}
 	log := slog.New(slog.NewJSONHandler(stdout, nil)).With("service", "deploy-hook", "version", version)
 
 	var gh *github.Client
@@ -100,16 +111,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}), *table)
 	}
 	srv, err := deployhook.NewServer(deployhook.Deps{
-		Store:        store,
-		ReplicaID:    *replica,
-		Config:       cfg,
-		Runner:       &deployhook.ECSRunner{Config: cfg, Clients: awsClients(getenv), Log: log},
-		Secrets:      secrets,
-		GitHubSecret: []byte(getenv("GITHUB_WEBHOOK_SECRET")),
-		GitHub:       gh,
-		PublicURL:    strings.TrimSuffix(*publicURL, "/"),
-		Log:          log,
-		RateLimit:    *rate,
+		Store:         store,
+		ReplicaID:     *replica,
+		Config:        cfg,
+		Runner:        &deployhook.ECSRunner{Config: cfg, Clients: awsClients(getenv), Log: log},
+		Secrets:       secrets,
+		TargetSecrets: targetSecrets,
+		GitHubSecret:  []byte(getenv("GITHUB_WEBHOOK_SECRET")),
+		GitHub:        gh,
+		PublicURL:     strings.TrimSuffix(*publicURL, "/"),
+		Log:           log,
+		RateLimit:     *rate,
 	})
 	if err != nil {
 		return err

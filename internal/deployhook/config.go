@@ -23,6 +23,10 @@ type Target struct {
 	Registry      string `yaml:"registry"`
 	// URL is where the target serves, for GitHub's environment_url.
 	URL string `yaml:"url"`
+	// SecretsEnv names the environment variable holding this target's own
+	// whsec_ secrets: only they open it (deploy it, read its jobs), and they
+	// open nothing else. Empty: DEPLOY_HOOK_SECRETS opens it.
+	SecretsEnv string `yaml:"secrets-env"`
 }
 
 // GitHubConfig says what GitHub may trigger.

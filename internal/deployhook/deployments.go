@@ -55,23 +55,24 @@ func isFullSHA(s string) bool {
 
 // readSigned reads a bounded body and checks its Standard Webhooks
 // signature before anything parses it.
-func (s *Server) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+func (s *Server) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, key, error) {
 	signed, err := stdwebhook.CheckHeaders(r.Header, s.deps.Now())
 	if err != nil {
-		return nil, err // before the body is read: a forged request costs no more than its headers
+		return nil, 0, err // before the body is read: a forged request costs no more than its headers
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return nil, fmt.Errorf("%w of %d bytes", ErrTooLarge, MaxBody)
+		return nil, 0, fmt.Errorf("%w of %d bytes", ErrTooLarge, MaxBody)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: read body: %v", ErrBadRequest, err)
+		return nil, 0, fmt.Errorf("%w: read body: %v", ErrBadRequest, err)
 	}
-	if err := signed.Verify(body, s.deps.Secrets); err != nil {
-		return nil, err
+	i, err := signed.Match(body, s.keys.secrets)
+	if err != nil {
+		return nil, 0, err
 	}
-	return body, nil
+	return body, key(i), nil
 }
 
 func (s *Server) handleCreateDeployment() http.HandlerFunc {
@@ -80,13 +81,17 @@ func (s *Server) handleCreateDeployment() http.HandlerFunc {
 			writeError(w, ErrUnsupportedMedia)
 			return
 		}
-		body, err := s.readSigned(w, r)
+		body, k, err := s.readSigned(w, r)
 		if err != nil {
 			writeError(w, err)
 			return
 		}
 		req, err := DecodeDeployRequest(body, s.deps.Config.Targets)
 		if err != nil {
+			writeError(w, err)
+			return
+		}
+		if err := s.keys.authorize(k, req.Target); err != nil {
 			writeError(w, err)
 			return
 		}
@@ -108,13 +113,18 @@ func (s *Server) handleCreateDeployment() http.HandlerFunc {
 
 func (s *Server) handleGetDeployment() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if _, err := s.readSigned(w, r); err != nil {
+		_, k, err := s.readSigned(w, r)
+		if err != nil {
 			writeError(w, err)
 			return
 		}
 		job, ok := s.queue.Get(r.Context(), chi.URLParam(r, "id"))
 		if !ok {
 			writeError(w, fmt.Errorf("%w: no job %s", ErrNotFound, chi.URLParam(r, "id")))
+			return
+		}
+		if err := s.keys.authorize(k, job.Target); err != nil {
+			writeError(w, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, job)

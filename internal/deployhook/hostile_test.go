@@ -3,6 +3,7 @@ package deployhook_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/autonote/deploy-action/internal/deployhook"
+	"github.com/autonote/deploy-action/internal/stdwebhook"
 )
 
 // syncBuffer is a log written by the server's goroutines.
@@ -131,5 +133,69 @@ func TestRejectedRequestsAreCountedNotLogged(t *testing.T) {
 	}
 	if strings.Contains(log.String(), "msg_forged") {
 		t.Errorf("the client's request id reached the log:\n%s", log.String())
+	}
+}
+
+// TestPerTargetSecrets: production has secrets of its own; staging is
+// opened by DEPLOY_HOOK_SECRETS. A secret of one neither deploys nor reads
+// the other's jobs.
+func TestPerTargetSecrets(t *testing.T) {
+	t.Parallel()
+	cfg, err := deployhook.ParseConfig([]byte(strings.Replace(testConfig, "    url: https://api.autonote.example\n", "    url: https://api.autonote.example\n    secrets-env: PRODUCTION_HOOK_SECRETS\n", 1)), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := deployhook.NewServer(deployhook.Deps{Config: cfg, Runner: &fakeRunner{}, Secrets: mustSecrets(t, current)}); err == nil || !strings.Contains(err.Error(), "PRODUCTION_HOOK_SECRETS") {
+		t.Errorf("a target whose secrets-env holds nothing: %v, want an error naming it", err)
+	}
+	shared, prod := mustSecrets(t, current)[0], mustSecrets(t, next)[0]
+	s, err := deployhook.NewServer(deployhook.Deps{Config: cfg, Runner: &fakeRunner{}, Secrets: []stdwebhook.Secret{shared},
+		TargetSecrets: map[string][]stdwebhook.Secret{"production": {prod}}, RateLimit: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	call := func(secret stdwebhook.Secret, method, path, body string) (int, map[string]any) {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		secret.SignRequest(req, fmt.Sprintf("msg_t_%d", idSeq.Add(1)), time.Now(), []byte(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	deploy := func(target string) string { return `{"target":"` + target + `","sha":"` + sha + `"}` }
+	for _, tt := range []struct {
+		name   string
+		secret, other stdwebhook.Secret
+		target        string
+		want          int
+	}{
+		{"the shared secret deploys staging", shared, prod, "staging", http.StatusAccepted},
+		{"the shared secret does not deploy production", shared, prod, "production", http.StatusForbidden},
+		{"production's secret deploys production", prod, shared, "production", http.StatusAccepted},
+		{"production's secret does not deploy staging", prod, shared, "staging", http.StatusForbidden},
+	} {
+		code, m := call(tt.secret, http.MethodPost, "/v1/deployments", deploy(tt.target))
+		if code != tt.want {
+			t.Errorf("%s: %d %v, want %d", tt.name, code, m, tt.want)
+			continue
+		}
+		if code != http.StatusAccepted {
+			continue
+		}
+		// Reading the job: its target's secret may, the other may not.
+		id, _ := m["id"].(string)
+		if code, _ := call(tt.secret, http.MethodGet, "/v1/deployments/"+id, ""); code != http.StatusOK {
+			t.Errorf("%s: reading its own job: %d, want 200", tt.name, code)
+		}
+		if code, _ := call(tt.other, http.MethodGet, "/v1/deployments/"+id, ""); code != http.StatusForbidden {
+			t.Errorf("%s: the other secret reads the job: %d, want 403", tt.name, code)
+		}
 	}
 }

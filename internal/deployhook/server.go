@@ -23,8 +23,12 @@ import (
 type Deps struct {
 	Config *Config
 	Runner Runner
-	// Secrets sign requests to /v1/deployments (DEPLOY_HOOK_SECRETS).
+	// Secrets sign requests to /v1/deployments (DEPLOY_HOOK_SECRETS) for
+	// every target without secrets of its own.
 	Secrets []stdwebhook.Secret
+	// TargetSecrets are the secrets of the targets that have their own
+	// (secrets-env): each opens its target only.
+	TargetSecrets map[string][]stdwebhook.Secret
 	// GitHubSecret signs GitHub's webhooks (GITHUB_WEBHOOK_SECRET).
 	GitHubSecret []byte
 	// GitHub reports deployment statuses; nil reports none.
@@ -56,6 +60,7 @@ type Server struct {
 	ready    atomic.Bool
 	handler  http.Handler
 	requests *requestLog
+	keys     keyring
 }
 
 // NewServer returns the hook's handler, ready to serve.
@@ -65,8 +70,13 @@ func NewServer(d Deps) (*Server, error) {
 		return nil, errors.New("no config")
 	case d.Runner == nil:
 		return nil, errors.New("no runner")
-	case len(d.Secrets) == 0 && len(d.GitHubSecret) == 0:
+	case len(d.Secrets) == 0 && len(d.TargetSecrets) == 0 && len(d.GitHubSecret) == 0:
 		return nil, errors.New("no secrets: set DEPLOY_HOOK_SECRETS (whsec_...) for signed deploy requests, GITHUB_WEBHOOK_SECRET for GitHub webhooks, or both")
+	}
+	for name, t := range d.Config.Targets {
+		if t.SecretsEnv != "" && len(d.TargetSecrets[name]) == 0 {
+			return nil, fmt.Errorf("target %s names secrets-env %s, which holds no whsec_ secret", name, t.SecretsEnv)
+		}
 	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
@@ -80,7 +90,7 @@ func NewServer(d Deps) (*Server, error) {
 	if d.RequestTimeout <= 0 {
 		d.RequestTimeout = 10 * time.Second
 	}
-	s := &Server{deps: d, metrics: newMetrics(), requests: newRequestLog(d.Log, d.Now)}
+	s := &Server{deps: d, metrics: newMetrics(), requests: newRequestLog(d.Log, d.Now), keys: newKeyring(d)}
 	s.queue = NewQueue(d.Runner, d.Log, d.Now, s.metrics)
 	if d.Store != nil {
 		if d.ReplicaID == "" {

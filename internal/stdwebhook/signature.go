@@ -134,18 +134,24 @@ func CheckHeaders(h http.Header, now time.Time) (Signed, error) {
 // Verify computes the body's MAC once under each secret and compares it, in
 // constant time, with each signature the headers carried.
 func (sg Signed) Verify(body []byte, secrets []Secret) error {
+	_, err := sg.Match(body, secrets)
+	return err
+}
+
+// Match is Verify that also says which of the secrets signed the request.
+func (sg Signed) Match(body []byte, secrets []Secret) (int, error) {
 	if len(sg.sigs) == 0 {
-		return ErrBadSignature
+		return -1, ErrBadSignature
 	}
-	for _, s := range secrets {
+	for i, s := range secrets {
 		want := s.mac(sg.id, sg.ts, body)
 		for _, got := range sg.sigs {
 			if hmac.Equal(got, want) {
-				return nil
+				return i, nil
 			}
 		}
 	}
-	return ErrBadSignature
+	return -1, ErrBadSignature
 }
 
 // Verify checks a request's Standard Webhooks signature over body against
