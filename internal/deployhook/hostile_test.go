@@ -171,7 +171,7 @@ func TestPerTargetSecrets(t *testing.T) {
 	}
 	deploy := func(target string) string { return `{"target":"` + target + `","sha":"` + sha + `"}` }
 	for _, tt := range []struct {
-		name   string
+		name          string
 		secret, other stdwebhook.Secret
 		target        string
 		want          int
