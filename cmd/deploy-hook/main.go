@@ -117,7 +117,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Runner:        &deployhook.ECSRunner{Config: cfg, Clients: awsClients(getenv), Log: log},
 		Secrets:       secrets,
 		TargetSecrets: targetSecrets,
-		GitHubSecret:  []byte(getenv("GITHUB_WEBHOOK_SECRET")),
+		GitHubSecrets: githubSecrets(getenv("GITHUB_WEBHOOK_SECRET")),
 		GitHub:        gh,
 		PublicURL:     strings.TrimSuffix(*publicURL, "/"),
 		Log:           log,
@@ -208,4 +208,16 @@ func awsClients(getenv func(string) string) func(context.Context, string) (deplo
 		cache[region] = c
 		return c, nil
 	}
+}
+
+// githubSecrets are the GitHub webhook secrets, one per line (a secret may
+// hold spaces): the next beside the current one while rotating.
+func githubSecrets(v string) [][]byte {
+	var out [][]byte
+	for _, line := range strings.Split(v, "\n") {
+		if line = strings.TrimRight(line, "\r"); line != "" {
+			out = append(out, []byte(line))
+		}
+	}
+	return out
 }

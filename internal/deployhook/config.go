@@ -40,6 +40,9 @@ type GitHubConfig struct {
 	Branch   string `yaml:"branch"`
 	// Target receives workflow_run deploys; empty means the only target.
 	Target string `yaml:"target"`
+	// Deployers, when set, are the GitHub logins whose deployment events
+	// the hook honours.
+	Deployers []string `yaml:"deployers"`
 }
 
 // Config is the deploy hook's configuration file.
@@ -86,6 +89,9 @@ func (c *Config) check() error {
 			slices.Sort(missing)
 			return fmt.Errorf("target %s: %s missing", name, strings.Join(missing, ", "))
 		}
+	}
+	if len(c.GitHub.Environments) > 0 && c.GitHub.Branch == "" {
+		return errors.New("github.environments is set without github.branch: name the branch a deployment's SHA must be on")
 	}
 	for env, target := range c.GitHub.Environments {
 		if _, ok := c.Targets[target]; !ok {

@@ -17,6 +17,8 @@ var (
 	ErrUnknownTarget    = errors.New("unknown target")
 	ErrNotFound         = errors.New("not found")
 	ErrForbidden        = errors.New("forbidden")
+	// ErrStaleEvent: a GitHub event older than MaxEventAge.
+	ErrStaleEvent = errors.New("event too old")
 )
 
 func statusOf(err error) int {
@@ -30,7 +32,7 @@ func statusOf(err error) int {
 		return http.StatusUnsupportedMediaType
 	case errors.Is(err, ErrBadRequest):
 		return http.StatusBadRequest
-	case errors.Is(err, ErrUnknownTarget):
+	case errors.Is(err, ErrUnknownTarget), errors.Is(err, ErrStaleEvent):
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound

@@ -2,13 +2,21 @@ package deployhook
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/autonote/deploy-action/internal/ghdeploy"
+	"github.com/autonote/deploy-action/internal/hookapi"
 	"github.com/autonote/deploy-action/internal/stdwebhook"
 
 	"github.com/google/go-github/v62/github"
@@ -18,32 +26,44 @@ import (
 // the events the hook acts on are a few tens of KB.
 const maxGitHubBody = 5 << 20
 
+// MaxEventAge is how old a GitHub event the hook acts on may be: a captured
+// delivery replayed later, under any delivery id, is refused.
+const MaxEventAge = 15 * time.Minute
+
 // handleGitHub takes GitHub webhooks: ping answers, deployment and a
 // successful workflow_run deploy, everything else is acknowledged and
-// ignored.
+// ignored. The signature (X-Hub-Signature-256 only) is checked from the
+// headers before the body is read, then under each secret once.
 func (s *Server) handleGitHub() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if len(s.deps.GitHubSecret) == 0 {
+		if len(s.deps.GitHubSecrets) == 0 {
 			writeError(w, fmt.Errorf("%w: GitHub webhooks are off: set GITHUB_WEBHOOK_SECRET", ErrNotFound))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxGitHubBody)
-		payload, err := github.ValidatePayload(r, s.deps.GitHubSecret)
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+			writeError(w, fmt.Errorf("%w: set the webhook's content type to application/json", ErrUnsupportedMedia))
+			return
+		}
+		sig, err := githubSignature(r.Header)
 		if err != nil {
-			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
-				writeError(w, fmt.Errorf("%w of %d bytes", ErrTooLarge, maxGitHubBody))
-				return
-			}
-			if strings.Contains(err.Error(), "Content-Type") {
-				writeError(w, fmt.Errorf("%w: %v", ErrUnsupportedMedia, err))
-				return
-			}
-			writeError(w, fmt.Errorf("%w: %v", stdwebhook.ErrBadSignature, err))
+			writeError(w, err)
+			return
+		}
+		payload, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxGitHubBody))
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, fmt.Errorf("%w of %d bytes", ErrTooLarge, maxGitHubBody))
+			return
+		}
+		if err != nil {
+			writeError(w, fmt.Errorf("%w: read body: %v", ErrBadRequest, err))
+			return
+		}
+		if !githubSigned(payload, sig, s.deps.GitHubSecrets) {
+			writeError(w, fmt.Errorf("%w: X-Hub-Signature-256", stdwebhook.ErrBadSignature))
 			return
 		}
 		event := github.WebHookType(r)
-		delivery := github.DeliveryID(r)
 		parsed, err := github.ParseWebHook(event, payload)
 		if err != nil {
 			if strings.Contains(err.Error(), "unknown X-Github-Event") {
@@ -57,40 +77,113 @@ func (s *Server) handleGitHub() http.HandlerFunc {
 		case *github.PingEvent:
 			writeJSON(w, http.StatusOK, map[string]string{"pong": e.GetZen()})
 		case *github.DeploymentEvent:
-			s.githubDeployment(w, r, delivery, e)
+			s.githubDeployment(w, r, e)
 		case *github.WorkflowRunEvent:
-			s.githubWorkflowRun(w, r, delivery, e)
+			s.githubWorkflowRun(w, r, e)
 		default:
 			writeJSON(w, http.StatusAccepted, map[string]string{"ignored": event})
 		}
 	}
 }
 
-func (s *Server) githubDeployment(w http.ResponseWriter, r *http.Request, delivery string, e *github.DeploymentEvent) {
+// githubSignature is the HMAC-SHA256 a delivery's X-Hub-Signature-256
+// carries. GitHub's older SHA-1 header is not accepted.
+func githubSignature(h http.Header) ([]byte, error) {
+	v := h.Get("X-Hub-Signature-256")
+	if v == "" {
+		return nil, fmt.Errorf("%w: GitHub deliveries need X-Hub-Signature-256 (SHA-1 signatures are not accepted)", stdwebhook.ErrNoSignature)
+	}
+	hexSig, ok := strings.CutPrefix(v, "sha256=")
+	sig, err := hex.DecodeString(hexSig)
+	if !ok || err != nil || len(sig) != sha256.Size {
+		return nil, fmt.Errorf("%w: X-Hub-Signature-256 is not sha256=<64 hex>", stdwebhook.ErrBadSignature)
+	}
+	return sig, nil
+}
+
+// githubSigned compares the body's HMAC under each secret, computed once,
+// with the signature, in constant time.
+func githubSigned(body, sig []byte, secrets [][]byte) bool {
+	for _, secret := range secrets {
+		m := hmac.New(sha256.New, secret)
+		m.Write(body)
+		if hmac.Equal(m.Sum(nil), sig) {
+			return true
+		}
+	}
+	return false
+}
+
+// fresh refuses an event older than MaxEventAge (or from the future).
+func (s *Server) fresh(what string, at time.Time) error {
+	if d := s.deps.Now().Sub(at); at.IsZero() || d > MaxEventAge || d < -MaxEventAge {
+		return fmt.Errorf("%w: %s is from %s, more than %v from now: a delivery is acted on only while fresh", ErrStaleEvent, what, at.UTC().Format(time.RFC3339), MaxEventAge)
+	}
+	return nil
+}
+
+func (s *Server) githubDeployment(w http.ResponseWriter, r *http.Request, e *github.DeploymentEvent) {
 	repo := e.GetRepo().GetFullName()
 	if !s.deps.Config.repositoryAllowed(repo) {
 		writeError(w, fmt.Errorf("%w: repository %s is not in github.repositories", ErrForbidden, repo))
 		return
 	}
-	env := e.GetDeployment().GetEnvironment()
+	d := e.GetDeployment()
+	env := d.GetEnvironment()
 	target, ok := s.deps.Config.GitHub.Environments[env]
 	if !ok {
 		writeJSON(w, http.StatusAccepted, map[string]string{"ignored": fmt.Sprintf("environment %q is not mapped to a target in github.environments", env)})
 		return
 	}
-	sha := e.GetDeployment().GetSHA()
+	sha := d.GetSHA()
 	if !isFullSHA(sha) {
 		writeError(w, fmt.Errorf("%w: deployment.sha %q is not a 40-character commit SHA", ErrBadRequest, sha))
 		return
 	}
+	if err := s.fresh("deployment.created_at", d.GetCreatedAt().Time); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.deploymentAllowed(r.Context(), repo, d); err != nil {
+		if s.deps.GitHub != nil {
+			_ = ghdeploy.Existing(s.deps.GitHub, repo, d.GetID(), env).Status(r.Context(), ghdeploy.Error, "refused: "+err.Error(), "", "")
+		}
+		writeError(w, err)
+		return
+	}
 	var hooks []JobHook
 	if s.deps.GitHub != nil {
-		hooks = append(hooks, s.deploymentStatuses(r, repo, e.GetDeployment().GetID(), env, s.deps.Config.Targets[target].URL))
+		hooks = append(hooks, s.deploymentStatuses(r, repo, d.GetID(), env, s.deps.Config.Targets[target].URL))
 	}
-	s.submit(w, r, "github:"+delivery, target, sha, "github:deployment", hooks...)
+	// Deduplicated on the deployment's id, which the signature covers: a
+	// replay under a new X-GitHub-Delivery finds the job it already made.
+	s.submit(w, r, fmt.Sprintf("github:deployment:%d", d.GetID()), target, sha, "github:deployment", hooks...)
 }
 
-func (s *Server) githubWorkflowRun(w http.ResponseWriter, r *http.Request, delivery string, e *github.WorkflowRunEvent) {
+// deploymentAllowed honours a deployment only from an allowed creator (when
+// the config lists them) and of a SHA on the configured branch, as GitHub
+// itself says, asked with the hook's token.
+func (s *Server) deploymentAllowed(ctx context.Context, repo string, d *github.Deployment) error {
+	gh := s.deps.Config.GitHub
+	if len(gh.Deployers) > 0 && !slices.Contains(gh.Deployers, d.GetCreator().GetLogin()) {
+		return fmt.Errorf("%w: deployment created by %q, who is not in github.deployers", ErrForbidden, d.GetCreator().GetLogin())
+	}
+	if s.deps.GitHub == nil {
+		return fmt.Errorf("%w: deployment events need GITHUB_TOKEN, to check with GitHub that the SHA is on %s", ErrForbidden, gh.Branch)
+	}
+	owner, name, _ := strings.Cut(repo, "/")
+	cmp, _, err := s.deps.GitHub.Repositories.CompareCommits(ctx, owner, name, gh.Branch, d.GetSHA(), nil)
+	if err != nil {
+		return fmt.Errorf("%w: could not check with GitHub that %s is on %s: %v", ErrForbidden, d.GetSHA()[:7], gh.Branch, err)
+	}
+	switch cmp.GetStatus() {
+	case "identical", "behind": // the branch's head, or one of its ancestors
+		return nil
+	}
+	return fmt.Errorf("%w: %s is not on %s (GitHub compares it as %s)", ErrForbidden, d.GetSHA()[:7], gh.Branch, cmp.GetStatus())
+}
+
+func (s *Server) githubWorkflowRun(w http.ResponseWriter, r *http.Request, e *github.WorkflowRunEvent) {
 	repo := e.GetRepo().GetFullName()
 	if !s.deps.Config.repositoryAllowed(repo) {
 		writeError(w, fmt.Errorf("%w: repository %s is not in github.repositories", ErrForbidden, repo))
@@ -98,19 +191,29 @@ func (s *Server) githubWorkflowRun(w http.ResponseWriter, r *http.Request, deliv
 	}
 	run := e.GetWorkflowRun()
 	gh := s.deps.Config.GitHub
+	ignore := func(why string) { writeJSON(w, http.StatusAccepted, map[string]string{"ignored": why}) }
 	switch {
 	case gh.Workflow == "":
-		writeJSON(w, http.StatusAccepted, map[string]string{"ignored": "workflow_run: no github.workflow configured"})
+		ignore("workflow_run: no github.workflow configured")
 	case e.GetAction() != "completed" || run.GetConclusion() != "success":
-		writeJSON(w, http.StatusAccepted, map[string]string{"ignored": fmt.Sprintf("workflow_run %s/%s", e.GetAction(), run.GetConclusion())})
+		ignore(fmt.Sprintf("workflow_run %s/%s", e.GetAction(), run.GetConclusion()))
 	case path.Base(e.GetWorkflow().GetPath()) != gh.Workflow:
-		writeJSON(w, http.StatusAccepted, map[string]string{"ignored": "workflow_run of " + e.GetWorkflow().GetPath()})
+		ignore("workflow_run of " + e.GetWorkflow().GetPath())
+	case run.GetEvent() != "push":
+		ignore("workflow_run triggered by " + run.GetEvent() + ": only a push deploys")
+	case !strings.EqualFold(run.GetHeadRepository().GetFullName(), repo):
+		ignore("workflow_run of " + run.GetHeadRepository().GetFullName() + ", not of " + repo + " itself (a fork)")
 	case run.GetHeadBranch() != gh.Branch:
-		writeJSON(w, http.StatusAccepted, map[string]string{"ignored": "workflow_run on branch " + run.GetHeadBranch()})
+		ignore("workflow_run on branch " + run.GetHeadBranch())
 	case !isFullSHA(run.GetHeadSHA()):
 		writeError(w, fmt.Errorf("%w: workflow_run.head_sha %q is not a 40-character commit SHA", ErrBadRequest, run.GetHeadSHA()))
 	default:
-		s.submit(w, r, "github:"+delivery, gh.Target, run.GetHeadSHA(), "github:workflow_run")
+		if err := s.fresh("workflow_run.updated_at", run.GetUpdatedAt().Time); err != nil {
+			writeError(w, err)
+			return
+		}
+		// Deduplicated on the run and its attempt, which the signature covers.
+		s.submit(w, r, fmt.Sprintf("github:workflow_run:%d:%d", run.GetID(), run.GetRunAttempt()), gh.Target, run.GetHeadSHA(), "github:workflow_run")
 	}
 }
 
@@ -124,7 +227,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, key, target, sha
 	if !created {
 		status = http.StatusOK
 	}
-	writeJSON(w, status, map[string]any{"id": job.ID, "state": job.State, "status_url": s.jobURL(r, job.ID)})
+	writeJSON(w, status, hookapi.Accepted{ID: job.ID, State: job.State, StatusURL: s.jobURL(r, job.ID)})
 }
 
 // deploymentStatuses reports a job to a GitHub deployment: in_progress when

@@ -3,8 +3,12 @@ package deployhook_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -198,4 +202,135 @@ func TestPerTargetSecrets(t *testing.T) {
 			t.Errorf("%s: the other secret reads the job: %d, want 403", tt.name, code)
 		}
 	}
+}
+
+// TestGitHubTrust: what a GitHub event must be to start a deploy, and what
+// a captured delivery can no longer do.
+func TestGitHubTrust(t *testing.T) {
+	t.Parallel()
+	set := func(path string, v any) func(map[string]any) {
+		return func(m map[string]any) {
+			keys := strings.Split(path, ".")
+			for _, k := range keys[:len(keys)-1] {
+				m = m[k].(map[string]any)
+			}
+			m[keys[len(keys)-1]] = v
+		}
+	}
+	push := set("workflow_run.event", "push")
+	both := func(fs ...func(map[string]any)) func(map[string]any) {
+		return func(m map[string]any) {
+			for _, f := range fs {
+				f(m)
+			}
+		}
+	}
+	old := time.Now().Add(-2 * deployhook.MaxEventAge).UTC().Format(time.RFC3339)
+	tests := []struct {
+		name, event, file string
+		edit              func(map[string]any)
+		mutate            func(*http.Request)
+		want              int
+		wantJob           bool
+	}{
+		{"a deployment of a SHA on the branch", "deployment", "deployment.json", nil, nil, 202, true},
+		{"a deployment of a SHA not on the branch", "deployment", "deployment.json", set("deployment.sha", strings.Repeat("a", 40)), nil, 403, false},
+		{"a stale deployment", "deployment", "deployment.json", set("deployment.created_at", old), nil, 422, false},
+		{"a deployment from the future", "deployment", "deployment.json", set("deployment.created_at", time.Now().Add(2*deployhook.MaxEventAge).UTC().Format(time.RFC3339)), nil, 422, false},
+		{"a workflow_run of a push", "workflow_run", "workflow_run_completed.json", push, nil, 202, true},
+		{"a workflow_run of a pull request", "workflow_run", "workflow_run_completed.json", set("workflow_run.event", "pull_request"), nil, 202, false},
+		{"a workflow_run from a fork whose branch is master", "workflow_run", "workflow_run_completed.json", both(push, set("workflow_run.head_repository.full_name", "mallory/octo-repo")), nil, 202, false},
+		{"a stale workflow_run", "workflow_run", "workflow_run_completed.json", both(push, set("workflow_run.updated_at", old)), nil, 422, false},
+		{"signed with SHA-1 only", "deployment", "deployment.json", nil, func(r *http.Request) {
+			m := hmac.New(sha1.New, []byte(githubSecret))
+			body, _ := io.ReadAll(r.Body)
+			m.Write(body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.Header.Del("X-Hub-Signature-256")
+			r.Header.Set("X-Hub-Signature", "sha1="+hex.EncodeToString(m.Sum(nil)))
+		}, 401, false},
+		{"a malformed signature", "deployment", "deployment.json", nil, func(r *http.Request) { r.Header.Set("X-Hub-Signature-256", "sha256=zz") }, 401, false},
+		{"form-encoded", "deployment", "deployment.json", nil, func(r *http.Request) { r.Header.Set("Content-Type", "application/x-www-form-urlencoded") }, 415, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHook(t, &fakeRunner{})
+			resp := h.deliver(t, tt.event, payload(t, tt.file, tt.edit), githubSecret, tt.mutate)
+			m := decode(t, resp)
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status = %s, want %d: %v", resp.Status, tt.want, m)
+			}
+			if _, made := m["id"]; made != tt.wantJob {
+				t.Errorf("job made: %v, want %v (%v)", made, tt.wantJob, m)
+			}
+		})
+	}
+
+	t.Run("a refused deployment says so on GitHub", func(t *testing.T) {
+		t.Parallel()
+		h := newHook(t, &fakeRunner{})
+		h.deliver(t, "deployment", payload(t, "deployment.json", set("deployment.sha", strings.Repeat("b", 40))), githubSecret, nil)
+		if got := strings.Join(h.gh.seen(), "\n"); !strings.Contains(got, "POST /repos/Codertocat/Hello-World/deployments/145988746/statuses error") {
+			t.Errorf("statuses sent: %q, want an error status", got)
+		}
+	})
+
+	for _, tt := range []struct {
+		name, event, file string
+		edit, again       func(map[string]any)
+		wantSame          bool
+	}{
+		{"a deployment replayed under a new delivery id", "deployment", "deployment.json", nil, nil, true},
+		{"a workflow_run replayed under a new delivery id", "workflow_run", "workflow_run_completed.json", push, push, true},
+		{"a workflow_run's second attempt", "workflow_run", "workflow_run_completed.json", push, both(push, set("workflow_run.run_attempt", 2)), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			hold := make(chan struct{})
+			defer close(hold)
+			h := newHook(t, &fakeRunner{run: func(ctx context.Context, j deployhook.Job, report func(string)) (deployhook.Outcome, error) {
+				<-hold
+				return deployhook.Outcome{State: deployhook.StateSucceeded}, nil
+			}})
+			first := decode(t, h.deliver(t, tt.event, payload(t, tt.file, tt.edit), githubSecret, nil))
+			resp := h.deliver(t, tt.event, payload(t, tt.file, tt.again), githubSecret, nil)
+			again := decode(t, resp)
+			if same := first["id"] == again["id"]; same != tt.wantSame || (tt.wantSame && resp.StatusCode != http.StatusOK) {
+				t.Errorf("first %v, again %v (%s): same job %v, want %v", first, again, resp.Status, same, tt.wantSame)
+			}
+		})
+	}
+
+	t.Run("deployment events without GITHUB_TOKEN", func(t *testing.T) {
+		t.Parallel()
+		cfg, _ := deployhook.ParseConfig([]byte(testConfig), "test")
+		r := &fakeRunner{}
+		s, _ := deployhook.NewServer(deployhook.Deps{Config: cfg, Runner: r, GitHubSecrets: [][]byte{[]byte("old secret"), []byte(githubSecret)}})
+		srv := httptest.NewServer(s)
+		defer srv.Close()
+		h := &hook{srv: srv, runner: r}
+		if resp := h.deliver(t, "deployment", payload(t, "deployment.json", nil), githubSecret, nil); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("status = %s, want 403: the SHA cannot be checked", resp.Status)
+		}
+		if resp := h.deliver(t, "workflow_run", payload(t, "workflow_run_completed.json", push), githubSecret, nil); resp.StatusCode != http.StatusAccepted {
+			t.Errorf("the second of two secrets (rotation): %s, want 202", resp.Status)
+		}
+	})
+
+	t.Run("a deployer not in github.deployers", func(t *testing.T) {
+		t.Parallel()
+		cfg, err := deployhook.ParseConfig([]byte(testConfig+"  deployers: [octocat]\n"), "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &fakeRunner{}
+		s, _ := deployhook.NewServer(deployhook.Deps{Config: cfg, Runner: r, GitHubSecrets: [][]byte{[]byte(githubSecret)}})
+		srv := httptest.NewServer(s)
+		defer srv.Close()
+		resp := (&hook{srv: srv, runner: r}).deliver(t, "deployment", payload(t, "deployment.json", nil), githubSecret, nil)
+		if m := decode(t, resp); resp.StatusCode != http.StatusForbidden || !strings.Contains(fmt.Sprint(m), "Codertocat") {
+			t.Errorf("status = %s %v, want 403 naming the creator", resp.Status, m)
+		}
+	})
 }

@@ -29,8 +29,9 @@ type Deps struct {
 	// TargetSecrets are the secrets of the targets that have their own
 	// (secrets-env): each opens its target only.
 	TargetSecrets map[string][]stdwebhook.Secret
-	// GitHubSecret signs GitHub's webhooks (GITHUB_WEBHOOK_SECRET).
-	GitHubSecret []byte
+	// GitHubSecrets sign GitHub's webhooks (GITHUB_WEBHOOK_SECRET, one per
+	// line: several while rotating).
+	GitHubSecrets [][]byte
 	// GitHub reports deployment statuses; nil reports none.
 	GitHub *github.Client
 	// PublicURL is where the hook is reached, for status URLs; default: the request's host.
@@ -70,7 +71,7 @@ func NewServer(d Deps) (*Server, error) {
 		return nil, errors.New("no config")
 	case d.Runner == nil:
 		return nil, errors.New("no runner")
-	case len(d.Secrets) == 0 && len(d.TargetSecrets) == 0 && len(d.GitHubSecret) == 0:
+	case len(d.Secrets) == 0 && len(d.TargetSecrets) == 0 && len(d.GitHubSecrets) == 0:
 		return nil, errors.New("no secrets: set DEPLOY_HOOK_SECRETS (whsec_...) for signed deploy requests, GITHUB_WEBHOOK_SECRET for GitHub webhooks, or both")
 	}
 	for name, t := range d.Config.Targets {
