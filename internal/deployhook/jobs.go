@@ -70,6 +70,7 @@ type Queue struct {
 	shared   Store
 	holder   string
 	lockWait time.Duration
+	lockTTL  time.Duration
 
 	mu      sync.Mutex
 	jobs    map[string]*Job
@@ -215,15 +216,15 @@ func (q *Queue) start(job *Job) {
 	go func() {
 		defer q.wg.Done()
 		q.save(q.ctx, snapshot)
-		release, err := q.lockTarget(job)
+		ctx, release, err := q.lockTarget(job)
 		if err != nil {
 			q.end(job, func() {}, StateFailed, "", err.Error())
 			return
 		}
 		for _, h := range hooks {
-			h(q.ctx, snapshot)
+			h(ctx, snapshot)
 		}
-		out, err := q.runner.Run(q.ctx, snapshot, func(event string) {
+		out, err := q.runner.Run(ctx, snapshot, func(event string) {
 			q.mu.Lock()
 			defer q.mu.Unlock()
 			job.Events = append(job.Events, event)
@@ -235,6 +236,12 @@ func (q *Queue) start(job *Job) {
 			if state == "" || state == StateSucceeded {
 				state = StateFailed
 			}
+		}
+		if cause := context.Cause(ctx); errors.Is(cause, ErrLostHold) {
+			state, msg = StateFailed, cause.Error()+": "+msg
+			q.mu.Lock()
+			job.Events = append(job.Events, cause.Error())
+			q.mu.Unlock()
 		}
 		q.end(job, release, state, out.TaskDefinition, msg)
 	}()
@@ -256,21 +263,24 @@ func (q *Queue) end(job *Job, release func(), state State, taskDefinition, msg s
 	q.save(context.Background(), done)
 }
 
-// lockTTL is how long a replica's hold on a target lasts unless renewed;
-// a replica that dies frees its targets after it.
-const lockTTL = time.Minute
+// ErrLostHold stops a job whose replica could not keep its hold on the
+// target: another replica may deploy it now, and two must never at once.
+var ErrLostHold = errors.New("lost the hold on the target in the shared store: stopped so that two replicas never deploy it at once")
 
 // lockTarget waits until this replica holds the job's target in the shared
-// store, and keeps holding it until release. Without a store it returns at once.
-func (q *Queue) lockTarget(job *Job) (release func(), err error) {
+// store, and keeps holding it until release. The job runs under the context
+// it returns, which ends, with ErrLostHold as its cause, if the hold is
+// lost: another replica took it, or renewals failed until it could have
+// lapsed. Without a store it returns at once.
+func (q *Queue) lockTarget(job *Job) (_ context.Context, release func(), err error) {
 	if q.shared == nil {
-		return func() {}, nil
+		return q.ctx, func() {}, nil
 	}
 	said := false
 	for {
-		ok, err := q.shared.Lock(q.ctx, job.Target, q.holder, lockTTL)
+		ok, err := q.shared.Lock(q.ctx, job.Target, q.holder, q.lockTTL)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if ok {
 			break
@@ -283,28 +293,41 @@ func (q *Queue) lockTarget(job *Job) (release func(), err error) {
 		}
 		select {
 		case <-q.ctx.Done():
-			return nil, fmt.Errorf("waiting for target %s: %w", job.Target, q.ctx.Err())
+			return nil, nil, fmt.Errorf("waiting for target %s: %w", job.Target, q.ctx.Err())
 		case <-time.After(q.lockWait):
 		}
 	}
+	ctx, stopJob := context.WithCancelCause(q.ctx)
 	stop := make(chan struct{})
 	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)
+		held := time.Now()
 		for {
 			select {
 			case <-stop:
 				return
-			case <-time.After(lockTTL / 3):
-				if _, err := q.shared.Lock(q.ctx, job.Target, q.holder, lockTTL); err != nil {
-					q.log.Warn("could not renew the hold on the target", "target", job.Target, "error", err)
-				}
+			case <-time.After(q.lockTTL / 3):
+			}
+			ok, err := q.shared.Lock(q.ctx, job.Target, q.holder, q.lockTTL)
+			switch {
+			case err == nil && ok:
+				held = time.Now()
+			case err == nil:
+				stopJob(fmt.Errorf("%w: another replica holds %s", ErrLostHold, job.Target))
+				return
+			case time.Since(held) >= q.lockTTL*2/3:
+				stopJob(fmt.Errorf("%w: renewing it failed for %v: %v", ErrLostHold, time.Since(held).Round(time.Second), err))
+				return
+			default:
+				q.log.Warn("could not renew the hold on the target; trying again", "target", job.Target, "error", err)
 			}
 		}
 	}()
-	return func() {
+	return ctx, func() {
 		close(stop)
 		<-renewed
+		stopJob(nil)
 		if err := q.shared.Unlock(context.Background(), job.Target, q.holder); err != nil {
 			q.log.Warn("could not give the target up", "target", job.Target, "error", err)
 		}

@@ -51,6 +51,10 @@ type Deps struct {
 	// LockPoll is how often a job waiting for another replica's deploy of
 	// its target asks again; 0 means 2s.
 	LockPoll time.Duration
+	// LockTTL is how long a replica's hold on a target lasts unless renewed
+	// (every third of it); a replica that dies frees its targets after it.
+	// 0 means a minute.
+	LockTTL time.Duration
 }
 
 // Server is the deploy hook's HTTP handler and its job queue.
@@ -101,7 +105,10 @@ func NewServer(d Deps) (*Server, error) {
 		if d.LockPoll <= 0 {
 			d.LockPoll = 2 * time.Second
 		}
-		s.queue.shared, s.queue.holder, s.queue.lockWait = d.Store, d.ReplicaID, d.LockPoll
+		if d.LockTTL <= 0 {
+			d.LockTTL = time.Minute
+		}
+		s.queue.shared, s.queue.holder, s.queue.lockWait, s.queue.lockTTL = d.Store, d.ReplicaID, d.LockPoll, d.LockTTL
 	}
 	s.handler = s.routes()
 	s.ready.Store(true)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -150,4 +151,43 @@ func TestTwoReplicas(t *testing.T) {
 // withID signs a request under a given webhook-id.
 func withID(h *hook, id, body string) func(*http.Request) {
 	return func(r *http.Request) { h.secret.SignRequest(r, id, time.Now(), []byte(body)) }
+}
+
+// TestLostHoldStopsTheJob: while replica a deploys, another replica takes
+// the target's hold in the shared table (a's renewals were late). a's job
+// stops at its next renewal and says why: two replicas never deploy one
+// target at once.
+func TestLostHoldStopsTheJob(t *testing.T) {
+	t.Parallel()
+	db, table := newTable(t)
+	r := &fakeRunner{run: func(ctx context.Context, j deployhook.Job, report func(string)) (deployhook.Outcome, error) {
+		<-ctx.Done()
+		return deployhook.Outcome{State: deployhook.StateFailed}, ctx.Err()
+	}}
+	cfg, _ := deployhook.ParseConfig([]byte(testConfig), "test")
+	s, err := deployhook.NewServer(deployhook.Deps{Config: cfg, Runner: r, Secrets: mustSecrets(t, current),
+		Store: deployhook.NewDynamoStore(db, table), ReplicaID: "replica-a", LockPoll: 20 * time.Millisecond, LockTTL: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	a := &hook{srv: srv, server: s, runner: r, secret: mustSecrets(t, current)[0]}
+	id := decode(t, a.post(t, `{"target":"production","sha":"`+sha+`"}`, nil))["id"].(string)
+	for deadline := time.Now().Add(5 * time.Second); r.running.Load() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the job never started")
+		}
+	}
+	// Another replica holds the target now.
+	if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "lock#production"}, "holder": &types.AttributeValueMemberS{Value: "replica-b"},
+		"until": &types.AttributeValueMemberN{Value: fmt.Sprint(time.Now().Add(time.Hour).UnixMilli())},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	j := a.waitJob(t, id)
+	if j.State != deployhook.StateFailed || !strings.Contains(j.Error, "lost the hold") || !slices.ContainsFunc(j.Events, func(e string) bool { return strings.Contains(e, "another replica holds production") }) {
+		t.Errorf("job = %s %q %q, want failed, saying it lost the hold", j.State, j.Error, j.Events)
+	}
 }
