@@ -65,6 +65,12 @@ func startHook(t *testing.T, bed *testbed.Bed, cluster string, extra ...string) 
     ecr-repository: autonote/server
     registry: %s
 `, cluster, cluster, bed.Registry)
+	return startHookWith(t, bed, cfg, map[string]string{"DEPLOY_HOOK_SECRETS": secret}, extra...)
+}
+
+// startHookWith runs the hook with a config and secrets of the test's own.
+func startHookWith(t *testing.T, bed *testbed.Bed, cfg string, secrets map[string]string, extra ...string) (string, context.CancelFunc, chan error, *lockedBuffer) {
+	t.Helper()
 	file := filepath.Join(t.TempDir(), "hook.yaml")
 	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -76,7 +82,9 @@ func startHook(t *testing.T, bed *testbed.Bed, cluster string, extra ...string) 
 	addr := l.Addr().String()
 	l.Close()
 	env := bed.Env()
-	env["DEPLOY_HOOK_SECRETS"] = secret
+	for k, v := range secrets {
+		env[k] = v
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &lockedBuffer{}
 	done := make(chan error, 1)
