@@ -150,8 +150,12 @@ github:
 		{"no signature", std(good, func(r *http.Request) { r.Header.Del("webhook-signature") }), 401},
 		{"forged signature", std(good, func(r *http.Request) { r.Header.Set("webhook-signature", forgedSig) }), 401},
 		{"signed by a retired secret", std(good, func(r *http.Request) { retired[0].SignRequest(r, r.Header.Get("webhook-id"), time.Now(), []byte(good)) }), 401},
-		{"stale", std(good, func(r *http.Request) { prod[0].SignRequest(r, "msg_stale", time.Now().Add(-6*time.Minute), []byte(good)) }), 401},
-		{"from the future", std(good, func(r *http.Request) { prod[0].SignRequest(r, "msg_future", time.Now().Add(6*time.Minute), []byte(good)) }), 401},
+		{"stale", std(good, func(r *http.Request) {
+			prod[0].SignRequest(r, "msg_stale", time.Now().Add(-6*time.Minute), []byte(good))
+		}), 401},
+		{"from the future", std(good, func(r *http.Request) {
+			prod[0].SignRequest(r, "msg_future", time.Now().Add(6*time.Minute), []byte(good))
+		}), 401},
 		{"replayed with a new webhook-id", std(good, func(r *http.Request) { r.Header.Set("webhook-id", "msg_replayed_with_a_new_id") }), 401},
 		{"a body other than the one signed", std(good, func(r *http.Request) {
 			b := strings.Replace(good, "production", "staging", 1)
@@ -175,7 +179,10 @@ github:
 		{"a body over 64 KiB", std(`{"target":"production","sha":"`+goodSHA+`","pad":"`+strings.Repeat("x", 70<<10)+`"}`, nil), 413},
 		{"PUT instead of POST", std(good, func(r *http.Request) { r.Method = http.MethodPut }), 405},
 		{"/metrics on the public listener", func() *http.Request { r, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil); return r }, 404},
-		{"a job read unsigned", func() *http.Request { r, _ := http.NewRequest(http.MethodGet, base+"/v1/deployments/job_x", nil); return r }, 401},
+		{"a job read unsigned", func() *http.Request {
+			r, _ := http.NewRequest(http.MethodGet, base+"/v1/deployments/job_x", nil)
+			return r
+		}, 401},
 		{"GitHub: unsigned", gitHub("deployment", githubPayload(t, "deployment.json", nil), func(r *http.Request) { r.Header.Del("X-Hub-Signature-256") }), 401},
 		{"GitHub: forged", gitHub("deployment", githubPayload(t, "deployment.json", nil), func(r *http.Request) { r.Header.Set("X-Hub-Signature-256", "sha256="+strings.Repeat("0", 64)) }), 401},
 		{"GitHub: SHA-1 only", gitHub("deployment", githubPayload(t, "deployment.json", nil), func(r *http.Request) {
