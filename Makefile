@@ -28,6 +28,8 @@ FUZZ_EXECS ?= 30000x
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZ_EXECS) ./internal/stdwebhook/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeDeployRequest$$' -fuzztime $(FUZZ_EXECS) ./internal/deployhook/
+	$(GO) test -run '^$$' -fuzz '^FuzzGitHubRoute$$' -fuzztime $(FUZZ_EXECS) ./internal/deployhook/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZ_EXECS) ./internal/deployhook/
 
 # actionlint over every workflow, then again over copies in which
 # autonote/deploy-action@v1 points at this checkout's action.yml, so the

@@ -1,11 +1,23 @@
 package deployhook_test
 
 import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/autonote/deploy-action/internal/deployhook"
 	"github.com/autonote/deploy-action/internal/stdwebhook"
+	"github.com/google/go-github/v62/github"
 )
 
 const (
@@ -36,6 +48,102 @@ func FuzzDecodeDeployRequest(f *testing.F) {
 		}
 		if req.Target != "production" || len(req.SHA) != 40 || strings.Trim(req.SHA, "0123456789abcdef") != "" {
 			t.Fatalf("accepted %q as %+v", body, req)
+		}
+	})
+}
+
+// FuzzGitHubRoute sends the GitHub route any event, body and signature. A
+// delivery not signed with the secret is refused before it is parsed, and
+// nothing it holds makes a job or a 5xx; a signed one never makes a 5xx
+// either, and makes a job only as a push-started workflow_run of the
+// configured workflow and branch, or a deployment (the stand-in says every
+// SHA is on the branch).
+func FuzzGitHubRoute(f *testing.F) {
+	for _, file := range []string{"deployment.json", "workflow_run_completed.json", "ping.json", "push.json"} {
+		raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "github-webhooks", file))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(strings.TrimSuffix(file[:strings.Index(file, ".")], "_completed"), raw, true)
+	}
+	f.Add("deployment", []byte(`{"deployment":{"sha":"x"}}`), false)
+	cfg, err := deployhook.ParseConfig([]byte(testConfig), "fuzz")
+	if err != nil {
+		f.Fatal(err)
+	}
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/compare/") {
+			fmt.Fprint(w, `{"status":"behind"}`)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprint(w, `{"id":1}`)
+	}))
+	defer api.Close()
+	client := github.NewClient(nil)
+	client.BaseURL, _ = url.Parse(api.URL + "/")
+	runner := &fakeRunner{}
+	s, err := deployhook.NewServer(deployhook.Deps{Config: cfg, Runner: runner, GitHubSecrets: [][]byte{[]byte(githubSecret)}, GitHub: client,
+		RateLimit: 1 << 30, Now: func() time.Time { return time.Date(2020, 10, 5, 16, 40, 0, 0, time.UTC) }})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, event string, body []byte, sign bool) {
+		req := httptest.NewRequest(http.MethodPost, "/github", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-GitHub-Event", event)
+		if sign {
+			m := hmac.New(sha256.New, []byte(githubSecret))
+			m.Write(body)
+			req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
+		} else {
+			req.Header.Set("X-Hub-Signature-256", "sha256="+strings.Repeat("ab", 32))
+		}
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s %q: %d %s", event, body, rec.Code, rec.Body)
+		}
+		made := strings.Contains(rec.Body.String(), `"status_url"`)
+		if !sign && (rec.Code != http.StatusUnauthorized || made) {
+			t.Fatalf("unsigned %s: %d %s", event, rec.Code, rec.Body)
+		}
+		if made && event != "deployment" && event != "workflow_run" {
+			t.Fatalf("a %s event made a job: %s", event, rec.Body)
+		}
+	})
+}
+
+// FuzzParseConfig: any YAML is either refused with an error or gives a
+// config whose every target has what a deploy needs, and whose GitHub
+// mappings name targets that exist.
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(testConfig))
+	f.Add([]byte("targets:\n  p: {region: r, cluster: c, service: s, ecr-repository: e}\n"))
+	f.Add([]byte("targets: {}\n"))
+	f.Add([]byte("github:\n  environments: {production: nope}\n"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		c, err := deployhook.ParseConfig(raw, "fuzz")
+		if err != nil {
+			return
+		}
+		if len(c.Targets) == 0 {
+			t.Fatalf("accepted a config without targets: %q", raw)
+		}
+		for name, tg := range c.Targets {
+			if tg.Region == "" || tg.Cluster == "" || tg.Service == "" || tg.ECRRepository == "" {
+				t.Fatalf("accepted target %s without what a deploy needs: %+v", name, tg)
+			}
+		}
+		for env, target := range c.GitHub.Environments {
+			if _, ok := c.Targets[target]; !ok {
+				t.Fatalf("accepted environment %s mapped to missing target %q", env, target)
+			}
+		}
+		if c.GitHub.Workflow != "" {
+			if _, ok := c.Targets[c.GitHub.Target]; !ok || c.GitHub.Branch == "" {
+				t.Fatalf("accepted workflow %s without a target or branch", c.GitHub.Workflow)
+			}
 		}
 	})
 }
