@@ -95,6 +95,8 @@ func (s *Server) handleCreateDeployment() http.HandlerFunc {
 			writeError(w, err)
 			return
 		}
+		r, cancel := s.authenticated(r)
+		defer cancel()
 		job, created, err := s.queue.Submit(r.Context(), "api:"+r.Header.Get("webhook-id"), req.Target, req.SHA, "api")
 		if err != nil {
 			writeError(w, err)
@@ -118,6 +120,8 @@ func (s *Server) handleGetDeployment() http.HandlerFunc {
 			writeError(w, err)
 			return
 		}
+		r, cancel := s.authenticated(r)
+		defer cancel()
 		job, ok := s.queue.Get(r.Context(), chi.URLParam(r, "id"))
 		if !ok {
 			writeError(w, fmt.Errorf("%w: no job %s", ErrNotFound, chi.URLParam(r, "id")))

@@ -63,6 +63,8 @@ func (s *Server) handleGitHub() http.HandlerFunc {
 			writeError(w, fmt.Errorf("%w: X-Hub-Signature-256", stdwebhook.ErrBadSignature))
 			return
 		}
+		r, cancel := s.authenticated(r)
+		defer cancel()
 		event := github.WebHookType(r)
 		parsed, err := github.ParseWebHook(event, payload)
 		if err != nil {

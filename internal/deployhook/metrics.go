@@ -51,17 +51,13 @@ func (m *metrics) deployDuration(d time.Duration) { m.duration.Observe(d.Seconds
 
 func (m *metrics) handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
 
-// count is middleware that counts requests by route pattern and status.
-func (m *metrics) count(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		route := "unmatched"
-		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
-			route = rc.RoutePattern()
-		}
-		m.requests.WithLabelValues(route, strconv.Itoa(rec.code)).Inc()
-	})
+// count counts a request by route pattern and status.
+func (m *metrics) count(r *http.Request, code int) {
+	route := "unmatched"
+	if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+		route = rc.RoutePattern()
+	}
+	m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
 }
 
 type statusRecorder struct {

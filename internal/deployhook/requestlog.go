@@ -12,8 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/go-chi/chi/v5/middleware"
 )
 
 // rejectedEvery is how often the counts of rejected requests are logged.
@@ -41,24 +39,13 @@ func newRequestLog(log *slog.Logger, now func() time.Time) *requestLog {
 	return &requestLog{log: log, now: now, prefix: hex.EncodeToString(b), rejected: map[int]int{}, since: now()}
 }
 
-// middleware names the request (a client's X-Request-Id is not trusted:
-// it is neither used nor logged) and logs it when it is done.
-func (l *requestLog) middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := l.now()
-		id := l.prefix + "-" + strconv.FormatUint(l.seq.Add(1), 10)
-		ctx := context.WithValue(r.Context(), middleware.RequestIDKey, id)
-		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
-		next.ServeHTTP(rec, r.WithContext(ctx))
-		if rec.code >= 400 && rec.code < 500 {
-			l.reject(ctx, rec.code)
-			return
-		}
-		l.flush(ctx, false)
-		l.log.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("id", id),
-			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", rec.code), slog.Duration("duration", l.now().Sub(start)))
-	})
+// served logs a request the hook served (not a refused one) as one line,
+// under an id of the hook's own: a client's X-Request-Id is neither used
+// nor logged.
+func (l *requestLog) served(ctx context.Context, r *http.Request, code int, took time.Duration) {
+	l.flush(ctx, false)
+	l.log.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("id", l.prefix+"-"+strconv.FormatUint(l.seq.Add(1), 10)),
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", code), slog.Duration("duration", took))
 }
 
 func (l *requestLog) reject(ctx context.Context, code int) {
