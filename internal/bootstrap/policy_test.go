@@ -111,3 +111,24 @@ func TestDeployRoleSubject(t *testing.T) {
 		t.Errorf("neither branch nor environment: %v", err)
 	}
 }
+
+func TestIngressPutsIPv6BlocksInIpv6Ranges(t *testing.T) {
+	t.Parallel()
+	got := ingress(3000, []string{"203.0.113.0/24", "2001:db8::/32", "::/0"})
+	if len(got) != 1 {
+		t.Fatalf("%d permissions, want one", len(got))
+	}
+	var v4, v6 []string
+	for _, r := range got[0].IpRanges {
+		v4 = append(v4, *r.CidrIp)
+	}
+	for _, r := range got[0].Ipv6Ranges {
+		v6 = append(v6, *r.CidrIpv6)
+	}
+	if strings.Join(v4, " ") != "203.0.113.0/24" || strings.Join(v6, " ") != "2001:db8::/32 ::/0" {
+		t.Errorf("IPv4 %v, IPv6 %v", v4, v6)
+	}
+	if ingress(3000, nil) != nil {
+		t.Error("no blocks must give no permission")
+	}
+}
