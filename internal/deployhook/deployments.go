@@ -95,7 +95,10 @@ func (s *Server) handleCreateDeployment() http.HandlerFunc {
 			writeError(w, err)
 			return
 		}
-		r, cancel := s.authenticated(r)
+		r, cancel, ok := s.authenticated(w, r)
+		if !ok {
+			return
+		}
 		defer cancel()
 		job, created, err := s.queue.Submit(r.Context(), "api:"+r.Header.Get("webhook-id"), req.Target, req.SHA, "api")
 		if err != nil {
@@ -120,7 +123,10 @@ func (s *Server) handleGetDeployment() http.HandlerFunc {
 			writeError(w, err)
 			return
 		}
-		r, cancel := s.authenticated(r)
+		r, cancel, ok := s.authenticated(w, r)
+		if !ok {
+			return
+		}
 		defer cancel()
 		job, ok := s.queue.Get(r.Context(), chi.URLParam(r, "id"))
 		if !ok {

@@ -63,7 +63,10 @@ func (s *Server) handleGitHub() http.HandlerFunc {
 			writeError(w, fmt.Errorf("%w: X-Hub-Signature-256", stdwebhook.ErrBadSignature))
 			return
 		}
-		r, cancel := s.authenticated(r)
+		r, cancel, ok := s.authenticated(w, r)
+		if !ok {
+			return
+		}
 		defer cancel()
 		event := github.WebHookType(r)
 		parsed, err := github.ParseWebHook(event, payload)

@@ -334,3 +334,41 @@ func TestGitHubTrust(t *testing.T) {
 		}
 	})
 }
+
+// TestRateLimitAfterAuthentication: a client's signed requests past its
+// limit get 429 with Retry-After; forged ones are refused 401 as cheaply
+// as ever, and are not what the limit counts.
+func TestRateLimitAfterAuthentication(t *testing.T) {
+	t.Parallel()
+	cfg, err := deployhook.ParseConfig([]byte(testConfig), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := deployhook.NewServer(deployhook.Deps{Config: cfg, Runner: &fakeRunner{}, Secrets: mustSecrets(t, current), RateLimit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	h := &hook{srv: srv, server: s, secret: mustSecrets(t, current)[0]}
+	forged := func(r *http.Request) { r.Header.Set("webhook-signature", "v1,"+strings.Repeat("A", 43)+"=") }
+	for range 10 {
+		if resp := h.post(t, `{"target":"production","sha":"`+sha+`"}`, forged); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("forged: %s, want 401", resp.Status)
+		}
+	}
+	var codes []int
+	for i := range 5 {
+		resp := h.post(t, fmt.Sprintf(`{"target":"production","sha":"%040x"}`, i+1), nil)
+		codes = append(codes, resp.StatusCode)
+		if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") == "" {
+			t.Error("429 without Retry-After")
+		}
+		if resp.Header.Get("X-RateLimit-Remaining") != "" {
+			t.Error("the budget is told to the client")
+		}
+	}
+	if fmt.Sprint(codes) != "[202 202 202 429 429]" {
+		t.Errorf("signed requests = %v, want three accepted, then 429", codes)
+	}
+}

@@ -17,11 +17,6 @@ import (
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.observe)
-	r.Use(httprate.LimitBy(s.deps.RateLimit, time.Minute, clientKey,
-		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
-			writeJSON(w, http.StatusTooManyRequests, hookapi.Error{Error: "rate limit exceeded: slow down"})
-		})))
-
 	r.Get("/healthz", s.handleHealth())
 	r.Get("/readyz", s.handleReady())
 	r.Method(http.MethodPost, "/v1/deployments", s.handleCreateDeployment())
@@ -79,11 +74,28 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	})
 }
 
-// authenticated bounds the work of a request that proved who sent it; a
-// refused one never gets this far, and costs no timer.
-func (s *Server) authenticated(r *http.Request) (*http.Request, context.CancelFunc) {
+// authenticated admits a request that proved who sent it to the work it
+// asks for: within its client's rate limit (else it answers 429 and ok is
+// false) and a timeout. A forged request never gets this far: refusing it
+// costs no more than the limiter's own 429 would, and no timer.
+func (s *Server) authenticated(w http.ResponseWriter, r *http.Request) (_ *http.Request, cancel context.CancelFunc, ok bool) {
+	key, _ := clientKey(r)
+	if s.limiter.RespondOnLimit(w, r, key) {
+		return r, func() {}, false
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.deps.RequestTimeout)
-	return r.WithContext(ctx), cancel
+	return r.WithContext(ctx), cancel, true
+}
+
+// newLimiter limits each client (TCP peer) to rate authenticated requests a
+// minute, answering 429 with only Retry-After: the X-RateLimit-* headers
+// would tell a flooder its budget.
+func newLimiter(rate int) *httprate.RateLimiter {
+	return httprate.NewRateLimiter(rate, time.Minute,
+		httprate.WithResponseHeaders(httprate.ResponseHeaders{RetryAfter: "Retry-After"}),
+		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusTooManyRequests, hookapi.Error{Error: "rate limit exceeded: slow down"})
+		}))
 }
 
 // clientKey keys the rate limit on the TCP peer: it cannot be spoofed with

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/autonote/deploy-action/internal/stdwebhook"
+	"github.com/go-chi/httprate"
 
 	"github.com/google/go-github/v62/github"
 )
@@ -38,7 +39,8 @@ type Deps struct {
 	PublicURL string
 	Log       *slog.Logger
 	Now       func() time.Time
-	// RateLimit is how many requests a client may make a minute; 0 means 600.
+	// RateLimit is how many authenticated requests a client may make a
+	// minute; 0 means 600. Refused requests cost less than a 429 would.
 	RateLimit int
 	// RequestTimeout bounds a handler; 0 means 10s.
 	RequestTimeout time.Duration
@@ -66,6 +68,7 @@ type Server struct {
 	handler  http.Handler
 	requests *requestLog
 	keys     keyring
+	limiter  *httprate.RateLimiter
 }
 
 // NewServer returns the hook's handler, ready to serve.
@@ -95,7 +98,7 @@ func NewServer(d Deps) (*Server, error) {
 	if d.RequestTimeout <= 0 {
 		d.RequestTimeout = 10 * time.Second
 	}
-	s := &Server{deps: d, metrics: newMetrics(), requests: newRequestLog(d.Log, d.Now), keys: newKeyring(d)}
+	s := &Server{deps: d, metrics: newMetrics(), requests: newRequestLog(d.Log, d.Now), keys: newKeyring(d), limiter: newLimiter(d.RateLimit)}
 	s.queue = NewQueue(d.Runner, d.Log, d.Now, s.metrics)
 	if d.Store != nil {
 		if d.ReplicaID == "" {
