@@ -131,7 +131,8 @@ wrk.headers["webhook-signature"] = "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 `), 0o644)
 	var hookSum, bareSum float64
 	for b.Loop() {
-		bareRPS, _, _ := wrk(b, bare+"/v1/deployments", script, 5*time.Second)
+		bareRPS, bareLat, _ := wrk(b, bare+"/v1/deployments", script, 5*time.Second)
+		b.ReportMetric(bareLat["99%"], "bare-ms-p99")
 		rps, lat, non2xx := wrk(b, url+"/v1/deployments", script, 5*time.Second)
 		hookSum, bareSum = hookSum+rps, bareSum+bareRPS
 		b.ReportMetric(float64(non2xx), "refused")
