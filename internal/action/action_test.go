@@ -391,6 +391,39 @@ func TestPushThenDeploy(t *testing.T) {
 	}
 }
 
+// TestDryRunWithImagePushesNothing: a dry run with an image to push says
+// what it would push and sends nothing (a pushed immutable tag could never
+// be taken back).
+func TestDryRunWithImagePushesNothing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	img, err := random.Image(32<<10, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img); err != nil {
+		t.Fatal(err)
+	}
+	writes := w.bed.RegistryWrites()
+	sha := testbed.SHA()
+	r := w.run(t, map[string]string{"image": "oci:" + dir, "tag": sha, "dry-run": "true"})
+	if r.err != nil {
+		t.Fatalf("Run: %v\n%s", r.err, r.log)
+	}
+	if n := w.bed.RegistryWrites() - writes; n != 0 {
+		t.Errorf("the dry run made %d writes to the registry, want none", n)
+	}
+	want, _ := img.Digest()
+	if r.outputs["image-digest"] != want.String() || r.outputs["status"] != "unchanged" || !strings.Contains(r.log, "would push oci:"+dir) {
+		t.Errorf("outputs = %v, want the digest it would push and unchanged:\n%s", r.outputs, r.log)
+	}
+}
+
 func TestBootstrapCommand(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)

@@ -102,6 +102,17 @@ func (r *runner) push(ctx context.Context, client imagepush.ECRAPI, reg *ecrimag
 		return err
 	}
 	defer src.Close()
+	if r.in.DryRun {
+		// A dry run changes nothing, and a pushed tag may never be taken
+		// back (immutable tags): say what would go, send nothing.
+		digest, err := src.Artifact.Digest()
+		if err != nil {
+			return fmt.Errorf("read the digest of %s: %w", r.in.Image, err)
+		}
+		r.image = ecrimage.Image{Registry: reg.Host, Repository: repo.Name(), Tag: r.in.Tag, Digest: digest.String()}
+		r.a.Infof("dry run: would push %s (%s) as %s; nothing is sent", r.in.Image, digest, r.image.URI())
+		return nil
+	}
 	res, err := imagepush.Push(ctx, client, repo, r.in.Tag, src.Artifact, imagepush.Options{CreateRepository: r.in.CreateRepository})
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -40,6 +41,7 @@ type Bed struct {
 	ECSURL   string // the simulator
 	Registry string // host:port of the registry
 	servers  []*httptest.Server
+	writes   atomic.Int64
 }
 
 // Start starts a simulator in front of moto and an in-process registry.
@@ -49,15 +51,21 @@ func Start(moto *Moto, opts ...ecssim.Option) (*Bed, error) {
 		return nil, err
 	}
 	ecsSrv := httptest.NewServer(sim)
-	reg := httptest.NewServer(BasicAuth("AWS", ECRPassword, registry.New(registry.Logger(log.New(discard{}, "", 0)))))
-	return &Bed{
-		Moto:     moto,
-		Sim:      sim,
-		ECSURL:   ecsSrv.URL,
-		Registry: strings.TrimPrefix(reg.URL, "http://"),
-		servers:  []*httptest.Server{ecsSrv, reg},
-	}, nil
+	b := &Bed{Moto: moto, Sim: sim, ECSURL: ecsSrv.URL}
+	regHandler := BasicAuth("AWS", ECRPassword, registry.New(registry.Logger(log.New(discard{}, "", 0))))
+	reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			b.writes.Add(1)
+		}
+		regHandler.ServeHTTP(w, r)
+	}))
+	b.Registry, b.servers = strings.TrimPrefix(reg.URL, "http://"), []*httptest.Server{ecsSrv, reg}
+	return b, nil
 }
+
+// RegistryWrites is how many requests that change something (PUT, POST,
+// PATCH, DELETE) the bed's registry has had.
+func (b *Bed) RegistryWrites() int64 { return b.writes.Load() }
 
 // Close stops the simulator and the registry.
 func (b *Bed) Close() {
