@@ -518,3 +518,17 @@ func (w *world) waitStable(t *testing.T) {
 }
 
 func revisionOf(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }
+
+// TestNoWaitSaysStarted: with wait: false nobody watched the rollout, so
+// the run says started, not succeeded.
+func TestNoWaitSaysStarted(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	r := w.run(t, map[string]string{"wait": "false"})
+	if r.err != nil || r.outputs["status"] != "started" || r.outputs["deployment-id"] == "" {
+		t.Errorf("status %q deployment %q (%v), want started with the deployment it made", r.outputs["status"], r.outputs["deployment-id"], r.err)
+	}
+	if !strings.Contains(r.summary, "the rollout was not watched") {
+		t.Errorf("summary does not say the rollout was not watched:\n%s", r.summary)
+	}
+}

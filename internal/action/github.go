@@ -47,6 +47,8 @@ func (r *runner) finishGitHubDeployment(status ecsdeploy.Status, runErr error) {
 	}
 	state, desc := ghdeploy.Success, "deployed to "+r.in.Service
 	switch {
+	case status == ecsdeploy.StatusStarted:
+		state, desc = ghdeploy.InProgress, "rolling out to "+r.in.Service+" (not watched)"
 	case status == ecsdeploy.StatusRolledBack:
 		state, desc = ghdeploy.Failure, "rolled back"
 	case !status.OK() && r.result != nil && r.result.DeploymentID != "":

@@ -27,6 +27,7 @@ type Report struct {
 
 var statusIcon = map[ecsdeploy.Status]string{
 	ecsdeploy.StatusSucceeded:  "✅",
+	ecsdeploy.StatusStarted:    "🚀",
 	ecsdeploy.StatusUnchanged:  "⏸️",
 	ecsdeploy.StatusRolledBack: "↩️",
 	ecsdeploy.StatusFailed:     "❌",
@@ -70,8 +71,8 @@ func Summary(r Report) string {
 	row("Deployment", code(res.DeploymentID))
 	row("Duration", r.End.Sub(r.Start).Round(100*time.Millisecond).String())
 	result := string(res.Status)
-	if !res.Watched && res.Status == ecsdeploy.StatusSucceeded {
-		result += " (started; not watched because wait is false)"
+	if res.Status == ecsdeploy.StatusStarted {
+		result += " (the rollout was not watched: wait is false; ECS's circuit breaker, if the service has one, rolls a failure back)"
 	}
 	row("Result", result)
 	for i, reason := range ecsdeploy.Reasons(res.Stopped) {

@@ -201,7 +201,7 @@ func (r *run) deploy(ctx context.Context) (*Result, error) {
 	}
 	res.TaskDefinitionARN, res.DeploymentID = next, id
 	if !r.req.Wait {
-		res.Status = StatusSucceeded
+		res.Status = StatusStarted
 		return res, nil
 	}
 
@@ -285,7 +285,7 @@ func (r *run) attach(ctx context.Context, st rolloutState) error {
 		return r.recover(ctx, id, previous, watchOutcome{reason: aws.ToString(st.rolling.RolloutStateReason)})
 	}
 	if !r.req.Wait {
-		res.Status = StatusSucceeded
+		res.Status = StatusStarted
 		return nil
 	}
 	r.phase("watch rollout")

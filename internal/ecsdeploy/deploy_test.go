@@ -172,7 +172,7 @@ func TestDeployNoWait(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Watched || res.Status != ecsdeploy.StatusSucceeded || res.DeploymentID == "" {
+	if res.Watched || res.Status != ecsdeploy.StatusStarted || res.DeploymentID == "" {
 		t.Errorf("got watched=%v status=%q deployment=%q, want an unwatched started deployment", res.Watched, res.Status, res.DeploymentID)
 	}
 }

@@ -7,14 +7,18 @@ type Status string
 
 // The statuses a deploy ends with; they are the action's status output.
 const (
-	StatusSucceeded  Status = "succeeded"
+	StatusSucceeded Status = "succeeded"
+	// StatusStarted: the service was updated and the rollout not watched
+	// (wait: false); nobody knows yet whether it will succeed.
+	StatusStarted    Status = "started"
 	StatusUnchanged  Status = "unchanged"
 	StatusRolledBack Status = "rolled-back"
 	StatusFailed     Status = "failed"
 )
 
-// OK reports whether the status means the service runs what was asked for.
-func (s Status) OK() bool { return s == StatusSucceeded || s == StatusUnchanged }
+// OK reports whether the status means the service runs, or is on its way
+// to run, what was asked for.
+func (s Status) OK() bool { return s == StatusSucceeded || s == StatusUnchanged || s == StatusStarted }
 
 // Phase is one step of a deploy, for the job summary's timeline.
 type Phase struct {
