@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -530,5 +532,50 @@ func TestNoWaitSaysStarted(t *testing.T) {
 	}
 	if !strings.Contains(r.summary, "the rollout was not watched") {
 		t.Errorf("summary does not say the rollout was not watched:\n%s", r.summary)
+	}
+}
+
+// TestBootstrapCommandOneRegion: command bootstrap makes the baseline in one
+// region. A config and an aws-region that differ are refused before any
+// call; a config without a region takes aws-region, task definition too.
+func TestBootstrapCommandOneRegion(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	n := w.name + "-region"
+	names := fmt.Sprintf("name: %s\necr-repository: %s/server\nlog-group: /ecs/%s\ncluster: %s-cluster\nfamily: %s-task\nservice: %s-service\nexecution-role: %s-exec\napp-secret: %s/env\napi-key-secret: %s/api-key\n", n, n, n, n, n, n, n, n, n)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "us.yaml"), []byte("region: us-east-1\n"+names), 0o600)
+	os.WriteFile(filepath.Join(dir, "none.yaml"), []byte(names), 0o600)
+	vpcs := func(region string) int {
+		out, err := ec2.NewFromConfig(w.bed.Config(), func(o *ec2.Options) { o.Region = region }).DescribeVpcs(context.Background(),
+			&ec2.DescribeVpcsInput{Filters: []ec2types.Filter{{Name: aws.String("tag:deploy-action:stack"), Values: []string{n}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(out.Vpcs)
+	}
+
+	split := w.run(t, map[string]string{"command": "bootstrap", "bootstrap-config": filepath.Join(dir, "us.yaml"), "aws-region": "eu-west-1"})
+	if split.err == nil || !strings.Contains(split.log, "aws-region eu-west-1 and region us-east-1") {
+		t.Errorf("differing regions: %v, want them named\n%s", split.err, split.log)
+	}
+	if vpcs("eu-west-1")+vpcs("us-east-1") != 0 {
+		t.Fatal("a VPC was made although the regions differ")
+	}
+
+	one := w.run(t, map[string]string{"command": "bootstrap", "bootstrap-config": filepath.Join(dir, "none.yaml"), "aws-region": "eu-west-1"})
+	if one.err != nil {
+		t.Fatalf("apply in eu-west-1: %v\n%s", one.err, one.log)
+	}
+	if vpcs("eu-west-1") != 1 || vpcs("us-east-1") != 0 || !strings.Contains(one.outputs["bootstrap"], `"region":"eu-west-1"`) {
+		t.Errorf("VPCs: eu-west-1 %d, us-east-1 %d; outputs %s; want all in eu-west-1", vpcs("eu-west-1"), vpcs("us-east-1"), one.outputs["bootstrap"])
+	}
+	td, err := ecs.NewFromConfig(w.bed.Config(), func(o *ecs.Options) { o.Region, o.BaseEndpoint = "eu-west-1", aws.String(w.bed.ECSURL) }).
+		DescribeTaskDefinition(context.Background(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(n + "-task")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := td.TaskDefinition.ContainerDefinitions[0].LogConfiguration.Options["awslogs-region"]; got != "eu-west-1" {
+		t.Errorf("awslogs-region = %q, want eu-west-1", got)
 	}
 }

@@ -33,9 +33,14 @@ func (r *runner) bootstrap(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Region == "" {
+	// The baseline lives in one region: the clients' and the config's.
+	switch {
+	case cfg.Region == "":
 		cfg.Region = in.Region
+	case in.Region != "" && in.Region != cfg.Region:
+		return fmt.Errorf("aws-region %s and region %s in %s differ: the baseline lives in one region; give the same in both, or leave region out of the config", in.Region, cfg.Region, cmp.Or(in.BootstrapConfig, "the bootstrap config"))
 	}
+	in.Region = cfg.Region
 	var secret []byte
 	if v := a.Getenv("APP_SECRET_JSON"); v != "" {
 		secret = []byte(v)
