@@ -441,6 +441,10 @@ func TestBootstrapCommand(t *testing.T) {
 	if !strings.Contains(plan.log, "::warning::the service's port 3000 is open to the whole internet") {
 		t.Errorf("no warning about 0.0.0.0/0:\n%s", plan.log)
 	}
+	if !strings.Contains(plan.log, "bootstrap plan (dry run: nothing is changed) of "+cfg) || strings.Contains(plan.log, "in cluster") ||
+		!strings.Contains(plan.log, "17 of 17 resources to create or change; nothing was changed (dry run)") {
+		t.Errorf("the plan's log does not say what it did:\n%s", plan.log)
+	}
 	apply := w.run(t, map[string]string{"command": "bootstrap", "bootstrap-config": cfg})
 	if apply.err != nil || apply.outputs["status"] != "succeeded" || !strings.Contains(apply.outputs["bootstrap"], `"vpcId":"vpc-`) {
 		t.Fatalf("apply: %v, outputs %v\n%s", apply.err, apply.outputs, apply.log)

@@ -88,14 +88,12 @@ func (r *runner) bootstrap(ctx context.Context) error {
 func (r *runner) finishBootstrap(err error) {
 	a := r.a
 	b := r.boot
+	// status says what happened to AWS: a plan changes nothing (unchanged),
+	// and changes says how many resources apply would create or change.
 	status := "failed"
 	switch {
 	case err != nil || b == nil:
-	case b.plan && bootstrap.Changes(b.steps) > 0:
-		status = "unchanged" // a plan changes nothing; changes says what apply would do
-	case b.plan:
-		status = "unchanged"
-	case bootstrap.Changes(b.steps) > 0:
+	case !b.plan && bootstrap.Changes(b.steps) > 0:
 		status = "succeeded"
 	default:
 		status = "unchanged"
@@ -110,6 +108,11 @@ func (r *runner) finishBootstrap(err error) {
 	}
 	if b == nil {
 		return
+	}
+	if n := bootstrap.Changes(b.steps); b.plan {
+		a.Infof("bootstrap plan: %d of %d resources to create or change; nothing was changed (dry run): status %s, changes %d", n, len(b.steps), status, n)
+	} else {
+		a.Infof("bootstrap apply: %d of %d resources created or changed: status %s", n, len(b.steps), status)
 	}
 	title := "Bootstrap apply"
 	if b.plan {

@@ -4,6 +4,7 @@
 package action
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -146,10 +147,15 @@ func (r *runner) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.Infof("deploy-action %s: %s %s in cluster %s (%s)", r.opts.Version, in.Command, in.Service, in.Cluster, in.Region)
 	if in.Command == CommandBootstrap {
+		verb := "apply"
+		if in.DryRun {
+			verb = "plan (dry run: nothing is changed)"
+		}
+		a.Infof("deploy-action %s: bootstrap %s of %s", r.opts.Version, verb, cmp.Or(in.BootstrapConfig, "the default baseline"))
 		return r.bootstrap(ctx)
 	}
+	a.Infof("deploy-action %s: %s %s in cluster %s (%s)", r.opts.Version, in.Command, in.Service, in.Cluster, in.Region)
 	if in.GitHubToken != "" && !in.DryRun {
 		r.startGitHubDeployment(ctx)
 	}
