@@ -18,10 +18,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/autonote/deploy-action/internal/awsenv"
 	"github.com/autonote/deploy-action/internal/bootstrap"
+	"github.com/autonote/deploy-action/internal/cli"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -43,27 +45,46 @@ func main() {
 	}
 }
 
+const usage = "usage: bootstrap plan|apply|destroy [-config FILE] [-region R] [-output FILE] [-summary FILE] [-yes] [-force-delete-secrets]"
+
+// errSecretOnCommandLine refuses a secret value as a flag, without
+// repeating the value (the flag package's own error would).
+var errSecretOnCommandLine = errors.New("secret values never come from the command line, where shells and process lists keep them: put the app's keys (JSON) in APP_SECRET_JSON, or in a file named by app-secret-file in the config")
+
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	if len(args) > 0 && (args[0] == "-version" || args[0] == "--version") {
+		fmt.Fprintln(stdout, version)
+		return nil
+	}
 	if len(args) == 0 || (args[0] != "plan" && args[0] != "apply" && args[0] != "destroy") {
-		return errors.New("usage: bootstrap plan|apply|destroy [-config FILE] [-region R] [-output FILE] [-summary FILE] [-yes] [-force-delete-secrets]")
+		return errors.New(usage)
+	}
+	for _, a := range args[1:] {
+		if name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "="); strings.HasPrefix(a, "-") && name == "app-secret" {
+			return errSecretOnCommandLine
+		}
 	}
 	verb := args[0]
 	fs := flag.NewFlagSet("bootstrap "+verb, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	configFile := fs.String("config", "", "config file (YAML) over the seed's defaults")
 	region := fs.String("region", "", "AWS region (default: the config's, then AWS_REGION)")
 	output := fs.String("output", "", "apply: write the IDs and ARNs (JSON) to this file")
 	yes := fs.Bool("yes", false, "destroy: really delete what the bootstrap made")
 	forceSecrets := fs.Bool("force-delete-secrets", false, "destroy: delete the secrets at once instead of after a 7-day recovery window")
 	summary := fs.String("summary", "", "append the plan and the network diagram (Markdown) to this file")
-	fs.Func("app-secret", "refused: secret values never come from the command line", func(string) error {
-		return errors.New("secret values never come from the command line, where shells and process lists keep them: put the app's keys (JSON) in APP_SECRET_JSON, or in a file named by app-secret-file in the config")
-	})
-	if err := fs.Parse(args[1:]); err != nil {
+	if done, err := cli.Parse(fs, args[1:], version, usage, stdout); done || err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q: flags only (and no secret values: they come from APP_SECRET_JSON or app-secret-file)", fs.Arg(0))
+		// Not repeated: an argument where flags belong may be a secret value.
+		return fmt.Errorf("unexpected argument (%d characters) after the flags: flags only (and no secret values: they come from APP_SECRET_JSON or app-secret-file)", len(fs.Arg(0)))
+	}
+	if verb == "destroy" && !*yes {
+		return errors.New("destroy deletes what the bootstrap made (the service, its images, its secrets; secrets stay recoverable for 7 days unless -force-delete-secrets): run it again with -yes")
 	}
 	cfg, err := bootstrap.LoadConfig(*configFile)
 	if err != nil {
@@ -73,6 +94,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	secret, err := appSecret(cfg, getenv)
 	if err != nil {
 		return err
+	}
+	if err := bootstrap.CheckAppSecret(secret); err != nil {
+		return fmt.Errorf("APP_SECRET_JSON or app-secret-file: %w; nothing was changed", err)
 	}
 	if err := cfg.Check(); err != nil {
 		return err
@@ -128,16 +152,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if werr := writeOutputs(*output, stack.Outputs()); werr != nil && err == nil {
 			err = werr
 		}
-		if err != nil {
+		if err != nil && bootstrap.Changes(steps) > 0 {
 			return fmt.Errorf("%w (what was made is tagged: run apply again to finish, or destroy to remove it)", err)
+		}
+		if err != nil {
+			return err
 		}
 		printAdvice(stdout, steps)
 		fmt.Fprintf(stdout, "done: %d resources, %d created or changed\n", len(steps), bootstrap.Changes(steps))
 		return writeSummary("Bootstrap apply", steps)
 	default:
-		if !*yes {
-			return errors.New("destroy deletes what the bootstrap made (the service, its images, its secrets; secrets stay recoverable for 7 days unless -force-delete-secrets): run it again with -yes")
-		}
 		steps, err := stack.Destroy(ctx, progress)
 		if err != nil {
 			return err

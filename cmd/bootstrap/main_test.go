@@ -93,5 +93,45 @@ func TestRefusals(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.says) {
 			t.Errorf("run(%q) = %v, want an error saying %q", tt.args, err, tt.says)
 		}
+		if strings.Contains(err.Error(), "DB") || strings.Contains(out.String(), "DB") {
+			t.Errorf("run(%q) repeats the secret value: %v %s", tt.args, err, out.String())
+		}
+		if strings.Count(out.String()+err.Error(), tt.says) != 1 {
+			t.Errorf("run(%q) says it %d times: %q %v", tt.args, strings.Count(out.String()+err.Error(), tt.says), out.String(), err)
+		}
+	}
+}
+
+// TestConventions: -h and -version answer and exit 0; destroy without -yes
+// refuses before it warns about anything; a malformed APP_SECRET_JSON is
+// refused before any call, without claiming something was made.
+func TestConventions(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_ENDPOINT_URL": "http://127.0.0.1:1"}
+	for _, tt := range []struct {
+		args    []string
+		env     map[string]string
+		wantErr string
+		printed string
+	}{
+		{[]string{"-h"}, env, "", "usage: bootstrap plan|apply|destroy"},
+		{[]string{"plan", "-h"}, env, "", "-force-delete-secrets"},
+		{[]string{"-version"}, env, "", version},
+		{[]string{"apply", "-version"}, env, "", version},
+		{[]string{"destroy"}, env, "run it again with -yes", ""},
+		{[]string{"apply", "-app-secret=" + `{"DB":"x"}`}, env, "never come from the command line", ""},
+		{[]string{"apply"}, map[string]string{"AWS_REGION": "us-east-1", "APP_SECRET_JSON": "{not json"}, "nothing was changed", ""},
+	} {
+		var out bytes.Buffer
+		err := run(context.Background(), tt.args, func(k string) string { return tt.env[k] }, &out, &out)
+		if (tt.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("run(%q) = %v, want error %q", tt.args, err, tt.wantErr)
+		}
+		if !strings.Contains(out.String(), tt.printed) {
+			t.Errorf("run(%q) printed %q, want %q", tt.args, out.String(), tt.printed)
+		}
+		if err != nil && (strings.Contains(out.String(), "open to the whole internet") || strings.Contains(err.Error(), "what was made is tagged")) {
+			t.Errorf("run(%q): %v, printed %q: it warned or claimed a change before refusing", tt.args, err, out.String())
+		}
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/autonote/deploy-action/internal/awsenv"
+	"github.com/autonote/deploy-action/internal/cli"
 	"github.com/autonote/deploy-action/internal/deployhook"
 	"github.com/autonote/deploy-action/internal/ghdeploy"
 	"github.com/autonote/deploy-action/internal/stdwebhook"
@@ -51,7 +52,6 @@ func main() {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("deploy-hook", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	configFile := fs.String("config", "", "config file (YAML): targets and what GitHub may trigger")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9090", "address of /metrics (Prometheus), apart from the hook's routes; empty: no metrics")
@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	headerTimeout := fs.Duration("read-header-timeout", 5*time.Second, "how long a client may take to send its headers")
 	table := fs.String("dynamodb-table", "", "DynamoDB table the replicas share (dedupe ids, jobs, per-target locks); empty: keep state in memory (one replica)")
 	replica := fs.String("replica-id", "", "this replica's name in the shared table (default: host name and pid)")
-	if err := fs.Parse(args); err != nil {
+	if done, err := cli.Parse(fs, args, version, "usage: deploy-hook -config FILE [-addr 127.0.0.1:8080] [-metrics-addr 127.0.0.1:9090] [flags]", stdout); done || err != nil {
 		return err
 	}
 	if *configFile == "" {

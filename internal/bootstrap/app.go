@@ -158,6 +158,17 @@ func (x *appSecret) create(ctx context.Context) (string, error) {
 	return x.arn, nil
 }
 
+// CheckAppSecret checks the app's environment given to the bootstrap (from
+// APP_SECRET_JSON or app-secret-file) before anything is made: a JSON
+// object of string values, or nothing.
+func CheckAppSecret(v []byte) error {
+	if len(v) == 0 {
+		return nil
+	}
+	_, err := appKeys(v)
+	return err
+}
+
 // appKeys are the keys of the app's environment, sorted.
 func appKeys(v []byte) ([]string, error) {
 	var m map[string]string
