@@ -122,9 +122,11 @@ func (s *Stack) deployPolicy() string {
 	return policyDoc(
 		map[string]any{"Sid": "EcrLogin", "Effect": "Allow", "Action": []string{"ecr:GetAuthorizationToken"}, "Resource": "*"},
 		map[string]any{"Sid": "EcrPush", "Effect": "Allow", "Resource": o.RepositoryARN, "Action": []string{
-			"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload", "ecr:DescribeImages",
+			"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload", "ecr:CreateRepository", "ecr:DescribeImages",
 			"ecr:DescribeRepositories", "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:ListImages",
 			"ecr:PutImage", "ecr:UploadLayerPart"}},
+		// Read-only, so that "cluster/service not found" can name those that exist.
+		map[string]any{"Sid": "ListForErrors", "Effect": "Allow", "Resource": "*", "Action": []string{"ecs:ListClusters", "ecs:ListServices"}},
 		map[string]any{"Sid": "TaskDefinitions", "Effect": "Allow", "Resource": "*", "Action": []string{
 			"ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions", "ecs:RegisterTaskDefinition"}},
 		// Tags only as part of registering a revision, never on anything else.
