@@ -94,7 +94,7 @@ func Summary(r Report) string {
 			}
 			start := p.Start.Sub(r.Start).Milliseconds()
 			end := max(p.End.Sub(r.Start).Milliseconds(), start+1)
-			fmt.Fprintf(&b, "    %s (%s) :%s, p%d, %d, %d\n", strings.ReplaceAll(p.Name, ":", ""), p.End.Sub(p.Start).Round(10*time.Millisecond), tag, i, start, end)
+			fmt.Fprintf(&b, "    %s (%s) :%s, p%d, %d, %d\n", ganttName(p.Name), p.End.Sub(p.Start).Round(10*time.Millisecond), tag, i, start, end)
 		}
 		b.WriteString("```\n")
 	}
@@ -103,6 +103,14 @@ func Summary(r Report) string {
 	}
 	return b.String()
 }
+
+// ganttName writes a phase name as a Mermaid gantt task name: a colon
+// would end the name early, so it and the characters Mermaid reads as
+// syntax are written as Mermaid's entity codes, which it draws as
+// themselves ("push oci:demo" stays "push oci:demo").
+func ganttName(s string) string { return ganttEscapes.Replace(s) }
+
+var ganttEscapes = strings.NewReplacer("#", "#35;", ":", "#58;", ";", "#59;")
 
 // revision is family:revision from a task definition ARN.
 func revision(arn string) string {

@@ -79,3 +79,17 @@ func TestAppSecretMaskedValueByValue(t *testing.T) {
 		}
 	}
 }
+
+func TestGanttName(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"watch rollout":              "watch rollout",
+		"push oci:demo-out/images/1": "push oci#58;demo-out/images/1",
+		"deploy hook: job":           "deploy hook#58; job",
+		"PR #12; done":               "PR #35;12#59; done",
+	} {
+		if got := ganttName(in); got != want {
+			t.Errorf("ganttName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
