@@ -63,6 +63,10 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 	if o.Rollout == 0 {
 		o.Rollout = 2 * time.Second
 	}
+	// The images of earlier runs (each of new commits) are not kept.
+	if err := os.RemoveAll(filepath.Join(o.OutDir, "images")); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return err
 	}

@@ -16,6 +16,10 @@ import (
 // TestDemo runs make demo's steps in short form and checks what a user sees.
 func TestDemo(t *testing.T) {
 	out := t.TempDir()
+	stale := filepath.Join(out, "images", "0badc0d")
+	if err := os.MkdirAll(stale, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	var log bytes.Buffer
 	err := demo.Run(context.Background(), &log, demo.Options{
 		OutDir:  out,
@@ -37,6 +41,9 @@ func TestDemo(t *testing.T) {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("demo output lacks %q", want)
 		}
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("an image of an earlier run is still in %s: %v", stale, err)
 	}
 	for i := 1; i <= 5; i++ {
 		b, err := os.ReadFile(filepath.Join(out, "step-"+string(rune('0'+i))+"-summary.md"))
