@@ -12,8 +12,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,32 +28,6 @@ const (
 	githubSecret  = "It's a Secret to Everybody"
 	goodSHA       = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e"
 )
-
-// githubPayload reads a real GitHub payload; edit changes it (its
-// timestamps are made fresh first unless edit says otherwise).
-func githubPayload(t *testing.T, file string, edit func(map[string]any)) []byte {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "github-webhooks", file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().UTC().Format(time.RFC3339)
-	if d, ok := m["deployment"].(map[string]any); ok {
-		d["created_at"] = now
-	}
-	if r, ok := m["workflow_run"].(map[string]any); ok {
-		r["updated_at"], r["event"] = now, "push"
-	}
-	if edit != nil {
-		edit(m)
-	}
-	out, _ := json.Marshal(m)
-	return out
-}
 
 // TestHostileRequestsStartNothing sends the running hook, as main starts it
 // against the test bed, every class of hostile request the issue lists and
@@ -132,15 +104,8 @@ github:
 			return req
 		}
 	}
-	set := func(path string, v any) func(map[string]any) {
-		return func(m map[string]any) {
-			keys := strings.Split(path, ".")
-			for _, k := range keys[:len(keys)-1] {
-				m = m[k].(map[string]any)
-			}
-			m[keys[len(keys)-1]] = v
-		}
-	}
+	set := testbed.SetJSON
+	push := set("workflow_run.event", "push")
 	old := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 	tests := []struct {
 		name string
@@ -183,22 +148,22 @@ github:
 			r, _ := http.NewRequest(http.MethodGet, base+"/v1/deployments/job_x", nil)
 			return r
 		}, 401},
-		{"GitHub: unsigned", gitHub("deployment", githubPayload(t, "deployment.json", nil), func(r *http.Request) { r.Header.Del("X-Hub-Signature-256") }), 401},
-		{"GitHub: forged", gitHub("deployment", githubPayload(t, "deployment.json", nil), func(r *http.Request) { r.Header.Set("X-Hub-Signature-256", "sha256="+strings.Repeat("0", 64)) }), 401},
-		{"GitHub: SHA-1 only", gitHub("deployment", githubPayload(t, "deployment.json", nil), func(r *http.Request) {
-			body := githubPayload(t, "deployment.json", nil)
+		{"GitHub: unsigned", gitHub("deployment", testbed.GitHubPayload(t, "deployment.json"), func(r *http.Request) { r.Header.Del("X-Hub-Signature-256") }), 401},
+		{"GitHub: forged", gitHub("deployment", testbed.GitHubPayload(t, "deployment.json"), func(r *http.Request) { r.Header.Set("X-Hub-Signature-256", "sha256="+strings.Repeat("0", 64)) }), 401},
+		{"GitHub: SHA-1 only", gitHub("deployment", testbed.GitHubPayload(t, "deployment.json"), func(r *http.Request) {
+			body := testbed.GitHubPayload(t, "deployment.json")
 			m := hmac.New(sha1.New, []byte(githubSecret))
 			m.Write(body)
 			r.Body, r.ContentLength = bodyOf(string(body)), int64(len(body))
 			r.Header.Del("X-Hub-Signature-256")
 			r.Header.Set("X-Hub-Signature", "sha1="+hex.EncodeToString(m.Sum(nil)))
 		}), 401},
-		{"GitHub: an old delivery replayed under a new delivery id", gitHub("deployment", githubPayload(t, "deployment.json", set("deployment.created_at", old)), nil), 422},
-		{"GitHub: a deployment of a SHA not on the branch", gitHub("deployment", githubPayload(t, "deployment.json", nil), nil), 403},
-		{"GitHub: a workflow_run from a fork whose branch is master", gitHub("workflow_run", githubPayload(t, "workflow_run_completed.json", set("workflow_run.head_repository.full_name", "mallory/octo-repo")), nil), 202},
-		{"GitHub: a workflow_run of a pull request", gitHub("workflow_run", githubPayload(t, "workflow_run_completed.json", set("workflow_run.event", "pull_request")), nil), 202},
-		{"GitHub: a stale workflow_run", gitHub("workflow_run", githubPayload(t, "workflow_run_completed.json", set("workflow_run.updated_at", old)), nil), 422},
-		{"GitHub: form-encoded", gitHub("ping", githubPayload(t, "ping.json", nil), func(r *http.Request) { r.Header.Set("Content-Type", "application/x-www-form-urlencoded") }), 415},
+		{"GitHub: an old delivery replayed under a new delivery id", gitHub("deployment", testbed.GitHubPayload(t, "deployment.json", set("deployment.created_at", old)), nil), 422},
+		{"GitHub: a deployment of a SHA not on the branch", gitHub("deployment", testbed.GitHubPayload(t, "deployment.json"), nil), 403},
+		{"GitHub: a workflow_run from a fork whose branch is master", gitHub("workflow_run", testbed.GitHubPayload(t, "workflow_run_completed.json", push, set("workflow_run.head_repository.full_name", "mallory/octo-repo")), nil), 202},
+		{"GitHub: a workflow_run of a pull request", gitHub("workflow_run", testbed.GitHubPayload(t, "workflow_run_completed.json", push, set("workflow_run.event", "pull_request")), nil), 202},
+		{"GitHub: a stale workflow_run", gitHub("workflow_run", testbed.GitHubPayload(t, "workflow_run_completed.json", push, set("workflow_run.updated_at", old)), nil), 422},
+		{"GitHub: form-encoded", gitHub("ping", testbed.GitHubPayload(t, "ping.json"), func(r *http.Request) { r.Header.Set("Content-Type", "application/x-www-form-urlencoded") }), 415},
 		{"GitHub: malformed JSON", gitHub("deployment", []byte(`{"deployment":`), nil), 400},
 	}
 	for _, tt := range tests {

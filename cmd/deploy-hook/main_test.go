@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,27 +34,9 @@ func TestMain(m *testing.M) { testbed.Main(m, &moto) }
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-// lockedBuffer is the hook's stdout, read while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startHook runs the hook as main does, against the test bed, and waits
 // for /healthz.
-func startHook(t *testing.T, bed *testbed.Bed, cluster string, extra ...string) (string, context.CancelFunc, chan error, *lockedBuffer) {
+func startHook(t *testing.T, bed *testbed.Bed, cluster string, extra ...string) (string, context.CancelFunc, chan error, *testbed.SyncBuffer) {
 	t.Helper()
 	cfg := fmt.Sprintf(`targets:
   production:
@@ -69,7 +50,7 @@ func startHook(t *testing.T, bed *testbed.Bed, cluster string, extra ...string) 
 }
 
 // startHookWith runs the hook with a config and secrets of the test's own.
-func startHookWith(t *testing.T, bed *testbed.Bed, cfg string, secrets map[string]string, extra ...string) (string, context.CancelFunc, chan error, *lockedBuffer) {
+func startHookWith(t *testing.T, bed *testbed.Bed, cfg string, secrets map[string]string, extra ...string) (string, context.CancelFunc, chan error, *testbed.SyncBuffer) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "hook.yaml")
 	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
@@ -86,7 +67,7 @@ func startHookWith(t *testing.T, bed *testbed.Bed, cfg string, secrets map[strin
 		env[k] = v
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &lockedBuffer{}
+	out := &testbed.SyncBuffer{}
 	done := make(chan error, 1)
 	args := append([]string{"-config", file, "-addr", addr, "-grace", "30s", "-metrics-addr", "127.0.0.1:0"}, extra...)
 	go func() { done <- run(ctx, args, func(k string) string { return env[k] }, out, out) }()

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -358,9 +359,10 @@ func TestRoleToAssumeThroughOIDC(t *testing.T) {
 	}
 }
 
-func TestPushThenDeploy(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t)
+// ociImage writes a small random image as an OCI layout, as buildx's
+// --output type=oci leaves one, and returns its folder.
+func ociImage(t *testing.T) (string, v1.Image) {
+	t.Helper()
 	img, err := random.Image(32<<10, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -373,6 +375,13 @@ func TestPushThenDeploy(t *testing.T) {
 	if err := p.AppendImage(img); err != nil {
 		t.Fatal(err)
 	}
+	return dir, img
+}
+
+func TestPushThenDeploy(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	dir, img := ociImage(t)
 	sha := testbed.SHA()
 	r := w.run(t, map[string]string{"image": "oci:" + dir, "tag": sha})
 	if r.err != nil {
@@ -399,18 +408,7 @@ func TestPushThenDeploy(t *testing.T) {
 func TestDryRunWithImagePushesNothing(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	img, err := random.Image(32<<10, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.AppendImage(img); err != nil {
-		t.Fatal(err)
-	}
+	dir, img := ociImage(t)
 	writes := w.bed.RegistryWrites()
 	sha := testbed.SHA()
 	r := w.run(t, map[string]string{"image": "oci:" + dir, "tag": sha, "dry-run": "true"})

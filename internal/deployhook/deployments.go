@@ -91,11 +91,7 @@ func (s *Server) handleCreateDeployment() http.HandlerFunc {
 			writeError(w, err)
 			return
 		}
-		if err := s.keys.authorize(k, req.Target); err != nil {
-			writeError(w, err)
-			return
-		}
-		r, cancel, ok := s.authenticated(w, r)
+		r, cancel, ok := s.admit(w, r, k, req.Target)
 		if !ok {
 			return
 		}

@@ -20,25 +20,8 @@ import (
 
 	"github.com/autonote/deploy-action/internal/deployhook"
 	"github.com/autonote/deploy-action/internal/stdwebhook"
+	"github.com/autonote/deploy-action/internal/testbed"
 )
-
-// syncBuffer is a log written by the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestConcurrentSubmitsOfOneKeyMakeOneJob: eight submissions of one
 // webhook-id at once make one job, every round (the race of issue 10 made
@@ -85,7 +68,7 @@ func TestRejectedRequestsAreCountedNotLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log syncBuffer
+	var log testbed.SyncBuffer
 	s, err := deployhook.NewServer(deployhook.Deps{Config: cfg, Runner: &fakeRunner{}, Secrets: mustSecrets(t, current), RateLimit: 100000,
 		Log: slog.New(slog.NewJSONHandler(&log, nil))})
 	if err != nil {
@@ -208,15 +191,7 @@ func TestPerTargetSecrets(t *testing.T) {
 // a captured delivery can no longer do.
 func TestGitHubTrust(t *testing.T) {
 	t.Parallel()
-	set := func(path string, v any) func(map[string]any) {
-		return func(m map[string]any) {
-			keys := strings.Split(path, ".")
-			for _, k := range keys[:len(keys)-1] {
-				m = m[k].(map[string]any)
-			}
-			m[keys[len(keys)-1]] = v
-		}
-	}
+	set := testbed.SetJSON
 	push := set("workflow_run.event", "push")
 	both := func(fs ...func(map[string]any)) func(map[string]any) {
 		return func(m map[string]any) {
@@ -256,7 +231,7 @@ func TestGitHubTrust(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHook(t, &fakeRunner{})
-			resp := h.deliver(t, tt.event, payload(t, tt.file, tt.edit), githubSecret, tt.mutate)
+			resp := h.deliver(t, tt.event, testbed.GitHubPayload(t, tt.file, edits(tt.edit)...), githubSecret, tt.mutate)
 			m := decode(t, resp)
 			if resp.StatusCode != tt.want {
 				t.Fatalf("status = %s, want %d: %v", resp.Status, tt.want, m)
@@ -270,7 +245,7 @@ func TestGitHubTrust(t *testing.T) {
 	t.Run("a refused deployment says so on GitHub", func(t *testing.T) {
 		t.Parallel()
 		h := newHook(t, &fakeRunner{})
-		h.deliver(t, "deployment", payload(t, "deployment.json", set("deployment.sha", strings.Repeat("b", 40))), githubSecret, nil)
+		h.deliver(t, "deployment", testbed.GitHubPayload(t, "deployment.json", set("deployment.sha", strings.Repeat("b", 40))), githubSecret, nil)
 		if got := strings.Join(h.gh.seen(), "\n"); !strings.Contains(got, "POST /repos/Codertocat/Hello-World/deployments/145988746/statuses error") {
 			t.Errorf("statuses sent: %q, want an error status", got)
 		}
@@ -293,8 +268,8 @@ func TestGitHubTrust(t *testing.T) {
 				<-hold
 				return deployhook.Outcome{State: deployhook.StateSucceeded}, nil
 			}})
-			first := decode(t, h.deliver(t, tt.event, payload(t, tt.file, tt.edit), githubSecret, nil))
-			resp := h.deliver(t, tt.event, payload(t, tt.file, tt.again), githubSecret, nil)
+			first := decode(t, h.deliver(t, tt.event, testbed.GitHubPayload(t, tt.file, edits(tt.edit)...), githubSecret, nil))
+			resp := h.deliver(t, tt.event, testbed.GitHubPayload(t, tt.file, edits(tt.again)...), githubSecret, nil)
 			again := decode(t, resp)
 			if same := first["id"] == again["id"]; same != tt.wantSame || (tt.wantSame && resp.StatusCode != http.StatusOK) {
 				t.Errorf("first %v, again %v (%s): same job %v, want %v", first, again, resp.Status, same, tt.wantSame)
@@ -310,10 +285,10 @@ func TestGitHubTrust(t *testing.T) {
 		srv := httptest.NewServer(s)
 		defer srv.Close()
 		h := &hook{srv: srv, runner: r}
-		if resp := h.deliver(t, "deployment", payload(t, "deployment.json", nil), githubSecret, nil); resp.StatusCode != http.StatusForbidden {
+		if resp := h.deliver(t, "deployment", testbed.GitHubPayload(t, "deployment.json"), githubSecret, nil); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("status = %s, want 403: the SHA cannot be checked", resp.Status)
 		}
-		if resp := h.deliver(t, "workflow_run", payload(t, "workflow_run_completed.json", push), githubSecret, nil); resp.StatusCode != http.StatusAccepted {
+		if resp := h.deliver(t, "workflow_run", testbed.GitHubPayload(t, "workflow_run_completed.json", push), githubSecret, nil); resp.StatusCode != http.StatusAccepted {
 			t.Errorf("the second of two secrets (rotation): %s, want 202", resp.Status)
 		}
 	})
@@ -328,7 +303,7 @@ func TestGitHubTrust(t *testing.T) {
 		s, _ := deployhook.NewServer(deployhook.Deps{Config: cfg, Runner: r, GitHubSecrets: [][]byte{[]byte(githubSecret)}})
 		srv := httptest.NewServer(s)
 		defer srv.Close()
-		resp := (&hook{srv: srv, runner: r}).deliver(t, "deployment", payload(t, "deployment.json", nil), githubSecret, nil)
+		resp := (&hook{srv: srv, runner: r}).deliver(t, "deployment", testbed.GitHubPayload(t, "deployment.json"), githubSecret, nil)
 		if m := decode(t, resp); resp.StatusCode != http.StatusForbidden || !strings.Contains(fmt.Sprint(m), "Codertocat") {
 			t.Errorf("status = %s %v, want 403 naming the creator", resp.Status, m)
 		}
@@ -371,4 +346,12 @@ func TestRateLimitAfterAuthentication(t *testing.T) {
 	if fmt.Sprint(codes) != "[202 202 202 429 429]" {
 		t.Errorf("signed requests = %v, want three accepted, then 429", codes)
 	}
+}
+
+// edits is an edit for testbed.GitHubPayload, or none when it is nil.
+func edits(edit func(map[string]any)) []func(map[string]any) {
+	if edit == nil {
+		return nil
+	}
+	return []func(map[string]any){edit}
 }

@@ -87,6 +87,16 @@ func (s *Server) authenticated(w http.ResponseWriter, r *http.Request) (_ *http.
 	return r.WithContext(ctx), cancel, true
 }
 
+// admit lets a signed request at target do its work: its key must open the
+// target (else 403) and its client be within its rate (else 429).
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, k key, target string) (*http.Request, context.CancelFunc, bool) {
+	if err := s.keys.authorize(k, target); err != nil {
+		writeError(w, err)
+		return r, func() {}, false
+	}
+	return s.authenticated(w, r)
+}
+
 // newLimiter limits each client (TCP peer) to rate authenticated requests a
 // minute, answering 429 with only Retry-After: the X-RateLimit-* headers
 // would tell a flooder its budget.

@@ -12,8 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +19,7 @@ import (
 	"time"
 
 	"github.com/autonote/deploy-action/internal/stdwebhook"
+	"github.com/autonote/deploy-action/internal/testbed"
 
 	"github.com/google/go-github/v62/github"
 
@@ -359,33 +358,7 @@ func TestManyRequestsToOneTarget(t *testing.T) {
 // delivery sends a GitHub webhook signed the way GitHub signs it.
 func (h *hook) delivery(t *testing.T, event, file, secret string) *http.Response {
 	t.Helper()
-	return h.deliver(t, event, payload(t, file, nil), secret, nil)
-}
-
-// payload reads a real GitHub payload and brings its timestamps to now (the
-// hook acts only on fresh events); edit, if any, changes it further.
-func payload(t *testing.T, file string, edit func(map[string]any)) []byte {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "github-webhooks", file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().UTC().Format(time.RFC3339)
-	if d, ok := m["deployment"].(map[string]any); ok {
-		d["created_at"] = now
-	}
-	if run, ok := m["workflow_run"].(map[string]any); ok {
-		run["updated_at"] = now
-	}
-	if edit != nil {
-		edit(m)
-	}
-	out, _ := json.Marshal(m)
-	return out
+	return h.deliver(t, event, testbed.GitHubPayload(t, file), secret, nil)
 }
 
 // deliver sends body as GitHub does, signed with secret; mutate may change
