@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/autonote/deploy-action/internal/ecrimage"
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
 	"github.com/autonote/deploy-action/internal/hookapi"
 	"github.com/autonote/deploy-action/internal/stdwebhook"
@@ -43,7 +44,6 @@ func (r *runner) viaHook(ctx context.Context) error {
 		return fmt.Errorf("the deploy hook at %s answered with %q for a job id, which is not one: check webhook-url", base, accepted.ID[:min(len(accepted.ID), 80)])
 	}
 	r.a.Infof("deploy hook took job %s: %s to %s", accepted.ID, sha, in.Environment)
-	r.result.DeploymentID = accepted.ID
 
 	r.log.Phase("deploy hook: job")
 	deadline := start.Add(in.Timeout)
@@ -62,7 +62,10 @@ func (r *runner) viaHook(ctx context.Context) error {
 		}
 		shown = len(job.Events)
 		if job.State.Done() {
-			r.result.TaskDefinitionARN = job.TaskDefinition
+			r.result.TaskDefinitionARN, r.result.DeploymentID = job.TaskDefinition, job.DeploymentID
+			if img, ok := imageOf(job.Image, job.Digest); ok {
+				r.image = img
+			}
 			switch job.State {
 			case hookapi.StateSucceeded:
 				r.result.Status = ecsdeploy.StatusSucceeded
@@ -114,4 +117,14 @@ func (r *runner) hookCall(ctx context.Context, client *http.Client, secret stdwe
 // into the status URL and the log.
 func isJobID(id string) bool {
 	return id != "" && len(id) <= 64 && strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == ""
+}
+
+// imageOf reads a hook's registry/repository:tag back into an image.
+func imageOf(uri, digest string) (ecrimage.Image, bool) {
+	host, rest, ok := strings.Cut(uri, "/")
+	i := strings.LastIndex(rest, ":")
+	if !ok || i < 0 || digest == "" {
+		return ecrimage.Image{}, false
+	}
+	return ecrimage.Image{Registry: host, Repository: rest[:i], Tag: rest[i+1:], Digest: digest}, true
 }

@@ -59,6 +59,14 @@ func TestDeployThroughTheHook(t *testing.T) {
 	if r.outputs["status"] != "succeeded" || !strings.HasSuffix(r.outputs["task-definition-arn"], ":2") {
 		t.Errorf("outputs = %v, want succeeded on revision 2", r.outputs)
 	}
+	// The outputs say what was deployed, as a deploy without the hook does.
+	if r.outputs["image-uri"] != w.bed.Registry+"/"+w.repo+":"+w.shas[1] || !strings.HasPrefix(r.outputs["image-digest"], "sha256:") ||
+		!strings.HasPrefix(r.outputs["deployment-id"], "ecs-svc/") {
+		t.Errorf("outputs = %v, want the image, its digest and the ECS deployment", r.outputs)
+	}
+	if !strings.Contains(r.summary, "| Image | `"+w.bed.Registry) || !strings.Contains(r.summary, "| Digest | `sha256:") {
+		t.Errorf("summary lacks the image and digest rows:\n%s", r.summary)
+	}
 	if !strings.Contains(r.log, "deploy hook took job") || !strings.Contains(r.log, "has reached a steady state") {
 		t.Errorf("log does not follow the job:\n%s", r.log)
 	}

@@ -72,9 +72,9 @@ func (e *ECSRunner) Run(ctx context.Context, j Job, report func(string)) (Outcom
 		Image:  img.URI(),
 		Wait:   true, Timeout: timeout, RollbackOnFailure: true,
 	})
-	out := Outcome{State: StateFailed}
+	out := Outcome{State: StateFailed, Image: img.URI(), Digest: img.Digest}
 	if res != nil {
-		out.TaskDefinition = res.TaskDefinitionARN
+		out.TaskDefinition, out.DeploymentID = res.TaskDefinitionARN, res.DeploymentID
 		switch res.Status {
 		case ecsdeploy.StatusSucceeded, ecsdeploy.StatusUnchanged:
 			out.State = StateSucceeded

@@ -44,6 +44,8 @@ type JobHook func(ctx context.Context, j Job)
 type Outcome struct {
 	State          State
 	TaskDefinition string
+	// Image, Digest and DeploymentID, when known, go on the job.
+	Image, Digest, DeploymentID string
 }
 
 // Runner runs one job: checks that the image of its SHA exists, then
@@ -243,6 +245,9 @@ func (q *Queue) start(job *Job) {
 			job.Events = append(job.Events, cause.Error())
 			q.mu.Unlock()
 		}
+		q.mu.Lock()
+		job.Image, job.Digest, job.DeploymentID = out.Image, out.Digest, out.DeploymentID
+		q.mu.Unlock()
 		q.end(job, release, state, out.TaskDefinition, msg)
 	}()
 }

@@ -44,6 +44,11 @@ type Job struct {
 	Source         string    `json:"source"`
 	State          State     `json:"state"`
 	TaskDefinition string    `json:"taskDefinition,omitempty"`
+	// Image and Digest are what the job deploys, once the SHA is resolved;
+	// DeploymentID is the ECS deployment it made.
+	Image        string `json:"image,omitempty"`
+	Digest       string `json:"digest,omitempty"`
+	DeploymentID string `json:"deploymentId,omitempty"`
 	Events         []string  `json:"events"`
 	Error          string    `json:"error,omitempty"`
 	Created        time.Time `json:"created"`
