@@ -38,22 +38,22 @@ type Accepted struct {
 
 // Job is one deploy of a SHA to a target, as GET /v1/deployments/{id} shows it.
 type Job struct {
-	ID             string    `json:"id"`
-	Target         string    `json:"target"`
-	SHA            string    `json:"sha"`
-	Source         string    `json:"source"`
-	State          State     `json:"state"`
-	TaskDefinition string    `json:"taskDefinition,omitempty"`
+	ID             string `json:"id"`
+	Target         string `json:"target"`
+	SHA            string `json:"sha"`
+	Source         string `json:"source"`
+	State          State  `json:"state"`
+	TaskDefinition string `json:"taskDefinition,omitempty"`
 	// Image and Digest are what the job deploys, once the SHA is resolved;
 	// DeploymentID is the ECS deployment it made.
-	Image        string `json:"image,omitempty"`
-	Digest       string `json:"digest,omitempty"`
-	DeploymentID string `json:"deploymentId,omitempty"`
-	Events         []string  `json:"events"`
-	Error          string    `json:"error,omitempty"`
-	Created        time.Time `json:"created"`
-	Started        time.Time `json:"started,omitzero"`
-	Finished       time.Time `json:"finished,omitzero"`
+	Image        string    `json:"image,omitempty"`
+	Digest       string    `json:"digest,omitempty"`
+	DeploymentID string    `json:"deploymentId,omitempty"`
+	Events       []string  `json:"events"`
+	Error        string    `json:"error,omitempty"`
+	Created      time.Time `json:"created"`
+	Started      time.Time `json:"started,omitzero"`
+	Finished     time.Time `json:"finished,omitzero"`
 	// Version grows with every snapshot of the job, so a shared store
 	// keeps the newest it is sent.
 	Version int64 `json:"version"`
