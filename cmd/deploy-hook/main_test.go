@@ -205,6 +205,9 @@ func TestHookJobMeetsAnActionsRollout(t *testing.T) {
 		t.Fatal(err)
 	}
 	ecsc := bed.ECS()
+	// The hook first, so that A is still rolling out when B's job arrives.
+	base, cancel, done, _ := startHook(t, bed, name)
+	defer func() { cancel(); <-done }()
 	// The action's rollout of A, in flight.
 	tdA, err := ecsc.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String(name), NetworkMode: types.NetworkModeAwsvpc,
 		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate}, Cpu: aws.String("256"), Memory: aws.String("512"),
@@ -216,8 +219,6 @@ func TestHookJobMeetsAnActionsRollout(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	base, cancel, done, _ := startHook(t, bed, name)
-	defer func() { cancel(); <-done }()
 	resp := signed(t, http.MethodPost, base+"/v1/deployments", `{"target":"production","sha":"`+b+`"}`)
 	var accepted struct {
 		StatusURL string `json:"status_url"`

@@ -115,8 +115,18 @@ func TestRejectedRequestsAreCountedNotLogged(t *testing.T) {
 	if len(requests) != 1 || !strings.Contains(requests[0], `"path":"/healthz"`) {
 		t.Errorf("request lines = %q, want the one for /healthz", requests)
 	}
-	if len(rejected) != 1 || !strings.Contains(rejected[0], `"401":200`) {
-		t.Errorf("rejected lines = %q, want one counting 200 answers 401", rejected)
+	// One line per 10 s: one here, two if the machine was slow enough.
+	total := 0
+	for _, l := range rejected {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatal(err)
+		}
+		n, _ := m["401"].(float64)
+		total += int(n)
+	}
+	if len(rejected) == 0 || len(rejected) > 2 || total != 200 {
+		t.Errorf("rejected lines = %q, want one or two counting 200 answers 401 in all", rejected)
 	}
 	if strings.Contains(log.String(), "msg_forged") {
 		t.Errorf("the client's request id reached the log:\n%s", log.String())
