@@ -188,6 +188,9 @@ func TestDeploy(t *testing.T) {
 		}
 	}
 	assertMasked(t, r.log, testbed.ECRPassword, "testing")
+	if !strings.Contains(r.log, "::notice::registry "+w.bed.Registry+" is used instead of the one ECR reports") {
+		t.Errorf("the registry input's effect on the task definition goes unsaid:\n%s", r.log)
+	}
 
 	again := w.run(t, nil)
 	if again.err != nil || again.outputs["status"] != "unchanged" {

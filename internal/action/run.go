@@ -184,6 +184,9 @@ func (r *runner) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if in.Registry != "" && reg.ECRHost != "" && in.Registry != reg.ECRHost {
+		a.Noticef("registry %s is used instead of the one ECR reports (%s): the task definition will name %s/%s:<tag>, so ECS pulls from it, and the execution role must be allowed to", in.Registry, reg.ECRHost, in.Registry, in.Repository)
+	}
 	a.AddMask(reg.Password.Reveal())
 	repo, err := reg.Repository(in.Repository)
 	if err != nil {

@@ -140,7 +140,13 @@ func (s *Server) SetReady(ready bool) {
 func (s *Server) jobURL(r *http.Request, id string) string {
 	base := s.deps.PublicURL
 	if base == "" {
-		base = fmt.Sprintf("http://%s", r.Host)
+		// Behind a proxy that ends TLS, its X-Forwarded-Proto says https: the
+		// URL only goes back to this caller, so the header gains it nothing.
+		scheme := "http"
+		if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+			scheme = "https"
+		}
+		base = scheme + "://" + r.Host
 	}
 	return base + "/v1/deployments/" + id
 }

@@ -223,6 +223,11 @@ func TestDeployRequest(t *testing.T) {
 	if j.State != deployhook.StateSucceeded || j.Target != "production" || j.SHA != sha || j.TaskDefinition != "arn:td:2" {
 		t.Errorf("job = %+v", j)
 	}
+	// Behind a proxy that ends TLS, the status URL says https.
+	behind := decode(t, h.post(t, `{"target":"production","sha":"`+strings.Repeat("d", 40)+`"}`, func(r *http.Request) { r.Header.Set("X-Forwarded-Proto", "https") }))
+	if u, _ := behind["status_url"].(string); !strings.HasPrefix(u, "https://") {
+		t.Errorf("status_url behind a TLS proxy = %q, want https", u)
+	}
 }
 
 func TestBadRequestsStartNothing(t *testing.T) {

@@ -49,6 +49,9 @@ func (s Secret) Reveal() string { return string(s) }
 
 // Registry is a registry host and the credentials to use it.
 type Registry struct {
+	// ECRHost is the registry ECR reports; Host differs from it when the
+	// caller named another (a mirror, a local test registry).
+	ECRHost  string
 	Host     string
 	Username string
 	Password Secret
@@ -73,14 +76,18 @@ func Login(ctx context.Context, client ECRAPI, host string) (*Registry, error) {
 	if !ok {
 		return nil, fmt.Errorf("decode ECR authorization token: no user:password in it")
 	}
+	u, err := url.Parse(aws.ToString(data.ProxyEndpoint))
 	if host == "" {
-		u, err := url.Parse(aws.ToString(data.ProxyEndpoint))
 		if err != nil || u.Host == "" {
 			return nil, fmt.Errorf("ECR reported registry %q, which is not a URL", aws.ToString(data.ProxyEndpoint))
 		}
 		host = u.Host
 	}
-	return &Registry{Host: host, Username: user, Password: Secret(pass)}, nil
+	reg := &Registry{Host: host, Username: user, Password: Secret(pass)}
+	if err == nil {
+		reg.ECRHost = u.Host
+	}
+	return reg, nil
 }
 
 // Image is one tagged image.
