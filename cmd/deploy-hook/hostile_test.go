@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -47,15 +46,7 @@ func TestHostileRequestsStartNothing(t *testing.T) {
 		}
 	}
 	// GitHub, as the hook asks it whether a deployment's SHA is on the branch: no SHA is.
-	gh := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.Contains(r.URL.Path, "/compare/") {
-			fmt.Fprint(w, `{"status":"diverged"}`)
-			return
-		}
-		w.WriteHeader(http.StatusCreated)
-		fmt.Fprint(w, `{"id":1}`)
-	}))
-	defer gh.Close()
+	gh := testbed.NewGitHubAPI(t, func(string, string) bool { return false })
 	cfg := fmt.Sprintf(`targets:
   production: {region: us-east-1, cluster: hostile-prod, service: hostile-prod, ecr-repository: autonote/server, registry: %q, secrets-env: PRODUCTION_HOOK_SECRETS}
   staging: {region: us-east-1, cluster: hostile-staging, service: hostile-staging, ecr-repository: autonote/server, registry: %q}

@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/autonote/deploy-action/internal/deployhook"
 	"github.com/autonote/deploy-action/internal/stdwebhook"
+	"github.com/autonote/deploy-action/internal/testbed"
 	"github.com/google/go-github/v62/github"
 )
 
@@ -71,15 +71,7 @@ func FuzzGitHubRoute(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.Contains(r.URL.Path, "/compare/") {
-			fmt.Fprint(w, `{"status":"behind"}`)
-			return
-		}
-		w.WriteHeader(http.StatusCreated)
-		fmt.Fprint(w, `{"id":1}`)
-	}))
-	defer api.Close()
+	api := testbed.NewGitHubAPI(f, func(string, string) bool { return true })
 	client := github.NewClient(nil)
 	client.BaseURL, _ = url.Parse(api.URL + "/")
 	runner := &fakeRunner{}

@@ -256,7 +256,7 @@ func TestGitHubTrust(t *testing.T) {
 		t.Parallel()
 		h := newHook(t, &fakeRunner{})
 		h.deliver(t, "deployment", testbed.GitHubPayload(t, "deployment.json", set("deployment.sha", strings.Repeat("b", 40))), githubSecret, nil)
-		if got := strings.Join(h.gh.seen(), "\n"); !strings.Contains(got, "POST /repos/Codertocat/Hello-World/deployments/145988746/statuses error") {
+		if got := strings.Join(h.gh.Statuses(), "\n"); !strings.Contains(got, "POST /repos/Codertocat/Hello-World/deployments/145988746/statuses error") {
 			t.Errorf("statuses sent: %q, want an error status", got)
 		}
 	})

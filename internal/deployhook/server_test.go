@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -75,52 +74,11 @@ func (f *fakeRunner) Run(ctx context.Context, j deployhook.Job, report func(stri
 	return f.run(ctx, j, report)
 }
 
-// githubAPI is a local stand-in for the GitHub API that records the
-// deployment statuses it is sent.
-type githubAPI struct {
-	mu       sync.Mutex
-	statuses []string // "owner/repo#id state description"
-	srv      *httptest.Server
-}
-
-func newGitHubAPI(t *testing.T) *githubAPI {
-	g := &githubAPI{}
-	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if base, head, ok := strings.Cut(r.URL.Path[strings.LastIndex(r.URL.Path, "/compare/")+len("/compare/"):], "..."); ok && r.Method == http.MethodGet {
-			// Only the test's sha is on the branch: GitHub compares it as behind the branch's head.
-			status := "diverged"
-			if head == sha && base == "master" {
-				status = "behind"
-			}
-			fmt.Fprintf(w, `{"status":%q}`, status)
-			return
-		}
-		var body struct{ State, Description, LogURL, EnvironmentURL string }
-		raw, _ := io.ReadAll(r.Body)
-		_ = json.Unmarshal(raw, &body)
-		var req map[string]string
-		_ = json.Unmarshal(raw, &req)
-		g.mu.Lock()
-		g.statuses = append(g.statuses, fmt.Sprintf("%s %s %s %s", r.Method, r.URL.Path, req["state"], req["environment_url"]))
-		g.mu.Unlock()
-		w.WriteHeader(http.StatusCreated)
-		fmt.Fprint(w, `{"id":1}`)
-	}))
-	t.Cleanup(g.srv.Close)
-	return g
-}
-
-func (g *githubAPI) seen() []string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return append([]string(nil), g.statuses...)
-}
-
 type hook struct {
 	srv    *httptest.Server
 	server *deployhook.Server
 	runner *fakeRunner
-	gh     *githubAPI
+	gh     *testbed.GitHubAPI
 	secret stdwebhook.Secret
 }
 
@@ -130,9 +88,10 @@ func newHook(t *testing.T, runner *fakeRunner) *hook {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gh := newGitHubAPI(t)
+	// Only the test's sha is on the branch.
+	gh := testbed.NewGitHubAPI(t, func(base, head string) bool { return base == "master" && head == sha })
 	client := github.NewClient(nil)
-	client.BaseURL, _ = url.Parse(gh.srv.URL + "/")
+	client.BaseURL, _ = url.Parse(gh.URL + "/")
 	s, err := deployhook.NewServer(deployhook.Deps{
 		Config: cfg, Runner: runner, Secrets: mustSecrets(t, current+" "+next),
 		GitHubSecrets: [][]byte{[]byte(githubSecret)}, GitHub: client, RateLimit: 100000,
@@ -433,14 +392,14 @@ func TestGitHubDeploymentStatuses(t *testing.T) {
 	id := decode(t, h.delivery(t, "deployment", "deployment.json", githubSecret))["id"].(string)
 	h.waitJob(t, id)
 	deadline := time.Now().Add(5 * time.Second)
-	for len(h.gh.seen()) < 2 && time.Now().Before(deadline) {
+	for len(h.gh.Statuses()) < 2 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	want := []string{
 		"POST /repos/Codertocat/Hello-World/deployments/145988746/statuses in_progress ",
 		"POST /repos/Codertocat/Hello-World/deployments/145988746/statuses success https://api.autonote.example",
 	}
-	if got := h.gh.seen(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+	if got := h.gh.Statuses(); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("statuses:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -3,6 +3,10 @@ package testbed
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -70,4 +74,49 @@ func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// GitHubAPI is a local stand-in for the part of GitHub's API the hook
+// calls: compare (is a SHA on a branch?) and deployment statuses, which it
+// records.
+type GitHubAPI struct {
+	URL      string
+	mu       sync.Mutex
+	statuses []string // "METHOD path state environment_url"
+}
+
+// NewGitHubAPI serves the stand-in for the test's lifetime. onBranch says
+// whether head is on base: GitHub then compares it as "behind", else
+// "diverged".
+func NewGitHubAPI(t testing.TB, onBranch func(base, head string) bool) *GitHubAPI {
+	g := &GitHubAPI{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if i := strings.LastIndex(r.URL.Path, "/compare/"); i >= 0 && r.Method == http.MethodGet {
+			base, head, _ := strings.Cut(r.URL.Path[i+len("/compare/"):], "...")
+			status := "diverged"
+			if onBranch(base, head) {
+				status = "behind"
+			}
+			fmt.Fprintf(w, `{"status":%q}`, status)
+			return
+		}
+		var req map[string]string
+		raw, _ := io.ReadAll(r.Body)
+		_ = json.Unmarshal(raw, &req)
+		g.mu.Lock()
+		g.statuses = append(g.statuses, fmt.Sprintf("%s %s %s %s", r.Method, r.URL.Path, req["state"], req["environment_url"]))
+		g.mu.Unlock()
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprint(w, `{"id":1}`)
+	}))
+	t.Cleanup(srv.Close)
+	g.URL = srv.URL
+	return g
+}
+
+// Statuses are the calls other than compare, in order.
+func (g *GitHubAPI) Statuses() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]string(nil), g.statuses...)
 }
