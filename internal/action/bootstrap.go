@@ -11,6 +11,7 @@ import (
 
 	"github.com/autonote/deploy-action/internal/awsenv"
 	"github.com/autonote/deploy-action/internal/bootstrap"
+	"github.com/autonote/deploy-action/internal/ecsdeploy"
 	"github.com/sethvargo/go-githubactions"
 )
 
@@ -23,7 +24,7 @@ type bootRun struct {
 }
 
 // bootstrap runs the bootstrap: plan when dry-run is true, apply otherwise.
-func (r *runner) bootstrap(ctx context.Context) error {
+func (r *runner) bootstrap(ctx context.Context, rep Report) (Report, error) {
 	a, in := r.a, r.in
 	file := in.BootstrapConfig
 	if file != "" && !filepath.IsAbs(file) && a.Getenv("GITHUB_WORKSPACE") != "" {
@@ -31,14 +32,14 @@ func (r *runner) bootstrap(ctx context.Context) error {
 	}
 	cfg, err := bootstrap.LoadConfig(file)
 	if err != nil {
-		return err
+		return rep, err
 	}
 	// The baseline lives in one region: the clients' and the config's.
 	switch {
 	case cfg.Region == "":
 		cfg.Region = in.Region
 	case in.Region != "" && in.Region != cfg.Region:
-		return fmt.Errorf("aws-region %s and region %s in %s differ: the baseline lives in one region; give the same in both, or leave region out of the config", in.Region, cfg.Region, cmp.Or(in.BootstrapConfig, "the bootstrap config"))
+		return rep, fmt.Errorf("aws-region %s and region %s in %s differ: the baseline lives in one region; give the same in both, or leave region out of the config", in.Region, cfg.Region, cmp.Or(in.BootstrapConfig, "the bootstrap config"))
 	}
 	in.Region = cfg.Region
 	var secret []byte
@@ -47,11 +48,11 @@ func (r *runner) bootstrap(ctx context.Context) error {
 		maskJSONValues(a, v)
 	} else if cfg.AppSecretFile != "" {
 		if secret, err = os.ReadFile(cfg.AppSecretFile); err != nil {
-			return fmt.Errorf("read app-secret-file: %w", err)
+			return rep, fmt.Errorf("read app-secret-file: %w", err)
 		}
 	}
 	if err := cfg.Check(); err != nil {
-		return err
+		return rep, err
 	}
 	if cfg.OpenToTheWorld() {
 		a.Warningf("the service's port %d is open to the whole internet (ingress-cidrs: 0.0.0.0/0), the seed's development setting: narrow it with ingress-cidrs in %s", cfg.ContainerPort, cmp.Or(in.BootstrapConfig, "a bootstrap config"))
@@ -59,61 +60,56 @@ func (r *runner) bootstrap(ctx context.Context) error {
 	r.log.Phase("credentials")
 	awsCfg, err := loadAWS(ctx, a, in)
 	if err != nil {
-		return err
+		return rep, err
 	}
 	stack, err := bootstrap.New(bootstrap.NewClients(awsCfg, awsenv.Endpoint(a.Getenv, "ECS")), cfg, bootstrap.WithAppSecret(secret))
 	if err != nil {
-		return err
+		return rep, err
 	}
-	r.boot = &bootRun{cfg: cfg, plan: in.DryRun}
+	b := &bootRun{cfg: cfg, plan: in.DryRun}
+	rep.Boot = b
 	print := func(s bootstrap.Step) { a.Infof("%s", s.Line()) }
 	if in.DryRun {
 		r.log.Phase("plan")
-		r.boot.steps, err = stack.Plan(ctx)
-		for _, s := range r.boot.steps {
+		b.steps, err = stack.Plan(ctx)
+		for _, s := range b.steps {
 			print(s)
 		}
 	} else {
 		r.log.Phase("apply")
-		r.boot.steps, err = stack.Apply(ctx, print)
+		b.steps, err = stack.Apply(ctx, print)
 	}
-	for _, line := range bootstrap.Advice(r.boot.steps) {
+	for _, line := range bootstrap.Advice(b.steps) {
 		a.Noticef("%s", line)
 	}
-	r.boot.outputs = stack.Outputs()
-	return err
+	b.outputs = stack.Outputs()
+	return rep, err
 }
 
-// finishBootstrap writes the bootstrap's outputs and summary.
-func (r *runner) finishBootstrap(err error) {
-	a := r.a
-	b := r.boot
-	// status says what happened to AWS: a plan changes nothing (unchanged),
-	// and changes says how many resources apply would create or change.
-	status := "failed"
+// status says what happened to AWS: a plan changes nothing (unchanged),
+// and the changes output says how many resources apply would create or
+// change.
+func (b *bootRun) status(err error) ecsdeploy.Status {
 	switch {
-	case err != nil || b == nil:
+	case err != nil:
+		return ecsdeploy.StatusFailed
 	case !b.plan && bootstrap.Changes(b.steps) > 0:
-		status = "succeeded"
-	default:
-		status = "unchanged"
+		return ecsdeploy.StatusSucceeded
 	}
-	outs := [][2]string{{"status", status}}
-	if b != nil {
-		raw, _ := json.Marshal(b.outputs)
-		outs = append(outs, [2]string{"bootstrap", string(raw)}, [2]string{"changes", fmt.Sprint(bootstrap.Changes(b.steps))})
+	return ecsdeploy.StatusUnchanged
+}
+
+// line is the log's last word on the bootstrap.
+func (b *bootRun) line(status ecsdeploy.Status) string {
+	n := bootstrap.Changes(b.steps)
+	if b.plan {
+		return fmt.Sprintf("bootstrap plan: %d of %d resources to create or change; nothing was changed (dry run): status %s, changes %d", n, len(b.steps), status, n)
 	}
-	for _, o := range outs {
-		r.fileCommand("GITHUB_OUTPUT", func() { a.SetOutput(o[0], o[1]) }, o[0]+"="+o[1])
-	}
-	if b == nil {
-		return
-	}
-	if n := bootstrap.Changes(b.steps); b.plan {
-		a.Infof("bootstrap plan: %d of %d resources to create or change; nothing was changed (dry run): status %s, changes %d", n, len(b.steps), status, n)
-	} else {
-		a.Infof("bootstrap apply: %d of %d resources created or changed: status %s", n, len(b.steps), status)
-	}
+	return fmt.Sprintf("bootstrap apply: %d of %d resources created or changed: status %s", n, len(b.steps), status)
+}
+
+// summary is the bootstrap's job summary: the plan table and the network.
+func (b *bootRun) summary(err error) string {
 	title := "Bootstrap apply"
 	if b.plan {
 		title = "Bootstrap plan"
@@ -122,7 +118,7 @@ func (r *runner) finishBootstrap(err error) {
 	if err != nil {
 		summary += "\n**Error:** " + err.Error() + "\n\nWhat was made carries the bootstrap's tags: run apply again to finish.\n"
 	}
-	r.fileCommand("GITHUB_STEP_SUMMARY", func() { a.AddStepSummary(summary) }, summary)
+	return summary
 }
 
 // maskJSONValues masks the app's environment as a whole and each of its

@@ -41,17 +41,18 @@ func (r *runner) startGitHubDeployment(ctx context.Context) {
 }
 
 // finishGitHubDeployment moves the GitHub deployment to the run's result.
-func (r *runner) finishGitHubDeployment(status ecsdeploy.Status, runErr error) {
+func (r *runner) finishGitHubDeployment(rep Report) {
 	if r.gh == nil {
 		return
 	}
+	status, runErr := rep.status(), rep.Err
 	state, desc := ghdeploy.Success, "deployed to "+r.in.Service
 	switch {
 	case status == ecsdeploy.StatusStarted:
 		state, desc = ghdeploy.InProgress, "rolling out to "+r.in.Service+" (not watched)"
 	case status == ecsdeploy.StatusRolledBack:
 		state, desc = ghdeploy.Failure, "rolled back"
-	case !status.OK() && r.result != nil && r.result.DeploymentID != "":
+	case !status.OK() && rep.Result != nil && rep.Result.DeploymentID != "":
 		state, desc = ghdeploy.Failure, "rollout failed"
 	case !status.OK():
 		state, desc = ghdeploy.Error, "failed before the service changed"

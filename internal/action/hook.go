@@ -18,11 +18,11 @@ import (
 
 // viaHook sends a signed deploy request to the deploy hook instead of
 // calling ECS, then follows the job and reports it as if it had run here.
-func (r *runner) viaHook(ctx context.Context) error {
+func (r *runner) viaHook(ctx context.Context, rep Report) (Report, error) {
 	in := r.in
 	secrets, err := stdwebhook.ParseSecrets(in.WebhookSecret)
 	if err != nil || len(secrets) == 0 {
-		return fmt.Errorf("input webhook-secret: %v", err)
+		return rep, fmt.Errorf("input webhook-secret: %v", err)
 	}
 	secret := secrets[0]
 	sha := in.Tag
@@ -32,16 +32,17 @@ func (r *runner) viaHook(ctx context.Context) error {
 	base := strings.TrimSuffix(in.WebhookURL, "/")
 	client := &http.Client{Timeout: 30 * time.Second}
 	start := r.opts.Now()
-	r.result = &ecsdeploy.Result{Status: ecsdeploy.StatusFailed, Start: start, Watched: true}
+	res := &ecsdeploy.Result{Status: ecsdeploy.StatusFailed, Start: start, Watched: true}
+	rep.Result = res
 
 	r.log.Phase("deploy hook: request")
 	body, _ := json.Marshal(hookapi.DeployRequest{Target: in.Environment, SHA: sha})
 	var accepted hookapi.Accepted
 	if err := r.hookCall(ctx, client, secret, http.MethodPost, base+"/v1/deployments", body, &accepted); err != nil {
-		return fmt.Errorf("send the deploy request to %s: %w", base, err)
+		return rep, fmt.Errorf("send the deploy request to %s: %w", base, err)
 	}
 	if !isJobID(accepted.ID) {
-		return fmt.Errorf("the deploy hook at %s answered with %q for a job id, which is not one: check webhook-url", base, accepted.ID[:min(len(accepted.ID), 80)])
+		return rep, fmt.Errorf("the deploy hook at %s answered with %q for a job id, which is not one: check webhook-url", base, accepted.ID[:min(len(accepted.ID), 80)])
 	}
 	r.a.Infof("deploy hook took job %s: %s to %s", accepted.ID, sha, in.Environment)
 
@@ -55,32 +56,33 @@ func (r *runner) viaHook(ctx context.Context) error {
 	for {
 		var job hookapi.Job
 		if err := r.hookCall(ctx, client, secret, http.MethodGet, base+"/v1/deployments/"+accepted.ID, nil, &job); err != nil {
-			return fmt.Errorf("follow job %s: %w", accepted.ID, err)
+			return rep, fmt.Errorf("follow job %s: %w", accepted.ID, err)
 		}
 		for _, e := range job.Events[min(shown, len(job.Events)):] {
 			r.a.Infof("%s", plain(e)) // the hook's words: never a command
 		}
 		shown = len(job.Events)
 		if job.State.Done() {
-			r.result.TaskDefinitionARN, r.result.DeploymentID = job.TaskDefinition, job.DeploymentID
+			res.TaskDefinitionARN, res.DeploymentID = job.TaskDefinition, job.DeploymentID
 			if img, ok := imageOf(job.Image, job.Digest); ok {
-				r.image = img
+				rep.setImage(img)
 			}
 			switch job.State {
 			case hookapi.StateSucceeded:
-				r.result.Status = ecsdeploy.StatusSucceeded
-				return nil
+				res.Status = ecsdeploy.StatusSucceeded
+				return rep, nil
 			case hookapi.StateRolledBack:
-				r.result.Status = ecsdeploy.StatusRolledBack
+				res.Status = ecsdeploy.StatusRolledBack
+				r.log.PhaseFailed() // the rollout failed; the rollback did its job
 			}
-			return fmt.Errorf("job %s %s: %s", job.ID, job.State, job.Error)
+			return rep, fmt.Errorf("job %s %s: %s", job.ID, job.State, job.Error)
 		}
 		if !r.opts.Now().Before(deadline) {
-			return fmt.Errorf("job %s still %s after %v: the hook goes on with it; follow it at %s", job.ID, job.State, in.Timeout, accepted.StatusURL)
+			return rep, fmt.Errorf("job %s still %s after %v: the hook goes on with it; follow it at %s", job.ID, job.State, in.Timeout, accepted.StatusURL)
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("follow job %s: %w (the hook goes on with it)", job.ID, ctx.Err())
+			return rep, fmt.Errorf("follow job %s: %w (the hook goes on with it)", job.ID, ctx.Err())
 		case <-time.After(poll):
 		}
 	}

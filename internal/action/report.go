@@ -37,6 +37,15 @@ func (l *phaseLog) Phase(name string) {
 	l.steps = append(l.steps, ecsdeploy.Phase{Name: name, Start: now})
 }
 
+// PhaseFailed marks the phase under way as the one that went wrong.
+func (l *phaseLog) PhaseFailed() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.open {
+		l.steps[len(l.steps)-1].Failed = true
+	}
+}
+
 // ServiceEvent prints an ECS service event with its time.
 func (l *phaseLog) ServiceEvent(at time.Time, message string) {
 	l.a.Infof("%s  %s", at.UTC().Format(time.TimeOnly), plain(message))
@@ -50,7 +59,7 @@ func (l *phaseLog) close(failed bool) []ecsdeploy.Phase {
 		l.a.EndGroup()
 		l.open = false
 		l.steps[len(l.steps)-1].End = l.now()
-		l.steps[len(l.steps)-1].Failed = failed
+		l.steps[len(l.steps)-1].Failed = l.steps[len(l.steps)-1].Failed || failed
 	}
 	return l.steps
 }

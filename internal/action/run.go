@@ -47,60 +47,197 @@ func Run(ctx context.Context, a *githubactions.Action, opts Options) error {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	l := &phaseLog{a: a, now: opts.Now}
-	r := &runner{a: a, opts: opts, log: l, start: opts.Now()}
-	err := r.run(ctx)
-	r.finish(err)
+	r := &runner{a: a, opts: opts, log: &phaseLog{a: a, now: opts.Now}}
+	start := opts.Now()
+	rep, err := r.run(ctx)
+	rep.Start, rep.End, rep.Err = start, opts.Now(), err
+	// A rolled-back run failed in its rollout, which the engine marked, not
+	// in the rollback that followed.
+	rep.Phases = r.log.close(err != nil && rep.status() != ecsdeploy.StatusRolledBack)
+	r.finish(rep)
 	if err != nil {
 		a.Errorf("%s", err)
 		return fmt.Errorf("%w: %w", ErrFailed, err)
 	}
-	if r.result != nil && !r.result.Status.OK() {
+	if !rep.status().OK() {
 		return ErrFailed
 	}
 	return nil
 }
 
 type runner struct {
-	gh     *ghdeploy.Deployment
-	a      *githubactions.Action
-	opts   Options
-	log    *phaseLog
-	in     Inputs
-	start  time.Time
-	image  ecrimage.Image
-	boot   *bootRun
-	pushed *imagepush.Result
-	result *ecsdeploy.Result
+	gh   *ghdeploy.Deployment
+	a    *githubactions.Action
+	opts Options
+	log  *phaseLog
+	in   Inputs
 }
 
-// resolver finds the image of a rollback's SHA for the engine, and keeps
-// it for the outputs.
-type resolver struct {
-	r    *runner
-	repo *ecrimage.Repository
+// session is what the commands that call ECS share: the clients, and the
+// registry the images are in.
+type session struct {
+	ecs      *ecs.Client
+	ecr      *ecr.Client
+	registry *ecrimage.Registry
+	repo     *ecrimage.Repository
+	deployer *ecsdeploy.Deployer
 }
 
-func (v *resolver) Resolve(ctx context.Context, sha string) (string, error) {
-	img, err := v.repo.Find(ctx, sha)
+// run runs the command the inputs name and returns its report, filled as
+// far as the command got, with the error that stopped it.
+func (r *runner) run(ctx context.Context) (Report, error) {
+	in, err := ParseInputs(r.a)
+	r.in = in
+	rep := Report{Command: cmp.Or(in.Command, CommandDeploy), Service: in.Service, Cluster: in.Cluster, DryRun: in.DryRun}
 	if err != nil {
-		return "", err
+		return rep, err
 	}
-	v.r.image = img
-	v.r.a.Infof("%s resolves to %s (%s)", sha, img.URI(), img.Digest)
-	return img.URI(), nil
+	if in.Command == CommandBootstrap {
+		verb := "apply"
+		if in.DryRun {
+			verb = "plan (dry run: nothing is changed)"
+		}
+		r.a.Infof("deploy-action %s: bootstrap %s of %s", r.opts.Version, verb, cmp.Or(in.BootstrapConfig, "the default baseline"))
+		return r.bootstrap(ctx, rep)
+	}
+	r.a.Infof("deploy-action %s: %s %s in cluster %s (%s)", r.opts.Version, in.Command, in.Service, in.Cluster, in.Region)
+	if in.GitHubToken != "" && !in.DryRun {
+		r.startGitHubDeployment(ctx)
+	}
+	if in.WebhookURL != "" {
+		return r.viaHook(ctx, rep)
+	}
+	s, err := r.connect(ctx)
+	if err != nil {
+		return rep, err
+	}
+	switch in.Command {
+	case CommandRollback:
+		return r.rollback(ctx, s, rep)
+	default:
+		return r.deploy(ctx, s, rep)
+	}
+}
+
+// connect logs in to AWS and the registry.
+func (r *runner) connect(ctx context.Context) (*session, error) {
+	a, in := r.a, r.in
+	r.log.Phase("credentials")
+	cfg, err := loadAWS(ctx, a, in)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{
+		ecs: ecs.NewFromConfig(cfg, func(o *ecs.Options) {
+			if u := awsenv.Endpoint(a.Getenv, "ECS"); u != nil {
+				o.BaseEndpoint = u
+			}
+		}),
+		ecr: ecr.NewFromConfig(cfg, func(o *ecr.Options) {
+			if u := awsenv.Endpoint(a.Getenv, "ECR"); u != nil {
+				o.BaseEndpoint = u
+			}
+		}),
+	}
+
+	r.log.Phase("registry")
+	if s.registry, err = ecrimage.Login(ctx, s.ecr, in.Registry); err != nil {
+		return nil, err
+	}
+	if in.Registry != "" && s.registry.ECRHost != "" && in.Registry != s.registry.ECRHost {
+		a.Noticef("registry %s is used instead of the one ECR reports (%s): the task definition will name %s/%s:<tag>, so ECS pulls from it, and the execution role must be allowed to", in.Registry, s.registry.ECRHost, in.Registry, in.Repository)
+	}
+	a.AddMask(s.registry.Password.Reveal())
+	if s.repo, err = s.registry.Repository(in.Repository); err != nil {
+		return nil, err
+	}
+	dopts := []ecsdeploy.Option{ecsdeploy.WithLogger(slog.New(&lineHandler{a: a})), ecsdeploy.WithReporter(r.log)}
+	if r.opts.Polling != (ecsdeploy.Polling{}) {
+		dopts = append(dopts, ecsdeploy.WithPolling(r.opts.Polling))
+	}
+	if s.deployer, err = ecsdeploy.New(s.ecs, dopts...); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// request is the engine's request the inputs make.
+func (r *runner) request() ecsdeploy.Request {
+	in := r.in
+	return ecsdeploy.Request{
+		Target: ecsdeploy.Target{
+			Cluster: in.Cluster, Service: in.Service, Container: in.Container, Repository: in.Repository,
+		},
+		Wait:                in.Wait,
+		Timeout:             in.Timeout,
+		RollbackOnFailure:   in.RollbackOnFailure,
+		OnRolloutInProgress: in.OnRolloutInProgress,
+		DryRun:              in.DryRun,
+	}
+}
+
+// deploy pushes the image input, if any, and rolls the service onto the
+// image of the tag input.
+func (r *runner) deploy(ctx context.Context, s *session, rep Report) (Report, error) {
+	a, in := r.a, r.in
+	var img ecrimage.Image
+	var err error
+	if in.Image != "" {
+		if img, err = r.push(ctx, s, &rep); err != nil {
+			return rep, err
+		}
+	} else if img, err = s.repo.Head(ctx, in.Tag); err != nil {
+		return rep, fmt.Errorf("%w (push the image first: the build-and-push workflow tags it with the commit SHA)", err)
+	} else {
+		a.Infof("image %s (%s)", img.URI(), img.Digest)
+	}
+	rep.setImage(img)
+	req := r.request()
+	req.Image = img.URI()
+	rep.Result, err = s.deployer.Deploy(ctx, req)
+	return r.rendered(rep), err
+}
+
+// rollback returns the service to the image built from the sha input.
+func (r *runner) rollback(ctx context.Context, s *session, rep Report) (Report, error) {
+	images := resolverFunc(func(ctx context.Context, sha string) (string, error) {
+		img, err := s.repo.Find(ctx, sha)
+		if err != nil {
+			return "", err
+		}
+		rep.setImage(img)
+		r.a.Infof("%s resolves to %s (%s)", sha, img.URI(), img.Digest)
+		return img.URI(), nil
+	})
+	res, err := s.deployer.Rollback(ctx, r.request(), r.in.SHA, images)
+	rep.Result = res
+	return r.rendered(rep), err
+}
+
+type resolverFunc func(ctx context.Context, sha string) (string, error)
+
+func (f resolverFunc) Resolve(ctx context.Context, sha string) (string, error) { return f(ctx, sha) }
+
+// rendered prints, in a dry run, the task definition that would be registered.
+func (r *runner) rendered(rep Report) Report {
+	if res := rep.Result; res != nil && res.DryRun {
+		r.log.Phase("dry run: task definition that would be registered")
+		r.a.Infof("%s", res.Rendered)
+		rep.Rendered = string(res.Rendered)
+	}
+	return rep
 }
 
 // push copies the image input to the repository under the tag input.
-func (r *runner) push(ctx context.Context, client imagepush.ECRAPI, reg *ecrimage.Registry, repo *ecrimage.Repository) error {
+func (r *runner) push(ctx context.Context, s *session, rep *Report) (ecrimage.Image, error) {
 	r.log.Phase("push " + r.in.Image)
 	src, err := imagepush.Open(ctx, r.in.Image, imagepush.Env{
 		DockerHost: r.a.Getenv("DOCKER_HOST"),
 		TempDir:    existingDir(r.a.Getenv("RUNNER_TEMP")),
-		Keychain:   authn.NewMultiKeychain(reg, authn.DefaultKeychain),
+		Keychain:   authn.NewMultiKeychain(s.registry, authn.DefaultKeychain),
 	})
 	if err != nil {
-		return err
+		return ecrimage.Image{}, err
 	}
 	defer src.Close()
 	if r.in.DryRun {
@@ -108,24 +245,25 @@ func (r *runner) push(ctx context.Context, client imagepush.ECRAPI, reg *ecrimag
 		// back (immutable tags): say what would go, send nothing.
 		digest, err := src.Artifact.Digest()
 		if err != nil {
-			return fmt.Errorf("read the digest of %s: %w", r.in.Image, err)
+			return ecrimage.Image{}, fmt.Errorf("read the digest of %s: %w", r.in.Image, err)
 		}
-		r.image = ecrimage.Image{Registry: reg.Host, Repository: repo.Name(), Tag: r.in.Tag, Digest: digest.String()}
-		r.a.Infof("dry run: would push %s (%s) as %s; nothing is sent", r.in.Image, digest, r.image.URI())
-		return nil
+		img := ecrimage.Image{Registry: s.registry.Host, Repository: s.repo.Name(), Tag: r.in.Tag, Digest: digest.String()}
+		r.a.Infof("dry run: would push %s (%s) as %s; nothing is sent", r.in.Image, digest, img.URI())
+		return img, nil
 	}
-	res, err := imagepush.Push(ctx, client, repo, r.in.Tag, src.Artifact, imagepush.Options{CreateRepository: r.in.CreateRepository})
+	res, err := imagepush.Push(ctx, s.ecr, s.repo, r.in.Tag, src.Artifact, imagepush.Options{CreateRepository: r.in.CreateRepository})
 	if err != nil {
-		return err
+		return ecrimage.Image{}, err
 	}
-	r.pushed, r.image = res, res.Image
 	if res.AlreadyThere {
+		rep.Push = "already in the repository: nothing sent"
 		r.a.Infof("%s already names this image (%s): nothing to send", res.Image.URI(), res.Image.Digest)
-		return nil
+		return res.Image, nil
 	}
-	r.a.Infof("pushed %s (%s): %s sent, %d blobs uploaded, %d already there, %d mounted, in %s",
-		res.Image.URI(), res.Image.Digest, humanBytes(res.BytesSent), res.BlobsUploaded, res.BlobsSkipped, res.BlobsMounted, res.Duration.Round(time.Millisecond))
-	return nil
+	rep.Push = fmt.Sprintf("%s sent, %d blobs uploaded, %d already there, %d mounted, %s",
+		humanBytes(res.BytesSent), res.BlobsUploaded, res.BlobsSkipped, res.BlobsMounted, res.Duration.Round(time.Millisecond))
+	r.a.Infof("pushed %s (%s): %s", res.Image.URI(), res.Image.Digest, rep.Push)
+	return res.Image, nil
 }
 
 func humanBytes(n int64) string {
@@ -140,164 +278,27 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-func (r *runner) run(ctx context.Context) error {
+// finish writes the report's outputs and job summary, whatever happened.
+func (r *runner) finish(rep Report) {
 	a := r.a
-	in, err := ParseInputs(a)
-	r.in = in
-	if err != nil {
-		return err
-	}
-	if in.Command == CommandBootstrap {
-		verb := "apply"
-		if in.DryRun {
-			verb = "plan (dry run: nothing is changed)"
-		}
-		a.Infof("deploy-action %s: bootstrap %s of %s", r.opts.Version, verb, cmp.Or(in.BootstrapConfig, "the default baseline"))
-		return r.bootstrap(ctx)
-	}
-	a.Infof("deploy-action %s: %s %s in cluster %s (%s)", r.opts.Version, in.Command, in.Service, in.Cluster, in.Region)
-	if in.GitHubToken != "" && !in.DryRun {
-		r.startGitHubDeployment(ctx)
-	}
-	if in.WebhookURL != "" {
-		return r.viaHook(ctx)
-	}
-
-	r.log.Phase("credentials")
-	cfg, err := loadAWS(ctx, a, in)
-	if err != nil {
-		return err
-	}
-	ecsClient := ecs.NewFromConfig(cfg, func(o *ecs.Options) {
-		if u := awsenv.Endpoint(a.Getenv, "ECS"); u != nil {
-			o.BaseEndpoint = u
-		}
-	})
-	ecrClient := ecr.NewFromConfig(cfg, func(o *ecr.Options) {
-		if u := awsenv.Endpoint(a.Getenv, "ECR"); u != nil {
-			o.BaseEndpoint = u
-		}
-	})
-
-	r.log.Phase("registry")
-	reg, err := ecrimage.Login(ctx, ecrClient, in.Registry)
-	if err != nil {
-		return err
-	}
-	if in.Registry != "" && reg.ECRHost != "" && in.Registry != reg.ECRHost {
-		a.Noticef("registry %s is used instead of the one ECR reports (%s): the task definition will name %s/%s:<tag>, so ECS pulls from it, and the execution role must be allowed to", in.Registry, reg.ECRHost, in.Registry, in.Repository)
-	}
-	a.AddMask(reg.Password.Reveal())
-	repo, err := reg.Repository(in.Repository)
-	if err != nil {
-		return err
-	}
-
-	logger := slog.New(&lineHandler{a: a})
-	dopts := []ecsdeploy.Option{ecsdeploy.WithLogger(logger), ecsdeploy.WithReporter(r.log)}
-	if r.opts.Polling != (ecsdeploy.Polling{}) {
-		dopts = append(dopts, ecsdeploy.WithPolling(r.opts.Polling))
-	}
-	deployer, err := ecsdeploy.New(ecsClient, dopts...)
-	if err != nil {
-		return err
-	}
-	req := ecsdeploy.Request{
-		Target: ecsdeploy.Target{
-			Cluster: in.Cluster, Service: in.Service, Container: in.Container, Repository: in.Repository,
-		},
-		Wait:                in.Wait,
-		Timeout:             in.Timeout,
-		RollbackOnFailure:   in.RollbackOnFailure,
-		OnRolloutInProgress: in.OnRolloutInProgress,
-		DryRun:              in.DryRun,
-	}
-
-	var res *ecsdeploy.Result
-	if in.Command == CommandRollback {
-		res, err = deployer.Rollback(ctx, req, in.SHA, &resolver{r: r, repo: repo})
-	} else {
-		if in.Image != "" {
-			if err := r.push(ctx, ecrClient, reg, repo); err != nil {
-				return err
-			}
-		} else if r.image, err = repo.Head(ctx, in.Tag); err != nil {
-			return fmt.Errorf("%w (push the image first: the build-and-push workflow tags it with the commit SHA)", err)
-		} else {
-			a.Infof("image %s (%s)", r.image.URI(), r.image.Digest)
-		}
-		req.Image = r.image.URI()
-		res, err = deployer.Deploy(ctx, req)
-	}
-	r.result = res
-	if res != nil && res.DryRun {
-		r.log.Phase("dry run: task definition that would be registered")
-		a.Infof("%s", res.Rendered)
-	}
-	return err
-}
-
-// finish writes the outputs and the job summary, whatever happened.
-func (r *runner) finish(err error) {
-	a := r.a
-	res := r.result
-	status := ecsdeploy.StatusFailed
-	if res != nil {
-		status = res.Status
-	}
-	// A rolled-back run failed in its rollout, not in the rollback that
-	// followed: mark the phase where it went wrong.
-	phases := r.log.close(err != nil && status != ecsdeploy.StatusRolledBack)
-	if status == ecsdeploy.StatusRolledBack {
-		for i := range phases {
-			if phases[i].Name == "watch rollout" || phases[i].Name == "deploy hook: job" {
-				phases[i].Failed = true
-			}
-		}
-	}
-	if r.in.Command == CommandBootstrap {
-		r.finishBootstrap(err)
-		return
-	}
-	outputs := [][2]string{{"status", string(status)}}
-	if r.image.Tag != "" {
-		outputs = append(outputs, [2]string{"image-uri", r.image.URI()}, [2]string{"image-digest", r.image.Digest})
-	}
-	if res != nil {
-		outputs = append(outputs,
-			[2]string{"task-definition-arn", res.TaskDefinitionARN},
-			[2]string{"previous-task-definition-arn", res.PreviousTaskDefinitionARN},
-			[2]string{"deployment-id", res.DeploymentID})
-	}
-	for _, o := range outputs {
+	for _, o := range rep.Outputs() {
 		r.fileCommand("GITHUB_OUTPUT", func() { a.SetOutput(o[0], o[1]) }, fmt.Sprintf("%s=%s", o[0], o[1]))
 	}
-
-	report := Report{
-		Command: r.in.Command, Service: r.in.Service, Cluster: r.in.Cluster,
-		Image: r.image.URI(), Digest: r.image.Digest, Result: res, Phases: phases,
-		Start: r.start, End: r.opts.Now(), Err: err, DryRun: r.in.DryRun,
+	var summary string
+	switch {
+	case rep.Boot != nil:
+		summary = rep.Boot.summary(rep.Err)
+		a.Infof("%s", rep.Boot.line(rep.status()))
+	case rep.Command != CommandBootstrap:
+		summary = Summary(rep)
 	}
-	if p := r.pushed; p != nil {
-		report.Push = fmt.Sprintf("%s sent, %d blobs uploaded, %d already there, %d mounted, %s",
-			humanBytes(p.BytesSent), p.BlobsUploaded, p.BlobsSkipped, p.BlobsMounted, p.Duration.Round(time.Millisecond))
-		if p.AlreadyThere {
-			report.Push = "already in the repository: nothing sent"
-		}
+	if summary != "" {
+		r.fileCommand("GITHUB_STEP_SUMMARY", func() { a.AddStepSummary(summary) }, summary)
 	}
-	if r.image.Tag == "" {
-		report.Image = ""
+	if rep.Command != CommandBootstrap {
+		a.Infof("%s %s: %s", rep.Command, r.in.Service, rep.status())
+		r.finishGitHubDeployment(rep)
 	}
-	if res != nil && res.DryRun {
-		report.Rendered = string(res.Rendered)
-	}
-	if report.Command == "" {
-		report.Command = CommandDeploy
-	}
-	summary := Summary(report)
-	r.fileCommand("GITHUB_STEP_SUMMARY", func() { a.AddStepSummary(summary) }, summary)
-	a.Infof("%s %s: %s", report.Command, r.in.Service, status)
-	r.finishGitHubDeployment(status, err)
 }
 
 // fileCommand runs a command that writes to the file the runner names in

@@ -1,28 +1,70 @@
 package action
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/autonote/deploy-action/internal/bootstrap"
+	"github.com/autonote/deploy-action/internal/ecrimage"
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
 )
 
-// Report is what the job summary shows of one run.
+// Report is what one run of a command did: each command returns one, and
+// the outputs and the job summary are rendered from it alone.
 type Report struct {
 	Command  Command
 	Service  string
 	Cluster  string
-	Image    string
+	Image    string // the image deployed, or "" when none is known
 	Digest   string
 	Push     string // what the push sent, if there was one
 	Result   *ecsdeploy.Result
+	Boot     *bootRun // command bootstrap
 	Phases   []ecsdeploy.Phase
 	Start    time.Time
 	End      time.Time
 	Err      error
 	DryRun   bool
 	Rendered string
+}
+
+func (r *Report) setImage(img ecrimage.Image) {
+	r.Image, r.Digest = "", img.Digest
+	if img.Tag != "" {
+		r.Image = img.URI()
+	}
+}
+
+// status is the run's status output.
+func (r Report) status() ecsdeploy.Status {
+	switch {
+	case r.Boot != nil:
+		return r.Boot.status(r.Err)
+	case r.Result == nil:
+		return ecsdeploy.StatusFailed
+	}
+	return r.Result.Status
+}
+
+// Outputs are the step's outputs, name and value.
+func (r Report) Outputs() [][2]string {
+	out := [][2]string{{"status", string(r.status())}}
+	if b := r.Boot; b != nil {
+		raw, _ := json.Marshal(b.outputs)
+		return append(out, [2]string{"bootstrap", string(raw)}, [2]string{"changes", fmt.Sprint(bootstrap.Changes(b.steps))})
+	}
+	if r.Image != "" {
+		out = append(out, [2]string{"image-uri", r.Image}, [2]string{"image-digest", r.Digest})
+	}
+	if res := r.Result; res != nil {
+		out = append(out,
+			[2]string{"task-definition-arn", res.TaskDefinitionARN},
+			[2]string{"previous-task-definition-arn", res.PreviousTaskDefinitionARN},
+			[2]string{"deployment-id", res.DeploymentID})
+	}
+	return out
 }
 
 var statusIcon = map[ecsdeploy.Status]string{

@@ -92,6 +92,7 @@ func (e *ECSRunner) Run(ctx context.Context, j Job, report func(string)) (Outcom
 type jobReporter func(string)
 
 func (r jobReporter) Phase(name string) { r("phase: " + name) }
+func (r jobReporter) PhaseFailed()      { r("phase failed") }
 func (r jobReporter) ServiceEvent(at time.Time, msg string) {
 	r(at.UTC().Format(time.TimeOnly) + " " + msg)
 }

@@ -108,23 +108,11 @@ func (d *Deployer) newRun(req Request) *run {
 }
 
 func (r *run) phase(name string) {
-	now := r.clock.Now()
-	if n := len(r.res.Phases); n > 0 {
-		r.res.Phases[n-1].End = now
-	}
-	r.res.Phases = append(r.res.Phases, Phase{Name: name, Start: now})
 	r.reporter.Phase(name)
 	r.log.Debug(name, "cluster", r.req.Cluster, "service", r.req.Service)
 }
 
-func (r *run) finish(err error) {
-	now := r.clock.Now()
-	r.res.End = now
-	if n := len(r.res.Phases); n > 0 {
-		r.res.Phases[n-1].End = now
-		r.res.Phases[n-1].Failed = err != nil
-	}
-}
+func (r *run) finish(error) { r.res.End = r.clock.Now() }
 
 func (r *run) deploy(ctx context.Context) (*Result, error) {
 	res := r.res

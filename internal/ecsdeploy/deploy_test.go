@@ -150,6 +150,9 @@ func TestDeployFailureRollsBack(t *testing.T) {
 			if !slices.Contains(phases, tt.wantPhase) {
 				t.Errorf("phases = %q, want %q among them", phases, tt.wantPhase)
 			}
+			if got := f.events.failedPhases(); !slices.Equal(got, []string{"watch rollout"}) {
+				t.Errorf("phases marked failed = %q, want the rollout's watch alone", got)
+			}
 			svc := f.service(t)
 			if tt.wantStatus == ecsdeploy.StatusRolledBack {
 				svc = f.waitStable(t)

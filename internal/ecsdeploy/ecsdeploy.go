@@ -33,6 +33,9 @@ type ECSAPI interface {
 type Reporter interface {
 	// Phase says a new phase begins; the previous one, if any, has ended.
 	Phase(name string)
+	// PhaseFailed says the phase under way went wrong, though the run goes
+	// on (a failed rollout, then its rollback).
+	PhaseFailed()
 	// ServiceEvent is a service event ECS wrote, each reported once, oldest first.
 	ServiceEvent(at time.Time, message string)
 }
@@ -51,6 +54,7 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 type nopReporter struct{}
 
 func (nopReporter) Phase(string)                   {}
+func (nopReporter) PhaseFailed()                    {}
 func (nopReporter) ServiceEvent(time.Time, string) {}
 
 // Deployer runs deploys and rollbacks against one ECS API.

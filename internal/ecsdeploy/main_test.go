@@ -133,6 +133,7 @@ func (f *fixture) imageOf(t *testing.T, tdARN string) string {
 type eventLog struct {
 	mu             sync.Mutex
 	phases, events []string
+	failed         []string // phases marked failed
 }
 
 func (l *eventLog) Phase(name string) {
@@ -141,10 +142,22 @@ func (l *eventLog) Phase(name string) {
 	l.phases = append(l.phases, name)
 }
 
+func (l *eventLog) PhaseFailed() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.failed = append(l.failed, l.phases[len(l.phases)-1])
+}
+
 func (l *eventLog) ServiceEvent(_ time.Time, msg string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.events = append(l.events, msg)
+}
+
+func (l *eventLog) failedPhases() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.failed)
 }
 
 func (l *eventLog) snapshot() (phases, events []string) {

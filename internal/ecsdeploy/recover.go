@@ -20,6 +20,7 @@ const maxStoppedTasks = 5
 // when the circuit breaker already started one.
 func (r *run) recover(ctx context.Context, id, previous string, w watchOutcome) error {
 	res := r.res
+	r.reporter.PhaseFailed()
 	ferr := &RolloutFailedError{Service: r.req.Service, DeploymentID: id, Reason: w.reason}
 	if w.timedOut {
 		ferr.Cause = ErrTimeout

@@ -20,7 +20,8 @@ const (
 // to run, what was asked for.
 func (s Status) OK() bool { return s == StatusSucceeded || s == StatusUnchanged || s == StatusStarted }
 
-// Phase is one step of a deploy, for the job summary's timeline.
+// Phase is one step of a run, for the job summary's timeline. The engine
+// reports phases to its Reporter; whoever draws a timeline records them.
 type Phase struct {
 	Name       string
 	Start, End time.Time
@@ -44,7 +45,6 @@ type Result struct {
 	// environment values redacted (their names kept).
 	Rendered []byte
 	Stopped  []StoppedTask
-	Phases   []Phase
 	Start    time.Time
 	End      time.Time
 }
