@@ -54,7 +54,7 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 type nopReporter struct{}
 
 func (nopReporter) Phase(string)                   {}
-func (nopReporter) PhaseFailed()                    {}
+func (nopReporter) PhaseFailed()                   {}
 func (nopReporter) ServiceEvent(time.Time, string) {}
 
 // Deployer runs deploys and rollbacks against one ECS API.
