@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -23,15 +24,39 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
 	stop()
-	if err != nil {
+	var usage usageError
+	switch {
+	case errors.As(err, &usage):
+		fmt.Fprintln(os.Stderr, "deploy-action:", err)
+		os.Exit(2)
+	case err != nil:
 		os.Exit(1)
 	}
 }
 
+// usageError is a command line the binary cannot run (exit code 2).
+type usageError struct{ error }
+
+// run runs the action: inside a runner with no arguments (its inputs in the
+// environment), or from a terminal as "deploy-action COMMAND -input value".
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 1 && (args[0] == "-version" || args[0] == "--version") {
 		fmt.Fprintln(stdout, version)
 		return nil
+	}
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	if len(args) > 0 {
+		env, done, err := terminalEnv(args, getenv, stdout)
+		if done {
+			return nil
+		}
+		if err != nil {
+			return usageError{err}
+		}
+		getenv, stdout = env, &terminal{w: stdout}
 	}
 	a := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout))
 	return action.Run(ctx, a, action.Options{Version: version})

@@ -85,9 +85,13 @@ func newWorld(t *testing.T) *world {
 		}
 		w.shas = append(w.shas, sha)
 	}
+	// The tasks answer on a loopback address, as the seed's answer on
+	// their public IPs; scenarios set later for one image win over this.
+	bed.Sim.SetScenario(w.repo+":", ecssim.Scenario{Address: "127.0.0.2"})
 	w.firstTD, err = bed.Seed(ctx, testbed.Service{
-		Cluster: name, Service: name, Family: name, DesiredCount: 1, CircuitBreaker: true, Rollback: true,
-		Containers: []types.ContainerDefinition{{Name: aws.String("server"), Image: aws.String(bed.Registry + "/" + w.repo + ":" + w.shas[0]), Essential: aws.Bool(true)}},
+		Cluster: name, Service: name, Family: name, DesiredCount: 1, CircuitBreaker: true, Rollback: true, Public: true,
+		Containers: []types.ContainerDefinition{{Name: aws.String("server"), Image: aws.String(bed.Registry + "/" + w.repo + ":" + w.shas[0]), Essential: aws.Bool(true),
+			PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(3000)}}}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -198,6 +202,57 @@ func TestDeploy(t *testing.T) {
 	}
 }
 
+func TestStatusAndRedeploy(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	deployed := w.run(t, nil)
+	if deployed.err != nil {
+		t.Fatalf("deploy: %v\n%s", deployed.err, deployed.log)
+	}
+	const url = "http://127.0.0.2:3000"
+	if deployed.outputs["url"] != url || !strings.Contains(deployed.log, "the API answers at "+url) || !strings.Contains(deployed.summary, "| URL | "+url+" |") {
+		t.Errorf("deploy's url output %q, log and summary should all say %s:\n%s\n%s", deployed.outputs["url"], url, deployed.log, deployed.summary)
+	}
+
+	updates := w.bed.Sim.Calls()["UpdateService"]
+	st := w.run(t, map[string]string{"command": "status"})
+	if st.err != nil {
+		t.Fatalf("status: %v\n%s", st.err, st.log)
+	}
+	if n := w.bed.Sim.Calls()["UpdateService"]; n != updates {
+		t.Errorf("status updated the service (%d UpdateService calls)", n-updates)
+	}
+	if st.outputs["status"] != "unchanged" || st.outputs["url"] != url || st.outputs["task-definition-arn"] != deployed.outputs["task-definition-arn"] {
+		t.Errorf("status outputs = %v, want unchanged, %s, %s", st.outputs, url, deployed.outputs["task-definition-arn"])
+	}
+	for _, s := range []string{"| Commit | " + w.shas[1] + " |", "1 running of 1 desired", "### Last deployments", "| SUCCESSFUL |", "✅ stable"} {
+		if !strings.Contains(st.summary, s) {
+			t.Errorf("status summary lacks %q:\n%s", s, st.summary)
+		}
+	}
+	if strings.Contains(st.log, "::group::registry") {
+		t.Errorf("status logged in to the registry, which it does not need:\n%s", st.log)
+	}
+
+	again := w.run(t, map[string]string{"command": "redeploy"})
+	if again.err != nil {
+		t.Fatalf("redeploy: %v\n%s", again.err, again.log)
+	}
+	if again.outputs["status"] != "succeeded" || again.outputs["task-definition-arn"] != deployed.outputs["task-definition-arn"] ||
+		again.outputs["deployment-id"] == deployed.outputs["deployment-id"] || again.outputs["image-uri"] != deployed.outputs["image-uri"] {
+		t.Errorf("redeploy outputs = %v; want a new deployment of the same revision and image (%v)", again.outputs, deployed.outputs)
+	}
+	if !strings.Contains(again.log, "::group::watch rollout") {
+		t.Errorf("redeploy did not watch its rollout:\n%s", again.log)
+	}
+	st = w.run(t, map[string]string{"command": "status"})
+	if n := strings.Count(st.summary, "| `"+revision(deployed.outputs["task-definition-arn"])+"` | `"+w.shas[1]+"` | SUCCESSFUL |"); n != 2 {
+		t.Errorf("status after the redeploy lists %d successful deployments of the revision, want 2:\n%s", n, st.summary)
+	}
+}
+
+func revision(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }
+
 // assertMasked checks that each secret was masked before it could print and
 // appears nowhere else.
 func assertMasked(t *testing.T, log string, secrets ...string) {
@@ -287,7 +342,7 @@ func TestBadInputFailsBeforeAnyChange(t *testing.T) {
 		env    map[string]string
 		says   string
 	}{
-		{name: "unknown command", inputs: map[string]string{"command": "deploy-everything"}, says: `input command "deploy-everything" is not known: use deploy, rollback or bootstrap`},
+		{name: "unknown command", inputs: map[string]string{"command": "deploy-everything"}, says: `input command "deploy-everything" is not known: use deploy, rollback, redeploy, status or bootstrap`},
 		{name: "timeout not a duration", inputs: map[string]string{"timeout": "soon"}, says: `input timeout "soon" is not a positive duration`},
 		{name: "unknown on-rollout-in-progress", inputs: map[string]string{"on-rollout-in-progress": "cancel"}, says: `input on-rollout-in-progress "cancel" is not known: use wait`},
 		{name: "webhook-url in plain http to another host", inputs: map[string]string{"webhook-url": "http://hooks.example.com", "webhook-secret": hookSecret}, says: `input webhook-url "http://hooks.example.com": give the hook's https:// address`},

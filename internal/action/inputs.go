@@ -22,6 +22,8 @@ const (
 	CommandDeploy    Command = "deploy"
 	CommandRollback  Command = "rollback"
 	CommandBootstrap Command = "bootstrap"
+	CommandStatus    Command = "status"
+	CommandRedeploy  Command = "redeploy"
 )
 
 // Inputs are the action's inputs, parsed and checked, with action.yml's
@@ -139,12 +141,15 @@ func ParseInputs(a *githubactions.Action) (Inputs, error) {
 		if err := ecrimage.CheckSHA(in.SHA); err != nil {
 			return in, fmt.Errorf("input sha: %w", err)
 		}
-	case CommandBootstrap:
+	case CommandBootstrap, CommandStatus, CommandRedeploy:
 		if in.WebhookURL != "" {
-			return in, fmt.Errorf("command bootstrap does not go through the deploy hook: remove webhook-url")
+			return in, fmt.Errorf("command %s does not go through the deploy hook: remove webhook-url", in.Command)
+		}
+		if in.Image != "" {
+			return in, fmt.Errorf("input image is set, but %s pushes nothing; remove image", in.Command)
 		}
 	default:
-		return in, fmt.Errorf("input command %q is not known: use deploy, rollback or bootstrap", in.Command)
+		return in, fmt.Errorf("input command %q is not known: use deploy, rollback, redeploy, status or bootstrap", in.Command)
 	}
 	if in.WebhookURL != "" {
 		return in, in.checkHook()

@@ -12,6 +12,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -101,26 +102,30 @@ func (r *runner) run(ctx context.Context) (Report, error) {
 		return r.bootstrap(ctx, rep)
 	}
 	r.a.Infof("deploy-action %s: %s %s in cluster %s (%s)", r.opts.Version, in.Command, in.Service, in.Cluster, in.Region)
-	if in.GitHubToken != "" && !in.DryRun {
+	if in.GitHubToken != "" && !in.DryRun && in.Command != CommandStatus {
 		r.startGitHubDeployment(ctx)
 	}
 	if in.WebhookURL != "" {
 		return r.viaHook(ctx, rep)
 	}
-	s, err := r.connect(ctx)
+	s, err := r.connect(ctx, in.Command == CommandDeploy || in.Command == CommandRollback)
 	if err != nil {
 		return rep, err
 	}
 	switch in.Command {
 	case CommandRollback:
 		return r.rollback(ctx, s, rep)
+	case CommandRedeploy:
+		return r.redeploy(ctx, s, rep)
+	case CommandStatus:
+		return r.status(ctx, s, rep)
 	default:
 		return r.deploy(ctx, s, rep)
 	}
 }
 
-// connect logs in to AWS and the registry.
-func (r *runner) connect(ctx context.Context) (*session, error) {
+// connect logs in to AWS, and to the registry when the command needs it.
+func (r *runner) connect(ctx context.Context, registry bool) (*session, error) {
 	a, in := r.a, r.in
 	r.log.Phase("credentials")
 	cfg, err := loadAWS(ctx, a, in)
@@ -139,19 +144,26 @@ func (r *runner) connect(ctx context.Context) (*session, error) {
 			}
 		}),
 	}
+	ec2Client := ec2.NewFromConfig(cfg, func(o *ec2.Options) {
+		if u := awsenv.Endpoint(a.Getenv, "EC2"); u != nil {
+			o.BaseEndpoint = u
+		}
+	})
 
-	r.log.Phase("registry")
-	if s.registry, err = ecrimage.Login(ctx, s.ecr, in.Registry); err != nil {
-		return nil, err
+	if registry {
+		r.log.Phase("registry")
+		if s.registry, err = ecrimage.Login(ctx, s.ecr, in.Registry); err != nil {
+			return nil, err
+		}
+		if in.Registry != "" && s.registry.ECRHost != "" && in.Registry != s.registry.ECRHost {
+			a.Noticef("registry %s is used instead of the one ECR reports (%s): the task definition will name %s/%s:<tag>, so ECS pulls from it, and the execution role must be allowed to", in.Registry, s.registry.ECRHost, in.Registry, in.Repository)
+		}
+		a.AddMask(s.registry.Password.Reveal())
+		if s.repo, err = s.registry.Repository(in.Repository); err != nil {
+			return nil, err
+		}
 	}
-	if in.Registry != "" && s.registry.ECRHost != "" && in.Registry != s.registry.ECRHost {
-		a.Noticef("registry %s is used instead of the one ECR reports (%s): the task definition will name %s/%s:<tag>, so ECS pulls from it, and the execution role must be allowed to", in.Registry, s.registry.ECRHost, in.Registry, in.Repository)
-	}
-	a.AddMask(s.registry.Password.Reveal())
-	if s.repo, err = s.registry.Repository(in.Repository); err != nil {
-		return nil, err
-	}
-	dopts := []ecsdeploy.Option{ecsdeploy.WithLogger(slog.New(&lineHandler{a: a})), ecsdeploy.WithReporter(r.log)}
+	dopts := []ecsdeploy.Option{ecsdeploy.WithLogger(slog.New(&lineHandler{a: a})), ecsdeploy.WithReporter(r.log), ecsdeploy.WithEC2(ec2Client)}
 	if r.opts.Polling != (ecsdeploy.Polling{}) {
 		dopts = append(dopts, ecsdeploy.WithPolling(r.opts.Polling))
 	}
@@ -212,6 +224,31 @@ func (r *runner) rollback(ctx context.Context, s *session, rep Report) (Report, 
 	res, err := s.deployer.Rollback(ctx, r.request(), r.in.SHA, images)
 	rep.Result = res
 	return r.rendered(rep), err
+}
+
+// redeploy starts a new deployment of the revision the service runs now:
+// new tasks, the same image (after rotating a secret, say).
+func (r *runner) redeploy(ctx context.Context, s *session, rep Report) (Report, error) {
+	res, err := s.deployer.Redeploy(ctx, r.request())
+	rep.Result = res
+	if res != nil && res.Image != "" {
+		rep.Image = res.Image
+	}
+	return rep, err
+}
+
+// status reads what the service runs now; it changes nothing.
+func (r *runner) status(ctx context.Context, s *session, rep Report) (Report, error) {
+	r.log.Phase("read service")
+	st, err := s.deployer.Status(ctx, r.request().Target)
+	rep.State = st
+	if st != nil {
+		rep.Image = st.Image
+		for _, n := range st.Notes {
+			r.a.Warningf("status: %s", n)
+		}
+	}
+	return rep, err
 }
 
 type resolverFunc func(ctx context.Context, sha string) (string, error)
@@ -294,6 +331,9 @@ func (r *runner) finish(rep Report) {
 	}
 	if summary != "" {
 		r.fileCommand("GITHUB_STEP_SUMMARY", func() { a.AddStepSummary(summary) }, summary)
+	}
+	if u := rep.url(); u != "" {
+		a.Infof("the API answers at %s", u)
 	}
 	if rep.Command != CommandBootstrap {
 		a.Infof("%s %s: %s", rep.Command, r.in.Service, rep.status())

@@ -21,7 +21,8 @@ type Report struct {
 	Digest   string
 	Push     string // what the push sent, if there was one
 	Result   *ecsdeploy.Result
-	Boot     *bootRun // command bootstrap
+	Boot     *bootRun                 // command bootstrap
+	State    *ecsdeploy.ServiceStatus // command status
 	Phases   []ecsdeploy.Phase
 	Start    time.Time
 	End      time.Time
@@ -42,6 +43,8 @@ func (r Report) status() ecsdeploy.Status {
 	switch {
 	case r.Boot != nil:
 		return r.Boot.status(r.Err)
+	case r.State != nil && r.Err == nil:
+		return ecsdeploy.StatusUnchanged
 	case r.Result == nil:
 		return ecsdeploy.StatusFailed
 	}
@@ -64,7 +67,24 @@ func (r Report) Outputs() [][2]string {
 			[2]string{"previous-task-definition-arn", res.PreviousTaskDefinitionARN},
 			[2]string{"deployment-id", res.DeploymentID})
 	}
+	if st := r.State; st != nil {
+		out = append(out, [2]string{"task-definition-arn", st.TaskDefinitionARN})
+	}
+	if u := r.url(); u != "" {
+		out = append(out, [2]string{"url", u})
+	}
 	return out
+}
+
+// url is where the API answers now, when known.
+func (r Report) url() string {
+	switch {
+	case r.State != nil:
+		return r.State.URL
+	case r.Result != nil && r.Result.Status == ecsdeploy.StatusSucceeded:
+		return r.Result.URL
+	}
+	return ""
 }
 
 var statusIcon = map[ecsdeploy.Status]string{
@@ -78,6 +98,9 @@ var statusIcon = map[ecsdeploy.Status]string{
 // Summary renders the report as the Markdown of a job summary: a table a
 // person reads at a glance and a Mermaid timeline of the phases.
 func Summary(r Report) string {
+	if r.State != nil {
+		return statusSummary(r)
+	}
 	res := r.Result
 	if res == nil {
 		res = &ecsdeploy.Result{Status: ecsdeploy.StatusFailed}
@@ -111,6 +134,9 @@ func Summary(r Report) string {
 	}
 	row("Revision now running", code(revision(res.TaskDefinitionARN)))
 	row("Deployment", code(res.DeploymentID))
+	if r.url() != "" {
+		row("URL", r.url())
+	}
 	row("Duration", r.End.Sub(r.Start).Round(100*time.Millisecond).String())
 	result := string(res.Status)
 	if res.Status == ecsdeploy.StatusStarted {
@@ -144,6 +170,66 @@ func Summary(r Report) string {
 		fmt.Fprintf(&b, "\n<details><summary>Task definition that would be registered</summary>\n\n```json\n%s\n```\n</details>\n", r.Rendered)
 	}
 	return b.String()
+}
+
+// statusSummary renders what command status read: what runs, where, and
+// the last deployments.
+func statusSummary(r Report) string {
+	st := r.State
+	var b strings.Builder
+	fmt.Fprintf(&b, "## %s %s\n\n| | |\n|---|---|\n", r.Service, rolloutWord(st.Rollout))
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(&b, "| %s | %s |\n", k, v)
+		}
+	}
+	row("Cluster", "`"+st.Cluster+"`")
+	row("Revision", "`"+revision(st.TaskDefinitionARN)+"`")
+	row("Image", "`"+st.Image+"`")
+	row("Commit", st.Commit)
+	if !st.Since.IsZero() {
+		row("Deployed", st.Since.UTC().Format("2006-01-02 15:04:05 UTC")+fmt.Sprintf(" (%s ago)", r.End.Sub(st.Since).Round(time.Second)))
+	}
+	row("Tasks", fmt.Sprintf("%d running of %d desired, %d pending", st.Running, st.Desired, st.Pending))
+	row("URL", st.URL)
+	if len(st.Addresses) > 1 {
+		row("Addresses", strings.Join(st.Addresses, ", "))
+	}
+	row("Drift", escape(st.Drift))
+	for _, n := range st.Notes {
+		row("Not read", escape(n))
+	}
+	if len(st.Deployments) > 0 {
+		b.WriteString("\n### Last deployments\n\n| Started | Revision | Image | Outcome |\n|---|---|---|---|\n")
+		for _, d := range st.Deployments {
+			outcome := d.Status
+			if d.Reason != "" {
+				outcome += ": " + escape(d.Reason)
+			}
+			fmt.Fprintf(&b, "| %s | `%s` | `%s` | %s |\n", d.Started.UTC().Format("2006-01-02 15:04:05"), revision(d.TaskDefinitionARN), imageTag(d.Image), outcome)
+		}
+	}
+	return b.String()
+}
+
+func rolloutWord(state string) string {
+	switch state {
+	case "COMPLETED":
+		return "✅ stable"
+	case "IN_PROGRESS":
+		return "🚀 rolling out"
+	case "FAILED":
+		return "❌ last rollout failed"
+	}
+	return state
+}
+
+// imageTag is the tag part of an image reference.
+func imageTag(image string) string {
+	if i := strings.LastIndex(image, ":"); i >= 0 && !strings.Contains(image[i:], "/") {
+		return image[i+1:]
+	}
+	return image
 }
 
 // ganttName writes a phase name as a Mermaid gantt task name: a colon

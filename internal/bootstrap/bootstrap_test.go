@@ -298,7 +298,7 @@ func TestFreshApplyMakesTheBaseline(t *testing.T) {
 	var deployPolicy struct{ PolicyDocument any }
 	e.cli(t, &deployPolicy, "iam", "get-role-policy", "--role-name", e.cfg.GitHub.Role, "--policy-name", "deploy")
 	if doc := fmt.Sprint(deployPolicy.PolicyDocument); strings.Contains(doc, `:*`) && strings.Contains(doc, "Action:*") || !strings.Contains(doc, "iam:PassRole") ||
-		!strings.Contains(doc, "ecs:ListServices") || !strings.Contains(doc, "ecr:CreateRepository") || !strings.Contains(doc, "ecs:CreateAction:RegisterTaskDefinition") {
+		!strings.Contains(doc, "ecs:ListServices") || !strings.Contains(doc, "ecs:ListServiceDeployments") || !strings.Contains(doc, "ec2:DescribeNetworkInterfaces") || !strings.Contains(doc, "ecr:CreateRepository") || !strings.Contains(doc, "ecs:CreateAction:RegisterTaskDefinition") {
 		t.Errorf("deploy policy = %s", doc)
 	}
 

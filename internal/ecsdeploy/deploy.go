@@ -37,6 +37,8 @@ type Request struct {
 	// reuseRevision looks for an identical earlier revision of the family
 	// before registering one, as a return to an earlier build should.
 	reuseRevision bool
+	// redeploy starts new tasks of the revision the service runs.
+	redeploy bool
 }
 
 func (r Request) validate() error {
@@ -187,23 +189,30 @@ func (r *run) deploy(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return res, err
 	}
+	return res, r.rollout(ctx, next, id, previous)
+}
+
+// rollout follows deployment id of revision next, which the service was
+// just given, and returns the service to previous when it fails.
+func (r *run) rollout(ctx context.Context, next, id, previous string) error {
+	res := r.res
 	res.TaskDefinitionARN, res.DeploymentID = next, id
 	if !r.req.Wait {
 		res.Status = StatusStarted
-		return res, nil
+		return nil
 	}
-
 	r.phase("watch rollout")
 	res.Watched = true
 	w, err := r.watch(ctx, id)
 	if err != nil {
-		return res, err
+		return err
 	}
-	if w.completed {
-		res.Status = StatusSucceeded
-		return res, nil
+	if !w.completed {
+		return r.recover(ctx, id, previous, w)
 	}
-	return res, r.recover(ctx, id, previous, w)
+	res.Status = StatusSucceeded
+	r.locate(ctx, next)
+	return nil
 }
 
 // meetRollout handles a rollout in flight before a deploy: the same build
@@ -434,6 +443,8 @@ func (r *run) update(ctx context.Context, taskDefinition string, desired *int32)
 		Service:        aws.String(r.req.Service),
 		TaskDefinition: aws.String(taskDefinition),
 		DesiredCount:   desired,
+		// A redeploy, and its return, start new tasks of the same revision.
+		ForceNewDeployment: r.req.redeploy,
 	})
 	var svc *types.Service
 	if err == nil {

@@ -26,6 +26,8 @@ type ECSAPI interface {
 	ListClusters(ctx context.Context, in *ecs.ListClustersInput, opts ...func(*ecs.Options)) (*ecs.ListClustersOutput, error)
 	ListTaskDefinitions(ctx context.Context, in *ecs.ListTaskDefinitionsInput, opts ...func(*ecs.Options)) (*ecs.ListTaskDefinitionsOutput, error)
 	ListServices(ctx context.Context, in *ecs.ListServicesInput, opts ...func(*ecs.Options)) (*ecs.ListServicesOutput, error)
+	ListServiceDeployments(ctx context.Context, in *ecs.ListServiceDeploymentsInput, opts ...func(*ecs.Options)) (*ecs.ListServiceDeploymentsOutput, error)
+	DescribeServiceRevisions(ctx context.Context, in *ecs.DescribeServiceRevisionsInput, opts ...func(*ecs.Options)) (*ecs.DescribeServiceRevisionsOutput, error)
 }
 
 // Reporter hears about a deploy as it happens. The action turns phases into
@@ -60,6 +62,7 @@ func (nopReporter) ServiceEvent(time.Time, string) {}
 // Deployer runs deploys and rollbacks against one ECS API.
 type Deployer struct {
 	ecs      ECSAPI
+	ec2      EC2API // nil: no addresses
 	log      *slog.Logger
 	reporter Reporter
 	clock    Clock

@@ -47,6 +47,8 @@ type fixtureOpts struct {
 	// fromZero seeds the service as the bootstrap leaves it: no tasks
 	// until the first deploy, which scales it to 2.
 	fromZero bool
+	// public runs the tasks with public IPs in a subnet of moto.
+	public bool
 }
 
 func newFixture(t *testing.T, o fixtureOpts) *fixture {
@@ -72,7 +74,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	}
 	svc := testbed.Service{
 		Cluster: name, Service: name, Family: name, Containers: containers, DesiredCount: 1,
-		CircuitBreaker: o.circuitBreaker, Rollback: o.rollback,
+		CircuitBreaker: o.circuitBreaker, Rollback: o.rollback, Public: o.public,
 	}
 	if o.fromZero {
 		svc.DesiredCount = 0
@@ -83,7 +85,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 		t.Fatal(err)
 	}
 	events := &eventLog{}
-	d, err := ecsdeploy.New(bed.ECS(), ecsdeploy.WithPolling(fastPolling), ecsdeploy.WithReporter(events))
+	d, err := ecsdeploy.New(bed.ECS(), ecsdeploy.WithPolling(fastPolling), ecsdeploy.WithReporter(events), ecsdeploy.WithEC2(bed.EC2()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,8 +38,12 @@ type Result struct {
 	PreviousTaskDefinitionARN string    // the last stable revision before: what a failure returns to
 	StableSince               time.Time // when that revision became stable, if known
 	DeploymentID              string
-	Watched                   bool
-	DryRun                    bool
+	// Addresses are host:port of the new tasks' public addresses, found
+	// once the rollout completed; URL is http:// the first of them.
+	Addresses []string
+	URL       string
+	Watched   bool
+	DryRun    bool
 	// Rendered is the task definition that was (or, in a dry run, would be)
 	// registered, as indented JSON of RegisterTaskDefinition's input, with
 	// environment values redacted (their names kept).

@@ -80,6 +80,13 @@ func (s *Simulator) startRollout(sv *service, tdARN string, at time.Time) *rollo
 	return r
 }
 
+// startRollback starts ECS's own return from a failed rollout.
+func (s *Simulator) startRollback(sv *service, from *rollout, tdARN string, at time.Time) *rollout {
+	back := s.startRollout(sv, tdARN, at)
+	from.rolledBackBy = back
+	return back
+}
+
 // advance applies every step that is due by the simulator's clock.
 func (s *Simulator) advance(sv *service) {
 	now := s.now()
@@ -194,7 +201,7 @@ func (s *Simulator) apply(sv *service, r *rollout, step int, at time.Time) {
 		}
 		sv.event(s, at, fmt.Sprintf("rolling back to deployment %s.", aws.ToString(prev.d.Id)))
 		sv.svc.TaskDefinition = prev.d.TaskDefinition
-		back := s.startRollout(sv, aws.ToString(prev.d.TaskDefinition), at)
+		back := s.startRollback(sv, r, aws.ToString(prev.d.TaskDefinition), at)
 		back.scenario = Scenario{Outcome: Complete, After: s.after(prev)}
 	}
 }
@@ -292,6 +299,7 @@ func (s *Simulator) newTask(sv *service, r *rollout, at time.Time) *types.Task {
 		LaunchType:        sv.svc.LaunchType,
 		CreatedAt:         aws.Time(at),
 	}
+	s.noteNetwork(sv, r, t)
 	for _, c := range s.containers[aws.ToString(r.d.TaskDefinition)] {
 		t.Containers = append(t.Containers, types.Container{
 			Name:       c.Name,

@@ -18,6 +18,7 @@ type service struct {
 	rollouts []*rollout // newest first; the first is PRIMARY
 	events   []types.ServiceEvent
 	tasks    []*types.Task
+	history  []*rollout // every deployment, newest first, up to maxHistory
 }
 
 // rollout is one deployment and the scenario it follows.
@@ -27,6 +28,9 @@ type rollout struct {
 	start    time.Time
 	step     int
 	tasks    []*types.Task
+	// rolledBackBy is ECS's own return from this rollout, when it failed
+	// and the circuit breaker rolled it back.
+	rolledBackBy *rollout
 }
 
 func (s *Simulator) clusterARN(ctx context.Context, c *call, cluster *string) (string, error) {
@@ -119,7 +123,7 @@ func (s *Simulator) createService(ctx context.Context, c *call) (any, error) {
 		HealthCheckGracePeriodSeconds: in.HealthCheckGracePeriodSeconds,
 	}}
 	s.services[key] = sv
-	s.startRollout(sv, tdARN, now)
+	sv.remember(s.startRollout(sv, tdARN, now))
 	s.advance(sv)
 	return &ecs.CreateServiceOutput{Service: sv.view()}, nil
 }
@@ -180,7 +184,7 @@ func (s *Simulator) updateService(ctx context.Context, c *call) (any, error) {
 			s.containers[tdARN] = containers
 		}
 		sv.svc.TaskDefinition = aws.String(tdARN)
-		s.startRollout(sv, tdARN, now)
+		sv.remember(s.startRollout(sv, tdARN, now))
 	case scaled:
 		p := sv.rollouts[0]
 		p.d.DesiredCount = sv.svc.DesiredCount
@@ -312,9 +316,8 @@ func (s *Simulator) describeTasks(ctx context.Context, c *call) (any, error) {
 	if len(in.Tasks) > 100 {
 		return nil, &apiError{Type: "InvalidParameterException", Message: "Tasks cannot contain more than 100 elements."}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	byARN := map[string]*types.Task{}
+	s.mu.Lock()
 	for key, sv := range s.services {
 		if strings.HasPrefix(key, clusterARN+"/") {
 			s.advance(sv)
@@ -323,6 +326,18 @@ func (s *Simulator) describeTasks(ctx context.Context, c *call) (any, error) {
 			}
 		}
 	}
+	var asked []*types.Task
+	for _, arn := range in.Tasks {
+		if t, ok := byARN[arn]; ok {
+			asked = append(asked, t)
+		}
+	}
+	s.mu.Unlock()
+	if err := s.attachNetworks(ctx, asked); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	out := &ecs.DescribeTasksOutput{Tasks: []types.Task{}, Failures: []types.Failure{}}
 	for _, arn := range in.Tasks {
 		t, ok := byARN[arn]

@@ -25,6 +25,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
@@ -54,6 +55,11 @@ type Scenario struct {
 	StoppedReason   string
 	ContainerReason string
 	ExitCode        *int32
+	// Address is the public address of the tasks of an awsvpc service that
+	// assigns public IPs: an Elastic IP of it (a loopback address such as
+	// 127.0.0.2, where a test serves) is associated with each task's
+	// network interface in moto. Empty: the interface has none.
+	Address string
 }
 
 type rule struct {
@@ -75,6 +81,8 @@ type Simulator struct {
 	seq        int
 	calls      map[string]int
 	clients    map[string]*ecs.Client // moto clients by region
+	ec2s       map[string]*ec2.Client // moto EC2 clients by region
+	nets       map[string]*taskNet    // by task ARN: interfaces tasks still need
 
 	handlers map[string]func(context.Context, *call) (any, error) // the operations it serves
 }
@@ -121,6 +129,8 @@ func New(motoURL string, opts ...Option) (*Simulator, error) {
 		containers: map[string][]types.ContainerDefinition{},
 		calls:      map[string]int{},
 		clients:    map[string]*ecs.Client{},
+		ec2s:       map[string]*ec2.Client{},
+		nets:       map[string]*taskNet{},
 	}
 	for _, opt := range opts {
 		if err := opt(s); err != nil {
@@ -135,6 +145,9 @@ func New(motoURL string, opts ...Option) (*Simulator, error) {
 		"DeleteService":    s.deleteService,
 		"ListTasks":        s.listTasks,
 		"DescribeTasks":    s.describeTasks,
+
+		"ListServiceDeployments":   s.listServiceDeployments,
+		"DescribeServiceRevisions": s.describeServiceRevisions,
 	}
 	return s, nil
 }

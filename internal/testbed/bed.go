@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -116,6 +117,10 @@ type Service struct {
 	// CircuitBreaker and Rollback set the service's deployment circuit breaker.
 	CircuitBreaker, Rollback bool
 	Tags                     []types.Tag
+	// Public puts the service's tasks in a subnet of a new VPC in moto with
+	// public IPs, as the seed runs them: each task gets a network interface
+	// there (the address comes from the simulator's scenario).
+	Public bool
 }
 
 // Seed creates the cluster, registers the task definition and creates the
@@ -137,13 +142,24 @@ func (b *Bed) Seed(ctx context.Context, s Service) (string, error) {
 		return "", fmt.Errorf("register task definition %s: %w", s.Family, err)
 	}
 	arn := aws.ToString(td.TaskDefinition.TaskDefinitionArn)
+	var network *types.NetworkConfiguration
+	if s.Public {
+		subnet, err := b.subnet(ctx)
+		if err != nil {
+			return "", err
+		}
+		network = &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{
+			Subnets: []string{subnet}, AssignPublicIp: types.AssignPublicIpEnabled,
+		}}
+	}
 	_, err = client.CreateService(ctx, &ecs.CreateServiceInput{
-		Cluster:        aws.String(s.Cluster),
-		ServiceName:    aws.String(s.Service),
-		TaskDefinition: aws.String(arn),
-		DesiredCount:   aws.Int32(s.DesiredCount),
-		LaunchType:     types.LaunchTypeFargate,
-		Tags:           s.Tags,
+		NetworkConfiguration: network,
+		Cluster:              aws.String(s.Cluster),
+		ServiceName:          aws.String(s.Service),
+		TaskDefinition:       aws.String(arn),
+		DesiredCount:         aws.Int32(s.DesiredCount),
+		LaunchType:           types.LaunchTypeFargate,
+		Tags:                 s.Tags,
 		DeploymentConfiguration: &types.DeploymentConfiguration{
 			DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{Enable: s.CircuitBreaker, Rollback: s.Rollback},
 		},
@@ -153,6 +169,23 @@ func (b *Bed) Seed(ctx context.Context, s Service) (string, error) {
 	}
 	return arn, nil
 }
+
+// subnet makes a VPC with one subnet in moto and returns the subnet.
+func (b *Bed) subnet(ctx context.Context) (string, error) {
+	ec := b.EC2()
+	v, err := ec.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
+	if err != nil {
+		return "", fmt.Errorf("create vpc: %w", err)
+	}
+	sn, err := ec.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: v.Vpc.VpcId, CidrBlock: aws.String("10.0.1.0/24")})
+	if err != nil {
+		return "", fmt.Errorf("create subnet: %w", err)
+	}
+	return aws.ToString(sn.Subnet.SubnetId), nil
+}
+
+// EC2 is an EC2 client of moto.
+func (b *Bed) EC2() *ec2.Client { return ec2.NewFromConfig(b.Config()) }
 
 // WaitStable polls the service until its one deployment has completed,
 // and returns it as it then is; ctx bounds the wait.

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	deployaction "github.com/autonote/deploy-action"
+	"github.com/autonote/deploy-action/internal/cli"
+)
+
+// commands are what the binary runs from a terminal: the action's
+// commands, with flags named as its inputs.
+var commands = []string{"deploy", "rollback", "redeploy", "status", "bootstrap"}
+
+const usage = `usage: deploy-action COMMAND [-input value ...]
+
+Runs the action from a terminal, with the credentials of the shell (the
+SDK's default chain: AWS_PROFILE, AWS_ACCESS_KEY_ID, SSO...). COMMAND is one
+of deploy, rollback, redeploy, status, bootstrap; each flag is the action
+input of the same name. Examples:
+
+  deploy-action status -aws-region us-east-1
+  deploy-action deploy -tag 3484a3fb2a1c1b4dbb5d1a3c1f7c0b5e0c2e6f1a
+  deploy-action rollback -sha 3484a3f
+
+Flags:`
+
+// terminalEnv reads a command line into the environment the action reads
+// its inputs from: INPUT_<NAME> for each flag given, the process's own
+// environment for everything else. done is true when -h or -version has
+// been answered.
+func terminalEnv(args []string, getenv func(string) string, stdout io.Writer) (env func(string) string, done bool, err error) {
+	command := args[0]
+	if !slices.Contains(commands, command) {
+		return nil, false, fmt.Errorf("command %q is not known: use one of %s", command, strings.Join(commands, ", "))
+	}
+	var meta struct {
+		Inputs map[string]struct {
+			Description string `yaml:"description"`
+			Default     string `yaml:"default"`
+		} `yaml:"inputs"`
+	}
+	if err := yaml.Unmarshal(deployaction.ActionYML, &meta); err != nil {
+		return nil, false, fmt.Errorf("read action.yml: %w", err)
+	}
+	fs := flag.NewFlagSet("deploy-action "+command, flag.ContinueOnError)
+	values := map[string]*string{}
+	for name, in := range meta.Inputs {
+		if name == "command" {
+			continue
+		}
+		values[name] = fs.String(name, in.Default, in.Description)
+	}
+	if done, err := cli.Parse(fs, args[1:], version, usage, stdout); done || err != nil {
+		return nil, done, err
+	}
+	if fs.NArg() > 0 {
+		return nil, false, fmt.Errorf("unexpected argument %q: inputs are flags, e.g. -sha %s", fs.Arg(0), fs.Arg(0))
+	}
+	set := map[string]string{"INPUT_COMMAND": command}
+	fs.Visit(func(f *flag.Flag) { set["INPUT_"+strings.ToUpper(f.Name)] = f.Value.String() })
+	return func(k string) string {
+		if v, ok := set[k]; ok {
+			return v
+		}
+		if strings.HasPrefix(k, "INPUT_") || k == "GITHUB_OUTPUT" || k == "GITHUB_STEP_SUMMARY" {
+			return "" // a terminal has no runner files, and inputs come from flags only
+		}
+		return getenv(k)
+	}, false, nil
+}
+
+// terminal turns the workflow commands the action prints into lines a
+// person reads: groups become headings, annotations get their level, and
+// what only a runner uses (masks) is dropped.
+type terminal struct {
+	w   io.Writer
+	buf bytes.Buffer
+}
+
+func (t *terminal) Write(p []byte) (int, error) {
+	t.buf.Write(p)
+	for {
+		i := bytes.IndexByte(t.buf.Bytes(), '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := string(t.buf.Next(i + 1))
+		if out, ok := readable(strings.TrimSuffix(line, "\n")); ok {
+			if _, err := fmt.Fprintln(t.w, out); err != nil {
+				return 0, err
+			}
+		}
+	}
+}
+
+func readable(line string) (string, bool) {
+	if !strings.HasPrefix(line, "::") {
+		return line, true
+	}
+	cmd, msg, ok := strings.Cut(line[2:], "::")
+	if !ok {
+		return line, true
+	}
+	name, _, _ := strings.Cut(cmd, " ")
+	msg = strings.NewReplacer("%25", "%", "%0D", "\r", "%0A", "\n").Replace(msg)
+	switch name {
+	case "group":
+		return "\n== " + msg, true
+	case "endgroup", "add-mask", "debug":
+		return "", false
+	case "error", "warning", "notice":
+		return name + ": " + msg, true
+	}
+	return line, true
+}

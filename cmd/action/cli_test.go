@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/autonote/deploy-action/internal/ecssim"
+	"github.com/autonote/deploy-action/internal/testbed"
+)
+
+var moto *testbed.Moto
+
+func TestMain(m *testing.M) { testbed.Main(m, &moto) }
+
+// TestTerminalStatus runs "deploy-action status" as a person at a laptop
+// would: flags for inputs, the shell's environment for credentials.
+func TestTerminalStatus(t *testing.T) {
+	t.Parallel()
+	bed, err := testbed.Start(moto, ecssim.WithDuration(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(bed.Close)
+	ctx := context.Background()
+	sha := testbed.SHA()
+	bed.Sim.SetScenario(sha, ecssim.Scenario{Address: "127.0.0.2"})
+	if _, err := bed.Seed(ctx, testbed.Service{Cluster: "cli", Service: "cli-svc", Family: "cli", DesiredCount: 1, Public: true,
+		Containers: []types.ContainerDefinition{{Name: aws.String("server"), Image: aws.String(bed.Registry + "/autonote/server:" + sha), Essential: aws.Bool(true),
+			PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(3000)}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bed.WaitStable(ctx, "cli", "cli-svc"); err != nil {
+		t.Fatal(err)
+	}
+	env := bed.Env()
+	env["GITHUB_OUTPUT"] = "/nonexistent/output" // a runner's file left in the shell is not written to
+	getenv := func(k string) string { return env[k] }
+
+	var out bytes.Buffer
+	if err := run(ctx, []string{"status", "-cluster", "cli", "-service", "cli-svc", "-aws-region", "us-east-1"}, getenv, &out); err != nil {
+		t.Fatalf("status: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"== read service", "url=http://127.0.0.2:3000", "| Commit | " + sha + " |", "status cli-svc: unchanged"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(line, "::") {
+			t.Errorf("a workflow command reached the terminal: %q", line)
+		}
+	}
+
+	for _, args := range [][]string{{"destroy"}, {"status", "-no-such-input", "x"}, {"status", "extra"}} {
+		out.Reset()
+		var usage usageError
+		if err := run(ctx, args, getenv, &out); !errors.As(err, &usage) {
+			t.Errorf("%q: %v, want a usage error (exit code 2)", args, err)
+		}
+	}
+	out.Reset()
+	if err := run(ctx, []string{"rollback", "-h"}, getenv, &out); err != nil || !strings.Contains(out.String(), "-sha string") {
+		t.Errorf("rollback -h: %v, printed %q; want the flags, sha among them", err, out.String())
+	}
+}

@@ -1,0 +1,292 @@
+package ecsdeploy
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// EC2API reads the network interfaces of tasks, to find where they answer.
+type EC2API interface {
+	DescribeNetworkInterfaces(ctx context.Context, in *ec2.DescribeNetworkInterfacesInput, opts ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error)
+}
+
+// WithEC2 lets the engine find the public addresses of tasks (the status's
+// and a deploy's URL). Without it, no address is known.
+func WithEC2(c EC2API) Option {
+	return func(d *Deployer) error {
+		if c == nil {
+			return fmt.Errorf("ec2 client is nil")
+		}
+		d.ec2 = c
+		return nil
+	}
+}
+
+// ServiceStatus is what runs now: the facts a person asks for before and
+// after a deploy.
+type ServiceStatus struct {
+	Cluster, Service  string
+	TaskDefinitionARN string
+	Container         string
+	Image             string
+	Commit            string    // the image's tag when it is a commit SHA
+	Since             time.Time // when the deployment of this revision began
+	Rollout           string    // the rollout state of that deployment: COMPLETED, IN_PROGRESS or FAILED
+	Running, Desired  int32
+	Pending           int32
+	// Addresses are host:port of the running tasks of this revision that
+	// have a public address, sorted; URL is http:// the first of them.
+	Addresses []string
+	URL       string
+	// NewestRevision is the newest active revision of the family. Drift
+	// says how the service differs from it, or is empty.
+	NewestRevision string
+	Drift          string
+	// Deployments are the service's last deployments, newest first.
+	Deployments []DeploymentRecord
+	// Notes are facts that could not be read, and why.
+	Notes []string
+}
+
+// DeploymentRecord is one past or current deployment of the service.
+type DeploymentRecord struct {
+	ARN               string
+	TaskDefinitionARN string
+	Image             string
+	Status            string // ECS's: SUCCESSFUL, ROLLBACK_SUCCESSFUL, STOPPED, IN_PROGRESS...
+	Reason            string
+	Started, Finished time.Time
+}
+
+// statusDeployments is how many past deployments a status lists.
+const statusDeployments = 5
+
+// Status reads what the target runs now. It changes nothing.
+func (d *Deployer) Status(ctx context.Context, t Target) (*ServiceStatus, error) {
+	if t.Cluster == "" || t.Service == "" {
+		return nil, fmt.Errorf("status needs a cluster and a service")
+	}
+	r := d.newRun(Request{Target: t})
+	svc, err := r.describeService(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st := &ServiceStatus{
+		Cluster: t.Cluster, Service: t.Service, TaskDefinitionARN: aws.ToString(svc.TaskDefinition),
+		Running: svc.RunningCount, Desired: svc.DesiredCount, Pending: svc.PendingCount,
+	}
+	for _, dep := range svc.Deployments {
+		if aws.ToString(dep.Status) == "PRIMARY" {
+			st.Since, st.Rollout = aws.ToTime(dep.CreatedAt), string(dep.RolloutState)
+		}
+	}
+	td, err := r.describeTaskDefinition(ctx, st.TaskDefinitionARN)
+	if err != nil {
+		return nil, err
+	}
+	if st.Container, err = ChooseContainer(td.TaskDefinition, t.Container, t.Repository); err != nil {
+		return nil, err
+	}
+	st.Image = containerImage(td.TaskDefinition, st.Container)
+	st.Commit = commitOf(st.Image)
+
+	addrs, err := r.addresses(ctx, st.TaskDefinitionARN, containerPort(td.TaskDefinition, st.Container))
+	if err != nil {
+		st.Notes = append(st.Notes, "addresses: "+err.Error())
+	}
+	st.Addresses = addrs
+	if len(addrs) > 0 {
+		st.URL = "http://" + addrs[0]
+	}
+	if st.NewestRevision, err = r.newestRevision(ctx, aws.ToString(td.TaskDefinition.Family)); err != nil {
+		st.Notes = append(st.Notes, "revisions: "+err.Error())
+	} else if st.NewestRevision != "" && st.NewestRevision != st.TaskDefinitionARN {
+		st.Drift = fmt.Sprintf("the service runs %s, but %s is the newest revision of the family: a dry run, a failed or rolled-back deploy, or a revision registered outside this tool", lastPart(st.TaskDefinitionARN), lastPart(st.NewestRevision))
+	}
+	if st.Deployments, err = r.deployments(ctx); err != nil {
+		st.Notes = append(st.Notes, "deployments: "+err.Error())
+	}
+	return st, nil
+}
+
+// commitOf is an image's tag when it looks like a commit SHA.
+func commitOf(image string) string {
+	i := strings.LastIndex(image, ":")
+	if i < 0 || strings.Contains(image[i:], "/") {
+		return ""
+	}
+	tag := image[i+1:]
+	if len(tag) >= 7 && len(tag) <= 40 && strings.Trim(tag, "0123456789abcdef") == "" {
+		return tag
+	}
+	return ""
+}
+
+func containerPort(td *types.TaskDefinition, container string) int32 {
+	for _, c := range td.ContainerDefinitions {
+		if aws.ToString(c.Name) == container && len(c.PortMappings) > 0 {
+			return aws.ToInt32(c.PortMappings[0].ContainerPort)
+		}
+	}
+	return 0
+}
+
+// addresses are host:port of the running tasks of a revision that have a
+// public address: task, then its network interface, then that interface's
+// public IP in EC2.
+func (r *run) addresses(ctx context.Context, tdARN string, port int32) ([]string, error) {
+	if r.ec2 == nil || port == 0 {
+		return nil, nil
+	}
+	list, err := r.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(r.req.Cluster), ServiceName: aws.String(r.req.Service), DesiredStatus: types.DesiredStatusRunning})
+	if err != nil {
+		return nil, fmt.Errorf("list tasks: %w", err)
+	}
+	if len(list.TaskArns) == 0 {
+		return nil, nil
+	}
+	tasks, err := r.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(r.req.Cluster), Tasks: list.TaskArns[:min(len(list.TaskArns), 100)]})
+	if err != nil {
+		return nil, fmt.Errorf("describe tasks: %w", err)
+	}
+	var enis []string
+	for _, t := range tasks.Tasks {
+		if aws.ToString(t.TaskDefinitionArn) != tdARN || aws.ToString(t.LastStatus) != "RUNNING" {
+			continue
+		}
+		if id := interfaceOf(t); id != "" {
+			enis = append(enis, id)
+		}
+	}
+	if len(enis) == 0 {
+		return nil, nil
+	}
+	out, err := r.ec2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: enis})
+	if err != nil {
+		return nil, fmt.Errorf("describe network interfaces: %w", err)
+	}
+	var addrs []string
+	for _, n := range out.NetworkInterfaces {
+		if n.Association != nil && aws.ToString(n.Association.PublicIp) != "" {
+			addrs = append(addrs, net.JoinHostPort(aws.ToString(n.Association.PublicIp), strconv.Itoa(int(port))))
+		}
+	}
+	slices.Sort(addrs)
+	return addrs, nil
+}
+
+func interfaceOf(t types.Task) string {
+	for _, a := range t.Attachments {
+		if aws.ToString(a.Type) != "ElasticNetworkInterface" {
+			continue
+		}
+		for _, d := range a.Details {
+			if aws.ToString(d.Name) == "networkInterfaceId" {
+				return aws.ToString(d.Value)
+			}
+		}
+	}
+	return ""
+}
+
+// newestRevision is the newest active revision of a family, by number
+// (not every ECS honours the list's sort order).
+func (r *run) newestRevision(ctx context.Context, family string) (string, error) {
+	newest, top := "", -1
+	p := ecs.NewListTaskDefinitionsPaginator(r.ecs, &ecs.ListTaskDefinitionsInput{
+		FamilyPrefix: aws.String(family), Status: types.TaskDefinitionStatusActive, Sort: types.SortOrderDesc,
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return "", fmt.Errorf("list revisions of %s: %w", family, err)
+		}
+		for _, arn := range page.TaskDefinitionArns {
+			f, rev, _ := strings.Cut(lastPart(arn), ":")
+			if n, err := strconv.Atoi(rev); err == nil && f == family && n > top {
+				newest, top = arn, n
+			}
+		}
+	}
+	return newest, nil
+}
+
+// deployments are the service's last deployments with the image each
+// deployed.
+func (r *run) deployments(ctx context.Context) ([]DeploymentRecord, error) {
+	out, err := r.ecs.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
+		Cluster: aws.String(r.req.Cluster), Service: aws.String(r.req.Service), MaxResults: aws.Int32(statusDeployments),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list service deployments: %w", err)
+	}
+	var revs []string
+	for _, b := range out.ServiceDeployments {
+		if arn := aws.ToString(b.TargetServiceRevisionArn); arn != "" && !slices.Contains(revs, arn) {
+			revs = append(revs, arn)
+		}
+	}
+	tdOf := map[string]string{}
+	if len(revs) > 0 {
+		rv, err := r.ecs.DescribeServiceRevisions(ctx, &ecs.DescribeServiceRevisionsInput{ServiceRevisionArns: revs})
+		if err != nil {
+			return nil, fmt.Errorf("describe service revisions: %w", err)
+		}
+		for _, v := range rv.ServiceRevisions {
+			tdOf[aws.ToString(v.ServiceRevisionArn)] = aws.ToString(v.TaskDefinition)
+		}
+	}
+	images := map[string]string{}
+	var recs []DeploymentRecord
+	for _, b := range out.ServiceDeployments[:min(len(out.ServiceDeployments), statusDeployments)] {
+		rec := DeploymentRecord{
+			ARN: aws.ToString(b.ServiceDeploymentArn), TaskDefinitionARN: tdOf[aws.ToString(b.TargetServiceRevisionArn)],
+			Status: string(b.Status), Reason: aws.ToString(b.StatusReason),
+			Started: aws.ToTime(b.StartedAt), Finished: aws.ToTime(b.FinishedAt),
+		}
+		if td := rec.TaskDefinitionARN; td != "" {
+			if _, ok := images[td]; !ok {
+				if out, err := r.describeTaskDefinition(ctx, td); err == nil {
+					if c, err := ChooseContainer(out.TaskDefinition, r.req.Container, r.req.Repository); err == nil {
+						images[td] = containerImage(out.TaskDefinition, c)
+					}
+				}
+			}
+			rec.Image = images[td]
+		}
+		recs = append(recs, rec)
+	}
+	return recs, nil
+}
+
+// locate fills the result's addresses and URL: where the tasks of revision
+// td answer. A failure to find them is logged, never the deploy's failure.
+func (r *run) locate(ctx context.Context, td string) {
+	if r.ec2 == nil {
+		return
+	}
+	out, err := r.describeTaskDefinition(ctx, td)
+	if err != nil {
+		r.log.Warn("could not find where the new tasks answer", "error", err)
+		return
+	}
+	addrs, err := r.addresses(ctx, td, containerPort(out.TaskDefinition, r.res.Container))
+	if err != nil {
+		r.log.Warn("could not find where the new tasks answer", "error", err)
+		return
+	}
+	r.res.Addresses = addrs
+	if len(addrs) > 0 {
+		r.res.URL = "http://" + addrs[0]
+	}
+}
