@@ -419,6 +419,49 @@ func TestDriftIsPlannedAndRepaired(t *testing.T) {
 	}
 }
 
+// TestNewAppSecretIsAChange gives a baseline a new APP_SECRET_JSON: plan
+// names the keys that differ (never a value), apply writes the secret, and
+// the next plan has nothing to do.
+func TestNewAppSecretIsAChange(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	ctx := context.Background()
+	if _, err := e.stack(t, 0).Apply(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	const next = `{"DATABASE_URL":"postgres://db2/autonote","JWT_SECRET":"s3cr3t-value"}`
+	e.opts = []bootstrap.Option{bootstrap.WithAppSecret([]byte(next))}
+	steps, err := e.stack(t, 0).Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var secret *bootstrap.Step
+	for i := range steps {
+		if steps[i].Kind == "app secret" && steps[i].Name == e.cfg.AppSecret {
+			secret = &steps[i]
+		}
+	}
+	if secret == nil || secret.Action != bootstrap.Change || !strings.Contains(secret.Detail, "adds JWT_SECRET; changes DATABASE_URL") {
+		t.Fatalf("plan of the app secret = %+v, want a change naming the keys", secret)
+	}
+	for _, st := range steps {
+		if strings.Contains(st.Line(), "s3cr3t-value") || strings.Contains(st.Line(), "db2") {
+			t.Errorf("plan prints a secret value: %s", st.Line())
+		}
+	}
+	if _, err := e.stack(t, 0).Apply(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var got struct{ SecretString string }
+	e.cli(t, &got, "secretsmanager", "get-secret-value", "--secret-id", e.cfg.AppSecret)
+	if got.SecretString != next {
+		t.Errorf("secret holds %q after apply, want APP_SECRET_JSON", got.SecretString)
+	}
+	if steps, err := e.stack(t, 0).Plan(ctx); err != nil || bootstrap.Changes(steps) != 0 {
+		t.Errorf("plan after apply: %v, %d changes, want none", err, bootstrap.Changes(steps))
+	}
+}
+
 func TestDestroyTakesOnlyWhatItMade(t *testing.T) {
 	t.Parallel()
 	for _, force := range []bool{false, true} {
