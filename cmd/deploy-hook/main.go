@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/google/go-github/v62/github"
@@ -201,6 +202,11 @@ func awsClients(getenv func(string) string) func(context.Context, string) (deplo
 			}),
 			ECR: ecr.NewFromConfig(cfg, func(o *ecr.Options) {
 				if u := awsenv.Endpoint(getenv, "ECR"); u != nil {
+					o.BaseEndpoint = u
+				}
+			}),
+			EC2: ec2.NewFromConfig(cfg, func(o *ec2.Options) {
+				if u := awsenv.Endpoint(getenv, "EC2"); u != nil {
 					o.BaseEndpoint = u
 				}
 			}),

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/autonote/deploy-action/internal/deployhook"
+	"github.com/autonote/deploy-action/internal/hookapi"
 	"github.com/autonote/deploy-action/internal/ecssim"
 	"github.com/autonote/deploy-action/internal/stdwebhook"
 	"github.com/autonote/deploy-action/internal/testbed"
@@ -133,8 +134,10 @@ func TestHookDeploysThroughECS(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := bed.Seed(ctx, testbed.Service{Cluster: "hook", Service: "hook", Family: "hook", DesiredCount: 1, CircuitBreaker: true, Rollback: true,
-		Containers: []types.ContainerDefinition{{Name: aws.String("server"), Image: aws.String(bed.Registry + "/autonote/server:first"), Essential: aws.Bool(true)}}}); err != nil {
+	bed.Sim.SetScenario(good, ecssim.Scenario{Address: "127.0.0.2"})
+	if _, err := bed.Seed(ctx, testbed.Service{Cluster: "hook", Service: "hook", Family: "hook", DesiredCount: 1, CircuitBreaker: true, Rollback: true, Public: true,
+		Containers: []types.ContainerDefinition{{Name: aws.String("server"), Image: aws.String(bed.Registry + "/autonote/server:first"), Essential: aws.Bool(true),
+			PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(3000)}}}}}); err != nil {
 		t.Fatal(err)
 	}
 	base, cancel, done, out := startHook(t, bed, "hook")
@@ -152,6 +155,23 @@ func TestHookDeploysThroughECS(t *testing.T) {
 	j := waitJob(t, accepted.StatusURL)
 	if j.State != deployhook.StateSucceeded || !strings.HasSuffix(j.TaskDefinition, "hook:2") {
 		t.Errorf("job = %+v, want succeeded on hook:2", j)
+	}
+
+	resp = signed(t, http.MethodGet, base+"/v1/targets", "")
+	var targets hookapi.Targets
+	_ = json.NewDecoder(resp.Body).Decode(&targets)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || len(targets.Targets) != 1 {
+		t.Fatalf("GET /v1/targets = %s, %+v", resp.Status, targets)
+	}
+	if ts := targets.Targets[0]; ts.Name != "production" || ts.Commit != good || ts.URL != "http://127.0.0.2:3000" || ts.Running != 1 ||
+		len(ts.Deployments) != 2 || ts.Deployments[0].Status != "SUCCESSFUL" || ts.Error != "" {
+		t.Errorf("target = %+v, want production running %s at http://127.0.0.2:3000 after two deployments", ts, good)
+	}
+	if resp, err := http.Get(base + "/v1/targets"); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("unsigned GET /v1/targets: %v %v, want 401", err, resp)
+	} else {
+		resp.Body.Close()
 	}
 
 	resp = signed(t, http.MethodPost, base+"/v1/deployments", `{"target":"production","sha":"`+missing+`"}`)

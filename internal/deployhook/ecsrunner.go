@@ -14,6 +14,7 @@ import (
 type Clients struct {
 	ECS ecsdeploy.ECSAPI
 	ECR ecrimage.ECRAPI
+	EC2 ecsdeploy.EC2API // optional: where the tasks answer
 }
 
 // ECSRunner runs jobs through ecsdeploy: it checks that the image of the

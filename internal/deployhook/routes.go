@@ -21,6 +21,7 @@ func (s *Server) routes() http.Handler {
 	r.Get("/readyz", s.handleReady())
 	r.Method(http.MethodPost, "/v1/deployments", s.handleCreateDeployment())
 	r.Method(http.MethodGet, "/v1/deployments/{id}", s.handleGetDeployment())
+	r.Method(http.MethodGet, "/v1/targets", s.handleTargets())
 	r.Method(http.MethodPost, "/github", s.handleGitHub())
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, hookapi.Error{Error: r.Method + " is not allowed on " + r.URL.Path})

@@ -63,3 +63,42 @@ type Job struct {
 type Error struct {
 	Error string `json:"error"`
 }
+
+// Targets answers a signed GET /v1/targets: what runs on each target the
+// caller's secret opens, sorted by name.
+type Targets struct {
+	Targets []TargetStatus `json:"targets"`
+}
+
+// TargetStatus is what runs on one target now.
+type TargetStatus struct {
+	Name           string    `json:"name"`
+	Region         string    `json:"region"`
+	Cluster        string    `json:"cluster"`
+	Service        string    `json:"service"`
+	TaskDefinition string    `json:"taskDefinition,omitempty"`
+	Image          string    `json:"image,omitempty"`
+	Commit         string    `json:"commit,omitempty"` // the image's tag when it is a commit SHA
+	Since          time.Time `json:"since,omitzero"`
+	Rollout        string    `json:"rollout,omitempty"` // COMPLETED, IN_PROGRESS or FAILED
+	Running        int32     `json:"running"`
+	Desired        int32     `json:"desired"`
+	Pending        int32     `json:"pending"`
+	URL            string    `json:"url,omitempty"`
+	// Drift says how the service differs from the newest revision.
+	Drift       string              `json:"drift,omitempty"`
+	Deployments []DeploymentSummary `json:"deployments,omitempty"`
+	// Error says why the target could not be read; the other fields are
+	// then only its configuration.
+	Error string `json:"error,omitempty"`
+}
+
+// DeploymentSummary is one of a target's last deployments.
+type DeploymentSummary struct {
+	TaskDefinition string    `json:"taskDefinition,omitempty"`
+	Image          string    `json:"image,omitempty"`
+	Status         string    `json:"status"`
+	Reason         string    `json:"reason,omitempty"`
+	Started        time.Time `json:"started,omitzero"`
+	Finished       time.Time `json:"finished,omitzero"`
+}

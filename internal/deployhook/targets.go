@@ -1,0 +1,80 @@
+package deployhook
+
+import (
+	"context"
+	"maps"
+	"net/http"
+	"slices"
+
+	"github.com/autonote/deploy-action/internal/ecsdeploy"
+	"github.com/autonote/deploy-action/internal/hookapi"
+)
+
+// StatusReader reads what runs on a target. A Runner that is one answers
+// GET /v1/targets with it; otherwise the answer holds the configuration.
+type StatusReader interface {
+	Status(ctx context.Context, name string, t Target) (*ecsdeploy.ServiceStatus, error)
+}
+
+// handleTargets answers a signed GET /v1/targets with what runs on each
+// target the caller's secret opens, and nothing of the others.
+func (s *Server) handleTargets() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		_, k, err := s.readSigned(w, r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		r, cancel, ok := s.authenticated(w, r)
+		if !ok {
+			return
+		}
+		defer cancel()
+		reader, _ := s.deps.Runner.(StatusReader)
+		out := hookapi.Targets{Targets: []hookapi.TargetStatus{}}
+		for _, name := range slices.Sorted(maps.Keys(s.deps.Config.Targets)) {
+			if !s.keys.opens(k, name) {
+				continue
+			}
+			t := s.deps.Config.Targets[name]
+			ts := hookapi.TargetStatus{Name: name, Region: t.Region, Cluster: t.Cluster, Service: t.Service}
+			if reader != nil {
+				st, err := reader.Status(r.Context(), name, t)
+				if err != nil {
+					ts.Error = err.Error()
+				} else {
+					fillStatus(&ts, st)
+				}
+			}
+			out.Targets = append(out.Targets, ts)
+		}
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+func fillStatus(ts *hookapi.TargetStatus, st *ecsdeploy.ServiceStatus) {
+	ts.TaskDefinition, ts.Image, ts.Commit, ts.Since, ts.Rollout = st.TaskDefinitionARN, st.Image, st.Commit, st.Since, st.Rollout
+	ts.Running, ts.Desired, ts.Pending, ts.URL, ts.Drift = st.Running, st.Desired, st.Pending, st.URL, st.Drift
+	for _, d := range st.Deployments {
+		ts.Deployments = append(ts.Deployments, hookapi.DeploymentSummary{
+			TaskDefinition: d.TaskDefinitionARN, Image: d.Image, Status: d.Status, Reason: d.Reason, Started: d.Started, Finished: d.Finished,
+		})
+	}
+}
+
+// Status reads what runs on target t through ECS (and EC2, for its URL).
+func (e *ECSRunner) Status(ctx context.Context, _ string, t Target) (*ecsdeploy.ServiceStatus, error) {
+	c, err := e.Clients(ctx, t.Region)
+	if err != nil {
+		return nil, err
+	}
+	opts := []ecsdeploy.Option{}
+	if c.EC2 != nil {
+		opts = append(opts, ecsdeploy.WithEC2(c.EC2))
+	}
+	d, err := ecsdeploy.New(c.ECS, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return d.Status(ctx, ecsdeploy.Target{Cluster: t.Cluster, Service: t.Service, Container: t.Container, Repository: t.ECRRepository})
+}
