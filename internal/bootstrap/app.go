@@ -440,9 +440,14 @@ func (g *logGroup) create(ctx context.Context) (string, error) {
 	if _, err := s.c.Logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(name), Tags: s.tagMap()}); err != nil {
 		return "", fmt.Errorf("create log group %s: %w", name, err)
 	}
-	s.set(func(o *Outputs) {
-		o.LogGroupARN = fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", s.cfg.Region, accountOf(o.RepositoryARN), name)
-	})
+	// CreateLogGroup answers nothing: its ARN (with the account, which no
+	// other resource of this stage may know yet) comes from describing it.
+	if _, err := g.find(ctx); err != nil {
+		return "", err
+	}
+	if g.s.get().LogGroupARN == "" {
+		return "", fmt.Errorf("log group %s was created but is not listed yet: run apply again", name)
+	}
 	g.retention = true
 	if err := g.change(ctx); err != nil {
 		return "", err

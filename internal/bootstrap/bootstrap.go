@@ -32,7 +32,6 @@ const (
 	TagStack          = "deploy-action:stack"
 	TagDesiredCount   = "deploy-action:desired-count"
 	placeholderTag    = "bootstrap-placeholder"
-	githubOIDCHost    = "token.actions.githubusercontent.com"
 	executionPolicy   = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 	secretsRWPolicy   = "arn:aws:iam::aws:policy/SecretsManagerReadWrite"
 	readSecretsPolicy = "read-app-secrets"
@@ -88,6 +87,7 @@ type Outputs struct {
 	ServiceARN          string   `json:"serviceArn,omitempty"`
 	OIDCProviderARN     string   `json:"oidcProviderArn,omitempty"`
 	DeployRoleARN       string   `json:"deployRoleArn,omitempty"`
+	BootstrapRoleARN    string   `json:"bootstrapRoleArn,omitempty"`
 	// Resources says of each resource whose it is: "ours" (made by the
 	// bootstrap) or "adopted" (found, left as it was).
 	Resources []Resource `json:"resources,omitempty"`

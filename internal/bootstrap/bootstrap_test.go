@@ -462,6 +462,63 @@ func TestNewAppSecretIsAChange(t *testing.T) {
 	}
 }
 
+// TestBootstrapRoleOnGitHubEnterprise makes the bootstrap's own role for a
+// GitHub Enterprise Server: the provider is the server's token issuer, each
+// role trusts its own subject, and the bootstrap role may change the
+// baseline's roles but never itself.
+func TestBootstrapRoleOnGitHubEnterprise(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	ctx := context.Background()
+	const issuer = "github.example.com/_services/token"
+	e.cfg.GitHub.TokenURL = "https://" + issuer
+	e.cfg.GitHub.BootstrapRole = e.cfg.Name + "-bootstrap"
+	e.cfg.GitHub.BootstrapEnvironment = "bootstrap"
+	s := e.stack(t, 0)
+	if _, err := s.Apply(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	o := s.Outputs()
+	if !strings.HasSuffix(o.OIDCProviderARN, ":oidc-provider/"+issuer) || o.BootstrapRoleARN == "" {
+		t.Fatalf("provider %q, bootstrap role %q; want the enterprise issuer's provider and a role", o.OIDCProviderARN, o.BootstrapRoleARN)
+	}
+	var role struct{ Role struct{ AssumeRolePolicyDocument map[string]any } }
+	e.cli(t, &role, "iam", "get-role", "--role-name", e.cfg.GitHub.BootstrapRole)
+	trust, _ := json.Marshal(role.Role.AssumeRolePolicyDocument)
+	if !strings.Contains(string(trust), `"`+issuer+`:sub":"repo:autonote/autonote:environment:bootstrap"`) {
+		t.Errorf("bootstrap role trusts %s, want the bootstrap environment's jobs through %s", trust, issuer)
+	}
+	e.cli(t, &role, "iam", "get-role", "--role-name", e.cfg.GitHub.Role)
+	trust, _ = json.Marshal(role.Role.AssumeRolePolicyDocument)
+	if !strings.Contains(string(trust), `"`+issuer+`:sub":"repo:autonote/autonote:ref:refs/heads/main"`) {
+		t.Errorf("deploy role trusts %s, want main's jobs through %s", trust, issuer)
+	}
+	var policy struct{ PolicyDocument map[string]any }
+	e.cli(t, &policy, "iam", "get-role-policy", "--role-name", e.cfg.GitHub.BootstrapRole, "--policy-name", "bootstrap")
+	doc, _ := json.Marshal(policy.PolicyDocument)
+	for _, want := range []string{"role/" + e.cfg.ExecutionRole, "role/" + e.cfg.GitHub.Role, "iam:PutRolePolicy", e.cfg.ECRRepository, `"aws:ResourceTag/managed-by":"deploy-action-bootstrap"`} {
+		if !strings.Contains(string(doc), want) {
+			t.Errorf("bootstrap policy lacks %s:\n%s", want, doc)
+		}
+	}
+	if strings.Contains(string(doc), "role/"+e.cfg.GitHub.BootstrapRole) {
+		t.Errorf("the bootstrap role may change itself:\n%s", doc)
+	}
+	if steps, err := e.stack(t, 0).Plan(ctx); err != nil || bootstrap.Changes(steps) != 0 {
+		t.Errorf("re-plan: %v, %d changes; want none: %+v", err, bootstrap.Changes(steps), steps)
+	}
+	if _, err := e.stack(t, 0).Destroy(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var roles struct{ Roles []struct{ RoleName string } }
+	e.cli(t, &roles, "iam", "list-roles")
+	for _, r := range roles.Roles {
+		if r.RoleName == e.cfg.GitHub.BootstrapRole {
+			t.Error("destroy left the bootstrap role")
+		}
+	}
+}
+
 func TestDestroyTakesOnlyWhatItMade(t *testing.T) {
 	t.Parallel()
 	for _, force := range []bool{false, true} {
@@ -525,6 +582,12 @@ func TestBadConfigFailsBeforeAnyChange(t *testing.T) {
 		{"not a CIDR", func(c *bootstrap.Config) { c.VPCCIDR = "10.0.0.0" }, "is not a CIDR block"},
 		{"missing region", func(c *bootstrap.Config) { c.Region = "" }, "no region"},
 		{"bad ingress", func(c *bootstrap.Config) { c.IngressCIDRs = []string{"everyone"} }, "ingress-cidrs"},
+		{"token url not https", func(c *bootstrap.Config) {
+			c.GitHub = &bootstrap.GitHub{Repository: "a/b", Branch: "main", Role: "r", TokenURL: "http://github.example.com/_services/token"}
+		}, "github.token-url"},
+		{"bootstrap role is the deploy role", func(c *bootstrap.Config) {
+			c.GitHub = &bootstrap.GitHub{Repository: "a/b", Branch: "main", Role: "r", BootstrapRole: "r"}
+		}, "a role of its own"},
 	}
 	for _, tt := range tests {
 		cfg := bootstrap.Default()

@@ -56,7 +56,7 @@ type Config struct {
 }
 
 // manageable are the keys the manage list takes.
-var manageable = []string{"vpc", "subnets", "security-group", "execution-role", "deploy-role", "repository", "log-group", "cluster"}
+var manageable = []string{"vpc", "subnets", "security-group", "execution-role", "deploy-role", "bootstrap-role", "repository", "log-group", "cluster"}
 
 // GitHub asks for the OIDC provider and a deploy role that only the
 // repository's branch may assume.
@@ -69,6 +69,38 @@ type GitHub struct {
 	// every workflow of the branch: the stronger choice, since an
 	// environment can require reviewers and limit its branches.
 	Environment string `yaml:"environment"`
+	// TokenURL is the issuer of the workflows' OIDC tokens: GitHub.com's
+	// by default; GitHub Enterprise Server's is https://HOST/_services/token,
+	// GitHub Enterprise Cloud with data residency's
+	// https://token.actions.SUBDOMAIN.ghe.com.
+	TokenURL string `yaml:"token-url"`
+	// BootstrapRole, when set, is a second role made for the bootstrap
+	// itself, so bootstrap.yml can plan and apply from GitHub; it trusts
+	// BootstrapEnvironment's jobs when set (the stronger choice), else the
+	// same jobs as the deploy role.
+	BootstrapRole        string `yaml:"bootstrap-role"`
+	BootstrapEnvironment string `yaml:"bootstrap-environment"`
+}
+
+// DefaultTokenURL is GitHub.com's OIDC token issuer.
+const DefaultTokenURL = "https://token.actions.githubusercontent.com"
+
+// TokenHost is the token issuer's host and path, as IAM names the
+// provider and its condition keys.
+func (g GitHub) TokenHost() string {
+	u := g.TokenURL
+	if u == "" {
+		u = DefaultTokenURL
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(u, "https://"), "/")
+}
+
+// BootstrapSubject is the OIDC subject the bootstrap role trusts.
+func (g GitHub) BootstrapSubject() string {
+	if g.BootstrapEnvironment != "" {
+		return fmt.Sprintf("repo:%s:environment:%s", g.Repository, g.BootstrapEnvironment)
+	}
+	return g.Subject()
 }
 
 // Subject is the OIDC subject the deploy role trusts.
@@ -214,6 +246,12 @@ func (c Config) Check() error {
 	}
 	if g := c.GitHub; g != nil && (!strings.Contains(g.Repository, "/") || (g.Branch == "" && g.Environment == "") || g.Role == "") {
 		add("github: give repository (owner/name), role, and the branch or (stronger) the environment whose jobs may deploy")
+	}
+	if g := c.GitHub; g != nil && g.TokenURL != "" && (!strings.HasPrefix(g.TokenURL, "https://") || strings.ContainsAny(strings.TrimPrefix(g.TokenURL, "https://"), " ?#")) {
+		add("github.token-url %q: give the https:// issuer of your GitHub's OIDC tokens, e.g. https://github.example.com/_services/token (GitHub Enterprise Server)", g.TokenURL)
+	}
+	if g := c.GitHub; g != nil && g.BootstrapRole != "" && g.BootstrapRole == g.Role {
+		add("github.bootstrap-role %q is also github.role: the bootstrap role must be a role of its own", g.BootstrapRole)
 	}
 	return errors.Join(errs...)
 }

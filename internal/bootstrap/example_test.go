@@ -21,7 +21,7 @@ func TestExampleConfigIsTheDefault(t *testing.T) {
 	want := bootstrap.Default()
 	want.Region = "us-east-1"
 	want.AvailabilityZones = []string{}
-	want.GitHub = &bootstrap.GitHub{Repository: "autonote/autonote", Branch: "main", Role: "autonote-deploy"}
+	want.GitHub = &bootstrap.GitHub{Repository: "autonote/autonote", Branch: "main", Role: "autonote-deploy", TokenURL: bootstrap.DefaultTokenURL}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("examples/bootstrap.yaml = %+v\nwant the defaults %+v", got, want)
 	}

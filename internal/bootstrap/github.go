@@ -16,8 +16,10 @@ type oidcProvider struct {
 	arn string
 }
 
-func (p *oidcProvider) describe() (string, string) { return "GitHub OIDC provider", githubOIDCHost }
-func (p *oidcProvider) stage() int                 { return 1 }
+func (p *oidcProvider) describe() (string, string) {
+	return "GitHub OIDC provider", p.s.cfg.GitHub.TokenHost()
+}
+func (p *oidcProvider) stage() int { return 1 }
 
 func (p *oidcProvider) find(ctx context.Context) (found, error) {
 	s := p.s
@@ -27,7 +29,7 @@ func (p *oidcProvider) find(ctx context.Context) (found, error) {
 	}
 	for _, op := range out.OpenIDConnectProviderList {
 		arn := aws.ToString(op.Arn)
-		if !strings.HasSuffix(arn, "/"+githubOIDCHost) {
+		if !strings.HasSuffix(arn, ":oidc-provider/"+s.cfg.GitHub.TokenHost()) {
 			continue
 		}
 		p.arn = arn
@@ -48,7 +50,7 @@ func (p *oidcProvider) find(ctx context.Context) (found, error) {
 func (p *oidcProvider) create(ctx context.Context) (string, error) {
 	s := p.s
 	out, err := s.c.IAM.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
-		Url: aws.String("https://" + githubOIDCHost), ClientIDList: []string{"sts.amazonaws.com"}, Tags: s.iamTags(),
+		Url: aws.String("https://" + s.cfg.GitHub.TokenHost()), ClientIDList: []string{"sts.amazonaws.com"}, Tags: s.iamTags(),
 		// AWS no longer checks the thumbprint for this provider; the API still asks for one.
 		ThumbprintList: []string{"6938fd4d98bab03faadb97b34396831e3780aea1"},
 	})
@@ -90,21 +92,27 @@ func (p *oidcProvider) destroy(ctx context.Context) error {
 func (s *Stack) deployRole() *role {
 	g := s.cfg.GitHub
 	return &role{s: s, kind: "deploy role", key: "deploy-role", name: g.Role, stg: 5, inlineName: deployPolicy,
-		trust: func() string {
-			return policyDoc(map[string]any{
-				"Effect":    "Allow",
-				"Principal": map[string]any{"Federated": s.get().OIDCProviderARN},
-				"Action":    "sts:AssumeRoleWithWebIdentity",
-				"Condition": map[string]any{"StringEquals": map[string]any{
-					githubOIDCHost + ":aud": "sts.amazonaws.com",
-					githubOIDCHost + ":sub": g.Subject(),
-				}},
-			})
-		},
+		trust:   s.githubTrust(g.Subject()),
 		managed: func() []string { return nil },
 		inline:  s.deployPolicy,
 		adopted: func() string { return "" },
 		record:  func(o *Outputs, arn string) { o.DeployRoleARN = arn },
+	}
+}
+
+// githubTrust lets the jobs of one OIDC subject assume a role.
+func (s *Stack) githubTrust(subject string) func() string {
+	host := s.cfg.GitHub.TokenHost()
+	return func() string {
+		return policyDoc(map[string]any{
+			"Effect":    "Allow",
+			"Principal": map[string]any{"Federated": s.get().OIDCProviderARN},
+			"Action":    "sts:AssumeRoleWithWebIdentity",
+			"Condition": map[string]any{"StringEquals": map[string]any{
+				host + ":aud": "sts.amazonaws.com",
+				host + ":sub": subject,
+			}},
+		})
 	}
 }
 

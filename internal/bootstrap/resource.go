@@ -132,6 +132,9 @@ func (s *Stack) resources() []resource {
 		&taskDefinition{s: s}, &service{s: s})
 	if s.cfg.GitHub != nil {
 		rs = append(rs, &oidcProvider{s: s}, s.deployRole())
+		if s.cfg.GitHub.BootstrapRole != "" {
+			rs = append(rs, s.bootstrapRole())
+		}
 	}
 	return rs
 }
