@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -55,6 +56,8 @@ type world struct {
 	env     map[string]string
 	firstTD string
 	shas    []string
+	// logGroup is where the server container's awslogs lines go.
+	logGroup string
 }
 
 var (
@@ -88,10 +91,16 @@ func newWorld(t *testing.T) *world {
 	// The tasks answer on a loopback address, as the seed's answer on
 	// their public IPs; scenarios set later for one image win over this.
 	bed.Sim.SetScenario(w.repo+":", ecssim.Scenario{Address: "127.0.0.2"})
+	w.logGroup = "/ecs/" + name
+	if _, err := cloudwatchlogs.NewFromConfig(bed.Config()).CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(w.logGroup)}); err != nil {
+		t.Fatal(err)
+	}
 	w.firstTD, err = bed.Seed(ctx, testbed.Service{
 		Cluster: name, Service: name, Family: name, DesiredCount: 1, CircuitBreaker: true, Rollback: true, Public: true,
 		Containers: []types.ContainerDefinition{{Name: aws.String("server"), Image: aws.String(bed.Registry + "/" + w.repo + ":" + w.shas[0]), Essential: aws.Bool(true),
-			PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(3000)}}}},
+			PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(3000)}},
+			LogConfiguration: &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: map[string]string{
+				"awslogs-group": w.logGroup, "awslogs-region": testbed.Region, "awslogs-stream-prefix": "ecs"}}}},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -34,7 +34,7 @@ func TestActionYMLDeclaresEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	files, _ := filepath.Glob("*.go")
-	readInput := regexp.MustCompile(`(?:GetInput\(|parseBool\(a, )"([a-z-]+)"`)
+	readInput := regexp.MustCompile(`(?:GetInput\(|parseBool\(a, |duration\(a, )"([a-z-]+)"`)
 	wroteOutput := regexp.MustCompile(`(?:\[2\]string\{|\]string\{\{)"([a-z-]+)",`)
 	var inputs, outputs []string
 	for _, f := range files {

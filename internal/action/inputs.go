@@ -52,6 +52,7 @@ type Inputs struct {
 	WebhookURL          string
 	WebhookSecret       string
 	BootstrapConfig     string
+	Lifecycle
 }
 
 // Defaults of the inputs, as action.yml declares them.
@@ -126,9 +127,12 @@ func ParseInputs(a *githubactions.Action) (Inputs, error) {
 		}
 	}
 
+	if err := parseLifecycle(a, &in); err != nil {
+		return in, err
+	}
 	switch in.Command {
 	case CommandDeploy:
-		if in.Tag == "" {
+		if in.Tag == "" && in.TaskDefinition == "" {
 			return in, fmt.Errorf("input tag is empty and GITHUB_SHA is not set: name the image tag to deploy")
 		}
 	case CommandRollback:
@@ -141,7 +145,12 @@ func ParseInputs(a *githubactions.Action) (Inputs, error) {
 		if err := ecrimage.CheckSHA(in.SHA); err != nil {
 			return in, fmt.Errorf("input sha: %w", err)
 		}
-	case CommandBootstrap, CommandStatus, CommandRedeploy:
+	case CommandRedeploy:
+		if len(in.Env)+len(in.Secrets) > 0 || in.PreDeploy != nil {
+			return in, fmt.Errorf("redeploy starts the running revision anew; env, secrets and pre-deploy-command belong to a new revision: use command deploy")
+		}
+		fallthrough
+	case CommandBootstrap, CommandStatus:
 		if in.WebhookURL != "" {
 			return in, fmt.Errorf("command %s does not go through the deploy hook: remove webhook-url", in.Command)
 		}
@@ -182,6 +191,8 @@ func (in Inputs) checkHook() error {
 		return fmt.Errorf("inputs webhook-url and image are both set: the deploy hook deploys images already in ECR; push in an earlier step or drop webhook-url")
 	case in.DryRun:
 		return fmt.Errorf("dry-run is not available through the deploy hook: drop webhook-url to see the task definition")
+	case len(in.Env)+len(in.Secrets) > 0 || in.TaskDefinition != "" || in.PreDeploy != nil || in.SmokePath != "" || in.KeepRevisions > 0:
+		return fmt.Errorf("env, secrets, task-definition, pre-deploy-command, smoke-path and keep-revisions are not sent to the deploy hook: set them in the hook's target, or drop webhook-url")
 	}
 	u, err := url.Parse(in.WebhookURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && (u.Scheme != "http" || !ecrimage.IsLoopback(u.Host))) {

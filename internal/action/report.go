@@ -21,7 +21,12 @@ type phaseLog struct {
 	mu    sync.Mutex
 	open  bool
 	steps []ecsdeploy.Phase
+	lines int // task log lines printed
 }
+
+// maxTaskLines is how many lines of a pre-deploy task the log shows: a
+// command that prints without end does not flood the Actions log.
+const maxTaskLines = 2000
 
 // Phase closes the open group and opens one for the phase.
 func (l *phaseLog) Phase(name string) {
@@ -43,6 +48,20 @@ func (l *phaseLog) PhaseFailed() {
 	defer l.mu.Unlock()
 	if l.open {
 		l.steps[len(l.steps)-1].Failed = true
+	}
+}
+
+// TaskLine prints a line of the pre-deploy task's log, as data.
+func (l *phaseLog) TaskLine(at time.Time, line string) {
+	l.mu.Lock()
+	l.lines++
+	n := l.lines
+	l.mu.Unlock()
+	switch {
+	case n <= maxTaskLines:
+		l.a.Infof("%s  %s", at.UTC().Format(time.TimeOnly), plain(line))
+	case n == maxTaskLines+1:
+		l.a.Infof("(more lines of the task are not shown here: read them in its log stream)")
 	}
 }
 

@@ -12,9 +12,11 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/sethvargo/go-githubactions"
 
@@ -79,6 +81,7 @@ type runner struct {
 type session struct {
 	ecs      *ecs.Client
 	ecr      *ecr.Client
+	secrets  *secretsmanager.Client
 	registry *ecrimage.Registry
 	repo     *ecrimage.Repository
 	deployer *ecsdeploy.Deployer
@@ -149,6 +152,16 @@ func (r *runner) connect(ctx context.Context, registry bool) (*session, error) {
 			o.BaseEndpoint = u
 		}
 	})
+	logs := cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) {
+		if u := awsenv.Endpoint(a.Getenv, "CLOUDWATCH_LOGS"); u != nil {
+			o.BaseEndpoint = u
+		}
+	})
+	s.secrets = secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
+		if u := awsenv.Endpoint(a.Getenv, "SECRETS_MANAGER"); u != nil {
+			o.BaseEndpoint = u
+		}
+	})
 
 	if registry {
 		r.log.Phase("registry")
@@ -163,7 +176,7 @@ func (r *runner) connect(ctx context.Context, registry bool) (*session, error) {
 			return nil, err
 		}
 	}
-	dopts := []ecsdeploy.Option{ecsdeploy.WithLogger(slog.New(&lineHandler{a: a})), ecsdeploy.WithReporter(r.log), ecsdeploy.WithEC2(ec2Client)}
+	dopts := []ecsdeploy.Option{ecsdeploy.WithLogger(slog.New(&lineHandler{a: a})), ecsdeploy.WithReporter(r.log), ecsdeploy.WithEC2(ec2Client), ecsdeploy.WithLogs(logs)}
 	if r.opts.Polling != (ecsdeploy.Polling{}) {
 		dopts = append(dopts, ecsdeploy.WithPolling(r.opts.Polling))
 	}
@@ -185,13 +198,50 @@ func (r *runner) request() ecsdeploy.Request {
 		RollbackOnFailure:   in.RollbackOnFailure,
 		OnRolloutInProgress: in.OnRolloutInProgress,
 		DryRun:              in.DryRun,
+		KeepRevisions:       in.KeepRevisions,
 	}
+}
+
+// lifecycle adds to req what the lifecycle inputs ask for, reading the
+// secrets they name first: an unknown one fails before anything changes.
+func (r *runner) lifecycle(ctx context.Context, s *session, req *ecsdeploy.Request, preDeploy bool) error {
+	l := r.in.Lifecycle
+	req.Env = l.Env
+	var err error
+	if req.Secrets, err = resolveSecrets(ctx, s.secrets, l.Secrets); err != nil {
+		return err
+	}
+	if preDeploy && l.PreDeploy != nil {
+		req.PreDeploy = &ecsdeploy.PreDeploy{Command: l.PreDeploy, Timeout: l.PreDeployTimeout}
+	}
+	if l.SmokePath != "" {
+		req.Smoke = &ecsdeploy.Smoke{Path: l.SmokePath, Timeout: l.SmokeTimeout, Header: l.SmokeHeader}
+		if l.SmokeSecret != nil {
+			if req.Smoke.HeaderValue, err = secretValue(ctx, r.a, s.secrets, *l.SmokeSecret); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // deploy pushes the image input, if any, and rolls the service onto the
 // image of the tag input.
 func (r *runner) deploy(ctx context.Context, s *session, rep Report) (Report, error) {
 	a, in := r.a, r.in
+	req := r.request()
+	if err := r.lifecycle(ctx, s, &req, true); err != nil {
+		return rep, err
+	}
+	if in.TaskDefinition != "" {
+		req.TaskDefinition = in.TaskDefinition
+		res, err := s.deployer.Deploy(ctx, req)
+		rep.Result = res
+		if res != nil {
+			rep.Image = res.Image
+		}
+		return r.rendered(rep), err
+	}
 	var img ecrimage.Image
 	var err error
 	if in.Image != "" {
@@ -204,7 +254,6 @@ func (r *runner) deploy(ctx context.Context, s *session, rep Report) (Report, er
 		a.Infof("image %s (%s)", img.URI(), img.Digest)
 	}
 	rep.setImage(img)
-	req := r.request()
 	req.Image = img.URI()
 	rep.Result, err = s.deployer.Deploy(ctx, req)
 	return r.rendered(rep), err
@@ -221,7 +270,14 @@ func (r *runner) rollback(ctx context.Context, s *session, rep Report) (Report, 
 		r.a.Infof("%s resolves to %s (%s)", sha, img.URI(), img.Digest)
 		return img.URI(), nil
 	})
-	res, err := s.deployer.Rollback(ctx, r.request(), r.in.SHA, images)
+	req := r.request()
+	if err := r.lifecycle(ctx, s, &req, false); err != nil {
+		return rep, err
+	}
+	if r.in.PreDeploy != nil {
+		r.a.Noticef("pre-deploy-command does not run on a rollback: the build returned to ran its migrations when it was deployed (run a down-migration by hand if one is needed)")
+	}
+	res, err := s.deployer.Rollback(ctx, req, r.in.SHA, images)
 	rep.Result = res
 	return r.rendered(rep), err
 }
@@ -229,7 +285,11 @@ func (r *runner) rollback(ctx context.Context, s *session, rep Report) (Report, 
 // redeploy starts a new deployment of the revision the service runs now:
 // new tasks, the same image (after rotating a secret, say).
 func (r *runner) redeploy(ctx context.Context, s *session, rep Report) (Report, error) {
-	res, err := s.deployer.Redeploy(ctx, r.request())
+	req := r.request()
+	if err := r.lifecycle(ctx, s, &req, false); err != nil {
+		return rep, err
+	}
+	res, err := s.deployer.Redeploy(ctx, req)
 	rep.Result = res
 	if res != nil && res.Image != "" {
 		rep.Image = res.Image

@@ -73,6 +73,9 @@ func (r Report) Outputs() [][2]string {
 	if u := r.url(); u != "" {
 		out = append(out, [2]string{"url", u})
 	}
+	if res := r.Result; res != nil && res.PreDeploy != nil && res.PreDeploy.ExitCode != nil {
+		out = append(out, [2]string{"pre-deploy-exit-code", fmt.Sprint(*res.PreDeploy.ExitCode)})
+	}
 	return out
 }
 
@@ -137,6 +140,12 @@ func Summary(r Report) string {
 	if r.url() != "" {
 		row("URL", r.url())
 	}
+	if p := res.PreDeploy; p != nil {
+		row("Pre-deploy command", preDeployWords(p))
+	}
+	if n := len(res.Deregistered); n > 0 {
+		row("Old revisions deregistered", fmt.Sprintf("%d, the oldest `%s`", n, revision(res.Deregistered[n-1])))
+	}
 	row("Duration", r.End.Sub(r.Start).Round(100*time.Millisecond).String())
 	result := string(res.Status)
 	if res.Status == ecsdeploy.StatusStarted {
@@ -166,10 +175,31 @@ func Summary(r Report) string {
 		}
 		b.WriteString("```\n")
 	}
+	if p := res.PreDeploy; p != nil && len(p.Last) > 0 && (p.ExitCode == nil || *p.ExitCode != 0) {
+		fmt.Fprintf(&b, "\n<details><summary>Last %d log lines of the pre-deploy task</summary>\n\n```text\n", len(p.Last))
+		for _, l := range p.Last {
+			b.WriteString(strings.ReplaceAll(l, "```", "'''") + "\n")
+		}
+		b.WriteString("```\n</details>\n")
+	}
 	if r.Rendered != "" {
 		fmt.Fprintf(&b, "\n<details><summary>Task definition that would be registered</summary>\n\n```json\n%s\n```\n</details>\n", r.Rendered)
 	}
 	return b.String()
+}
+
+// preDeployWords says in a few words how the pre-deploy command ended.
+func preDeployWords(p *ecsdeploy.TaskRun) string {
+	var s string
+	switch {
+	case p.ExitCode != nil:
+		s = fmt.Sprintf("exit code %d", *p.ExitCode)
+	case p.Reason != "":
+		s = escape(p.Reason)
+	default:
+		s = "did not finish"
+	}
+	return s + fmt.Sprintf(" in %s, %d log lines, task `%s`", p.Duration.Round(100*time.Millisecond), p.Lines, revision(p.TaskARN))
 }
 
 // statusSummary renders what command status read: what runs, where, and

@@ -34,6 +34,25 @@ type Request struct {
 	// OnRolloutInProgress says what to do when another build is rolling
 	// out: Wait (the default, "") or Supersede.
 	OnRolloutInProgress InProgress
+	// Env and Secrets set variables on the container of the new revision,
+	// replacing those of the same name: Env in plain text, Secrets as
+	// valueFrom (a secret's ARN, or ARN:json-key::).
+	Env     []types.KeyValuePair
+	Secrets []types.Secret
+	// TaskDefinition deploys this revision as it is (family:revision or
+	// ARN), instead of a new one made from the running revision and Image.
+	TaskDefinition string
+	// PreDeploy, when set, runs once in a task of the new revision before
+	// the service changes; the deploy stops there unless it exits 0.
+	PreDeploy *PreDeploy
+	// Smoke, when set, must answer on every new task before the deploy
+	// counts as done; otherwise the service returns to the last stable
+	// revision.
+	Smoke *Smoke
+	// KeepRevisions > 0 deregisters, after a successful deploy, the
+	// family's revisions older than the newest KeepRevisions, never one a
+	// deployment of the service uses or the rollback target.
+	KeepRevisions int
 	// reuseRevision looks for an identical earlier revision of the family
 	// before registering one, as a return to an earlier build should.
 	reuseRevision bool
@@ -47,8 +66,14 @@ func (r Request) validate() error {
 		return fmt.Errorf("cluster is empty: name the ECS cluster")
 	case r.Service == "":
 		return fmt.Errorf("service is empty: name the ECS service")
-	case r.Image == "":
+	case r.Image == "" && r.TaskDefinition == "":
 		return fmt.Errorf("image is empty: name the image to deploy")
+	case r.Image != "" && r.TaskDefinition != "" && !r.reuseRevision && !r.redeploy:
+		return fmt.Errorf("both an image and a task definition are given: deploy one or the other")
+	case len(r.Env)+len(r.Secrets) > 0 && r.TaskDefinition != "":
+		return fmt.Errorf("env and secrets change a new revision; a given task definition is deployed as it is: drop one or the other")
+	case r.KeepRevisions < 0:
+		return fmt.Errorf("keep-revisions %d is negative: give how many revisions to keep, or 0 to keep all", r.KeepRevisions)
 	case (r.Wait || r.OnRolloutInProgress != Supersede) && r.Timeout <= 0:
 		return fmt.Errorf("timeout %v is not positive: give the rollout time to finish, e.g. 15m", r.Timeout)
 	case r.OnRolloutInProgress != "" && r.OnRolloutInProgress != Wait && r.OnRolloutInProgress != Supersede:
@@ -144,44 +169,15 @@ func (r *run) deploy(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return res, err
 	}
-	container, err := ChooseContainer(out.TaskDefinition, r.req.Container, r.req.Repository)
-	if err != nil {
+	next, nextTD, err := r.nextRevision(ctx, out, st)
+	if err != nil || res.Status == StatusUnchanged || res.DryRun {
 		return res, err
 	}
-	res.Container = container
-	in, err := NextRevision(out.TaskDefinition, out.Tags, container, r.req.Image)
-	if err != nil {
-		return res, err
-	}
-	if res.Rendered, err = render(in); err != nil {
-		return res, fmt.Errorf("render task definition: %w", err)
-	}
-	if containerImage(out.TaskDefinition, container) == r.req.Image && st.rolling == nil {
-		r.log.Info("service already runs the image", "image", r.req.Image, "taskDefinition", base)
-		res.Status = StatusUnchanged
-		return res, nil
-	}
-	if r.req.DryRun {
-		res.DryRun = true
-		res.Status = StatusUnchanged
-		return res, nil
-	}
-	r.sayRollbackTarget(st)
-
-	r.phase("register task definition")
-	next := ""
-	if r.req.reuseRevision {
-		next = r.findIdentical(ctx, in, base)
-	}
-	if next != "" {
-		r.log.Info("reusing identical task definition", "taskDefinition", next)
-	} else {
-		reg, err := r.ecs.RegisterTaskDefinition(ctx, in)
-		if err != nil {
-			return res, fmt.Errorf("register task definition %s: %w", aws.ToString(in.Family), err)
+	if r.req.PreDeploy != nil {
+		r.phase("pre-deploy command")
+		if err := r.preDeploy(ctx, svc, nextTD, res.Container); err != nil {
+			return res, err
 		}
-		next = aws.ToString(reg.TaskDefinition.TaskDefinitionArn)
-		r.log.Info("registered task definition", "taskDefinition", next)
 	}
 
 	r.phase("update service")
@@ -190,6 +186,108 @@ func (r *run) deploy(ctx context.Context) (*Result, error) {
 		return res, err
 	}
 	return res, r.rollout(ctx, next, id, previous)
+}
+
+// nextRevision is the revision to deploy: the one given, else a new one
+// made from base (the last stable revision) with the image and variables
+// asked for, registered (or, returning to a build, found again). It sets
+// the result's status to unchanged when the service runs it already, and
+// stops a dry run before anything is registered.
+func (r *run) nextRevision(ctx context.Context, base *ecs.DescribeTaskDefinitionOutput, st rolloutState) (string, *types.TaskDefinition, error) {
+	res := r.res
+	if r.req.TaskDefinition != "" {
+		given, err := r.describeTaskDefinition(ctx, r.req.TaskDefinition)
+		if err != nil {
+			return "", nil, err
+		}
+		td := given.TaskDefinition
+		if res.Container, err = ChooseContainer(td, r.req.Container, r.req.Repository); err != nil {
+			return "", nil, err
+		}
+		arn := aws.ToString(td.TaskDefinitionArn)
+		res.Image = containerImage(td, res.Container)
+		if f, g := aws.ToString(base.TaskDefinition.Family), aws.ToString(td.Family); f != g {
+			r.log.Warn(fmt.Sprintf("task definition %s is of family %s, not %s that the service runs", lastPart(arn), g, f))
+		}
+		if res.Rendered, err = render(mustCopy(td)); err != nil {
+			return "", nil, fmt.Errorf("render task definition: %w", err)
+		}
+		if arn == aws.ToString(base.TaskDefinition.TaskDefinitionArn) && st.rolling == nil {
+			r.log.Info("service already runs the task definition", "taskDefinition", arn)
+			res.Status = StatusUnchanged
+			return "", nil, nil
+		}
+		if r.req.DryRun {
+			res.DryRun, res.Status = true, StatusUnchanged
+			return "", nil, nil
+		}
+		r.sayRollbackTarget(st)
+		return arn, td, nil
+	}
+
+	container, err := ChooseContainer(base.TaskDefinition, r.req.Container, r.req.Repository)
+	if err != nil {
+		return "", nil, err
+	}
+	res.Container = container
+	in, err := NextRevision(base.TaskDefinition, base.Tags, container, r.req.Image)
+	if err != nil {
+		return "", nil, err
+	}
+	setVariables(in, container, r.req.Env, r.req.Secrets)
+	if res.Rendered, err = render(in); err != nil {
+		return "", nil, fmt.Errorf("render task definition: %w", err)
+	}
+	if sameRegistration(in, base, container) && st.rolling == nil {
+		r.log.Info("service already runs the image", "image", r.req.Image, "taskDefinition", aws.ToString(base.TaskDefinition.TaskDefinitionArn))
+		res.Status = StatusUnchanged
+		return "", nil, nil
+	}
+	if r.req.DryRun {
+		res.DryRun, res.Status = true, StatusUnchanged
+		return "", nil, nil
+	}
+	r.sayRollbackTarget(st)
+
+	r.phase("register task definition")
+	if r.req.reuseRevision {
+		if arn := r.findIdentical(ctx, in, aws.ToString(base.TaskDefinition.TaskDefinitionArn)); arn != "" {
+			r.log.Info("reusing identical task definition", "taskDefinition", arn)
+			out, err := r.describeTaskDefinition(ctx, arn)
+			if err != nil {
+				return "", nil, err
+			}
+			return arn, out.TaskDefinition, nil
+		}
+	}
+	reg, err := r.ecs.RegisterTaskDefinition(ctx, in)
+	if err != nil {
+		return "", nil, fmt.Errorf("register task definition %s: %w", aws.ToString(in.Family), err)
+	}
+	next := aws.ToString(reg.TaskDefinition.TaskDefinitionArn)
+	r.log.Info("registered task definition", "taskDefinition", next)
+	return next, reg.TaskDefinition, nil
+}
+
+// sameRegistration reports whether in registers what base already is.
+func sameRegistration(in *ecs.RegisterTaskDefinitionInput, base *ecs.DescribeTaskDefinitionOutput, container string) bool {
+	cur, err := NextRevision(base.TaskDefinition, base.Tags, container, containerImage(base.TaskDefinition, container))
+	if err != nil {
+		return false
+	}
+	a, errA := json.Marshal(in)
+	b, errB := json.Marshal(cur)
+	return errA == nil && errB == nil && string(a) == string(b)
+}
+
+// mustCopy is td as the registration input that would make it, for
+// printing.
+func mustCopy(td *types.TaskDefinition) *ecs.RegisterTaskDefinitionInput {
+	in := &ecs.RegisterTaskDefinitionInput{}
+	if raw, err := json.Marshal(td); err == nil {
+		_ = json.Unmarshal(raw, in)
+	}
+	return in
 }
 
 // rollout follows deployment id of revision next, which the service was
@@ -212,6 +310,17 @@ func (r *run) rollout(ctx context.Context, next, id, previous string) error {
 	}
 	res.Status = StatusSucceeded
 	r.locate(ctx, next)
+	if r.req.Smoke != nil {
+		r.phase("smoke check")
+		if err := r.smoke(ctx); err != nil {
+			res.Status = StatusFailed
+			r.reporter.PhaseFailed()
+			return r.returnTo(ctx, previous, &RolloutFailedError{Service: r.req.Service, DeploymentID: id, Reason: err.Error(), Cause: ErrSmokeFailed})
+		}
+	}
+	if r.req.KeepRevisions > 0 {
+		r.prune(ctx, next, previous)
+	}
 	return nil
 }
 

@@ -28,6 +28,9 @@ type ECSAPI interface {
 	ListServices(ctx context.Context, in *ecs.ListServicesInput, opts ...func(*ecs.Options)) (*ecs.ListServicesOutput, error)
 	ListServiceDeployments(ctx context.Context, in *ecs.ListServiceDeploymentsInput, opts ...func(*ecs.Options)) (*ecs.ListServiceDeploymentsOutput, error)
 	DescribeServiceRevisions(ctx context.Context, in *ecs.DescribeServiceRevisionsInput, opts ...func(*ecs.Options)) (*ecs.DescribeServiceRevisionsOutput, error)
+	RunTask(ctx context.Context, in *ecs.RunTaskInput, opts ...func(*ecs.Options)) (*ecs.RunTaskOutput, error)
+	StopTask(ctx context.Context, in *ecs.StopTaskInput, opts ...func(*ecs.Options)) (*ecs.StopTaskOutput, error)
+	DeregisterTaskDefinition(ctx context.Context, in *ecs.DeregisterTaskDefinitionInput, opts ...func(*ecs.Options)) (*ecs.DeregisterTaskDefinitionOutput, error)
 }
 
 // Reporter hears about a deploy as it happens. The action turns phases into
@@ -62,7 +65,8 @@ func (nopReporter) ServiceEvent(time.Time, string) {}
 // Deployer runs deploys and rollbacks against one ECS API.
 type Deployer struct {
 	ecs      ECSAPI
-	ec2      EC2API // nil: no addresses
+	ec2      EC2API  // nil: no addresses
+	logs     LogsAPI // nil: a pre-deploy task's lines are not shown
 	log      *slog.Logger
 	reporter Reporter
 	clock    Clock

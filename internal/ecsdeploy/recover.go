@@ -51,23 +51,39 @@ func (r *run) recover(ctx context.Context, id, previous string, w watchOutcome) 
 		ferr.Reason += fmt.Sprintf("; deployment %s of %s took over", w.replacedBy, w.replacedByTD)
 		res.TaskDefinitionARN = w.replacedByTD
 		return ferr
+	default:
+		return r.returnTo(ctx, previous, ferr)
+	}
+	return r.watchBack(ctx, back, previous, ferr)
+}
+
+// returnTo returns the service to the last stable revision after a
+// failure, when the request allows it, and watches that return.
+func (r *run) returnTo(ctx context.Context, previous string, ferr *RolloutFailedError) error {
+	switch {
 	case !r.req.RollbackOnFailure:
 		return ferr
 	case previous == "":
 		ferr.RollbackErr = errNoStable
 		return ferr
-	default:
-		r.phase("roll back")
-		var zero *int32
-		if r.scaleTo != nil {
-			zero = aws.Int32(0) // back to no tasks, as before the first deploy
-		}
-		if back, err = r.update(ctx, previous, zero); err != nil {
-			ferr.RollbackErr = err
-			return ferr
-		}
-		r.phase("watch rollback")
 	}
+	r.phase("roll back")
+	var zero *int32
+	if r.scaleTo != nil {
+		zero = aws.Int32(0) // back to no tasks, as before the first deploy
+	}
+	back, err := r.update(ctx, previous, zero)
+	if err != nil {
+		ferr.RollbackErr = err
+		return ferr
+	}
+	r.phase("watch rollback")
+	return r.watchBack(ctx, back, previous, ferr)
+}
+
+// watchBack follows deployment back, a return to previous, to its end.
+func (r *run) watchBack(ctx context.Context, back, previous string, ferr *RolloutFailedError) error {
+	res := r.res
 	bw, err := r.watch(ctx, back)
 	switch {
 	case err != nil:

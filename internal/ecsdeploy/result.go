@@ -49,8 +49,12 @@ type Result struct {
 	// environment values redacted (their names kept).
 	Rendered []byte
 	Stopped  []StoppedTask
-	Start    time.Time
-	End      time.Time
+	// PreDeploy is what the pre-deploy command did, when there was one.
+	PreDeploy *TaskRun
+	// Deregistered are the old revisions keep-revisions took away.
+	Deregistered []string
+	Start        time.Time
+	End          time.Time
 }
 
 // Duration is how long the deploy took.

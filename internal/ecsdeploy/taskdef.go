@@ -137,3 +137,36 @@ func render(in *ecs.RegisterTaskDefinitionInput) ([]byte, error) {
 
 // RedactedValue stands for an environment value in a rendered task definition.
 const RedactedValue = "(redacted)"
+
+// setVariables sets env and secrets on the container, replacing variables
+// of the same name, in plain text or from a secret: a name is one or the
+// other, never both.
+func setVariables(in *ecs.RegisterTaskDefinitionInput, container string, env []types.KeyValuePair, secrets []types.Secret) {
+	if len(env)+len(secrets) == 0 {
+		return
+	}
+	for i := range in.ContainerDefinitions {
+		c := &in.ContainerDefinitions[i]
+		if aws.ToString(c.Name) != container {
+			continue
+		}
+		for _, kv := range env {
+			name := aws.ToString(kv.Name)
+			c.Secrets = slices.DeleteFunc(c.Secrets, func(s types.Secret) bool { return aws.ToString(s.Name) == name })
+			if j := slices.IndexFunc(c.Environment, func(e types.KeyValuePair) bool { return aws.ToString(e.Name) == name }); j >= 0 {
+				c.Environment[j] = kv
+			} else {
+				c.Environment = append(c.Environment, kv)
+			}
+		}
+		for _, sec := range secrets {
+			name := aws.ToString(sec.Name)
+			c.Environment = slices.DeleteFunc(c.Environment, func(e types.KeyValuePair) bool { return aws.ToString(e.Name) == name })
+			if j := slices.IndexFunc(c.Secrets, func(s types.Secret) bool { return aws.ToString(s.Name) == name }); j >= 0 {
+				c.Secrets[j] = sec
+			} else {
+				c.Secrets = append(c.Secrets, sec)
+			}
+		}
+	}
+}

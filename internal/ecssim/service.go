@@ -280,9 +280,20 @@ func (s *Simulator) listTasks(ctx context.Context, c *call) (any, error) {
 	if want == "" {
 		want = "RUNNING" // as ECS: ListTasks filters on RUNNING unless told
 	}
+	if err := s.writeTaskLogs(ctx); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := &ecs.ListTasksOutput{TaskArns: []string{}}
+	if in.ServiceName == nil {
+		for _, o := range s.oneOffs {
+			if aws.ToString(o.t.ClusterArn) == clusterARN && aws.ToString(o.t.DesiredStatus) == want &&
+				(in.StartedBy == nil || aws.ToString(o.t.StartedBy) == aws.ToString(in.StartedBy)) {
+				out.TaskArns = append(out.TaskArns, aws.ToString(o.t.TaskArn))
+			}
+		}
+	}
 	for key, sv := range s.services {
 		if !strings.HasPrefix(key, clusterARN+"/") {
 			continue
@@ -316,8 +327,16 @@ func (s *Simulator) describeTasks(ctx context.Context, c *call) (any, error) {
 	if len(in.Tasks) > 100 {
 		return nil, &apiError{Type: "InvalidParameterException", Message: "Tasks cannot contain more than 100 elements."}
 	}
+	if err := s.writeTaskLogs(ctx); err != nil {
+		return nil, err
+	}
 	byARN := map[string]*types.Task{}
 	s.mu.Lock()
+	for _, o := range s.oneOffs {
+		if aws.ToString(o.t.ClusterArn) == clusterARN {
+			byARN[aws.ToString(o.t.TaskArn)] = o.t
+		}
+	}
 	for key, sv := range s.services {
 		if strings.HasPrefix(key, clusterARN+"/") {
 			s.advance(sv)

@@ -1,9 +1,13 @@
 // Package ecssim simulates the part of Amazon ECS that moto leaves out: the
 // service scheduler. It serves the service operations (CreateService,
 // UpdateService, DescribeServices, ListServices, ListTasks, DescribeTasks,
-// DeleteService) with deployments that progress over time, tasks that start
-// and stop, and service events worded the way ECS words them; every other ECS
-// operation (task definitions, clusters) goes to moto unchanged.
+// DeleteService, ListServiceDeployments, DescribeServiceRevisions) with
+// deployments that progress over time, tasks that start and stop (with
+// network interfaces in moto's EC2), and service events worded the way ECS
+// words them; and one-off tasks (RunTask, StopTask) that write their log
+// lines into moto's CloudWatch Logs as the awslogs driver names its streams.
+// Every other ECS operation (task definitions, clusters) goes to moto
+// unchanged.
 //
 // Time is read lazily: each request advances the rollouts to the simulator's
 // clock, so nothing runs in the background.
@@ -25,6 +29,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -83,6 +88,9 @@ type Simulator struct {
 	clients    map[string]*ecs.Client // moto clients by region
 	ec2s       map[string]*ec2.Client // moto EC2 clients by region
 	nets       map[string]*taskNet    // by task ARN: interfaces tasks still need
+	taskRules  []taskRule
+	oneOffs    []*oneOff                         // tasks RunTask started
+	logs       map[string]*cloudwatchlogs.Client // moto CloudWatch Logs clients by region
 
 	handlers map[string]func(context.Context, *call) (any, error) // the operations it serves
 }
@@ -131,6 +139,7 @@ func New(motoURL string, opts ...Option) (*Simulator, error) {
 		clients:    map[string]*ecs.Client{},
 		ec2s:       map[string]*ec2.Client{},
 		nets:       map[string]*taskNet{},
+		logs:       map[string]*cloudwatchlogs.Client{},
 	}
 	for _, opt := range opts {
 		if err := opt(s); err != nil {
@@ -148,6 +157,8 @@ func New(motoURL string, opts ...Option) (*Simulator, error) {
 
 		"ListServiceDeployments":   s.listServiceDeployments,
 		"DescribeServiceRevisions": s.describeServiceRevisions,
+		"RunTask":                  s.runTask,
+		"StopTask":                 s.stopTask,
 	}
 	return s, nil
 }

@@ -1,0 +1,124 @@
+package ecsdeploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Smoke is a request each new task must answer with a 2xx once its rollout
+// completed: proof the API works, which ECS's COMPLETED is not.
+type Smoke struct {
+	// Path is requested on http://<task's public address>:<container port>.
+	Path string
+	// Header, with HeaderValue, is sent with each request (an API key:
+	// never printed).
+	Header, HeaderValue string
+	// Timeout bounds the whole check; zero means DefaultSmokeTimeout.
+	Timeout time.Duration
+	// Client makes the requests; nil means one with a 5s timeout that
+	// follows no redirect.
+	Client *http.Client
+}
+
+// DefaultSmokeTimeout is how long new tasks have to answer.
+const DefaultSmokeTimeout = 2 * time.Minute
+
+// ErrSmokeFailed is the cause of a rollout that completed but whose tasks
+// did not answer the smoke check.
+var ErrSmokeFailed = errors.New("smoke check failed")
+
+// smoke asks every new task's address until each answers 2xx, or the
+// timeout passes; the error holds the last answer of each that did not.
+func (r *run) smoke(ctx context.Context) error {
+	sm := r.req.Smoke
+	if len(r.res.Addresses) == 0 {
+		return fmt.Errorf("smoke check: the new tasks have no public address to check (is assignPublicIp ENABLED, and may this role call ec2:DescribeNetworkInterfaces?)")
+	}
+	timeout := sm.Timeout
+	if timeout <= 0 {
+		timeout = DefaultSmokeTimeout
+	}
+	client := sm.Client
+	if client == nil {
+		client = &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	deadline := r.clock.Now().Add(timeout)
+	pending := map[string]string{} // url -> its last answer
+	for _, a := range r.res.Addresses {
+		pending["http://"+a+sm.Path] = "no answer yet"
+	}
+	for {
+		for url := range pending {
+			ok, answer := r.ask(ctx, client, url)
+			if ok {
+				r.log.Info("smoke check passed", "url", url, "answer", answer)
+				delete(pending, url)
+				continue
+			}
+			pending[url] = answer
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		if !r.clock.Now().Before(deadline) {
+			var parts []string
+			for url, answer := range pending {
+				parts = append(parts, "GET "+url+": "+answer)
+			}
+			return fmt.Errorf("smoke check: no 2xx within %v: %s", timeout, strings.Join(parts, "; "))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-r.clock.After(r.poll.Fast):
+		}
+	}
+}
+
+// ask makes one request and says how it went, in one line of plain text.
+func (r *run) ask(ctx context.Context, client *http.Client, url string) (bool, string) {
+	sm := r.req.Smoke
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return false, err.Error()
+	}
+	if sm.Header != "" {
+		req.Header.Set(sm.Header, sm.HeaderValue)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return false, err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	answer := resp.Status
+	if b := oneLine(string(body), 120); b != "" {
+		answer += " " + b
+	}
+	return resp.StatusCode >= 200 && resp.StatusCode < 300, answer
+}
+
+// oneLine is text from outside made safe to print: printable runes only,
+// on one line, at most n of them.
+func oneLine(s string, n int) string {
+	var b strings.Builder
+	count := 0
+	for _, c := range s {
+		if count == n {
+			b.WriteString("…")
+			break
+		}
+		if !unicode.IsPrint(c) {
+			c = ' '
+		}
+		b.WriteRune(c)
+		count++
+	}
+	return strings.Join(strings.Fields(b.String()), " ")
+}
