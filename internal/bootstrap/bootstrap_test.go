@@ -482,7 +482,9 @@ func TestBootstrapRoleOnGitHubEnterprise(t *testing.T) {
 	if !strings.HasSuffix(o.OIDCProviderARN, ":oidc-provider/"+issuer) || o.BootstrapRoleARN == "" {
 		t.Fatalf("provider %q, bootstrap role %q; want the enterprise issuer's provider and a role", o.OIDCProviderARN, o.BootstrapRoleARN)
 	}
-	var role struct{ Role struct{ AssumeRolePolicyDocument map[string]any } }
+	var role struct {
+		Role struct{ AssumeRolePolicyDocument map[string]any }
+	}
 	e.cli(t, &role, "iam", "get-role", "--role-name", e.cfg.GitHub.BootstrapRole)
 	trust, _ := json.Marshal(role.Role.AssumeRolePolicyDocument)
 	if !strings.Contains(string(trust), `"`+issuer+`:sub":"repo:autonote/autonote:environment:bootstrap"`) {
