@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/google/go-containerregistry/pkg/crane"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -91,14 +94,14 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 	bed.Registry = reg.Host
 	fmt.Fprintf(stdout, "moto %s, ECS %s, registry %s\n", moto.URL, bed.ECSURL, bed.Registry)
 
-	shas := []string{"", testbed.SHA(), testbed.SHA(), testbed.SHA()}
+	shas := []string{"", testbed.SHA(), testbed.SHA(), testbed.SHA(), testbed.SHA()}
 	say("bootstrap apply: the AWS baseline (network, roles, secrets, repository, logs, cluster, service)")
 	if err := runBootstrap(ctx, stdout, bed); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s waits at 0 tasks with a placeholder image; the first deploy scales it to 1\n", service)
 
-	say("building an image of commits 1, 2 and 3 (OCI layouts, as docker buildx --output type=oci writes them)")
+	say("building an image of commits 1 to 4 (OCI layouts, as docker buildx --output type=oci writes them)")
 	layouts := map[string]string{}
 	for i, sha := range shas[1:] {
 		dir, err := buildImage(filepath.Join(o.OutDir, "images", sha[:7]), i+1, sha)
@@ -108,9 +111,27 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 		layouts[sha] = dir
 		fmt.Fprintf(stdout, "commit %d: %s -> oci:%s\n", i+1, sha[:7], dir)
 	}
-	broken := shas[3]
+	broken, badMigration := shas[3], shas[4]
+	// The API answers on a loopback address, as the seed's tasks answer on
+	// their public IPs, and checks the API key the bootstrap made.
+	key, err := apiKey(ctx, bed)
+	if err != nil {
+		return err
+	}
+	bed.Sim.SetScenario(repository+":", ecssim.Scenario{Address: apiHost})
 	bed.Sim.SetScenario(broken, ecssim.Scenario{Outcome: ecssim.Fail,
 		StoppedReason: "Essential container in task exited", ContainerReason: "Error: Cannot find module '/app/dist/main'", ExitCode: aws.Int32(1)})
+	stopAPI, err := serveAPI(apiHost+":3000", key)
+	if err != nil {
+		return err
+	}
+	defer stopAPI()
+	bed.Sim.SetTaskScenario("migration:run", ecssim.TaskScenario{Lines: []string{
+		"query: SELECT * FROM \"migrations\"", "0 migrations are already loaded in the database.", "1 migrations were found in the source code.",
+		"Migration AddNoteTags1764489600000 has been executed successfully.", "query: COMMIT"}})
+	bed.Sim.SetTaskScenario(badMigration, ecssim.TaskScenario{Lines: []string{
+		"query: SELECT * FROM \"migrations\"", "Migration AddNoteOwner1764576000000 failed, transaction rolled back:",
+		"QueryFailedError: column \"owner_id\" of relation \"note\" contains null values"}, ExitCode: 1})
 
 	env := bed.Env()
 	maps.Copy(env, map[string]string{
@@ -118,11 +139,21 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 		"INPUT_TIMEOUT":  "2m",
 		"GITHUB_ACTIONS": "true",
 	})
+	lifecycle := func(in map[string]string) map[string]string {
+		maps.Copy(in, map[string]string{
+			"pre-deploy-command": "npm run migration:run",
+			"smoke-path":         "/health", "smoke-header": "X-API-KEY", "smoke-header-secret": "autonote/server/api-key",
+			"keep-revisions": "5",
+		})
+		return in
+	}
 	steps := []step{
-		{"push and deploy commit 1", map[string]string{"tag": shas[1], "image": "oci:" + layouts[shas[1]]}, "succeeded"},
-		{"push and deploy commit 2", map[string]string{"tag": shas[2], "image": "oci:" + layouts[shas[2]]}, "succeeded"},
-		{"push and deploy commit 3, whose container crashes on start", map[string]string{"tag": broken, "image": "oci:" + layouts[broken]}, "rolled-back"},
+		{"push and deploy commit 1: migrate, roll out, check /health with the API key", lifecycle(map[string]string{"tag": shas[1], "image": "oci:" + layouts[shas[1]]}), "succeeded"},
+		{"push and deploy commit 2", lifecycle(map[string]string{"tag": shas[2], "image": "oci:" + layouts[shas[2]]}), "succeeded"},
+		{"push and deploy commit 4, whose migration fails: the service is not touched", lifecycle(map[string]string{"tag": badMigration, "image": "oci:" + layouts[badMigration]}), "failed"},
+		{"push and deploy commit 3, whose container crashes on start", lifecycle(map[string]string{"tag": broken, "image": "oci:" + layouts[broken]}), "rolled-back"},
 		{"roll back to commit 1 by a 7-character prefix", map[string]string{"command": "rollback", "sha": shas[1][:7]}, "succeeded"},
+		{"what runs now (command: status)", map[string]string{"command": "status"}, "unchanged"},
 	}
 	hookURL, stopHook, err := startHook(bed, o.Polling)
 	if err != nil {
@@ -289,6 +320,37 @@ func startHook(bed *testbed.Bed, polling ecsdeploy.Polling) (string, func(), err
 	}
 	srv := httptest.NewServer(s)
 	return srv.URL, srv.Close, nil
+}
+
+// apiHost is where the demo's API answers: the address the simulator gives
+// the tasks' network interfaces.
+const apiHost = "127.0.0.5"
+
+// apiKey reads the API key the bootstrap made, as the app's tasks would.
+func apiKey(ctx context.Context, bed *testbed.Bed) (string, error) {
+	out, err := secretsmanager.NewFromConfig(bed.Config()).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("autonote/server/api-key")})
+	if err != nil {
+		return "", fmt.Errorf("read the API key: %w", err)
+	}
+	return aws.ToString(out.SecretString), nil
+}
+
+// serveAPI answers /health as the seed's NestJS API does: 200 with the
+// API key in X-API-KEY, 401 without.
+func serveAPI(addr, key string) (func(), error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("serve the demo API on %s: %w", addr, err)
+	}
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-API-KEY") != key {
+			http.Error(w, `{"statusCode":401,"message":"Unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	})}
+	go func() { _ = srv.Serve(l) }()
+	return func() { _ = srv.Close() }, nil
 }
 
 // runBootstrap makes the baseline in the bed as bootstrap apply does.

@@ -31,8 +31,10 @@ type taskRule struct {
 	scenario TaskScenario
 }
 
-// SetTaskScenario makes one-off tasks whose command, joined with spaces,
-// contains match follow sc. Later calls win over earlier ones.
+// SetTaskScenario makes one-off tasks follow sc when match is in their
+// essential container's image, a space, and its command joined with
+// spaces ("…/server:<sha> npm run migrate"). Later calls win over earlier
+// ones.
 func (s *Simulator) SetTaskScenario(match string, sc TaskScenario) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -50,8 +52,8 @@ type oneOff struct {
 	streamOK              bool // the stream exists in moto
 }
 
-func (s *Simulator) taskScenario(command []string) TaskScenario {
-	joined := strings.Join(command, " ")
+func (s *Simulator) taskScenario(image string, command []string) TaskScenario {
+	joined := image + " " + strings.Join(command, " ")
 	for i := len(s.taskRules) - 1; i >= 0; i-- {
 		if strings.Contains(joined, s.taskRules[i].match) {
 			return s.taskRules[i].scenario
@@ -89,6 +91,7 @@ func (s *Simulator) runTask(ctx context.Context, c *call) (any, error) {
 	}
 	o := &oneOff{t: t, start: now, region: c.region}
 	var command []string
+	var image string
 	for _, cd := range def.ContainerDefinitions {
 		cmd := cd.Command
 		if in.Overrides != nil {
@@ -99,7 +102,7 @@ func (s *Simulator) runTask(ctx context.Context, c *call) (any, error) {
 			}
 		}
 		if cd.Essential == nil || aws.ToBool(cd.Essential) {
-			command = cmd
+			command, image = cmd, aws.ToString(cd.Image)
 			if lc := cd.LogConfiguration; lc != nil && lc.LogDriver == types.LogDriverAwslogs && o.group == "" {
 				o.group = lc.Options["awslogs-group"]
 				o.stream = lc.Options["awslogs-stream-prefix"] + "/" + aws.ToString(cd.Name) + "/" + nameOf(arn)
@@ -107,7 +110,7 @@ func (s *Simulator) runTask(ctx context.Context, c *call) (any, error) {
 		}
 		t.Containers = append(t.Containers, types.Container{Name: cd.Name, Image: cd.Image, LastStatus: aws.String("RUNNING"), TaskArn: aws.String(arn)})
 	}
-	o.scenario = s.taskScenario(command)
+	o.scenario = s.taskScenario(image, command)
 	s.oneOffs = append(s.oneOffs, o)
 	return &ecs.RunTaskOutput{Tasks: []types.Task{*t}, Failures: []types.Failure{}}, nil
 }
