@@ -84,7 +84,7 @@ func (s *Stack) bootstrapPolicy() string {
 		passRoles = append(passRoles, roleARN(t))
 	}
 	roles := append(slices.Clone(passRoles), roleARN(cfg.GitHub.Role))
-	secrets := []string{secretPattern(o.AppSecretARN, arn("secretsmanager", "secret:"+cfg.AppSecret)), secretPattern(o.APIKeySecretARN, arn("secretsmanager", "secret:"+cfg.APIKeySecret))}
+	secrets := s.secretPatterns()
 	logGroup := cmpStr(strings.TrimSuffix(o.LogGroupARN, ":*"), arn("logs", "log-group:"+cfg.LogGroup))
 	st := func(sid string, resource any, cond map[string]any) map[string]any {
 		m := map[string]any{"Sid": sid, "Effect": "Allow", "Action": bootstrapActions[sid], "Resource": resource}

@@ -100,6 +100,15 @@ func (s *Stack) deployRole() *role {
 	}
 }
 
+// secretPatterns match the baseline's secrets by name.
+func (s *Stack) secretPatterns() []string {
+	o, account := s.get(), accountOf(s.get().RepositoryARN)
+	arn := func(name string) string {
+		return fmt.Sprintf("arn:aws:secretsmanager:%s:%s:secret:%s", s.cfg.Region, account, name)
+	}
+	return []string{secretPattern(o.AppSecretARN, arn(s.cfg.AppSecret)), secretPattern(o.APIKeySecretARN, arn(s.cfg.APIKeySecret))}
+}
+
 // githubTrust lets the jobs of one OIDC subject assume a role.
 func (s *Stack) githubTrust(subject string) func() string {
 	host := s.cfg.GitHub.TokenHost()
@@ -136,7 +145,13 @@ func (s *Stack) deployPolicy() string {
 		// Read-only, so that "cluster/service not found" can name those that exist.
 		map[string]any{"Sid": "ListForErrors", "Effect": "Allow", "Resource": "*", "Action": []string{"ecs:ListClusters", "ecs:ListServices"}},
 		map[string]any{"Sid": "TaskDefinitions", "Effect": "Allow", "Resource": "*", "Action": []string{
-			"ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions", "ecs:RegisterTaskDefinition"}},
+			"ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions", "ecs:RegisterTaskDefinition"}},
+		// pre-deploy-command: one task of the family in the cluster, its log lines.
+		map[string]any{"Sid": "PreDeployTask", "Effect": "Allow", "Resource": "*", "Action": []string{"ecs:RunTask", "ecs:StopTask"},
+			"Condition": map[string]any{"ArnEquals": map[string]any{"ecs:cluster": o.ClusterARN}}},
+		map[string]any{"Sid": "PreDeployLogs", "Effect": "Allow", "Resource": strings.TrimSuffix(o.LogGroupARN, ":*") + ":log-stream:*", "Action": []string{"logs:GetLogEvents"}},
+		// secrets input and smoke-header-secret: the baseline's own secrets only.
+		map[string]any{"Sid": "ReadBaselineSecrets", "Effect": "Allow", "Resource": s.secretPatterns(), "Action": []string{"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"}},
 		// Tags only as part of registering a revision, never on anything else.
 		map[string]any{"Sid": "TagNewRevisions", "Effect": "Allow", "Resource": "*", "Action": []string{"ecs:TagResource"},
 			"Condition": map[string]any{"StringEquals": map[string]any{"ecs:CreateAction": "RegisterTaskDefinition"}}},
