@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -207,6 +208,11 @@ func awsClients(getenv func(string) string) func(context.Context, string) (deplo
 			}),
 			EC2: ec2.NewFromConfig(cfg, func(o *ec2.Options) {
 				if u := awsenv.Endpoint(getenv, "EC2"); u != nil {
+					o.BaseEndpoint = u
+				}
+			}),
+			Logs: cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) {
+				if u := awsenv.Endpoint(getenv, "CLOUDWATCH_LOGS"); u != nil {
 					o.BaseEndpoint = u
 				}
 			}),

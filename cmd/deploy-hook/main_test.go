@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -193,6 +194,78 @@ func TestHookDeploysThroughECS(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") {
 		t.Error("the secret is in the log")
+	}
+}
+
+// TestHookRunsTheLifecycle: a target with a migration, a smoke check and
+// keep-revisions deploys as the action does.
+func TestHookRunsTheLifecycle(t *testing.T) {
+	bed, err := testbed.Start(moto, ecssim.WithDuration(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bed.Close()
+	ctx := context.Background()
+	good := testbed.SHA()
+	for _, sha := range []string{"first", good} {
+		if _, err := bed.PushRandomImage(ctx, "autonote/server", sha); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cloudwatchlogs.NewFromConfig(bed.Config()).CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("/ecs/life")}); err != nil {
+		t.Fatal(err)
+	}
+	bed.Sim.SetScenario("autonote/server:", ecssim.Scenario{Address: "127.0.0.6"})
+	bed.Sim.SetTaskScenario("migrate", ecssim.TaskScenario{Lines: []string{"applied 0007_notes_index"}})
+	l, err := net.Listen("tcp", "127.0.0.6:3000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/health" {
+			http.NotFound(w, r)
+		}
+	})}
+	go func() { _ = api.Serve(l) }()
+	defer api.Close()
+	if _, err := bed.Seed(ctx, testbed.Service{Cluster: "life", Service: "life", Family: "life", DesiredCount: 1, Public: true,
+		Containers: []types.ContainerDefinition{{Name: aws.String("server"), Image: aws.String(bed.Registry + "/autonote/server:first"), Essential: aws.Bool(true),
+			PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(3000)}},
+			LogConfiguration: &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: map[string]string{
+				"awslogs-group": "/ecs/life", "awslogs-region": testbed.Region, "awslogs-stream-prefix": "ecs"}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf(`targets:
+  production:
+    region: us-east-1
+    cluster: life
+    service: life
+    ecr-repository: autonote/server
+    registry: %s
+    pre-deploy-command: [npm, run, migrate]
+    pre-deploy-timeout: 1m
+    smoke-path: /health
+    smoke-timeout: 10s
+    keep-revisions: 1
+`, bed.Registry)
+	base, cancel, done, _ := startHookWith(t, bed, cfg, map[string]string{"DEPLOY_HOOK_SECRETS": secret})
+	defer func() { cancel(); <-done }()
+
+	resp := signed(t, http.MethodPost, base+"/v1/deployments", `{"target":"production","sha":"`+good+`"}`)
+	var accepted struct {
+		StatusURL string `json:"status_url"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&accepted)
+	resp.Body.Close()
+	j := waitJob(t, accepted.StatusURL)
+	events := strings.Join(j.Events, "\n")
+	if j.State != deployhook.StateSucceeded {
+		t.Fatalf("job = %s: %s\n%s", j.State, j.Error, events)
+	}
+	for _, want := range []string{"phase: pre-deploy command", "task: applied 0007_notes_index", "phase: smoke check"} {
+		if !strings.Contains(events, want) {
+			t.Errorf("job events lack %q:\n%s", want, events)
+		}
 	}
 }
 

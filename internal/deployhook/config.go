@@ -9,6 +9,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -27,6 +28,29 @@ type Target struct {
 	// whsec_ secrets: only they open it (deploy it, read its jobs), and they
 	// open nothing else. Empty: DEPLOY_HOOK_SECRETS opens it.
 	SecretsEnv string `yaml:"secrets-env"`
+
+	// The deploy lifecycle, as the action's inputs of the same names:
+	// a command in one task of the new revision before the service changes
+	// (exec form), a path each new task must answer 2xx on, and how many
+	// revisions to keep.
+	PreDeployCommand []string `yaml:"pre-deploy-command"`
+	PreDeployTimeout Duration `yaml:"pre-deploy-timeout"`
+	SmokePath        string   `yaml:"smoke-path"`
+	SmokeTimeout     Duration `yaml:"smoke-timeout"`
+	KeepRevisions    int      `yaml:"keep-revisions"`
+}
+
+// Duration is a Go duration in the config: 10m, 90s.
+type Duration time.Duration
+
+// UnmarshalYAML reads a duration written as Go writes it.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil || v <= 0 {
+		return fmt.Errorf("line %d: %q is not a positive duration: write it as Go does, e.g. 10m or 90s", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
 }
 
 // GitHubConfig says what GitHub may trigger.
@@ -88,6 +112,12 @@ func (c *Config) check() error {
 		if len(missing) > 0 {
 			slices.Sort(missing)
 			return fmt.Errorf("target %s: %s missing", name, strings.Join(missing, ", "))
+		}
+		if t.SmokePath != "" && !strings.HasPrefix(t.SmokePath, "/") {
+			return fmt.Errorf("target %s: smoke-path %q: give a path that starts with /, e.g. /health", name, t.SmokePath)
+		}
+		if t.KeepRevisions < 0 {
+			return fmt.Errorf("target %s: keep-revisions %d: give how many revisions to keep, or 0 to keep all", name, t.KeepRevisions)
 		}
 	}
 	if len(c.GitHub.Environments) > 0 && c.GitHub.Branch == "" {

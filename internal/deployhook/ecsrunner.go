@@ -12,9 +12,10 @@ import (
 
 // Clients are the AWS clients of one region.
 type Clients struct {
-	ECS ecsdeploy.ECSAPI
-	ECR ecrimage.ECRAPI
-	EC2 ecsdeploy.EC2API // optional: where the tasks answer
+	ECS  ecsdeploy.ECSAPI
+	ECR  ecrimage.ECRAPI
+	EC2  ecsdeploy.EC2API  // optional: where the tasks answer
+	Logs ecsdeploy.LogsAPI // optional: a pre-deploy task's log lines
 }
 
 // ECSRunner runs jobs through ecsdeploy: it checks that the image of the
@@ -57,6 +58,12 @@ func (e *ECSRunner) Run(ctx context.Context, j Job, report func(string)) (Outcom
 		log = slog.New(slog.DiscardHandler)
 	}
 	opts := []ecsdeploy.Option{ecsdeploy.WithLogger(log.With("job", j.ID)), ecsdeploy.WithReporter(jobReporter(report))}
+	if c.EC2 != nil {
+		opts = append(opts, ecsdeploy.WithEC2(c.EC2))
+	}
+	if c.Logs != nil {
+		opts = append(opts, ecsdeploy.WithLogs(c.Logs))
+	}
 	if e.Polling != (ecsdeploy.Polling{}) {
 		opts = append(opts, ecsdeploy.WithPolling(e.Polling))
 	}
@@ -68,11 +75,19 @@ func (e *ECSRunner) Run(ctx context.Context, j Job, report func(string)) (Outcom
 	if timeout == 0 {
 		timeout = 15 * time.Minute
 	}
-	res, err := d.Deploy(ctx, ecsdeploy.Request{
+	req := ecsdeploy.Request{
 		Target: ecsdeploy.Target{Cluster: t.Cluster, Service: t.Service, Container: t.Container, Repository: t.ECRRepository},
 		Image:  img.URI(),
 		Wait:   true, Timeout: timeout, RollbackOnFailure: true,
-	})
+		KeepRevisions: t.KeepRevisions,
+	}
+	if len(t.PreDeployCommand) > 0 {
+		req.PreDeploy = &ecsdeploy.PreDeploy{Command: t.PreDeployCommand, Timeout: time.Duration(t.PreDeployTimeout)}
+	}
+	if t.SmokePath != "" {
+		req.Smoke = &ecsdeploy.Smoke{Path: t.SmokePath, Timeout: time.Duration(t.SmokeTimeout)}
+	}
+	res, err := d.Deploy(ctx, req)
 	out := Outcome{State: StateFailed, Image: img.URI(), Digest: img.Digest}
 	if res != nil {
 		out.TaskDefinition, out.DeploymentID = res.TaskDefinitionARN, res.DeploymentID
@@ -94,6 +109,11 @@ type jobReporter func(string)
 
 func (r jobReporter) Phase(name string) { r("phase: " + name) }
 func (r jobReporter) PhaseFailed()      { r("phase failed") }
+
+// TaskLine records a line of the pre-deploy task.
+func (r jobReporter) TaskLine(at time.Time, line string) {
+	r(at.UTC().Format(time.TimeOnly) + " task: " + line)
+}
 func (r jobReporter) ServiceEvent(at time.Time, msg string) {
 	r(at.UTC().Format(time.TimeOnly) + " " + msg)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -53,6 +54,10 @@ type Outcome struct {
 type Runner interface {
 	Run(ctx context.Context, j Job, report func(event string)) (Outcome, error)
 }
+
+// MaxJobEvents bounds the events a job keeps (a migration that prints
+// without end must not grow the job, or its JSON, without end).
+const MaxJobEvents = 2000
 
 // ErrShuttingDown is returned for jobs submitted after Shutdown began.
 var ErrShuttingDown = errors.New("the deploy hook is shutting down")
@@ -229,7 +234,12 @@ func (q *Queue) start(job *Job) {
 		out, err := q.runner.Run(ctx, snapshot, func(event string) {
 			q.mu.Lock()
 			defer q.mu.Unlock()
-			job.Events = append(job.Events, event)
+			switch n := len(job.Events); {
+			case n < MaxJobEvents:
+				job.Events = append(job.Events, event)
+			case n == MaxJobEvents:
+				job.Events = append(job.Events, "(more events are not kept: a job holds at most "+strconv.Itoa(MaxJobEvents)+")")
+			}
 		})
 		state := out.State
 		msg := ""

@@ -432,6 +432,9 @@ func TestConfigErrors(t *testing.T) {
 		"missing fields":      "targets:\n  p:\n    region: r\n",
 		"unmapped env":        "targets:\n  p: {region: r, cluster: c, service: s, ecr-repository: e}\ngithub:\n  environments: {production: nope}\n",
 		"workflow, no branch": "targets:\n  p: {region: r, cluster: c, service: s, ecr-repository: e}\ngithub:\n  workflow: build.yml\n",
+		"smoke path":          "targets:\n  p: {region: r, cluster: c, service: s, ecr-repository: e, smoke-path: health}\n",
+		"bad timeout":         "targets:\n  p: {region: r, cluster: c, service: s, ecr-repository: e, pre-deploy-timeout: soon}\n",
+		"negative keep":       "targets:\n  p: {region: r, cluster: c, service: s, ecr-repository: e, keep-revisions: -2}\n",
 	}
 	for name, cfg := range tests {
 		if _, err := deployhook.ParseConfig([]byte(cfg), name); err == nil {
