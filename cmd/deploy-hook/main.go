@@ -196,25 +196,11 @@ func awsClients(getenv func(string) string) func(context.Context, string) (deplo
 			return deployhook.Clients{}, err
 		}
 		c := deployhook.Clients{
-			ECS: ecs.NewFromConfig(cfg, func(o *ecs.Options) {
-				if u := awsenv.Endpoint(getenv, "ECS"); u != nil {
-					o.BaseEndpoint = u
-				}
-			}),
-			ECR: ecr.NewFromConfig(cfg, func(o *ecr.Options) {
-				if u := awsenv.Endpoint(getenv, "ECR"); u != nil {
-					o.BaseEndpoint = u
-				}
-			}),
-			EC2: ec2.NewFromConfig(cfg, func(o *ec2.Options) {
-				if u := awsenv.Endpoint(getenv, "EC2"); u != nil {
-					o.BaseEndpoint = u
-				}
-			}),
+			ECS: ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = awsenv.EndpointOr(getenv, "ECS", o.BaseEndpoint) }),
+			ECR: ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.BaseEndpoint = awsenv.EndpointOr(getenv, "ECR", o.BaseEndpoint) }),
+			EC2: ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = awsenv.EndpointOr(getenv, "EC2", o.BaseEndpoint) }),
 			Logs: cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) {
-				if u := awsenv.Endpoint(getenv, "CLOUDWATCH_LOGS"); u != nil {
-					o.BaseEndpoint = u
-				}
+				o.BaseEndpoint = awsenv.EndpointOr(getenv, "CLOUDWATCH_LOGS", o.BaseEndpoint)
 			}),
 		}
 		cache[region] = c

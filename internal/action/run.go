@@ -136,31 +136,15 @@ func (r *runner) connect(ctx context.Context, registry bool) (*session, error) {
 		return nil, err
 	}
 	s := &session{
-		ecs: ecs.NewFromConfig(cfg, func(o *ecs.Options) {
-			if u := awsenv.Endpoint(a.Getenv, "ECS"); u != nil {
-				o.BaseEndpoint = u
-			}
-		}),
-		ecr: ecr.NewFromConfig(cfg, func(o *ecr.Options) {
-			if u := awsenv.Endpoint(a.Getenv, "ECR"); u != nil {
-				o.BaseEndpoint = u
-			}
-		}),
+		ecs: ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = awsenv.EndpointOr(a.Getenv, "ECS", o.BaseEndpoint) }),
+		ecr: ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.BaseEndpoint = awsenv.EndpointOr(a.Getenv, "ECR", o.BaseEndpoint) }),
 	}
-	ec2Client := ec2.NewFromConfig(cfg, func(o *ec2.Options) {
-		if u := awsenv.Endpoint(a.Getenv, "EC2"); u != nil {
-			o.BaseEndpoint = u
-		}
-	})
+	ec2Client := ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = awsenv.EndpointOr(a.Getenv, "EC2", o.BaseEndpoint) })
 	logs := cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) {
-		if u := awsenv.Endpoint(a.Getenv, "CLOUDWATCH_LOGS"); u != nil {
-			o.BaseEndpoint = u
-		}
+		o.BaseEndpoint = awsenv.EndpointOr(a.Getenv, "CLOUDWATCH_LOGS", o.BaseEndpoint)
 	})
 	s.secrets = secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
-		if u := awsenv.Endpoint(a.Getenv, "SECRETS_MANAGER"); u != nil {
-			o.BaseEndpoint = u
-		}
+		o.BaseEndpoint = awsenv.EndpointOr(a.Getenv, "SECRETS_MANAGER", o.BaseEndpoint)
 	})
 
 	if registry {

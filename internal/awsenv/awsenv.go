@@ -50,3 +50,12 @@ func Endpoint(getenv func(string) string, service string) *string {
 	}
 	return nil
 }
+
+// EndpointOr is AWS_ENDPOINT_URL_<SERVICE> from getenv, else base (the
+// client's BaseEndpoint so far): o.BaseEndpoint = EndpointOr(getenv, "ECS", o.BaseEndpoint).
+func EndpointOr(getenv func(string) string, service string, base *string) *string {
+	if u := Endpoint(getenv, service); u != nil {
+		return u
+	}
+	return base
+}

@@ -2,6 +2,7 @@ package deployhook
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -75,6 +76,18 @@ func (s *Server) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, key
 	return body, key(i), nil
 }
 
+// signedRead admits a signed request that only reads (a GET): its
+// signature checked (else 401), its client within its rate (else 429).
+func (s *Server) signedRead(w http.ResponseWriter, r *http.Request) (*http.Request, key, context.CancelFunc, bool) {
+	_, k, err := s.readSigned(w, r)
+	if err != nil {
+		writeError(w, err)
+		return r, k, func() {}, false
+	}
+	r, cancel, ok := s.authenticated(w, r)
+	return r, k, cancel, ok
+}
+
 func (s *Server) handleCreateDeployment() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
@@ -114,12 +127,7 @@ func (s *Server) handleCreateDeployment() http.HandlerFunc {
 
 func (s *Server) handleGetDeployment() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		_, k, err := s.readSigned(w, r)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		r, cancel, ok := s.authenticated(w, r)
+		r, k, cancel, ok := s.signedRead(w, r)
 		if !ok {
 			return
 		}

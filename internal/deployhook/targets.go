@@ -20,12 +20,7 @@ type StatusReader interface {
 // target the caller's secret opens, and nothing of the others.
 func (s *Server) handleTargets() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		_, k, err := s.readSigned(w, r)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		r, cancel, ok := s.authenticated(w, r)
+		r, k, cancel, ok := s.signedRead(w, r)
 		if !ok {
 			return
 		}

@@ -195,51 +195,23 @@ func (r *run) deploy(ctx context.Context) (*Result, error) {
 // stops a dry run before anything is registered.
 func (r *run) nextRevision(ctx context.Context, base *ecs.DescribeTaskDefinitionOutput, st rolloutState) (string, *types.TaskDefinition, error) {
 	res := r.res
+	var given *types.TaskDefinition
+	var in *ecs.RegisterTaskDefinitionInput
+	var same bool
+	var err error
 	if r.req.TaskDefinition != "" {
-		given, err := r.describeTaskDefinition(ctx, r.req.TaskDefinition)
-		if err != nil {
+		if given, err = r.givenRevision(ctx, base.TaskDefinition); err != nil {
 			return "", nil, err
 		}
-		td := given.TaskDefinition
-		if res.Container, err = ChooseContainer(td, r.req.Container, r.req.Repository); err != nil {
+		same = aws.ToString(given.TaskDefinitionArn) == aws.ToString(base.TaskDefinition.TaskDefinitionArn)
+	} else {
+		if in, err = r.newRevision(base); err != nil {
 			return "", nil, err
 		}
-		arn := aws.ToString(td.TaskDefinitionArn)
-		res.Image = containerImage(td, res.Container)
-		if f, g := aws.ToString(base.TaskDefinition.Family), aws.ToString(td.Family); f != g {
-			r.log.Warn(fmt.Sprintf("task definition %s is of family %s, not %s that the service runs", lastPart(arn), g, f))
-		}
-		if res.Rendered, err = render(mustCopy(td)); err != nil {
-			return "", nil, fmt.Errorf("render task definition: %w", err)
-		}
-		if arn == aws.ToString(base.TaskDefinition.TaskDefinitionArn) && st.rolling == nil {
-			r.log.Info("service already runs the task definition", "taskDefinition", arn)
-			res.Status = StatusUnchanged
-			return "", nil, nil
-		}
-		if r.req.DryRun {
-			res.DryRun, res.Status = true, StatusUnchanged
-			return "", nil, nil
-		}
-		r.sayRollbackTarget(st)
-		return arn, td, nil
+		same = sameRegistration(in, base, res.Container)
 	}
-
-	container, err := ChooseContainer(base.TaskDefinition, r.req.Container, r.req.Repository)
-	if err != nil {
-		return "", nil, err
-	}
-	res.Container = container
-	in, err := NextRevision(base.TaskDefinition, base.Tags, container, r.req.Image)
-	if err != nil {
-		return "", nil, err
-	}
-	setVariables(in, container, r.req.Env, r.req.Secrets)
-	if res.Rendered, err = render(in); err != nil {
-		return "", nil, fmt.Errorf("render task definition: %w", err)
-	}
-	if sameRegistration(in, base, container) && st.rolling == nil {
-		r.log.Info("service already runs the image", "image", r.req.Image, "taskDefinition", aws.ToString(base.TaskDefinition.TaskDefinitionArn))
+	if same && st.rolling == nil {
+		r.log.Info("service already runs this revision", "image", res.Image, "taskDefinition", aws.ToString(base.TaskDefinition.TaskDefinitionArn))
 		res.Status = StatusUnchanged
 		return "", nil, nil
 	}
@@ -248,10 +220,59 @@ func (r *run) nextRevision(ctx context.Context, base *ecs.DescribeTaskDefinition
 		return "", nil, nil
 	}
 	r.sayRollbackTarget(st)
+	if given != nil {
+		return aws.ToString(given.TaskDefinitionArn), given, nil
+	}
+	return r.register(ctx, in, aws.ToString(base.TaskDefinition.TaskDefinitionArn))
+}
 
+// givenRevision reads the revision the request names, to deploy as it is.
+func (r *run) givenRevision(ctx context.Context, running *types.TaskDefinition) (*types.TaskDefinition, error) {
+	res := r.res
+	out, err := r.describeTaskDefinition(ctx, r.req.TaskDefinition)
+	if err != nil {
+		return nil, err
+	}
+	td := out.TaskDefinition
+	if res.Container, err = ChooseContainer(td, r.req.Container, r.req.Repository); err != nil {
+		return nil, err
+	}
+	res.Image = containerImage(td, res.Container)
+	if f, g := aws.ToString(running.Family), aws.ToString(td.Family); f != g {
+		r.log.Warn(fmt.Sprintf("task definition %s is of family %s, not %s that the service runs", lastPart(aws.ToString(td.TaskDefinitionArn)), g, f))
+	}
+	if res.Rendered, err = render(mustCopy(td)); err != nil {
+		return nil, fmt.Errorf("render task definition: %w", err)
+	}
+	return td, nil
+}
+
+// newRevision is the registration of base with the image and variables
+// the request asks for.
+func (r *run) newRevision(base *ecs.DescribeTaskDefinitionOutput) (*ecs.RegisterTaskDefinitionInput, error) {
+	res := r.res
+	container, err := ChooseContainer(base.TaskDefinition, r.req.Container, r.req.Repository)
+	if err != nil {
+		return nil, err
+	}
+	res.Container = container
+	in, err := NextRevision(base.TaskDefinition, base.Tags, container, r.req.Image)
+	if err != nil {
+		return nil, err
+	}
+	setVariables(in, container, r.req.Env, r.req.Secrets)
+	if res.Rendered, err = render(in); err != nil {
+		return nil, fmt.Errorf("render task definition: %w", err)
+	}
+	return in, nil
+}
+
+// register registers in, or, returning to a build, finds an identical
+// earlier revision other than current.
+func (r *run) register(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, current string) (string, *types.TaskDefinition, error) {
 	r.phase("register task definition")
 	if r.req.reuseRevision {
-		if arn := r.findIdentical(ctx, in, aws.ToString(base.TaskDefinition.TaskDefinitionArn)); arn != "" {
+		if arn := r.findIdentical(ctx, in, current); arn != "" {
 			r.log.Info("reusing identical task definition", "taskDefinition", arn)
 			out, err := r.describeTaskDefinition(ctx, arn)
 			if err != nil {

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -101,22 +100,6 @@ func (s *Simulator) idLocked(prefix string, n int) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.id(prefix, n)
-}
-
-// ec2Client is the moto EC2 client of a region, made once.
-func (s *Simulator) ec2Client(region string) *ec2.Client {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c, ok := s.ec2s[region]; ok {
-		return c
-	}
-	c := ec2.New(ec2.Options{
-		Region:       region,
-		BaseEndpoint: aws.String(s.moto.String()),
-		Credentials:  credentials.NewStaticCredentialsProvider("ecssim", "ecssim", ""),
-	})
-	s.ec2s[region] = c
-	return c
 }
 
 func regionOfARN(arn string) string {

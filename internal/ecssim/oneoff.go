@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -235,20 +234,4 @@ func (s *Simulator) putLogLines(ctx context.Context, o *oneOff, lines []string, 
 	}
 	_, err := cw.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(o.group), LogStreamName: aws.String(o.stream), LogEvents: events})
 	return err
-}
-
-// logsClient is the moto CloudWatch Logs client of a region, made once.
-func (s *Simulator) logsClient(region string) *cloudwatchlogs.Client {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c, ok := s.logs[region]; ok {
-		return c
-	}
-	c := cloudwatchlogs.New(cloudwatchlogs.Options{
-		Region:       region,
-		BaseEndpoint: aws.String(s.moto.String()),
-		Credentials:  credentials.NewStaticCredentialsProvider("ecssim", "ecssim", ""),
-	})
-	s.logs[region] = c
-	return c
 }

@@ -234,19 +234,34 @@ func (c *call) decode(v any) error {
 	return nil
 }
 
-// motoClient is the moto client of a region, made once.
+// motoClient is the moto ECS client of a region, made once.
 func (s *Simulator) motoClient(region string) *ecs.Client {
+	return perRegion(s, s.clients, region, func(c aws.Config) *ecs.Client { return ecs.NewFromConfig(c) })
+}
+
+// ec2Client is the moto EC2 client of a region, made once.
+func (s *Simulator) ec2Client(region string) *ec2.Client {
+	return perRegion(s, s.ec2s, region, func(c aws.Config) *ec2.Client { return ec2.NewFromConfig(c) })
+}
+
+// logsClient is the moto CloudWatch Logs client of a region, made once.
+func (s *Simulator) logsClient(region string) *cloudwatchlogs.Client {
+	return perRegion(s, s.logs, region, func(c aws.Config) *cloudwatchlogs.Client { return cloudwatchlogs.NewFromConfig(c) })
+}
+
+// perRegion is the client of a region in cache, made once by newClient, to moto.
+func perRegion[C any](s *Simulator, cache map[string]C, region string, newClient func(aws.Config) C) C {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, ok := s.clients[region]; ok {
+	if c, ok := cache[region]; ok {
 		return c
 	}
-	c := ecs.New(ecs.Options{
+	c := newClient(aws.Config{
 		Region:       region,
 		BaseEndpoint: aws.String(s.moto.String()),
 		Credentials:  credentials.NewStaticCredentialsProvider("ecssim", "ecssim", ""),
 	})
-	s.clients[region] = c
+	cache[region] = c
 	return c
 }
 
