@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -196,9 +197,10 @@ func awsClients(getenv func(string) string) func(context.Context, string) (deplo
 			return deployhook.Clients{}, err
 		}
 		c := deployhook.Clients{
-			ECS: ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = awsenv.EndpointOr(getenv, "ECS", o.BaseEndpoint) }),
-			ECR: ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.BaseEndpoint = awsenv.EndpointOr(getenv, "ECR", o.BaseEndpoint) }),
-			EC2: ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = awsenv.EndpointOr(getenv, "EC2", o.BaseEndpoint) }),
+			ECS:    ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = awsenv.EndpointOr(getenv, "ECS", o.BaseEndpoint) }),
+			ECR:    ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.BaseEndpoint = awsenv.EndpointOr(getenv, "ECR", o.BaseEndpoint) }),
+			EC2:    ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = awsenv.EndpointOr(getenv, "EC2", o.BaseEndpoint) }),
+			Alarms: cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) { o.BaseEndpoint = awsenv.EndpointOr(getenv, "CLOUDWATCH", o.BaseEndpoint) }),
 			Logs: cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) {
 				o.BaseEndpoint = awsenv.EndpointOr(getenv, "CLOUDWATCH_LOGS", o.BaseEndpoint)
 			}),

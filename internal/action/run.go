@@ -12,6 +12,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -143,6 +144,9 @@ func (r *runner) connect(ctx context.Context, registry bool) (*session, error) {
 	logs := cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) {
 		o.BaseEndpoint = awsenv.EndpointOr(a.Getenv, "CLOUDWATCH_LOGS", o.BaseEndpoint)
 	})
+	alarms := cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
+		o.BaseEndpoint = awsenv.EndpointOr(a.Getenv, "CLOUDWATCH", o.BaseEndpoint)
+	})
 	s.secrets = secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
 		o.BaseEndpoint = awsenv.EndpointOr(a.Getenv, "SECRETS_MANAGER", o.BaseEndpoint)
 	})
@@ -160,7 +164,7 @@ func (r *runner) connect(ctx context.Context, registry bool) (*session, error) {
 			return nil, err
 		}
 	}
-	dopts := []ecsdeploy.Option{ecsdeploy.WithLogger(slog.New(&lineHandler{a: a})), ecsdeploy.WithReporter(r.log), ecsdeploy.WithEC2(ec2Client), ecsdeploy.WithLogs(logs)}
+	dopts := []ecsdeploy.Option{ecsdeploy.WithLogger(slog.New(&lineHandler{a: a})), ecsdeploy.WithReporter(r.log), ecsdeploy.WithEC2(ec2Client), ecsdeploy.WithLogs(logs), ecsdeploy.WithAlarms(alarms)}
 	if r.opts.Polling != (ecsdeploy.Polling{}) {
 		dopts = append(dopts, ecsdeploy.WithPolling(r.opts.Polling))
 	}

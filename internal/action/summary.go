@@ -159,6 +159,13 @@ func Summary(r Report) string {
 		}
 		fmt.Fprintf(&b, "| %s | %s |\n", k, escape(reason))
 	}
+	for i, a := range res.Alarms {
+		k := ""
+		if i == 0 {
+			k = "Alarms in ALARM"
+		}
+		fmt.Fprintf(&b, "| %s | `%s`: %s |\n", k, escape(a.Name), escape(a.Reason))
+	}
 	if r.Err != nil {
 		row("Error", escape(r.Err.Error()))
 	}

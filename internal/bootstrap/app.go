@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
@@ -666,7 +668,13 @@ func (t *taskDefinition) destroy(ctx context.Context) error {
 }
 
 // service is the ECS service that runs the app.
-type service struct{ s *Stack }
+type service struct {
+	s *Stack
+	// config is the found service's deployment configuration; alarms is
+	// true when change is to set rollback-alarms on it.
+	config *ecstypes.DeploymentConfiguration
+	alarms bool
+}
 
 func (v *service) describe() (string, string) { return "ECS service", v.s.cfg.Service }
 func (v *service) stage() int                 { return 4 }
@@ -695,6 +703,19 @@ func (v *service) find(ctx context.Context) (found, error) {
 	arn := aws.ToString(svc.ServiceArn)
 	s.set(func(o *Outputs) { o.ServiceARN = arn })
 	f := found{owner: s.ecsOwner(svc.Tags), id: arn}
+	v.config = svc.DeploymentConfiguration
+	if want := s.cfg.RollbackAlarms; len(want) > 0 {
+		var have []string
+		if c := svc.DeploymentConfiguration; c != nil && c.Alarms != nil && c.Alarms.Enable && c.Alarms.Rollback {
+			have = slices.Sorted(slices.Values(c.Alarms.AlarmNames))
+		}
+		if !slices.Equal(have, slices.Sorted(slices.Values(want))) {
+			v.alarms = s.sortDrift(&f, "service", []drift{{
+				fmt.Sprintf("deployment alarms with rollback are [%s], the config says [%s]", strings.Join(have, ", "), strings.Join(want, ", ")),
+				fmt.Sprintf("aws ecs update-service --cluster %s --service %s --deployment-configuration 'alarms={alarmNames=[%s],enable=true,rollback=true}'", s.cfg.Cluster, s.cfg.Service, strings.Join(want, ",")),
+			}})
+		}
+	}
 	if cb := svc.DeploymentConfiguration; f.owner == OwnerAdopted && (cb == nil || cb.DeploymentCircuitBreaker == nil || !cb.DeploymentCircuitBreaker.Enable) {
 		f.advice = append(f.advice, fmt.Sprintf("its deployment circuit breaker is off (a failed rollout runs until someone stops it; the action still rolls back itself): aws ecs update-service --cluster %s --service %s --deployment-configuration 'deploymentCircuitBreaker={enable=true,rollback=true}'",
 			s.cfg.Cluster, s.cfg.Service))
@@ -718,6 +739,7 @@ func (v *service) create(ctx context.Context) (string, error) {
 		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{
 			DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true},
 			MaximumPercent:           aws.Int32(200), MinimumHealthyPercent: aws.Int32(100),
+			Alarms: s.deploymentAlarms(),
 		},
 	})
 	if err != nil {
@@ -727,7 +749,62 @@ func (v *service) create(ctx context.Context) (string, error) {
 	return v.s.get().ServiceARN, nil
 }
 
-func (v *service) change(context.Context) error { return nil }
+// change sets the config's rollback-alarms on the service, and nothing
+// else of its deployment configuration.
+func (v *service) change(ctx context.Context) error {
+	if !v.alarms {
+		return nil
+	}
+	s := v.s
+	c := &ecstypes.DeploymentConfiguration{}
+	if v.config != nil {
+		copied := *v.config
+		c = &copied
+	}
+	c.Alarms = s.deploymentAlarms()
+	_, err := s.c.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(s.cfg.Cluster), Service: aws.String(s.cfg.Service), DeploymentConfiguration: c})
+	return wrap("set the deployment alarms of "+s.cfg.Service, err)
+}
+
+// deploymentAlarms is the config's rollback-alarms as ECS takes them, or
+// nil when it names none.
+func (s *Stack) deploymentAlarms() *ecstypes.DeploymentAlarms {
+	if len(s.cfg.RollbackAlarms) == 0 {
+		return nil
+	}
+	return &ecstypes.DeploymentAlarms{AlarmNames: s.cfg.RollbackAlarms, Enable: true, Rollback: true}
+}
+
+// checkAlarms makes sure every alarm rollback-alarms names exists, before
+// anything changes: ECS takes a name it cannot find and never fails on it.
+func (s *Stack) checkAlarms(ctx context.Context) error {
+	want := s.cfg.RollbackAlarms
+	if len(want) == 0 {
+		return nil
+	}
+	out, err := s.c.CloudWatch.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: want,
+		AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm, cwtypes.AlarmTypeCompositeAlarm}})
+	if err != nil {
+		return fmt.Errorf("rollback-alarms: describe alarms: %w", err)
+	}
+	have := map[string]bool{}
+	for _, a := range out.MetricAlarms {
+		have[aws.ToString(a.AlarmName)] = true
+	}
+	for _, a := range out.CompositeAlarms {
+		have[aws.ToString(a.AlarmName)] = true
+	}
+	var missing []string
+	for _, n := range want {
+		if !have[n] {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("rollback-alarms: no CloudWatch alarm %s in %s: create it first (aws cloudwatch put-metric-alarm), or remove it from the config", strings.Join(missing, ", "), s.cfg.Region)
+	}
+	return nil
+}
 
 func (v *service) destroy(ctx context.Context) error {
 	_, err := v.s.c.ECS.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: aws.String(v.s.cfg.Cluster), Service: aws.String(v.s.cfg.Service), Force: aws.Bool(true)})

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -46,6 +47,8 @@ type Clients struct {
 	ECR     *ecr.Client
 	Logs    *cloudwatchlogs.Client
 	ECS     *ecs.Client
+	// CloudWatch reads the alarms rollback-alarms names.
+	CloudWatch *cloudwatch.Client
 }
 
 // NewClients builds the clients from one aws.Config; ecsEndpoint, when
@@ -53,7 +56,7 @@ type Clients struct {
 func NewClients(cfg aws.Config, ecsEndpoint *string) Clients {
 	return Clients{
 		EC2: ec2.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg), Secrets: secretsmanager.NewFromConfig(cfg),
-		ECR: ecr.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg),
+		ECR: ecr.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg), CloudWatch: cloudwatch.NewFromConfig(cfg),
 		ECS: ecs.NewFromConfig(cfg, func(o *ecs.Options) {
 			if ecsEndpoint != nil {
 				o.BaseEndpoint = ecsEndpoint

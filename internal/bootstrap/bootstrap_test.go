@@ -13,9 +13,13 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/autonote/deploy-action/internal/bootstrap"
@@ -518,6 +522,60 @@ func TestBootstrapRoleOnGitHubEnterprise(t *testing.T) {
 		if r.RoleName == e.cfg.GitHub.BootstrapRole {
 			t.Error("destroy left the bootstrap role")
 		}
+	}
+}
+
+// TestRollbackAlarms puts the config's alarms on the service as deployment
+// alarms with rollback; an alarm that does not exist is refused first.
+func TestRollbackAlarms(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	ctx := context.Background()
+	alarm := e.cfg.Name + "-target-5xx"
+	if _, err := cloudwatch.NewFromConfig(e.bed.Config()).PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{
+		AlarmName: aws.String(alarm), Namespace: aws.String("AWS/ApplicationELB"), MetricName: aws.String("HTTPCode_Target_5XX_Count"),
+		Statistic: cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(10),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.cfg.RollbackAlarms = []string{alarm, "no-such-alarm"}
+	if _, err := e.stack(t, 0).Apply(ctx, nil); err == nil || !strings.Contains(err.Error(), "no CloudWatch alarm no-such-alarm") || e.calls.Mutating() != 0 {
+		t.Fatalf("apply with a missing alarm: %v after %d mutating calls, want a refusal before any", err, e.calls.Mutating())
+	}
+	e.cfg.RollbackAlarms = []string{alarm}
+	if _, err := e.stack(t, 0).Apply(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var svc struct {
+		Services []struct {
+			DeploymentConfiguration struct {
+				Alarms struct {
+					AlarmNames       []string
+					Enable, Rollback bool
+				}
+				DeploymentCircuitBreaker struct{ Enable bool }
+			}
+		}
+	}
+	e.cli(t, &svc, "ecs", "describe-services", "--cluster", e.cfg.Cluster, "--services", e.cfg.Service, "--endpoint-url", e.bed.ECSURL)
+	if len(svc.Services) != 1 || !slices.Equal(svc.Services[0].DeploymentConfiguration.Alarms.AlarmNames, []string{alarm}) ||
+		!svc.Services[0].DeploymentConfiguration.Alarms.Rollback || !svc.Services[0].DeploymentConfiguration.DeploymentCircuitBreaker.Enable {
+		t.Fatalf("service deployment configuration = %+v, want the alarm with rollback, and the circuit breaker kept", svc)
+	}
+	if _, err := e.bed.ECS().UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(e.cfg.Cluster), Service: aws.String(e.cfg.Service),
+		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	steps, err := e.stack(t, 0).Plan(ctx)
+	if err != nil || bootstrap.Changes(steps) != 1 {
+		t.Fatalf("plan after the alarms were taken off: %v, %d changes, want 1", err, bootstrap.Changes(steps))
+	}
+	if _, err := e.stack(t, 0).Apply(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if steps, err := e.stack(t, 0).Plan(ctx); err != nil || bootstrap.Changes(steps) != 0 {
+		t.Errorf("plan after apply: %v, %d changes, want none", err, bootstrap.Changes(steps))
 	}
 }
 

@@ -34,7 +34,7 @@ var bootstrapActions = map[string][]string{
 		"ecs:DescribeClusters", "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions",
 		"ecr:DescribeRepositories", "logs:DescribeLogGroups",
 		"iam:GetOpenIDConnectProvider", "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
-		"iam:ListOpenIDConnectProviders", "iam:ListRoles",
+		"iam:ListOpenIDConnectProviders", "iam:ListRoles", "cloudwatch:DescribeAlarms",
 	},
 	// EC2 names what it creates only once it exists: creating is allowed
 	// everywhere, taking away only on what carries the bootstrap's tag.
@@ -62,7 +62,7 @@ var bootstrapActions = map[string][]string{
 	},
 	"LogGroup": {"logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:ListTagsForResource", "logs:PutRetentionPolicy", "logs:TagResource"},
 	"Cluster":  {"ecs:CreateCluster", "ecs:DeleteCluster", "ecs:PutClusterCapacityProviders", "ecs:TagResource"},
-	"Service":  {"ecs:CreateService", "ecs:DeleteService", "ecs:TagResource"},
+	"Service":  {"ecs:CreateService", "ecs:DeleteService", "ecs:TagResource", "ecs:UpdateService"},
 	// ECS takes no resource for registering a revision.
 	"TaskDefinitions":      {"ecs:DeregisterTaskDefinition", "ecs:RegisterTaskDefinition", "ecs:TagResource"},
 	"PassTaskRoles":        {"iam:PassRole"},

@@ -15,8 +15,8 @@ import (
 // code never does.
 func TestBootstrapRoleCoversEveryCall(t *testing.T) {
 	t.Parallel()
-	prefix := map[string]string{"ec2": "ec2", "iam": "iam", "ecs": "ecs", "ecr": "ecr", "secretsmanager": "secretsmanager", "cloudwatchlogs": "logs", "sts": "sts"}
-	call := regexp.MustCompile(`&(ec2|iam|ecs|ecr|secretsmanager|cloudwatchlogs|sts)\.([A-Z][A-Za-z]+)Input\b|\b(ec2|iam|ecs|ecr|secretsmanager|cloudwatchlogs|sts)\.New([A-Z][A-Za-z]+)Paginator\(`)
+	prefix := map[string]string{"ec2": "ec2", "iam": "iam", "ecs": "ecs", "ecr": "ecr", "secretsmanager": "secretsmanager", "cloudwatchlogs": "logs", "sts": "sts", "cloudwatch": "cloudwatch"}
+	call := regexp.MustCompile(`&(ec2|iam|ecs|ecr|secretsmanager|cloudwatchlogs|cloudwatch|sts)\.([A-Z][A-Za-z]+)Input\b|\b(ec2|iam|ecs|ecr|secretsmanager|cloudwatchlogs|cloudwatch|sts)\.New([A-Z][A-Za-z]+)Paginator\(`)
 	files, _ := filepath.Glob("*.go")
 	var called []string
 	for _, f := range files {

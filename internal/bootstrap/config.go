@@ -43,6 +43,10 @@ type Config struct {
 	AppSecretFile     string   `yaml:"app-secret-file"`
 	APIKeySecret      string   `yaml:"api-key-secret"`
 	GitHub            *GitHub  `yaml:"github"`
+	// RollbackAlarms are CloudWatch alarms that fail a rollout and roll the
+	// service back when one is in ALARM during it (the service's
+	// deploymentConfiguration.alarms); they must exist.
+	RollbackAlarms []string `yaml:"rollback-alarms"`
 
 	// IDs of an existing network to use; they win over discovery.
 	VPCID            string   `yaml:"vpc-id"`
@@ -56,7 +60,7 @@ type Config struct {
 }
 
 // manageable are the keys the manage list takes.
-var manageable = []string{"vpc", "subnets", "security-group", "execution-role", "deploy-role", "bootstrap-role", "repository", "log-group", "cluster"}
+var manageable = []string{"vpc", "subnets", "security-group", "execution-role", "deploy-role", "bootstrap-role", "repository", "log-group", "cluster", "service"}
 
 // GitHub asks for the OIDC provider and a deploy role that only the
 // repository's branch may assume.

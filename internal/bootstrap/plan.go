@@ -28,6 +28,9 @@ func stages(rs []resource) [][]resource {
 // prepare finds what runs already, before any resource is judged. It
 // changes nothing.
 func (s *Stack) prepare(ctx context.Context) error {
+	if err := s.checkAlarms(ctx); err != nil {
+		return err
+	}
 	b, err := s.discover(ctx)
 	if err != nil {
 		return err

@@ -16,6 +16,8 @@ type Clients struct {
 	ECR  ecrimage.ECRAPI
 	EC2  ecsdeploy.EC2API  // optional: where the tasks answer
 	Logs ecsdeploy.LogsAPI // optional: a pre-deploy task's log lines
+	// Alarms is optional: it names the deployment alarm that failed a rollout.
+	Alarms ecsdeploy.AlarmsAPI
 }
 
 // ECSRunner runs jobs through ecsdeploy: it checks that the image of the
@@ -63,6 +65,9 @@ func (e *ECSRunner) Run(ctx context.Context, j Job, report func(string)) (Outcom
 	}
 	if c.Logs != nil {
 		opts = append(opts, ecsdeploy.WithLogs(c.Logs))
+	}
+	if c.Alarms != nil {
+		opts = append(opts, ecsdeploy.WithAlarms(c.Alarms))
 	}
 	if e.Polling != (ecsdeploy.Polling{}) {
 		opts = append(opts, ecsdeploy.WithPolling(e.Polling))

@@ -65,8 +65,9 @@ func (nopReporter) ServiceEvent(time.Time, string) {}
 // Deployer runs deploys and rollbacks against one ECS API.
 type Deployer struct {
 	ecs      ECSAPI
-	ec2      EC2API  // nil: no addresses
-	logs     LogsAPI // nil: a pre-deploy task's lines are not shown
+	ec2      EC2API    // nil: no addresses
+	logs     LogsAPI   // nil: a pre-deploy task's lines are not shown
+	alarms   AlarmsAPI // nil: a failure by alarm is not explained
 	log      *slog.Logger
 	reporter Reporter
 	clock    Clock

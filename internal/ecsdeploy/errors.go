@@ -93,11 +93,16 @@ type RolloutFailedError struct {
 	RolledBack   bool  // the service runs the previous revision again
 	RollbackErr  error // why the rollback did not finish, if it did not
 	Cause        error // ErrTimeout when the rollout ran out of time
+	// Alarms are the service's deployment alarms in ALARM when it failed.
+	Alarms []Alarm
 }
 
 func (e *RolloutFailedError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "deployment %s of service %s failed: %s", e.DeploymentID, e.Service, e.Reason)
+	for _, a := range e.Alarms {
+		fmt.Fprintf(&b, "; alarm %s is in ALARM: %s", a.Name, cmpReason(a.Reason, "no reason given"))
+	}
 	for i, t := range e.Stopped {
 		if i == 3 {
 			fmt.Fprintf(&b, "; and %d more stopped tasks", len(e.Stopped)-i)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -49,6 +50,8 @@ type fixtureOpts struct {
 	fromZero bool
 	// public runs the tasks with public IPs in a subnet of moto.
 	public bool
+	// alarms are the service's deployment alarms (with rollback).
+	alarms []string
 }
 
 func newFixture(t *testing.T, o fixtureOpts) *fixture {
@@ -74,7 +77,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	}
 	svc := testbed.Service{
 		Cluster: name, Service: name, Family: name, Containers: containers, DesiredCount: 1,
-		CircuitBreaker: o.circuitBreaker, Rollback: o.rollback, Public: o.public,
+		CircuitBreaker: o.circuitBreaker, Rollback: o.rollback, Public: o.public, Alarms: o.alarms,
 	}
 	if o.fromZero {
 		svc.DesiredCount = 0
@@ -85,7 +88,8 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 		t.Fatal(err)
 	}
 	events := &eventLog{}
-	d, err := ecsdeploy.New(bed.ECS(), ecsdeploy.WithPolling(fastPolling), ecsdeploy.WithReporter(events), ecsdeploy.WithEC2(bed.EC2()))
+	d, err := ecsdeploy.New(bed.ECS(), ecsdeploy.WithPolling(fastPolling), ecsdeploy.WithReporter(events), ecsdeploy.WithEC2(bed.EC2()),
+		ecsdeploy.WithAlarms(cloudwatch.NewFromConfig(bed.Config())))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,8 @@ func (r *run) recover(ctx context.Context, id, previous string, w watchOutcome) 
 		r.log.Warn("could not read stopped tasks", "error", err)
 	}
 	ferr.Stopped, res.Stopped = stopped, stopped
+	ferr.Alarms = r.firingAlarms(ctx)
+	res.Alarms = ferr.Alarms
 
 	var back string
 	switch {

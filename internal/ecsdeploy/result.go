@@ -49,6 +49,9 @@ type Result struct {
 	// environment values redacted (their names kept).
 	Rendered []byte
 	Stopped  []StoppedTask
+	// Alarms are the deployment alarms that were in ALARM when the rollout
+	// failed.
+	Alarms []Alarm
 	// PreDeploy is what the pre-deploy command did, when there was one.
 	PreDeploy *TaskRun
 	// Deregistered are the old revisions keep-revisions took away.

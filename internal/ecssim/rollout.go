@@ -83,13 +83,14 @@ func (s *Simulator) startRollout(sv *service, tdARN string, at time.Time) *rollo
 // startRollback starts ECS's own return from a failed rollout.
 func (s *Simulator) startRollback(sv *service, from *rollout, tdARN string, at time.Time) *rollout {
 	back := s.startRollout(sv, tdARN, at)
-	from.rolledBackBy = back
+	from.rolledBackBy, back.rollback = back, true
 	return back
 }
 
 // advance applies every step that is due by the simulator's clock.
 func (s *Simulator) advance(sv *service) {
 	now := s.now()
+	s.failOnAlarm(sv, now)
 	for changed := true; changed; {
 		changed = false
 		for _, r := range append([]*rollout(nil), sv.rollouts...) {
@@ -187,23 +188,30 @@ func (s *Simulator) apply(sv *service, r *rollout, step int, at time.Time) {
 		r.d.RolloutState = types.DeploymentRolloutStateFailed
 		r.d.RolloutStateReason = aws.String("ECS deployment circuit breaker: tasks failed to start.")
 		sv.event(s, at, fmt.Sprintf("(deployment %s) deployment failed: tasks failed to start.", aws.ToString(r.d.Id)))
-		// ECS rolls back to the last deployment that completed, never to
-		// one that was still rolling out when this one replaced it.
-		var prev *rollout
-		for _, o := range sv.rollouts {
-			if o != r && aws.ToString(o.d.TaskDefinition) != aws.ToString(r.d.TaskDefinition) && o.d.RolloutState == types.DeploymentRolloutStateCompleted {
-				prev = o
-				break
-			}
+		if cb.Rollback {
+			s.rollBack(sv, r, at)
 		}
-		if !cb.Rollback || prev == nil {
-			return
-		}
-		sv.event(s, at, fmt.Sprintf("rolling back to deployment %s.", aws.ToString(prev.d.Id)))
-		sv.svc.TaskDefinition = prev.d.TaskDefinition
-		back := s.startRollback(sv, r, aws.ToString(prev.d.TaskDefinition), at)
-		back.scenario = Scenario{Outcome: Complete, After: s.after(prev)}
 	}
+}
+
+// rollBack returns the service from failed rollout r to the last
+// deployment that completed, as ECS does: never to one that was still
+// rolling out when r replaced it.
+func (s *Simulator) rollBack(sv *service, r *rollout, at time.Time) {
+	var prev *rollout
+	for _, o := range sv.rollouts {
+		if o != r && aws.ToString(o.d.TaskDefinition) != aws.ToString(r.d.TaskDefinition) && o.d.RolloutState == types.DeploymentRolloutStateCompleted {
+			prev = o
+			break
+		}
+	}
+	if prev == nil {
+		return
+	}
+	sv.event(s, at, fmt.Sprintf("rolling back to deployment %s.", aws.ToString(prev.d.Id)))
+	sv.svc.TaskDefinition = prev.d.TaskDefinition
+	back := s.startRollback(sv, r, aws.ToString(prev.d.TaskDefinition), at)
+	back.scenario = Scenario{Outcome: Complete, After: s.after(prev)}
 }
 
 func (sv *service) has(r *rollout) bool {

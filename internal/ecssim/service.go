@@ -19,6 +19,7 @@ type service struct {
 	events   []types.ServiceEvent
 	tasks    []*types.Task
 	history  []*rollout // every deployment, newest first, up to maxHistory
+	firing   []string   // deployment alarms in ALARM, as last read
 }
 
 // rollout is one deployment and the scenario it follows.
@@ -29,8 +30,10 @@ type rollout struct {
 	step     int
 	tasks    []*types.Task
 	// rolledBackBy is ECS's own return from this rollout, when it failed
-	// and the circuit breaker rolled it back.
+	// and the circuit breaker or an alarm rolled it back; rollback marks
+	// that return.
 	rolledBackBy *rollout
+	rollback     bool
 }
 
 func (s *Simulator) clusterARN(ctx context.Context, c *call, cluster *string) (string, error) {

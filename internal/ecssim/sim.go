@@ -29,6 +29,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -91,6 +92,7 @@ type Simulator struct {
 	taskRules  []taskRule
 	oneOffs    []*oneOff                         // tasks RunTask started
 	logs       map[string]*cloudwatchlogs.Client // moto CloudWatch Logs clients by region
+	cloudwatch map[string]*cloudwatch.Client     // moto CloudWatch clients by region
 
 	handlers map[string]func(context.Context, *call) (any, error) // the operations it serves
 }
@@ -140,6 +142,7 @@ func New(motoURL string, opts ...Option) (*Simulator, error) {
 		ec2s:       map[string]*ec2.Client{},
 		nets:       map[string]*taskNet{},
 		logs:       map[string]*cloudwatchlogs.Client{},
+		cloudwatch: map[string]*cloudwatch.Client{},
 	}
 	for _, opt := range opts {
 		if err := opt(s); err != nil {
@@ -208,6 +211,10 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	region := regionOf(r)
+	if err := s.readAlarms(r.Context(), region); err != nil {
+		writeError(w, err)
+		return
+	}
 	c := &call{body: body, region: region, moto: s.motoClient(region)}
 	out, err := h(r.Context(), c)
 	if err != nil {

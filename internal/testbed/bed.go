@@ -117,6 +117,8 @@ type Service struct {
 	// CircuitBreaker and Rollback set the service's deployment circuit breaker.
 	CircuitBreaker, Rollback bool
 	Tags                     []types.Tag
+	// Alarms are the service's deployment alarms (enabled, with rollback).
+	Alarms []string
 	// Public puts the service's tasks in a subnet of a new VPC in moto with
 	// public IPs, as the seed runs them: each task gets a network interface
 	// there (the address comes from the simulator's scenario).
@@ -152,6 +154,10 @@ func (b *Bed) Seed(ctx context.Context, s Service) (string, error) {
 			Subnets: []string{subnet}, AssignPublicIp: types.AssignPublicIpEnabled,
 		}}
 	}
+	var alarms *types.DeploymentAlarms
+	if len(s.Alarms) > 0 {
+		alarms = &types.DeploymentAlarms{AlarmNames: s.Alarms, Enable: true, Rollback: true}
+	}
 	_, err = client.CreateService(ctx, &ecs.CreateServiceInput{
 		NetworkConfiguration: network,
 		Cluster:              aws.String(s.Cluster),
@@ -162,6 +168,7 @@ func (b *Bed) Seed(ctx context.Context, s Service) (string, error) {
 		Tags:                 s.Tags,
 		DeploymentConfiguration: &types.DeploymentConfiguration{
 			DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{Enable: s.CircuitBreaker, Rollback: s.Rollback},
+			Alarms:                   alarms,
 		},
 	})
 	if err != nil {
