@@ -674,6 +674,9 @@ type service struct {
 	// true when change is to set rollback-alarms on it.
 	config *ecstypes.DeploymentConfiguration
 	alarms bool
+	// register is true when change is to put the service behind the
+	// target group.
+	register bool
 }
 
 func (v *service) describe() (string, string) { return "ECS service", v.s.cfg.Service }
@@ -704,7 +707,12 @@ func (v *service) find(ctx context.Context) (found, error) {
 	s.set(func(o *Outputs) { o.ServiceARN = arn })
 	f := found{owner: s.ecsOwner(svc.Tags), id: arn}
 	v.config = svc.DeploymentConfiguration
-	if want := s.cfg.RollbackAlarms; len(want) > 0 {
+	if tg := s.get().TargetGroupARN; s.behindLoadBalancer() && !slices.ContainsFunc(svc.LoadBalancers, func(l ecstypes.LoadBalancer) bool { return aws.ToString(l.TargetGroupArn) == tg }) {
+		// endpoint: load-balancer asks for this, on an adopted service too.
+		f.changes = append(f.changes, "register with the load balancer's target group (endpoint: load-balancer); ECS starts new tasks")
+		v.register = true
+	}
+	if want := s.deploymentAlarmNames(); len(want) > 0 {
 		var have []string
 		if c := svc.DeploymentConfiguration; c != nil && c.Alarms != nil && c.Alarms.Enable && c.Alarms.Rollback {
 			have = slices.Sorted(slices.Values(c.Alarms.AlarmNames))
@@ -741,6 +749,8 @@ func (v *service) create(ctx context.Context) (string, error) {
 			MaximumPercent:           aws.Int32(200), MinimumHealthyPercent: aws.Int32(100),
 			Alarms: s.deploymentAlarms(),
 		},
+		LoadBalancers:                 s.serviceLoadBalancers(),
+		HealthCheckGracePeriodSeconds: s.healthGrace(),
 	})
 	if err != nil {
 		return "", fmt.Errorf("create service %s: %w", s.cfg.Service, err)
@@ -749,30 +759,73 @@ func (v *service) create(ctx context.Context) (string, error) {
 	return v.s.get().ServiceARN, nil
 }
 
-// change sets the config's rollback-alarms on the service, and nothing
+// change puts the service behind the target group, and sets the
+// deployment alarms (the config's and the load balancer's) with nothing
 // else of its deployment configuration.
 func (v *service) change(ctx context.Context) error {
-	if !v.alarms {
+	if !v.alarms && !v.register {
 		return nil
 	}
 	s := v.s
-	c := &ecstypes.DeploymentConfiguration{}
-	if v.config != nil {
-		copied := *v.config
-		c = &copied
+	in := &ecs.UpdateServiceInput{Cluster: aws.String(s.cfg.Cluster), Service: aws.String(s.cfg.Service)}
+	if v.alarms {
+		c := &ecstypes.DeploymentConfiguration{}
+		if v.config != nil {
+			copied := *v.config
+			c = &copied
+		}
+		c.Alarms = s.deploymentAlarms()
+		in.DeploymentConfiguration = c
 	}
-	c.Alarms = s.deploymentAlarms()
-	_, err := s.c.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(s.cfg.Cluster), Service: aws.String(s.cfg.Service), DeploymentConfiguration: c})
-	return wrap("set the deployment alarms of "+s.cfg.Service, err)
+	if v.register {
+		in.LoadBalancers, in.HealthCheckGracePeriodSeconds = s.serviceLoadBalancers(), s.healthGrace()
+	}
+	_, err := s.c.ECS.UpdateService(ctx, in)
+	return wrap("update service "+s.cfg.Service, err)
 }
 
-// deploymentAlarms is the config's rollback-alarms as ECS takes them, or
-// nil when it names none.
-func (s *Stack) deploymentAlarms() *ecstypes.DeploymentAlarms {
-	if len(s.cfg.RollbackAlarms) == 0 {
+// healthGraceSeconds is how long a new task may fail the load balancer's
+// health check while the app starts.
+const healthGraceSeconds = 60
+
+func (s *Stack) healthGrace() *int32 {
+	if !s.behindLoadBalancer() {
 		return nil
 	}
-	return &ecstypes.DeploymentAlarms{AlarmNames: s.cfg.RollbackAlarms, Enable: true, Rollback: true}
+	return aws.Int32(healthGraceSeconds)
+}
+
+// serviceLoadBalancers registers the container's port in the target group.
+func (s *Stack) serviceLoadBalancers() []ecstypes.LoadBalancer {
+	if !s.behindLoadBalancer() {
+		return nil
+	}
+	return []ecstypes.LoadBalancer{{TargetGroupArn: aws.String(s.get().TargetGroupARN), ContainerName: aws.String(s.containerName()), ContainerPort: aws.Int32(s.cfg.ContainerPort)}}
+}
+
+// containerName is the app's container: the running task definition's,
+// else the config's.
+func (s *Stack) containerName() string {
+	if c := s.found.container; c != nil {
+		return aws.ToString(c.Name)
+	}
+	return s.cfg.Container
+}
+
+// deploymentAlarmNames are the config's rollback-alarms and the load
+// balancer's alarms.
+func (s *Stack) deploymentAlarmNames() []string {
+	return append(slices.Clone(s.cfg.RollbackAlarms), s.alarmNames()...)
+}
+
+// deploymentAlarms are the deployment alarms as ECS takes them, or nil
+// when there are none.
+func (s *Stack) deploymentAlarms() *ecstypes.DeploymentAlarms {
+	names := s.deploymentAlarmNames()
+	if len(names) == 0 {
+		return nil
+	}
+	return &ecstypes.DeploymentAlarms{AlarmNames: names, Enable: true, Rollback: true}
 }
 
 // checkAlarms makes sure every alarm rollback-alarms names exists, before

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
@@ -47,8 +48,10 @@ type Clients struct {
 	ECR     *ecr.Client
 	Logs    *cloudwatchlogs.Client
 	ECS     *ecs.Client
-	// CloudWatch reads the alarms rollback-alarms names.
+	// CloudWatch reads the alarms rollback-alarms names, and makes the
+	// load balancer's.
 	CloudWatch *cloudwatch.Client
+	ELB        *elb.Client
 }
 
 // NewClients builds the clients from one aws.Config; ecsEndpoint, when
@@ -57,6 +60,7 @@ func NewClients(cfg aws.Config, ecsEndpoint *string) Clients {
 	return Clients{
 		EC2: ec2.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg), Secrets: secretsmanager.NewFromConfig(cfg),
 		ECR: ecr.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg), CloudWatch: cloudwatch.NewFromConfig(cfg),
+		ELB: elb.NewFromConfig(cfg),
 		ECS: ecs.NewFromConfig(cfg, func(o *ecs.Options) {
 			if ecsEndpoint != nil {
 				o.BaseEndpoint = ecsEndpoint
@@ -91,6 +95,12 @@ type Outputs struct {
 	OIDCProviderARN     string   `json:"oidcProviderArn,omitempty"`
 	DeployRoleARN       string   `json:"deployRoleArn,omitempty"`
 	BootstrapRoleARN    string   `json:"bootstrapRoleArn,omitempty"`
+	// The load balancer, with endpoint: load-balancer.
+	LoadBalancerSecurityGroupID string   `json:"loadBalancerSecurityGroupId,omitempty"`
+	TargetGroupARN              string   `json:"targetGroupArn,omitempty"`
+	LoadBalancerARN             string   `json:"loadBalancerArn,omitempty"`
+	LoadBalancerDNS             string   `json:"loadBalancerDns,omitempty"`
+	AlarmNames                  []string `json:"alarmNames,omitempty"`
 	// Resources says of each resource whose it is: "ours" (made by the
 	// bootstrap) or "adopted" (found, left as it was).
 	Resources []Resource `json:"resources,omitempty"`

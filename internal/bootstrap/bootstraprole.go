@@ -35,6 +35,8 @@ var bootstrapActions = map[string][]string{
 		"ecr:DescribeRepositories", "logs:DescribeLogGroups",
 		"iam:GetOpenIDConnectProvider", "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
 		"iam:ListOpenIDConnectProviders", "iam:ListRoles", "cloudwatch:DescribeAlarms",
+		"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTags",
+		"elasticloadbalancing:DescribeTargetGroups",
 	},
 	// EC2 names what it creates only once it exists: creating is allowed
 	// everywhere, taking away only on what carries the bootstrap's tag.
@@ -60,6 +62,14 @@ var bootstrapActions = map[string][]string{
 		"ecr:CreateRepository", "ecr:DeleteRepository", "ecr:GetLifecyclePolicy", "ecr:ListTagsForResource",
 		"ecr:PutImageScanningConfiguration", "ecr:PutImageTagMutability", "ecr:PutLifecyclePolicy", "ecr:TagResource",
 	},
+	// ELBv2 names what it makes only once it exists, like EC2; the load
+	// balancer's names are the baseline's, and only those may be deleted.
+	"LoadBalancer": {
+		"elasticloadbalancing:AddTags", "elasticloadbalancing:CreateListener", "elasticloadbalancing:CreateLoadBalancer",
+		"elasticloadbalancing:CreateTargetGroup", "elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:DeleteTargetGroup",
+		"elasticloadbalancing:ModifyTargetGroupAttributes",
+	},
+	"Alarms":   {"cloudwatch:DeleteAlarms", "cloudwatch:ListTagsForResource", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource"},
 	"LogGroup": {"logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:ListTagsForResource", "logs:PutRetentionPolicy", "logs:TagResource"},
 	"Cluster":  {"ecs:CreateCluster", "ecs:DeleteCluster", "ecs:PutClusterCapacityProviders", "ecs:TagResource"},
 	"Service":  {"ecs:CreateService", "ecs:DeleteService", "ecs:TagResource", "ecs:UpdateService"},
@@ -102,6 +112,11 @@ func (s *Stack) bootstrapPolicy() string {
 		st("Secrets", secrets, nil),
 		st("Repository", cmpStr(o.RepositoryARN, arn("ecr", "repository/"+cfg.ECRRepository)), nil),
 		st("LogGroup", []string{logGroup, logGroup + ":*"}, nil),
+		st("LoadBalancer", []string{
+			arn("elasticloadbalancing", "loadbalancer/app/"+s.name("alb")+"/*"), arn("elasticloadbalancing", "targetgroup/"+s.name("tg")+"/*"),
+			arn("elasticloadbalancing", "listener/app/"+s.name("alb")+"/*"),
+		}, nil),
+		st("Alarms", arn("cloudwatch", "alarm:"+s.name("*")), nil),
 		st("Cluster", cmpStr(o.ClusterARN, arn("ecs", "cluster/"+cfg.Cluster)), nil),
 		st("Service", cmpStr(o.ServiceARN, arn("ecs", "service/"+cfg.Cluster+"/"+cfg.Service)), nil),
 		st("TaskDefinitions", "*", nil),

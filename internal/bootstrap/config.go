@@ -43,6 +43,24 @@ type Config struct {
 	AppSecretFile     string   `yaml:"app-secret-file"`
 	APIKeySecret      string   `yaml:"api-key-secret"`
 	GitHub            *GitHub  `yaml:"github"`
+	// Endpoint is where the API answers: public-ip (each task's own
+	// address, the seed's layout) or load-balancer (an Application Load
+	// Balancer in front, the tasks' port open to it alone).
+	Endpoint string `yaml:"endpoint"`
+	// CertificateARN, an ACM certificate, adds an HTTPS listener; HTTP then
+	// redirects to it.
+	CertificateARN string `yaml:"certificate-arn"`
+	// TaskIngressCIDRs keep the container port open to these addresses
+	// behind the load balancer too: the first step of a move from
+	// public-ip, while clients still call the tasks' addresses. Empty: the
+	// port admits the load balancer alone.
+	TaskIngressCIDRs []string `yaml:"task-ingress-cidrs"`
+	// HealthCheckPath is what the target group asks each task.
+	HealthCheckPath string `yaml:"health-check-path"`
+	// Thresholds of the alarms made on the target group: 5xx answers of
+	// the tasks in a minute, and unhealthy tasks.
+	Alarm5xxPerMinute   int `yaml:"alarm-5xx-per-minute"`
+	AlarmUnhealthyHosts int `yaml:"alarm-unhealthy-hosts"`
 	// RollbackAlarms are CloudWatch alarms that fail a rollout and roll the
 	// service back when one is in ALARM during it (the service's
 	// deploymentConfiguration.alarms); they must exist.
@@ -60,7 +78,7 @@ type Config struct {
 }
 
 // manageable are the keys the manage list takes.
-var manageable = []string{"vpc", "subnets", "security-group", "execution-role", "deploy-role", "bootstrap-role", "repository", "log-group", "cluster", "service"}
+var manageable = []string{"vpc", "subnets", "security-group", "execution-role", "deploy-role", "bootstrap-role", "repository", "log-group", "cluster", "service", "load-balancer"}
 
 // GitHub asks for the OIDC provider and a deploy role that only the
 // repository's branch may assume.
@@ -118,26 +136,30 @@ func (g GitHub) Subject() string {
 // Default is the seed's baseline.
 func Default() Config {
 	return Config{
-		Name:             "autonote",
-		VPCCIDR:          "10.0.0.0/16",
-		PublicSubnets:    []string{"10.0.1.0/24", "10.0.2.0/24"},
-		PrivateSubnets:   []string{"10.0.101.0/24", "10.0.102.0/24"},
-		IngressCIDRs:     []string{"0.0.0.0/0"},
-		ContainerPort:    3000,
-		ECRRepository:    "autonote/server",
-		KeepImages:       30,
-		LogGroup:         "/ecs/autonote-server-task",
-		LogRetentionDays: 30,
-		Cluster:          "autonote-server-cluster",
-		Family:           "autonote-server-task",
-		Service:          "autonote-server-service",
-		Container:        "server",
-		CPU:              "256",
-		Memory:           "512",
-		DesiredCount:     1,
-		ExecutionRole:    "ecsTaskExecutionRole",
-		AppSecret:        "autonote/server/env",
-		APIKeySecret:     "autonote/server/api-key",
+		Name:                "autonote",
+		Endpoint:            EndpointPublicIP,
+		HealthCheckPath:     "/",
+		Alarm5xxPerMinute:   10,
+		AlarmUnhealthyHosts: 1,
+		VPCCIDR:             "10.0.0.0/16",
+		PublicSubnets:       []string{"10.0.1.0/24", "10.0.2.0/24"},
+		PrivateSubnets:      []string{"10.0.101.0/24", "10.0.102.0/24"},
+		IngressCIDRs:        []string{"0.0.0.0/0"},
+		ContainerPort:       3000,
+		ECRRepository:       "autonote/server",
+		KeepImages:          30,
+		LogGroup:            "/ecs/autonote-server-task",
+		LogRetentionDays:    30,
+		Cluster:             "autonote-server-cluster",
+		Family:              "autonote-server-task",
+		Service:             "autonote-server-service",
+		Container:           "server",
+		CPU:                 "256",
+		Memory:              "512",
+		DesiredCount:        1,
+		ExecutionRole:       "ecsTaskExecutionRole",
+		AppSecret:           "autonote/server/env",
+		APIKeySecret:        "autonote/server/api-key",
 	}
 }
 
@@ -250,6 +272,32 @@ func (c Config) Check() error {
 	}
 	if g := c.GitHub; g != nil && (!strings.Contains(g.Repository, "/") || (g.Branch == "" && g.Environment == "") || g.Role == "") {
 		add("github: give repository (owner/name), role, and the branch or (stronger) the environment whose jobs may deploy")
+	}
+	switch c.Endpoint {
+	case EndpointPublicIP:
+		if c.CertificateARN != "" || len(c.TaskIngressCIDRs) > 0 {
+			add("certificate-arn and task-ingress-cidrs are for endpoint: load-balancer; with public-ip the port opens to ingress-cidrs")
+		}
+	case EndpointLoadBalancer:
+		if c.CertificateARN != "" && !strings.HasPrefix(c.CertificateARN, "arn:aws:acm:") {
+			add("certificate-arn %q is not an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)", c.CertificateARN)
+		}
+		for _, cidr := range c.TaskIngressCIDRs {
+			if _, err := netip.ParsePrefix(cidr); err != nil {
+				add("task-ingress-cidrs: %q is not a CIDR block", cidr)
+			}
+		}
+		if len(c.PublicSubnets) < 2 && len(c.PublicSubnetIDs) < 2 {
+			add("endpoint: load-balancer needs two public subnets in two zones")
+		}
+	default:
+		add("endpoint %q: use public-ip (each task's own address) or load-balancer", c.Endpoint)
+	}
+	if !strings.HasPrefix(c.HealthCheckPath, "/") {
+		add("health-check-path %q: give a path that starts with /", c.HealthCheckPath)
+	}
+	if c.Alarm5xxPerMinute < 1 || c.AlarmUnhealthyHosts < 1 {
+		add("alarm-5xx-per-minute and alarm-unhealthy-hosts must be 1 or more")
 	}
 	if g := c.GitHub; g != nil && g.TokenURL != "" && (!strings.HasPrefix(g.TokenURL, "https://") || strings.ContainsAny(strings.TrimPrefix(g.TokenURL, "https://"), " ?#")) {
 		add("github.token-url %q: give the https:// issuer of your GitHub's OIDC tokens, e.g. https://github.example.com/_services/token (GitHub Enterprise Server)", g.TokenURL)

@@ -650,12 +650,12 @@ func (g *securityGroup) find(ctx context.Context) (found, error) {
 	g.revoke, g.authorize = nil, nil
 	var extra, missing []string
 	for c := range have {
-		if c != "sg" && !slices.Contains(s.cfg.IngressCIDRs, c) {
+		if c != "sg" && !slices.Contains(s.portCIDRs(), c) {
 			extra = append(extra, c)
 		}
 	}
 	slices.Sort(extra)
-	for _, c := range s.cfg.IngressCIDRs {
+	for _, c := range s.portCIDRs() {
 		if !have[c] {
 			missing = append(missing, c)
 		}
@@ -672,7 +672,11 @@ func (g *securityGroup) find(ctx context.Context) (found, error) {
 		ds = append(ds, drift{fmt.Sprintf("ingress %s %d-%d is not in the config", aws.ToString(p.IpProtocol), aws.ToInt32(p.FromPort), aws.ToInt32(p.ToPort)), ""})
 	}
 	if f.owner == OwnerAdopted && (have["0.0.0.0/0"] || have["::/0"]) {
-		f.advice = append(f.advice, fmt.Sprintf("port %d is open to the whole internet, the seed's development setting: narrow ingress-cidrs and hand the group over with manage: [security-group], or put a load balancer in front", port))
+		if s.behindLoadBalancer() {
+			f.advice = append(f.advice, fmt.Sprintf("port %d is open to the whole internet: once clients use the load balancer's name, close it (aws ec2 revoke-security-group-ingress --group-id %s --protocol tcp --port %d --cidr 0.0.0.0/0), or hand the group over with manage: [security-group] and apply", port, g.id, port))
+		} else {
+			f.advice = append(f.advice, fmt.Sprintf("port %d is open to the whole internet, the seed's development setting: narrow ingress-cidrs and hand the group over with manage: [security-group], or put a load balancer in front (endpoint: load-balancer)", port))
+		}
 	}
 	if s.sortDrift(&f, "security-group", ds) {
 		if len(out.SecurityGroups) > 1 {
@@ -685,6 +689,16 @@ func (g *securityGroup) find(ctx context.Context) (found, error) {
 		g.authorize = ingress(port, missing)
 	}
 	return f, nil
+}
+
+// portCIDRs are the addresses the container port is open to: the config's
+// ingress-cidrs, or, behind a load balancer (whose group has a rule of its
+// own), task-ingress-cidrs: none once clients use the load balancer.
+func (s *Stack) portCIDRs() []string {
+	if s.behindLoadBalancer() {
+		return s.cfg.TaskIngressCIDRs
+	}
+	return s.cfg.IngressCIDRs
 }
 
 // ingress is the permission for TCP port from cidrs, IPv4 and IPv6 apart.
@@ -716,7 +730,7 @@ func (g *securityGroup) create(ctx context.Context) (string, error) {
 	}
 	g.id = aws.ToString(out.GroupId)
 	s.set(func(o *Outputs) { o.SecurityGroupID, o.SecurityGroupIDs = g.id, []string{g.id} })
-	g.revoke, g.authorize = nil, ingress(s.cfg.ContainerPort, s.cfg.IngressCIDRs)
+	g.revoke, g.authorize = nil, ingress(s.cfg.ContainerPort, s.portCIDRs())
 	if err := g.change(ctx); err != nil {
 		return "", err
 	}
@@ -732,7 +746,7 @@ func (g *securityGroup) change(ctx context.Context) error {
 	}
 	if len(g.authorize) > 0 {
 		if _, err := g.s.c.EC2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: id, IpPermissions: g.authorize}); err != nil {
-			return fmt.Errorf("authorize ingress %s: %w", strings.Join(g.s.cfg.IngressCIDRs, ", "), err)
+			return fmt.Errorf("authorize ingress %s: %w", strings.Join(g.s.portCIDRs(), ", "), err)
 		}
 	}
 	return nil

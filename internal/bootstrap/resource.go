@@ -130,6 +130,9 @@ func (s *Stack) resources() []resource {
 	}
 	rs = append(rs, &securityGroup{s: s}, s.executionRole(), &routeTable{s: s, public: true}, &routeTable{s: s, public: false},
 		&taskDefinition{s: s}, &service{s: s})
+	if s.behindLoadBalancer() {
+		rs = append(rs, &lbSecurityGroup{s: s}, &targetGroup{s: s}, &loadBalancer{s: s}, &lbIngress{s: s}, &lbAlarms{s: s})
+	}
 	if s.cfg.GitHub != nil {
 		rs = append(rs, &oidcProvider{s: s}, s.deployRole())
 		if s.cfg.GitHub.BootstrapRole != "" {

@@ -174,6 +174,12 @@ func (s *Simulator) updateService(ctx context.Context, c *call) (any, error) {
 	if in.NetworkConfiguration != nil {
 		sv.svc.NetworkConfiguration = in.NetworkConfiguration
 	}
+	if in.LoadBalancers != nil {
+		sv.svc.LoadBalancers = in.LoadBalancers
+	}
+	if in.HealthCheckGracePeriodSeconds != nil {
+		sv.svc.HealthCheckGracePeriodSeconds = in.HealthCheckGracePeriodSeconds
+	}
 	scaled := in.DesiredCount != nil && *in.DesiredCount != sv.svc.DesiredCount
 	if in.DesiredCount != nil {
 		sv.svc.DesiredCount = *in.DesiredCount
