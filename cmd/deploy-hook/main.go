@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/google/go-github/v62/github"
 
 	"github.com/autonote/deploy-action/internal/awsenv"
@@ -197,9 +198,12 @@ func awsClients(getenv func(string) string) func(context.Context, string) (deplo
 			return deployhook.Clients{}, err
 		}
 		c := deployhook.Clients{
-			ECS:    ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = awsenv.EndpointOr(getenv, "ECS", o.BaseEndpoint) }),
-			ECR:    ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.BaseEndpoint = awsenv.EndpointOr(getenv, "ECR", o.BaseEndpoint) }),
-			EC2:    ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = awsenv.EndpointOr(getenv, "EC2", o.BaseEndpoint) }),
+			ECS: ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = awsenv.EndpointOr(getenv, "ECS", o.BaseEndpoint) }),
+			ECR: ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.BaseEndpoint = awsenv.EndpointOr(getenv, "ECR", o.BaseEndpoint) }),
+			EC2: ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = awsenv.EndpointOr(getenv, "EC2", o.BaseEndpoint) }),
+			ELB: elb.NewFromConfig(cfg, func(o *elb.Options) {
+				o.BaseEndpoint = awsenv.EndpointOr(getenv, "ELASTIC_LOAD_BALANCING_V2", o.BaseEndpoint)
+			}),
 			Alarms: cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) { o.BaseEndpoint = awsenv.EndpointOr(getenv, "CLOUDWATCH", o.BaseEndpoint) }),
 			Logs: cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) {
 				o.BaseEndpoint = awsenv.EndpointOr(getenv, "CLOUDWATCH_LOGS", o.BaseEndpoint)

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/sethvargo/go-githubactions"
@@ -144,6 +145,9 @@ func (r *runner) connect(ctx context.Context, registry bool) (*session, error) {
 	logs := cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) {
 		o.BaseEndpoint = awsenv.EndpointOr(a.Getenv, "CLOUDWATCH_LOGS", o.BaseEndpoint)
 	})
+	lbs := elb.NewFromConfig(cfg, func(o *elb.Options) {
+		o.BaseEndpoint = awsenv.EndpointOr(a.Getenv, "ELASTIC_LOAD_BALANCING_V2", o.BaseEndpoint)
+	})
 	alarms := cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
 		o.BaseEndpoint = awsenv.EndpointOr(a.Getenv, "CLOUDWATCH", o.BaseEndpoint)
 	})
@@ -164,7 +168,7 @@ func (r *runner) connect(ctx context.Context, registry bool) (*session, error) {
 			return nil, err
 		}
 	}
-	dopts := []ecsdeploy.Option{ecsdeploy.WithLogger(slog.New(&lineHandler{a: a})), ecsdeploy.WithReporter(r.log), ecsdeploy.WithEC2(ec2Client), ecsdeploy.WithLogs(logs), ecsdeploy.WithAlarms(alarms)}
+	dopts := []ecsdeploy.Option{ecsdeploy.WithLogger(slog.New(&lineHandler{a: a})), ecsdeploy.WithReporter(r.log), ecsdeploy.WithEC2(ec2Client), ecsdeploy.WithLogs(logs), ecsdeploy.WithAlarms(alarms), ecsdeploy.WithLoadBalancers(lbs)}
 	if r.opts.Polling != (ecsdeploy.Polling{}) {
 		dopts = append(dopts, ecsdeploy.WithPolling(r.opts.Polling))
 	}

@@ -18,6 +18,8 @@ type Clients struct {
 	Logs ecsdeploy.LogsAPI // optional: a pre-deploy task's log lines
 	// Alarms is optional: it names the deployment alarm that failed a rollout.
 	Alarms ecsdeploy.AlarmsAPI
+	// ELB is optional: it names the service's load balancer as its URL.
+	ELB ecsdeploy.ELBAPI
 }
 
 // ECSRunner runs jobs through ecsdeploy: it checks that the image of the
@@ -68,6 +70,9 @@ func (e *ECSRunner) Run(ctx context.Context, j Job, report func(string)) (Outcom
 	}
 	if c.Alarms != nil {
 		opts = append(opts, ecsdeploy.WithAlarms(c.Alarms))
+	}
+	if c.ELB != nil {
+		opts = append(opts, ecsdeploy.WithLoadBalancers(c.ELB))
 	}
 	if e.Polling != (ecsdeploy.Polling{}) {
 		opts = append(opts, ecsdeploy.WithPolling(e.Polling))

@@ -67,6 +67,9 @@ func (e *ECSRunner) Status(ctx context.Context, _ string, t Target) (*ecsdeploy.
 	if c.EC2 != nil {
 		opts = append(opts, ecsdeploy.WithEC2(c.EC2))
 	}
+	if c.ELB != nil {
+		opts = append(opts, ecsdeploy.WithLoadBalancers(c.ELB))
+	}
 	d, err := ecsdeploy.New(c.ECS, opts...)
 	if err != nil {
 		return nil, err

@@ -68,6 +68,7 @@ type Deployer struct {
 	ec2      EC2API    // nil: no addresses
 	logs     LogsAPI   // nil: a pre-deploy task's lines are not shown
 	alarms   AlarmsAPI // nil: a failure by alarm is not explained
+	elb      ELBAPI    // nil: the URL is a task's address
 	log      *slog.Logger
 	reporter Reporter
 	clock    Clock

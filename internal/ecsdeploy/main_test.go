@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
 	"github.com/autonote/deploy-action/internal/ecssim"
@@ -52,6 +53,8 @@ type fixtureOpts struct {
 	public bool
 	// alarms are the service's deployment alarms (with rollback).
 	alarms []string
+	// loadBalanced puts the service behind a load balancer in moto.
+	loadBalanced bool
 }
 
 func newFixture(t *testing.T, o fixtureOpts) *fixture {
@@ -77,7 +80,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	}
 	svc := testbed.Service{
 		Cluster: name, Service: name, Family: name, Containers: containers, DesiredCount: 1,
-		CircuitBreaker: o.circuitBreaker, Rollback: o.rollback, Public: o.public, Alarms: o.alarms,
+		CircuitBreaker: o.circuitBreaker, Rollback: o.rollback, Public: o.public, Alarms: o.alarms, LoadBalanced: o.loadBalanced,
 	}
 	if o.fromZero {
 		svc.DesiredCount = 0
@@ -89,7 +92,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	}
 	events := &eventLog{}
 	d, err := ecsdeploy.New(bed.ECS(), ecsdeploy.WithPolling(fastPolling), ecsdeploy.WithReporter(events), ecsdeploy.WithEC2(bed.EC2()),
-		ecsdeploy.WithAlarms(cloudwatch.NewFromConfig(bed.Config())))
+		ecsdeploy.WithAlarms(cloudwatch.NewFromConfig(bed.Config())), ecsdeploy.WithLoadBalancers(elb.NewFromConfig(bed.Config())))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,11 +39,13 @@ type Result struct {
 	StableSince               time.Time // when that revision became stable, if known
 	DeploymentID              string
 	// Addresses are host:port of the new tasks' public addresses, found
-	// once the rollout completed; URL is http:// the first of them.
-	Addresses []string
-	URL       string
-	Watched   bool
-	DryRun    bool
+	// once the rollout completed; URL is the service's load balancer
+	// (LoadBalanced), else http:// the first of them.
+	Addresses    []string
+	URL          string
+	LoadBalanced bool
+	Watched      bool
+	DryRun       bool
 	// Rendered is the task definition that was (or, in a dry run, would be)
 	// registered, as indented JSON of RegisterTaskDefinition's input, with
 	// environment values redacted (their names kept).

@@ -37,7 +37,11 @@ var ErrSmokeFailed = errors.New("smoke check failed")
 // timeout passes; the error holds the last answer of each that did not.
 func (r *run) smoke(ctx context.Context) error {
 	sm := r.req.Smoke
-	if len(r.res.Addresses) == 0 {
+	targets := r.res.Addresses
+	if r.res.LoadBalanced {
+		targets = []string{strings.TrimPrefix(strings.TrimPrefix(r.res.URL, "https://"), "http://")}
+	}
+	if len(targets) == 0 {
 		return fmt.Errorf("smoke check: the new tasks have no public address to check (is assignPublicIp ENABLED, and may this role call ec2:DescribeNetworkInterfaces?)")
 	}
 	timeout := sm.Timeout
@@ -50,8 +54,8 @@ func (r *run) smoke(ctx context.Context) error {
 	}
 	deadline := r.clock.Now().Add(timeout)
 	pending := map[string]string{} // url -> its last answer
-	for _, a := range r.res.Addresses {
-		pending["http://"+a+sm.Path] = "no answer yet"
+	for _, a := range targets {
+		pending[schemeOf(r.res)+a+sm.Path] = "no answer yet"
 	}
 	for {
 		for url := range pending {
@@ -79,6 +83,14 @@ func (r *run) smoke(ctx context.Context) error {
 		case <-r.clock.After(r.poll.Fast):
 		}
 	}
+}
+
+// schemeOf is https:// for a load balancer that listens on 443.
+func schemeOf(res *Result) string {
+	if res.LoadBalanced && strings.HasPrefix(res.URL, "https://") {
+		return "https://"
+	}
+	return "http://"
 }
 
 // ask makes one request and says how it went, in one line of plain text.

@@ -108,6 +108,11 @@ func (d *Deployer) Status(ctx context.Context, t Target) (*ServiceStatus, error)
 	if len(addrs) > 0 {
 		st.URL = "http://" + addrs[0]
 	}
+	if u, err := r.lbURL(ctx, svc); err != nil {
+		st.Notes = append(st.Notes, "load balancer: "+err.Error())
+	} else if u != "" {
+		st.URL = u
+	}
 	if st.NewestRevision, err = r.newestRevision(ctx, aws.ToString(td.TaskDefinition.Family)); err != nil {
 		st.Notes = append(st.Notes, "revisions: "+err.Error())
 	} else if st.NewestRevision != "" && st.NewestRevision != st.TaskDefinitionARN {
@@ -272,6 +277,15 @@ func (r *run) deployments(ctx context.Context) ([]DeploymentRecord, error) {
 // locate fills the result's addresses and URL: where the tasks of revision
 // td answer. A failure to find them is logged, never the deploy's failure.
 func (r *run) locate(ctx context.Context, td string) {
+	if r.elb != nil {
+		if svc, err := r.describeService(ctx); err == nil {
+			if u, err := r.lbURL(ctx, svc); err != nil {
+				r.log.Warn("could not read the service's load balancer", "error", err)
+			} else if u != "" {
+				r.res.URL, r.res.LoadBalanced = u, true
+			}
+		}
+	}
 	if r.ec2 == nil {
 		return
 	}
@@ -286,7 +300,7 @@ func (r *run) locate(ctx context.Context, td string) {
 		return
 	}
 	r.res.Addresses = addrs
-	if len(addrs) > 0 {
+	if len(addrs) > 0 && !r.res.LoadBalanced {
 		r.res.URL = "http://" + addrs[0]
 	}
 }

@@ -59,8 +59,13 @@ func (s *Simulator) startRollout(sv *service, tdARN string, at time.Time) *rollo
 		sv.rollouts[0].d.Status = aws.String("ACTIVE")
 		sv.rollouts[0].d.UpdatedAt = aws.Time(at)
 	}
+	sc := s.scenarioFor(tdARN)
+	if sc.Unhealthy && len(sv.svc.LoadBalancers) > 0 {
+		sc.Outcome = Fail
+		sc.StoppedReason = fmt.Sprintf("Task failed ELB health checks in (target-group %s)", aws.ToString(sv.svc.LoadBalancers[0].TargetGroupArn))
+	}
 	r := &rollout{
-		scenario: s.scenarioFor(tdARN),
+		scenario: sc,
 		start:    at,
 		d: types.Deployment{
 			Id:                   aws.String(id),

@@ -18,8 +18,9 @@ type service struct {
 	rollouts []*rollout // newest first; the first is PRIMARY
 	events   []types.ServiceEvent
 	tasks    []*types.Task
-	history  []*rollout // every deployment, newest first, up to maxHistory
-	firing   []string   // deployment alarms in ALARM, as last read
+	history  []*rollout      // every deployment, newest first, up to maxHistory
+	firing   []string        // deployment alarms in ALARM, as last read
+	targets  map[string]bool // private addresses registered in its target groups
 }
 
 // rollout is one deployment and the scenario it follows.

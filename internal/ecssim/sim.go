@@ -34,6 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 )
 
 // Outcome is how a rollout of a task definition ends.
@@ -61,6 +62,10 @@ type Scenario struct {
 	StoppedReason   string
 	ContainerReason string
 	ExitCode        *int32
+	// Unhealthy makes the tasks of a service behind a load balancer fail
+	// its health checks: they stop as ECS stops them, and the rollout fails
+	// as a Fail scenario does.
+	Unhealthy bool
 	// Address is the public address of the tasks of an awsvpc service that
 	// assigns public IPs: an Elastic IP of it (a loopback address such as
 	// 127.0.0.2, where a test serves) is associated with each task's
@@ -93,6 +98,7 @@ type Simulator struct {
 	oneOffs    []*oneOff                         // tasks RunTask started
 	logs       map[string]*cloudwatchlogs.Client // moto CloudWatch Logs clients by region
 	cloudwatch map[string]*cloudwatch.Client     // moto CloudWatch clients by region
+	elbs       map[string]*elb.Client            // moto ELBv2 clients by region
 
 	handlers map[string]func(context.Context, *call) (any, error) // the operations it serves
 }
@@ -143,6 +149,7 @@ func New(motoURL string, opts ...Option) (*Simulator, error) {
 		nets:       map[string]*taskNet{},
 		logs:       map[string]*cloudwatchlogs.Client{},
 		cloudwatch: map[string]*cloudwatch.Client{},
+		elbs:       map[string]*elb.Client{},
 	}
 	for _, opt := range opts {
 		if err := opt(s); err != nil {
@@ -212,6 +219,10 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	region := regionOf(r)
 	if err := s.readAlarms(r.Context(), region); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.syncTargets(r.Context(), region); err != nil {
 		writeError(w, err)
 		return
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -119,6 +121,10 @@ type Service struct {
 	Tags                     []types.Tag
 	// Alarms are the service's deployment alarms (enabled, with rollback).
 	Alarms []string
+	// LoadBalanced puts the service behind an Application Load Balancer in
+	// moto (its own VPC, two subnets, an ip target group on the first
+	// container's first port, an HTTP listener); it implies Public.
+	LoadBalanced bool
 	// Public puts the service's tasks in a subnet of a new VPC in moto with
 	// public IPs, as the seed runs them: each task gets a network interface
 	// there (the address comes from the simulator's scenario).
@@ -145,14 +151,23 @@ func (b *Bed) Seed(ctx context.Context, s Service) (string, error) {
 	}
 	arn := aws.ToString(td.TaskDefinition.TaskDefinitionArn)
 	var network *types.NetworkConfiguration
-	if s.Public {
-		subnet, err := b.subnet(ctx)
+	var lbs []types.LoadBalancer
+	if s.Public || s.LoadBalanced {
+		vpc, subnets, err := b.network(ctx)
 		if err != nil {
 			return "", err
 		}
 		network = &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{
-			Subnets: []string{subnet}, AssignPublicIp: types.AssignPublicIpEnabled,
+			Subnets: subnets[:1], AssignPublicIp: types.AssignPublicIpEnabled,
 		}}
+		if s.LoadBalanced {
+			c := s.Containers[0]
+			tg, err := b.loadBalancer(ctx, s.Service, vpc, subnets, aws.ToInt32(c.PortMappings[0].ContainerPort))
+			if err != nil {
+				return "", err
+			}
+			lbs = []types.LoadBalancer{{TargetGroupArn: aws.String(tg), ContainerName: c.Name, ContainerPort: c.PortMappings[0].ContainerPort}}
+		}
 	}
 	var alarms *types.DeploymentAlarms
 	if len(s.Alarms) > 0 {
@@ -160,6 +175,7 @@ func (b *Bed) Seed(ctx context.Context, s Service) (string, error) {
 	}
 	_, err = client.CreateService(ctx, &ecs.CreateServiceInput{
 		NetworkConfiguration: network,
+		LoadBalancers:        lbs,
 		Cluster:              aws.String(s.Cluster),
 		ServiceName:          aws.String(s.Service),
 		TaskDefinition:       aws.String(arn),
@@ -177,18 +193,42 @@ func (b *Bed) Seed(ctx context.Context, s Service) (string, error) {
 	return arn, nil
 }
 
-// subnet makes a VPC with one subnet in moto and returns the subnet.
-func (b *Bed) subnet(ctx context.Context) (string, error) {
+// network makes a VPC with two subnets in two zones in moto.
+func (b *Bed) network(ctx context.Context) (vpc string, subnets []string, err error) {
 	ec := b.EC2()
 	v, err := ec.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
 	if err != nil {
-		return "", fmt.Errorf("create vpc: %w", err)
+		return "", nil, fmt.Errorf("create vpc: %w", err)
 	}
-	sn, err := ec.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: v.Vpc.VpcId, CidrBlock: aws.String("10.0.1.0/24")})
+	for i, zone := range []string{Region + "a", Region + "b"} {
+		sn, err := ec.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: v.Vpc.VpcId, CidrBlock: aws.String(fmt.Sprintf("10.0.%d.0/24", i+1)), AvailabilityZone: aws.String(zone)})
+		if err != nil {
+			return "", nil, fmt.Errorf("create subnet: %w", err)
+		}
+		subnets = append(subnets, aws.ToString(sn.Subnet.SubnetId))
+	}
+	return aws.ToString(v.Vpc.VpcId), subnets, nil
+}
+
+// loadBalancer makes an ALB with an HTTP listener forwarding to an ip
+// target group on port, and returns the target group.
+func (b *Bed) loadBalancer(ctx context.Context, name, vpc string, subnets []string, port int32) (string, error) {
+	c := elb.NewFromConfig(b.Config())
+	tg, err := c.CreateTargetGroup(ctx, &elb.CreateTargetGroupInput{Name: aws.String(name + "-tg"), Protocol: elbtypes.ProtocolEnumHttp,
+		Port: aws.Int32(port), VpcId: aws.String(vpc), TargetType: elbtypes.TargetTypeEnumIp})
 	if err != nil {
-		return "", fmt.Errorf("create subnet: %w", err)
+		return "", fmt.Errorf("create target group: %w", err)
 	}
-	return aws.ToString(sn.Subnet.SubnetId), nil
+	lb, err := c.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String(name + "-alb"), Subnets: subnets})
+	if err != nil {
+		return "", fmt.Errorf("create load balancer: %w", err)
+	}
+	arn := tg.TargetGroups[0].TargetGroupArn
+	if _, err := c.CreateListener(ctx, &elb.CreateListenerInput{LoadBalancerArn: lb.LoadBalancers[0].LoadBalancerArn, Port: aws.Int32(80), Protocol: elbtypes.ProtocolEnumHttp,
+		DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: arn}}}); err != nil {
+		return "", fmt.Errorf("create listener: %w", err)
+	}
+	return aws.ToString(arn), nil
 }
 
 // EC2 is an EC2 client of moto.

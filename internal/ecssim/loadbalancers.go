@@ -1,0 +1,136 @@
+package ecssim
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+)
+
+// Services behind a load balancer: as ECS does, the simulator registers
+// each running task's private address in the service's target groups in
+// moto, and deregisters it when the task stops. moto reports every
+// registered target healthy; a rollout whose scenario is Unhealthy fails
+// its tasks with ECS's words for failed health checks.
+
+// syncTargets brings the target groups in moto in line with the running
+// tasks, before a request is served. moto is called without the
+// simulator's lock held.
+func (s *Simulator) syncTargets(ctx context.Context, region string) error {
+	type change struct {
+		sv       *service
+		tg       string
+		port     int32
+		add, del []string
+	}
+	var running []*types.Task
+	s.mu.Lock()
+	for _, sv := range s.services {
+		if len(sv.svc.LoadBalancers) == 0 {
+			continue
+		}
+		s.advance(sv)
+		for _, t := range sv.tasks {
+			if aws.ToString(t.LastStatus) == "RUNNING" {
+				running = append(running, t)
+			}
+		}
+	}
+	s.mu.Unlock()
+	if len(running) == 0 && !s.anyTargets() {
+		return nil
+	}
+	if err := s.attachNetworks(ctx, running); err != nil {
+		return err
+	}
+	var changes []change
+	s.mu.Lock()
+	for _, sv := range s.services {
+		for _, lb := range sv.svc.LoadBalancers {
+			want := map[string]bool{}
+			for _, t := range sv.tasks {
+				if ip := privateIP(t); ip != "" && aws.ToString(t.LastStatus) == "RUNNING" {
+					want[ip] = true
+				}
+			}
+			c := change{sv: sv, tg: aws.ToString(lb.TargetGroupArn), port: aws.ToInt32(lb.ContainerPort)}
+			for ip := range want {
+				if !sv.targets[ip] {
+					c.add = append(c.add, ip)
+				}
+			}
+			for ip := range sv.targets {
+				if !want[ip] {
+					c.del = append(c.del, ip)
+				}
+			}
+			if len(c.add)+len(c.del) > 0 {
+				changes = append(changes, c)
+			}
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range changes {
+		cl := s.elbClient(region)
+		targets := func(ips []string) []elbtypes.TargetDescription {
+			var out []elbtypes.TargetDescription
+			for _, ip := range ips {
+				out = append(out, elbtypes.TargetDescription{Id: aws.String(ip), Port: aws.Int32(c.port)})
+			}
+			return out
+		}
+		if len(c.add) > 0 {
+			if _, err := cl.RegisterTargets(ctx, &elb.RegisterTargetsInput{TargetGroupArn: aws.String(c.tg), Targets: targets(c.add)}); err != nil {
+				return fmt.Errorf("register tasks in target group %s in moto: %w", c.tg, err)
+			}
+		}
+		if len(c.del) > 0 {
+			if _, err := cl.DeregisterTargets(ctx, &elb.DeregisterTargetsInput{TargetGroupArn: aws.String(c.tg), Targets: targets(c.del)}); err != nil {
+				return fmt.Errorf("deregister tasks from target group %s in moto: %w", c.tg, err)
+			}
+		}
+		s.mu.Lock()
+		if c.sv.targets == nil {
+			c.sv.targets = map[string]bool{}
+		}
+		for _, ip := range c.add {
+			c.sv.targets[ip] = true
+		}
+		for _, ip := range c.del {
+			delete(c.sv.targets, ip)
+		}
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+func (s *Simulator) anyTargets() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sv := range s.services {
+		if len(sv.targets) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// privateIP is the private address of a task's network interface.
+func privateIP(t *types.Task) string {
+	for _, a := range t.Attachments {
+		for _, d := range a.Details {
+			if aws.ToString(d.Name) == "privateIPv4Address" {
+				return aws.ToString(d.Value)
+			}
+		}
+	}
+	return ""
+}
+
+// elbClient is the moto ELBv2 client of a region, made once.
+func (s *Simulator) elbClient(region string) *elb.Client {
+	return perRegion(s, s.elbs, region, func(c aws.Config) *elb.Client { return elb.NewFromConfig(c) })
+}
