@@ -161,8 +161,9 @@ func (g *lbSecurityGroup) destroy(ctx context.Context) error {
 // targetGroup is where the load balancer sends requests: the tasks' IPs on
 // the container port, checked on health-check-path.
 type targetGroup struct {
-	s   *Stack
-	arn string
+	s      *Stack
+	arn    string
+	repair bool // change is to set the health check path and attributes
 }
 
 func (t *targetGroup) describe() (string, string) { return "target group", t.s.name("tg") }
@@ -189,11 +190,29 @@ func (t *targetGroup) find(ctx context.Context) (found, error) {
 		return found{}, err
 	}
 	f := found{owner: owner, id: t.arn}
+	var ds []drift
 	if p := aws.ToString(tg.HealthCheckPath); p != s.cfg.HealthCheckPath {
-		f.advice = append(f.advice, fmt.Sprintf("health check path %s, the config says %s: aws elbv2 modify-target-group --target-group-arn %s --health-check-path %s", p, s.cfg.HealthCheckPath, t.arn, s.cfg.HealthCheckPath))
+		ds = append(ds, drift{fmt.Sprintf("health check path %s, the config says %s", p, s.cfg.HealthCheckPath),
+			fmt.Sprintf("aws elbv2 modify-target-group --target-group-arn %s --health-check-path %s", t.arn, s.cfg.HealthCheckPath)})
 	}
+	attrs, err := s.c.ELB.DescribeTargetGroupAttributes(ctx, &elb.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(t.arn)})
+	if err != nil {
+		return found{}, fmt.Errorf("describe target group attributes: %w", err)
+	}
+	for _, a := range attrs.Attributes {
+		if aws.ToString(a.Key) == "deregistration_delay.timeout_seconds" && aws.ToString(a.Value) != deregistrationDelay {
+			ds = append(ds, drift{fmt.Sprintf("deregistration delay %s s, the config says %s s", aws.ToString(a.Value), deregistrationDelay),
+				fmt.Sprintf("aws elbv2 modify-target-group-attributes --target-group-arn %s --attributes Key=deregistration_delay.timeout_seconds,Value=%s", t.arn, deregistrationDelay)})
+		}
+	}
+	t.repair = s.sortDrift(&f, "load-balancer", ds) && len(ds) > 0
 	return f, nil
 }
+
+// deregistrationDelay is how long a stopping task's connections drain: a
+// small API drains in seconds, and the default 300 s makes every deploy
+// wait five minutes.
+const deregistrationDelay = "30"
 
 func (t *targetGroup) create(ctx context.Context) (string, error) {
 	s := t.s
@@ -209,13 +228,23 @@ func (t *targetGroup) create(ctx context.Context) (string, error) {
 	}
 	t.arn = aws.ToString(out.TargetGroups[0].TargetGroupArn)
 	s.set(func(o *Outputs) { o.TargetGroupARN = t.arn })
-	// A small API drains in seconds; the default 300 s makes every deploy wait five minutes.
-	_, err = s.c.ELB.ModifyTargetGroupAttributes(ctx, &elb.ModifyTargetGroupAttributesInput{TargetGroupArn: aws.String(t.arn),
-		Attributes: []elbtypes.TargetGroupAttribute{{Key: aws.String("deregistration_delay.timeout_seconds"), Value: aws.String("30")}}})
-	return t.arn, wrap("set the target group's deregistration delay", err)
+	t.repair = true
+	return t.arn, t.change(ctx)
 }
 
-func (t *targetGroup) change(context.Context) error { return nil }
+// change sets the health check path and the deregistration delay.
+func (t *targetGroup) change(ctx context.Context) error {
+	if !t.repair {
+		return nil
+	}
+	s := t.s
+	if _, err := s.c.ELB.ModifyTargetGroup(ctx, &elb.ModifyTargetGroupInput{TargetGroupArn: aws.String(t.arn), HealthCheckPath: aws.String(s.cfg.HealthCheckPath)}); err != nil {
+		return fmt.Errorf("set the target group's health check: %w", err)
+	}
+	_, err := s.c.ELB.ModifyTargetGroupAttributes(ctx, &elb.ModifyTargetGroupAttributesInput{TargetGroupArn: aws.String(t.arn),
+		Attributes: []elbtypes.TargetGroupAttribute{{Key: aws.String("deregistration_delay.timeout_seconds"), Value: aws.String(deregistrationDelay)}}})
+	return wrap("set the target group's deregistration delay", err)
+}
 
 func (t *targetGroup) destroy(ctx context.Context) error {
 	_, err := t.s.c.ELB.DeleteTargetGroup(ctx, &elb.DeleteTargetGroupInput{TargetGroupArn: aws.String(t.arn)})

@@ -217,3 +217,18 @@ func TestMoveToLoadBalancer(t *testing.T) {
 		t.Errorf("plan after step 2: %v, want nothing", got)
 	}
 }
+
+func TestNetworkDiagramShowsTheLoadBalancer(t *testing.T) {
+	t.Parallel()
+	cfg := bootstrap.Default()
+	if d := bootstrap.NetworkDiagram(cfg, bootstrap.Outputs{}); strings.Contains(d, "alb") || !strings.Contains(d, "0.0.0.0/0") {
+		t.Errorf("public-ip diagram:\n%s", d)
+	}
+	cfg.Endpoint, cfg.CertificateARN = bootstrap.EndpointLoadBalancer, "arn:aws:acm:us-east-1:123456789012:certificate/x"
+	d := bootstrap.NetworkDiagram(cfg, bootstrap.Outputs{LoadBalancerDNS: "autonote-alb-1.us-east-1.elb.amazonaws.com"})
+	for _, want := range []string{`alb["autonote-alb<br/>HTTPS 443, HTTP 80 → 443<br/>autonote-alb-1.us-east-1.elb.amazonaws.com"]`, "port 3000<br/>from the load balancer", "igw --> alb", "alb --> svc"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("diagram lacks %q:\n%s", want, d)
+		}
+	}
+}

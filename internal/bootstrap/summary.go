@@ -69,9 +69,21 @@ func NetworkDiagram(cfg Config, o Outputs) string {
 	}
 	b.WriteString("        publicrt[\"public route table<br/>0.0.0.0/0 → gateway\"]\n")
 	b.WriteString("        privatert[\"private route table<br/>no internet route\"]\n")
-	fmt.Fprintf(&b, "        svc[\"%s<br/>Fargate, port %d<br/>%s\"]\n", cfg.Service, cfg.ContainerPort, strings.Join(cfg.IngressCIDRs, ", "))
+	from := strings.Join(cfg.IngressCIDRs, ", ")
+	if cfg.Endpoint == EndpointLoadBalancer {
+		from = strings.Join(append([]string{"from the load balancer"}, cfg.TaskIngressCIDRs...), ", ")
+		listeners := "HTTP 80"
+		if cfg.CertificateARN != "" {
+			listeners = "HTTPS 443, HTTP 80 → 443"
+		}
+		fmt.Fprintf(&b, "        alb[\"%s-alb<br/>%s<br/>%s\"]\n", cfg.Name, listeners, cmpStr(o.LoadBalancerDNS, "its DNS name"))
+	}
+	fmt.Fprintf(&b, "        svc[\"%s<br/>Fargate, port %d<br/>%s\"]\n", cfg.Service, cfg.ContainerPort, from)
 	b.WriteString("    end\n")
 	b.WriteString("    igw --> publicrt\n    publicrt --> pub0 & pub1\n    privatert --> priv0 & priv1\n    pub0 & pub1 --> svc\n")
+	if cfg.Endpoint == EndpointLoadBalancer {
+		b.WriteString("    igw --> alb\n    alb --> svc\n")
+	}
 	b.WriteString("```\n")
 	return b.String()
 }

@@ -20,7 +20,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/google/go-containerregistry/pkg/crane"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -58,6 +61,10 @@ type step struct {
 	title  string
 	inputs map[string]string
 	want   string // the status output
+	// before runs ahead of the action (a bootstrap apply, say); during
+	// runs beside it (an alarm that fires while the rollout is under way);
+	// after runs once the action is done.
+	before, during, after func(context.Context) error
 }
 
 // Run runs the demo and returns an error if any step did not end as the
@@ -94,14 +101,14 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 	bed.Registry = reg.Host
 	fmt.Fprintf(stdout, "moto %s, ECS %s, registry %s\n", moto.URL, bed.ECSURL, bed.Registry)
 
-	shas := []string{"", testbed.SHA(), testbed.SHA(), testbed.SHA(), testbed.SHA()}
+	shas := []string{"", testbed.SHA(), testbed.SHA(), testbed.SHA(), testbed.SHA(), testbed.SHA()}
 	say("bootstrap apply: the AWS baseline (network, roles, secrets, repository, logs, cluster, service)")
 	if err := runBootstrap(ctx, stdout, bed); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s waits at 0 tasks with a placeholder image; the first deploy scales it to 1\n", service)
 
-	say("building an image of commits 1 to 4 (OCI layouts, as docker buildx --output type=oci writes them)")
+	say("building an image of commits 1 to 5 (OCI layouts, as docker buildx --output type=oci writes them)")
 	layouts := map[string]string{}
 	for i, sha := range shas[1:] {
 		dir, err := buildImage(filepath.Join(o.OutDir, "images", sha[:7]), i+1, sha)
@@ -126,6 +133,8 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 		return err
 	}
 	defer stopAPI()
+	// Commit 5's rollout lasts long enough for its alarm to fire during it.
+	bed.Sim.SetScenario(shas[5], ecssim.Scenario{Address: apiHost, After: 5 * o.Rollout})
 	bed.Sim.SetTaskScenario("migration:run", ecssim.TaskScenario{Lines: []string{
 		"query: SELECT * FROM \"migrations\"", "0 migrations are already loaded in the database.", "1 migrations were found in the source code.",
 		"Migration AddNoteTags1764489600000 has been executed successfully.", "query: COMMIT"}})
@@ -148,21 +157,26 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 		return in
 	}
 	steps := []step{
-		{"push and deploy commit 1: migrate, roll out, check /health with the API key", lifecycle(map[string]string{"tag": shas[1], "image": "oci:" + layouts[shas[1]]}), "succeeded"},
-		{"push and deploy commit 2", lifecycle(map[string]string{"tag": shas[2], "image": "oci:" + layouts[shas[2]]}), "succeeded"},
-		{"push and deploy commit 4, whose migration fails: the service is not touched", lifecycle(map[string]string{"tag": badMigration, "image": "oci:" + layouts[badMigration]}), "failed"},
-		{"push and deploy commit 3, whose container crashes on start", lifecycle(map[string]string{"tag": broken, "image": "oci:" + layouts[broken]}), "rolled-back"},
-		{"roll back to commit 1 by a 7-character prefix", map[string]string{"command": "rollback", "sha": shas[1][:7]}, "succeeded"},
-		{"what runs now (command: status)", map[string]string{"command": "status"}, "unchanged"},
+		{title: "push and deploy commit 1: migrate, roll out, check /health with the API key", inputs: lifecycle(map[string]string{"tag": shas[1], "image": "oci:" + layouts[shas[1]]}), want: "succeeded"},
+		{title: "push and deploy commit 2", inputs: lifecycle(map[string]string{"tag": shas[2], "image": "oci:" + layouts[shas[2]]}), want: "succeeded"},
+		{title: "push and deploy commit 4, whose migration fails: the service is not touched", inputs: lifecycle(map[string]string{"tag": badMigration, "image": "oci:" + layouts[badMigration]}), want: "failed"},
+		{title: "push and deploy commit 3, whose container crashes on start", inputs: lifecycle(map[string]string{"tag": broken, "image": "oci:" + layouts[broken]}), want: "rolled-back"},
+		{title: "roll back to commit 1 by a 7-character prefix", inputs: map[string]string{"command": "rollback", "sha": shas[1][:7]}, want: "succeeded"},
+		{title: "put the service behind a load balancer (bootstrap apply, endpoint: load-balancer), then deploy commit 5: its 5xx alarm fires during the rollout",
+			inputs: map[string]string{"tag": shas[5], "image": "oci:" + layouts[shas[5]]}, want: "rolled-back",
+			before: func(ctx context.Context) error { return moveBehindLoadBalancer(ctx, stdout, bed) },
+			during: func(ctx context.Context) error { return fireWhileRolling(ctx, bed, shas[5], stdout) },
+			after:  func(ctx context.Context) error { return resetAlarm(ctx, bed) }},
+		{title: "what runs now (command: status)", inputs: map[string]string{"command": "status"}, want: "unchanged"},
 	}
 	hookURL, stopHook, err := startHook(bed, o.Polling)
 	if err != nil {
 		return err
 	}
 	defer stopHook()
-	steps = append(steps, step{"deploy commit 2 through the deploy hook (the action holds no AWS credentials)", map[string]string{
+	steps = append(steps, step{title: "deploy commit 2 through the deploy hook (the action holds no AWS credentials)", inputs: map[string]string{
 		"tag": shas[2], "webhook-url": hookURL, "webhook-secret": hookSecret,
-	}, "succeeded"})
+	}, want: "succeeded"})
 	var failed []string
 	for i, s := range steps {
 		say("step %d: %s", i+1, s.title)
@@ -171,9 +185,28 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 			runEnv = maps.Clone(env)
 			runEnv["AWS_ACCESS_KEY_ID"], runEnv["AWS_SECRET_ACCESS_KEY"] = "", ""
 		}
+		if s.before != nil {
+			if err := s.before(ctx); err != nil {
+				return err
+			}
+		}
+		during := make(chan error, 1)
+		if s.during != nil {
+			go func() { during <- s.during(ctx) }()
+		} else {
+			during <- nil
+		}
 		status, err := runAction(ctx, stdout, runEnv, s.inputs, filepath.Join(o.OutDir, fmt.Sprintf("step-%d-summary.md", i+1)), o.Polling)
 		if err != nil && status == "" {
 			return err
+		}
+		if err := <-during; err != nil {
+			return err
+		}
+		if s.after != nil {
+			if err := s.after(ctx); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintf(stdout, "-> status %s (expected %s)\n", status, s.want)
 		if status != s.want {
@@ -322,6 +355,70 @@ func startHook(bed *testbed.Bed, polling ecsdeploy.Polling) (string, func(), err
 	return srv.URL, srv.Close, nil
 }
 
+// moveBehindLoadBalancer applies the baseline again with endpoint:
+// load-balancer, the port kept open to clients that still use the tasks'
+// addresses, and prints what changed.
+func moveBehindLoadBalancer(ctx context.Context, stdout io.Writer, bed *testbed.Bed) error {
+	cfg := demoConfig()
+	cfg.Endpoint, cfg.TaskIngressCIDRs = bootstrap.EndpointLoadBalancer, []string{"0.0.0.0/0"}
+	stack, err := bootstrap.New(bootstrap.NewClients(bed.Config(), aws.String(bed.ECSURL)), cfg)
+	if err != nil {
+		return err
+	}
+	steps, err := stack.Apply(ctx, nil)
+	if err != nil {
+		return err
+	}
+	for _, s := range steps {
+		if s.Action == bootstrap.Create || s.Action == bootstrap.Change {
+			fmt.Fprintf(stdout, "  %-8s %-32s %s %s\n", s.Action, s.Kind, s.Name, s.Detail)
+		}
+	}
+	fmt.Fprintf(stdout, "  the API now answers at http://%s; alarms %s roll a deploy back\n", stack.Outputs().LoadBalancerDNS, strings.Join(stack.Outputs().AlarmNames, ", "))
+	return nil
+}
+
+// fireWhileRolling puts the 5xx alarm in ALARM once the rollout of sha is
+// under way, as a build that answers 500 to every request would, and
+// back to OK once ECS has rolled it back.
+func fireWhileRolling(ctx context.Context, bed *testbed.Bed, sha string, stdout io.Writer) error {
+	cw := cloudwatch.NewFromConfig(bed.Config())
+	alarm := demoConfig().Name + "-target-5xx"
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		out, err := bed.ECS().DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{service}})
+		if err != nil {
+			return err
+		}
+		rolling := false
+		for _, d := range out.Services[0].Deployments {
+			if aws.ToString(d.Status) == "PRIMARY" && d.RolloutState == ecstypes.DeploymentRolloutStateInProgress {
+				td, err := bed.ECS().DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: d.TaskDefinition})
+				rolling = err == nil && strings.HasSuffix(aws.ToString(td.TaskDefinition.ContainerDefinitions[0].Image), ":"+sha)
+			}
+		}
+		if rolling {
+			_, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String(alarm), StateValue: cwtypes.StateValueAlarm,
+				StateReason: aws.String("Threshold Crossed: 1 datapoint [37.0] was greater than or equal to the threshold (10.0).")})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "  (the demo puts %s in ALARM: the new build answers 500)\n", alarm)
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("the rollout of %s never started", sha[:7])
+}
+
+// resetAlarm puts the 5xx alarm back to OK for the steps that follow, once
+// the action has reported it.
+func resetAlarm(ctx context.Context, bed *testbed.Bed) error {
+	_, err := cloudwatch.NewFromConfig(bed.Config()).SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{
+		AlarmName: aws.String(demoConfig().Name + "-target-5xx"), StateValue: cwtypes.StateValueOk, StateReason: aws.String("back to normal")})
+	return err
+}
+
 // apiHost is where the demo's API answers: the address the simulator gives
 // the tasks' network interfaces.
 const apiHost = "127.0.0.5"
@@ -353,10 +450,16 @@ func serveAPI(addr, key string) (func(), error) {
 	return func() { _ = srv.Close() }, nil
 }
 
-// runBootstrap makes the baseline in the bed as bootstrap apply does.
-func runBootstrap(ctx context.Context, stdout io.Writer, bed *testbed.Bed) error {
+// demoConfig is the seed's baseline in the bed's region.
+func demoConfig() bootstrap.Config {
 	cfg := bootstrap.Default()
 	cfg.Region = testbed.Region
+	return cfg
+}
+
+// runBootstrap makes the baseline in the bed as bootstrap apply does.
+func runBootstrap(ctx context.Context, stdout io.Writer, bed *testbed.Bed) error {
+	cfg := demoConfig()
 	awsCfg := bed.Config()
 	stack, err := bootstrap.New(bootstrap.NewClients(awsCfg, aws.String(bed.ECSURL)), cfg, bootstrap.WithAppSecret([]byte(`{"DATABASE_URL":"postgres://autonote@db/autonote"}`)))
 	if err != nil {

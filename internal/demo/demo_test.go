@@ -41,6 +41,9 @@ func TestDemo(t *testing.T) {
 		"pre-deploy command failed: exit code 1",
 		"smoke check passed",
 		"the API answers at http://127.0.0.5:3000",
+		"alarm autonote-target-5xx is in ALARM: Threshold Crossed",
+		"-> status rolled-back (expected rolled-back)",
+		"the API answers at http://autonote-alb",
 		"== demo passed",
 	} {
 		if !strings.Contains(log.String(), want) {
@@ -50,10 +53,10 @@ func TestDemo(t *testing.T) {
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Errorf("an image of an earlier run is still in %s: %v", stale, err)
 	}
-	for i := 1; i <= 7; i++ {
+	for i := 1; i <= 8; i++ {
 		b, err := os.ReadFile(filepath.Join(out, "step-"+string(rune('0'+i))+"-summary.md"))
 		want := "```mermaid"
-		if i == 6 {
+		if i == 7 {
 			want = "### Last deployments" // command status: what runs, no timeline
 		}
 		if err != nil || !strings.Contains(string(b), want) {

@@ -103,6 +103,8 @@ type run struct {
 	// scaleTo is the desired count of a service the bootstrap left at zero
 	// until its first deploy; nil for every other service.
 	scaleTo *int32
+	// behindLB is true for a service registered with a load balancer.
+	behindLB bool
 }
 
 // DesiredCountTag on a service at zero tasks is the count its first deploy
@@ -150,6 +152,7 @@ func (r *run) deploy(ctx context.Context) (*Result, error) {
 	}
 	r.markSeen(svc)
 	r.scaleTo = firstDeployCount(svc)
+	r.behindLB = len(svc.LoadBalancers) > 0
 	res.PreviousTaskDefinitionARN, res.TaskDefinitionARN = aws.ToString(svc.TaskDefinition), aws.ToString(svc.TaskDefinition)
 
 	svc, over, err := r.meetRollout(ctx, svc)
@@ -322,6 +325,9 @@ func (r *run) rollout(ctx context.Context, next, id, previous string) error {
 	}
 	r.phase("watch rollout")
 	res.Watched = true
+	if r.behindLB {
+		r.log.Info("the service is behind a load balancer: ECS completes the deployment once the new tasks pass its health check")
+	}
 	w, err := r.watch(ctx, id)
 	if err != nil {
 		return err

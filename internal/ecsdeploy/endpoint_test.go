@@ -3,6 +3,9 @@ package ecsdeploy_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
+	"sync"
 	"slices"
 	"strings"
 	"testing"
@@ -43,9 +46,18 @@ func TestBehindLoadBalancer(t *testing.T) {
 		t.Fatalf("targets before the deploy = %v, want the first task's", before)
 	}
 
-	res, err := f.deployer.Deploy(ctx, f.request(f.image("lb-good")))
+	var log strings.Builder
+	d, err := ecsdeploy.New(f.bed.ECS(), ecsdeploy.WithPolling(fastPolling), ecsdeploy.WithEC2(f.bed.EC2()),
+		ecsdeploy.WithLoadBalancers(lbs), ecsdeploy.WithLogger(slog.New(slog.NewTextHandler(&syncWriter{w: &log}, nil))))
 	if err != nil {
 		t.Fatal(err)
+	}
+	res, err := d.Deploy(ctx, f.request(f.image("lb-good")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "ECS completes the deployment once the new tasks pass its health check") {
+		t.Errorf("the watch does not say it waits for the health check:\n%s", log.String())
 	}
 	if !res.LoadBalanced || !strings.HasPrefix(res.URL, "http://") || !strings.Contains(res.URL, "-alb") {
 		t.Errorf("url = %q (load balanced %v), want the load balancer's name", res.URL, res.LoadBalanced)
@@ -93,4 +105,16 @@ func TestBehindLoadBalancer(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("targets after the rollback = %v, want the running tasks of %s: %v", got, res.TaskDefinitionARN, want)
 	}
+}
+
+// syncWriter lets a logger write from the engine's goroutines.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }

@@ -31,6 +31,7 @@ func (r *run) redeploy(ctx context.Context) (*Result, error) {
 		return res, err
 	}
 	r.markSeen(svc)
+	r.behindLB = len(svc.LoadBalancers) > 0
 	if st := readRollout(svc); st.rolling != nil && !failed(st.rolling) && r.req.OnRolloutInProgress != Supersede && !r.req.DryRun {
 		if svc, err = r.settle(ctx, svc); err != nil {
 			return res, err
