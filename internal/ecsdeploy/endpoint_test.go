@@ -3,9 +3,7 @@ package ecsdeploy_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
-	"sync"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
 	"github.com/autonote/deploy-action/internal/ecssim"
+	"github.com/autonote/deploy-action/internal/testbed"
 )
 
 // TestBehindLoadBalancer: a service behind a load balancer answers at the
@@ -46,9 +45,9 @@ func TestBehindLoadBalancer(t *testing.T) {
 		t.Fatalf("targets before the deploy = %v, want the first task's", before)
 	}
 
-	var log strings.Builder
+	log := &testbed.SyncBuffer{}
 	d, err := ecsdeploy.New(f.bed.ECS(), ecsdeploy.WithPolling(fastPolling), ecsdeploy.WithEC2(f.bed.EC2()),
-		ecsdeploy.WithLoadBalancers(lbs), ecsdeploy.WithLogger(slog.New(slog.NewTextHandler(&syncWriter{w: &log}, nil))))
+		ecsdeploy.WithLoadBalancers(lbs), ecsdeploy.WithLogger(slog.New(slog.NewTextHandler(log, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,16 +104,4 @@ func TestBehindLoadBalancer(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("targets after the rollback = %v, want the running tasks of %s: %v", got, res.TaskDefinitionARN, want)
 	}
-}
-
-// syncWriter lets a logger write from the engine's goroutines.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
