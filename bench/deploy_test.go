@@ -37,6 +37,13 @@ const rollout = 4700 * time.Millisecond
 
 func setup(b *testing.B) (*testbed.Bed, ecsdeploy.Target) {
 	b.Helper()
+	return setupWith(b, func(*testbed.Bed, *testbed.Service) {})
+}
+
+// setupWith seeds a service that edit may change first (its scenario on
+// the bed, its network, its containers).
+func setupWith(b *testing.B, edit func(*testbed.Bed, *testbed.Service)) (*testbed.Bed, ecsdeploy.Target) {
+	b.Helper()
 	motoOnce.Do(func() { moto, motoErr = testbed.StartMoto(context.Background()) })
 	if motoErr != nil {
 		b.Fatal(motoErr)
@@ -48,10 +55,12 @@ func setup(b *testing.B) (*testbed.Bed, ecsdeploy.Target) {
 	b.Cleanup(bed.Close)
 	seq++
 	name := fmt.Sprintf("bench-%d", seq)
-	if _, err := bed.Seed(context.Background(), testbed.Service{
+	svc := testbed.Service{
 		Cluster: name, Service: name, Family: name, DesiredCount: 1, CircuitBreaker: true, Rollback: true,
 		Containers: []types.ContainerDefinition{{Name: aws.String("server"), Image: aws.String("registry.local/autonote/server:0"), Essential: aws.Bool(true)}},
-	}); err != nil {
+	}
+	edit(bed, &svc)
+	if _, err := bed.Seed(context.Background(), svc); err != nil {
 		b.Fatal(err)
 	}
 	waitStable(b, bed, name)

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -24,28 +23,12 @@ import (
 // simulator.
 func BenchmarkStatus(b *testing.B) {
 	public := func(b *testing.B) (*testbed.Bed, ecsdeploy.Target) {
-		motoOnce.Do(func() { moto, motoErr = testbed.StartMoto(context.Background()) })
-		if motoErr != nil {
-			b.Fatal(motoErr)
-		}
-		bed, err := testbed.Start(moto, ecssim.WithDuration(rollout))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(bed.Close)
-		seq++
-		name := fmt.Sprintf("bench-%d", seq)
-		bed.Sim.SetScenario("autonote/server", ecssim.Scenario{Address: "127.0.0.9"})
-		if _, err := bed.Seed(context.Background(), testbed.Service{
-			Cluster: name, Service: name, Family: name, DesiredCount: 1, Public: true,
-			Containers: []types.ContainerDefinition{{Name: aws.String("server"), Image: aws.String("registry.local/autonote/server:0123abcd0123abcd0123abcd0123abcd0123abcd"),
-				Essential: aws.Bool(true), PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(3000)}}}},
-		}); err != nil {
-			b.Fatal(err)
-		}
-		waitStable(b, bed, name)
-		bed.Sim.ResetCalls()
-		return bed, ecsdeploy.Target{Cluster: name, Service: name}
+		return setupWith(b, func(bed *testbed.Bed, svc *testbed.Service) {
+			bed.Sim.SetScenario("autonote/server", ecssim.Scenario{Address: "127.0.0.9"})
+			svc.Public, svc.CircuitBreaker, svc.Rollback = true, false, false
+			svc.Containers[0].Image = aws.String("registry.local/autonote/server:0123abcd0123abcd0123abcd0123abcd0123abcd")
+			svc.Containers[0].PortMappings = []types.PortMapping{{ContainerPort: aws.Int32(3000)}}
+		})
 	}
 	b.Run("engine", func(b *testing.B) {
 		bed, target := public(b)
