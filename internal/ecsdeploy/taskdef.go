@@ -150,23 +150,30 @@ func setVariables(in *ecs.RegisterTaskDefinitionInput, container string, env []t
 		if aws.ToString(c.Name) != container {
 			continue
 		}
+		envName := func(e types.KeyValuePair) *string { return e.Name }
+		secretName := func(s types.Secret) *string { return s.Name }
 		for _, kv := range env {
-			name := aws.ToString(kv.Name)
-			c.Secrets = slices.DeleteFunc(c.Secrets, func(s types.Secret) bool { return aws.ToString(s.Name) == name })
-			if j := slices.IndexFunc(c.Environment, func(e types.KeyValuePair) bool { return aws.ToString(e.Name) == name }); j >= 0 {
-				c.Environment[j] = kv
-			} else {
-				c.Environment = append(c.Environment, kv)
-			}
+			c.Secrets = without(c.Secrets, aws.ToString(kv.Name), secretName)
+			c.Environment = upsert(c.Environment, kv, envName)
 		}
 		for _, sec := range secrets {
-			name := aws.ToString(sec.Name)
-			c.Environment = slices.DeleteFunc(c.Environment, func(e types.KeyValuePair) bool { return aws.ToString(e.Name) == name })
-			if j := slices.IndexFunc(c.Secrets, func(s types.Secret) bool { return aws.ToString(s.Name) == name }); j >= 0 {
-				c.Secrets[j] = sec
-			} else {
-				c.Secrets = append(c.Secrets, sec)
-			}
+			c.Environment = without(c.Environment, aws.ToString(sec.Name), envName)
+			c.Secrets = upsert(c.Secrets, sec, secretName)
 		}
 	}
+}
+
+// upsert replaces the item of list named as v is, or appends v.
+func upsert[T any](list []T, v T, name func(T) *string) []T {
+	n := aws.ToString(name(v))
+	if j := slices.IndexFunc(list, func(x T) bool { return aws.ToString(name(x)) == n }); j >= 0 {
+		list[j] = v
+		return list
+	}
+	return append(list, v)
+}
+
+// without is list less the items named n.
+func without[T any](list []T, n string, name func(T) *string) []T {
+	return slices.DeleteFunc(list, func(x T) bool { return aws.ToString(name(x)) == n })
 }
