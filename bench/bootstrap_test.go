@@ -7,8 +7,6 @@ import (
 	"os/exec"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/autonote/deploy-action/internal/bootstrap"
 	"github.com/autonote/deploy-action/internal/testbed"
 )
@@ -20,7 +18,7 @@ func bootstrapStack(b *testing.B, bed *testbed.Bed, name string, calls *bootstra
 	cfg.Region = testbed.Region
 	c := bed.Config()
 	c.APIOptions = append(c.APIOptions, calls.APIOption)
-	s, err := bootstrap.New(bootstrap.NewClients(c, aws.String(bed.ECSURL)), cfg)
+	s, err := bootstrap.New(bootstrap.NewClients(c, bed.Getenv), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

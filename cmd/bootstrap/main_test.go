@@ -5,13 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/autonote/deploy-action/internal/action"
 	"github.com/autonote/deploy-action/internal/bootstrap"
 	"github.com/autonote/deploy-action/internal/testbed"
+	"github.com/sethvargo/go-githubactions"
 )
 
 var moto *testbed.Moto
@@ -37,7 +43,7 @@ func TestPlanApplyDestroy(t *testing.T) {
 	}
 
 	out, err := runIt("plan", "-config", cfg)
-	if !errors.Is(err, errChanges) || !strings.Contains(out, "19 of 19") && !strings.Contains(out, "17 of 17") {
+	if !errors.Is(err, bootstrap.ErrPlanHasChanges) || !strings.Contains(out, "19 of 19") && !strings.Contains(out, "17 of 17") {
 		t.Fatalf("plan before apply: %v\n%s", err, out)
 	}
 	outputs := filepath.Join(dir, "out.json")
@@ -133,5 +139,51 @@ func TestConventions(t *testing.T) {
 		if err != nil && (strings.Contains(out.String(), "open to the whole internet") || strings.Contains(err.Error(), "what was made is tagged")) {
 			t.Errorf("run(%q): %v, printed %q: it warned or claimed a change before refusing", tt.args, err, out.String())
 		}
+	}
+}
+
+// TestBadAppSecretChangesNothingFromEitherFrontEnd: a malformed
+// APP_SECRET_JSON given to the bootstrap command and to the action's
+// command: bootstrap is refused with the same error before any AWS call:
+// the endpoint both point at hears nothing.
+func TestBadAppSecretChangesNothingFromEitherFrontEnd(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int64
+	aws := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		http.Error(w, "no", http.StatusInternalServerError)
+	}))
+	defer aws.Close()
+	env := map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_ENDPOINT_URL": aws.URL,
+		"AWS_EC2_METADATA_DISABLED": "true", "APP_SECRET_JSON": `{"DATABASE_URL": "postgres://u:p4ss@db/app", "PORT": [3000]}`}
+	getenv := func(k string) string { return env[k] }
+
+	var cliOut bytes.Buffer
+	cliErr := run(context.Background(), []string{"apply"}, getenv, &cliOut, &cliOut)
+	if cliErr == nil {
+		t.Fatal("the bootstrap command took a malformed APP_SECRET_JSON")
+	}
+
+	var actionOut bytes.Buffer
+	actionEnv := maps.Clone(env)
+	actionEnv["INPUT_COMMAND"] = "bootstrap"
+	a := githubactions.New(githubactions.WithGetenv(func(k string) string { return actionEnv[k] }), githubactions.WithWriter(&actionOut))
+	if err := action.Run(context.Background(), a, action.Options{Version: "test"}); err == nil {
+		t.Fatal("command: bootstrap took a malformed APP_SECRET_JSON")
+	}
+	if !strings.Contains(actionOut.String(), "::error::"+cliErr.Error()) {
+		t.Errorf("the action's error differs from the command's %q:\n%s", cliErr, actionOut.String())
+	}
+	if n := calls.Load(); n != 0 {
+		t.Errorf("%d AWS calls were made before the input was refused, want 0", n)
+	}
+	printed := cliOut.String() + cliErr.Error()
+	for _, l := range strings.Split(actionOut.String(), "\n") {
+		if !strings.HasPrefix(l, "::add-mask::") { // the runner takes these, and prints none
+			printed += l
+		}
+	}
+	if strings.Contains(printed, "p4ss") {
+		t.Errorf("a secret value was printed:\n%s", printed)
 	}
 }

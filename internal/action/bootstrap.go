@@ -1,15 +1,12 @@
 package action
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/autonote/deploy-action/internal/awsenv"
 	"github.com/autonote/deploy-action/internal/bootstrap"
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
 	"github.com/sethvargo/go-githubactions"
@@ -24,65 +21,47 @@ type bootRun struct {
 }
 
 // bootstrap runs the bootstrap: plan when dry-run is true, apply otherwise.
+// Every input is read and checked, as the bootstrap command checks it,
+// before the first AWS call.
 func (r *runner) bootstrap(ctx context.Context, rep Report) (Report, error) {
 	a, in := r.a, r.in
+	maskJSONValues(a, a.Getenv("APP_SECRET_JSON"))
 	file := in.BootstrapConfig
 	if file != "" && !filepath.IsAbs(file) && a.Getenv("GITHUB_WORKSPACE") != "" {
 		file = filepath.Join(a.Getenv("GITHUB_WORKSPACE"), file)
 	}
-	cfg, err := bootstrap.LoadConfig(file)
+	verb := bootstrap.VerbApply
+	if in.DryRun {
+		verb = bootstrap.VerbPlan
+	}
+	// The region input defaults to AWS_REGION; only one given explicitly
+	// must agree with the config's.
+	regionWords := "aws-region"
+	if in.terminal() {
+		regionWords = "-aws-region"
+	}
+	prep, err := bootstrap.Prepare(bootstrap.Invocation{Verb: verb, ConfigFile: file, Region: a.GetInput("aws-region"), RegionWords: regionWords, Getenv: a.Getenv})
 	if err != nil {
 		return rep, err
 	}
-	// The baseline lives in one region: the clients' and the config's.
-	switch {
-	case cfg.Region == "":
-		cfg.Region = in.Region
-	case in.Region != "" && in.Region != cfg.Region:
-		return rep, fmt.Errorf("aws-region %s and region %s in %s differ: the baseline lives in one region; give the same in both, or leave region out of the config", in.Region, cfg.Region, cmp.Or(in.BootstrapConfig, "the bootstrap config"))
+	maskJSONValues(a, string(prep.AppSecret))
+	for _, w := range prep.Warnings {
+		a.Warningf("%s", w)
 	}
-	in.Region = cfg.Region
-	var secret []byte
-	if v := a.Getenv("APP_SECRET_JSON"); v != "" {
-		secret = []byte(v)
-		maskJSONValues(a, v)
-	} else if cfg.AppSecretFile != "" {
-		if secret, err = os.ReadFile(cfg.AppSecretFile); err != nil {
-			return rep, fmt.Errorf("read app-secret-file: %w", err)
-		}
-	}
-	if err := cfg.Check(); err != nil {
-		return rep, err
-	}
-	if cfg.OpenToTheWorld() {
-		a.Warningf("the service's port %d is open to the whole internet (ingress-cidrs: 0.0.0.0/0), the seed's development setting: narrow it with ingress-cidrs in %s", cfg.ContainerPort, cmp.Or(in.BootstrapConfig, "a bootstrap config"))
-	}
+	in.Region = prep.Config.Region
 	r.log.Phase("credentials")
 	awsCfg, err := loadAWS(ctx, a, in)
 	if err != nil {
 		return rep, err
 	}
-	stack, err := bootstrap.New(bootstrap.NewClients(awsCfg, awsenv.Endpoint(a.Getenv, "ECS")), cfg, bootstrap.WithAppSecret(secret))
-	if err != nil {
-		return rep, err
-	}
-	b := &bootRun{cfg: cfg, plan: in.DryRun}
+	b := &bootRun{cfg: prep.Config, plan: in.DryRun}
 	rep.Boot = b
-	print := func(s bootstrap.Step) { a.Infof("%s", s.Line()) }
-	if in.DryRun {
-		r.log.Phase("plan")
-		b.steps, err = stack.Plan(ctx)
-		for _, s := range b.steps {
-			print(s)
-		}
-	} else {
-		r.log.Phase("apply")
-		b.steps, err = stack.Apply(ctx, print)
-	}
+	r.log.Phase(string(verb))
+	out, err := prep.Run(ctx, bootstrap.NewClients(awsCfg, a.Getenv), func(s bootstrap.Step) { a.Infof("%s", s.Line()) })
+	b.steps, b.outputs = out.Steps, out.Outputs
 	for _, line := range bootstrap.Advice(b.steps) {
 		a.Noticef("%s", line)
 	}
-	b.outputs = stack.Outputs()
 	return rep, err
 }
 
@@ -125,6 +104,9 @@ func (b *bootRun) summary(err error) string {
 // values on its own, line by line (the runner masks a line at a time), so a
 // value printed alone, by the app or an error, is masked too.
 func maskJSONValues(a *githubactions.Action, raw string) {
+	if raw == "" {
+		return
+	}
 	a.AddMask(raw)
 	var m map[string]any
 	if json.Unmarshal([]byte(raw), &m) != nil {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/autonote/deploy-action/internal/awsenv"
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -54,18 +55,20 @@ type Clients struct {
 	ELB        *elb.Client
 }
 
-// NewClients builds the clients from one aws.Config; ecsEndpoint, when
-// not nil, sends the ECS calls elsewhere (the test bed's simulator).
-func NewClients(cfg aws.Config, ecsEndpoint *string) Clients {
+// NewClients builds the clients from one aws.Config, each at the endpoint
+// AWS_ENDPOINT_URL_<SERVICE> in getenv names when it does (the test bed's
+// ECS simulator), else the SDK's.
+func NewClients(cfg aws.Config, getenv func(string) string) Clients {
+	at := func(service string, base *string) *string { return awsenv.EndpointOr(getenv, service, base) }
 	return Clients{
-		EC2: ec2.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg), Secrets: secretsmanager.NewFromConfig(cfg),
-		ECR: ecr.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg), CloudWatch: cloudwatch.NewFromConfig(cfg),
-		ELB: elb.NewFromConfig(cfg),
-		ECS: ecs.NewFromConfig(cfg, func(o *ecs.Options) {
-			if ecsEndpoint != nil {
-				o.BaseEndpoint = ecsEndpoint
-			}
-		}),
+		EC2:        ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = at("EC2", o.BaseEndpoint) }),
+		IAM:        iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = at("IAM", o.BaseEndpoint) }),
+		Secrets:    secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = at("SECRETS_MANAGER", o.BaseEndpoint) }),
+		ECR:        ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.BaseEndpoint = at("ECR", o.BaseEndpoint) }),
+		Logs:       cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) { o.BaseEndpoint = at("CLOUDWATCH_LOGS", o.BaseEndpoint) }),
+		CloudWatch: cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) { o.BaseEndpoint = at("CLOUDWATCH", o.BaseEndpoint) }),
+		ELB:        elb.NewFromConfig(cfg, func(o *elb.Options) { o.BaseEndpoint = at("ELASTIC_LOAD_BALANCING_V2", o.BaseEndpoint) }),
+		ECS:        ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = at("ECS", o.BaseEndpoint) }),
 	}
 }
 

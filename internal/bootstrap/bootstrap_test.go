@@ -67,7 +67,7 @@ func (e *env) stackWith(t *testing.T, calls *bootstrap.Calls) *bootstrap.Stack {
 	e.calls = calls
 	cfg := e.bed.Config()
 	cfg.APIOptions = append(cfg.APIOptions, e.calls.APIOption)
-	s, err := bootstrap.New(bootstrap.NewClients(cfg, aws.String(e.bed.ECSURL)), e.cfg,
+	s, err := bootstrap.New(bootstrap.NewClients(cfg, e.bed.Getenv), e.cfg,
 		append([]bootstrap.Option{bootstrap.WithAppSecret([]byte(`{"DATABASE_URL":"postgres://db/autonote"}`))}, e.opts...)...)
 	if err != nil {
 		t.Fatal(err)

@@ -361,7 +361,7 @@ func startHook(bed *testbed.Bed, polling ecsdeploy.Polling) (string, func(), err
 func moveBehindLoadBalancer(ctx context.Context, stdout io.Writer, bed *testbed.Bed) error {
 	cfg := demoConfig()
 	cfg.Endpoint, cfg.TaskIngressCIDRs = bootstrap.EndpointLoadBalancer, []string{"0.0.0.0/0"}
-	stack, err := bootstrap.New(bootstrap.NewClients(bed.Config(), aws.String(bed.ECSURL)), cfg)
+	stack, err := bootstrap.New(bootstrap.NewClients(bed.Config(), bed.Getenv), cfg)
 	if err != nil {
 		return err
 	}
@@ -461,7 +461,7 @@ func demoConfig() bootstrap.Config {
 func runBootstrap(ctx context.Context, stdout io.Writer, bed *testbed.Bed) error {
 	cfg := demoConfig()
 	awsCfg := bed.Config()
-	stack, err := bootstrap.New(bootstrap.NewClients(awsCfg, aws.String(bed.ECSURL)), cfg, bootstrap.WithAppSecret([]byte(`{"DATABASE_URL":"postgres://autonote@db/autonote"}`)))
+	stack, err := bootstrap.New(bootstrap.NewClients(awsCfg, bed.Getenv), cfg, bootstrap.WithAppSecret([]byte(`{"DATABASE_URL":"postgres://autonote@db/autonote"}`)))
 	if err != nil {
 		return err
 	}

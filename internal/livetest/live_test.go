@@ -29,7 +29,7 @@ func TestBaselineInARealAccount(t *testing.T) {
 	cfg.Region = region
 	cfg.VPCCIDR, cfg.PublicSubnets, cfg.PrivateSubnets = "10.250.0.0/16", []string{"10.250.1.0/24", "10.250.2.0/24"}, []string{"10.250.101.0/24", "10.250.102.0/24"}
 	stack := func() *bootstrap.Stack {
-		s, err := bootstrap.New(bootstrap.NewClients(awsCfg, nil), cfg)
+		s, err := bootstrap.New(bootstrap.NewClients(awsCfg, os.Getenv), cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

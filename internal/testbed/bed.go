@@ -307,3 +307,6 @@ func NewInProcessRegistry(t interface{ Cleanup(func()) }) string {
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
 }
+
+// Getenv reads the bed's environment (Env), as a front end's getenv.
+func (b *Bed) Getenv(k string) string { return b.Env()[k] }
