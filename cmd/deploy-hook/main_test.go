@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/autonote/deploy-action/internal/deployhook"
 	"github.com/autonote/deploy-action/internal/ecssim"
@@ -302,23 +304,9 @@ func TestHookJobMeetsAnActionsRollout(t *testing.T) {
 	base, cancel, done, _ := startHook(t, bed, name)
 	defer func() { cancel(); <-done }()
 	// The action's rollout of A, in flight.
-	tdA, err := ecsc.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String(name), NetworkMode: types.NetworkModeAwsvpc,
-		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate}, Cpu: aws.String("256"), Memory: aws.String("512"),
-		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("server"), Image: image(a), Essential: aws.Bool(true)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ecsc.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(name), Service: aws.String(name), TaskDefinition: tdA.TaskDefinition.TaskDefinitionArn}); err != nil {
-		t.Fatal(err)
-	}
+	startRollout(t, ecsc, name, types.ContainerDefinition{Name: aws.String("server"), Image: image(a), Essential: aws.Bool(true)})
 
-	resp := signed(t, http.MethodPost, base+"/v1/deployments", `{"target":"production","sha":"`+b+`"}`)
-	var accepted struct {
-		StatusURL string `json:"status_url"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&accepted)
-	resp.Body.Close()
-	j := waitJob(t, accepted.StatusURL)
+	j := deploy(t, base, b)
 	if j.State != deployhook.StateSucceeded || !strings.HasSuffix(j.TaskDefinition, name+":3") {
 		t.Fatalf("job = %+v, want succeeded on %s:3 (B, after A's :2)", j, name)
 	}
@@ -472,4 +460,152 @@ func TestHookWithASharedTable(t *testing.T) {
 	if err != nil || got.Item == nil {
 		t.Errorf("the job is not in the shared table: %v", err)
 	}
+}
+
+// TestHookTargetTakesTheActionsSettings: a target with env, secrets, a
+// smoke check that needs the API key, a pre-deploy command written as a
+// string and on-rollout-in-progress: supersede deploys as the action
+// would: the revision carries the env and the secrets by ARN, the app got
+// the key, no secret value is in the job's events, and the rollout in
+// flight was superseded, not waited for.
+func TestHookTargetTakesTheActionsSettings(t *testing.T) {
+	bed, err := testbed.Start(moto, ecssim.WithDuration(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bed.Close()
+	ctx := context.Background()
+	inFlight, good := testbed.SHA(), testbed.SHA()
+	for _, sha := range []string{"first", inFlight, good} {
+		if _, err := bed.PushRandomImage(ctx, "autonote/server", sha); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const apiKey, dbURL = "k3y-4e1b9c0f7a2d6e5b", "postgres://app:pa55@db.internal/autonote"
+	sm := secretsmanager.NewFromConfig(bed.Config())
+	envSecret, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("spec/env"), SecretString: aws.String(`{"DATABASE_URL":"` + dbURL + `"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("spec/api-key"), SecretString: aws.String(apiKey)}); err != nil {
+		t.Fatal(err)
+	}
+	bed.Sim.SetScenario(inFlight, ecssim.Scenario{Outcome: ecssim.Complete, After: time.Minute})
+	bed.Sim.SetScenario(good, ecssim.Scenario{Address: "127.0.0.7"})
+	l, err := net.Listen("tcp", "127.0.0.7:3000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keyed atomic.Int64
+	api := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-API-KEY") != apiKey {
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		keyed.Add(1)
+	})}
+	go func() { _ = api.Serve(l) }()
+	defer api.Close()
+	const name = "spec"
+	image := func(sha string) *string { return aws.String(bed.Registry + "/autonote/server:" + sha) }
+	if _, err := bed.Seed(ctx, testbed.Service{Cluster: name, Service: name, Family: name, DesiredCount: 1, Public: true,
+		Containers: []types.ContainerDefinition{{Name: aws.String("server"), Image: image("first"), Essential: aws.Bool(true),
+			PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(3000)}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf(`targets:
+  production:
+    region: us-east-1
+    cluster: %[1]s
+    service: %[1]s
+    ecr-repository: autonote/server
+    registry: %[2]s
+    env: {NODE_ENV: production, LOG_LEVEL: info}
+    secrets: [DATABASE_URL=spec/env:DATABASE_URL]
+    pre-deploy-command: npm run migration:run
+    smoke-path: /health
+    smoke-timeout: 10s
+    smoke-header: X-API-KEY
+    smoke-header-secret: spec/api-key
+    on-rollout-in-progress: supersede
+`, name, bed.Registry)
+	base, cancel, done, out := startHookWith(t, bed, cfg, map[string]string{"DEPLOY_HOOK_SECRETS": secret})
+	defer func() { cancel(); <-done }()
+
+	ecsc := bed.ECS()
+	startRollout(t, ecsc, name, types.ContainerDefinition{Name: aws.String("server"), Image: image(inFlight), Essential: aws.Bool(true),
+		PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(3000)}}})
+
+	j := deploy(t, base, good)
+	events := strings.Join(j.Events, "\n")
+	if j.State != deployhook.StateSucceeded {
+		t.Fatalf("job = %s: %s\n%s", j.State, j.Error, events)
+	}
+	if slices.Contains(j.Events, "phase: wait for rollout in progress") {
+		t.Errorf("the job waited for the rollout in flight, though the target says supersede:\n%s", events)
+	}
+	for _, want := range []string{"phase: pre-deploy command", "phase: smoke check"} {
+		if !strings.Contains(events, want) {
+			t.Errorf("job events lack %q:\n%s", want, events)
+		}
+	}
+	if keyed.Load() == 0 {
+		t.Error("the smoke check never reached the app with its API key")
+	}
+	for _, v := range []string{apiKey, dbURL} {
+		if strings.Contains(events, v) || strings.Contains(out.String(), v) {
+			t.Errorf("a secret value is in the job's events or the hook's log")
+		}
+	}
+	td, err := ecsc.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(j.TaskDefinition)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := td.TaskDefinition.ContainerDefinitions[0]
+	var env, secrets []string
+	for _, kv := range c.Environment {
+		env = append(env, aws.ToString(kv.Name)+"="+aws.ToString(kv.Value))
+	}
+	for _, s := range c.Secrets {
+		secrets = append(secrets, aws.ToString(s.Name)+"="+aws.ToString(s.ValueFrom))
+	}
+	slices.Sort(env)
+	if want := []string{"LOG_LEVEL=info", "NODE_ENV=production"}; !slices.Equal(env, want) {
+		t.Errorf("revision's environment = %q, want %q", env, want)
+	}
+	if want := []string{"DATABASE_URL=" + aws.ToString(envSecret.ARN) + ":DATABASE_URL::"}; !slices.Equal(secrets, want) {
+		t.Errorf("revision's secrets = %q, want %q", secrets, want)
+	}
+}
+
+// startRollout starts a rollout of a revision of c in the service name (of
+// the same cluster), as another pipeline would, without watching it.
+func startRollout(t *testing.T, ecsc *ecs.Client, name string, c types.ContainerDefinition) {
+	t.Helper()
+	ctx := context.Background()
+	td, err := ecsc.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String(name), NetworkMode: types.NetworkModeAwsvpc,
+		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate}, Cpu: aws.String("256"), Memory: aws.String("512"),
+		ContainerDefinitions: []types.ContainerDefinition{c}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ecsc.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(name), Service: aws.String(name), TaskDefinition: td.TaskDefinition.TaskDefinitionArn}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// deploy asks the hook at base to deploy sha to production and waits for
+// the job to end.
+func deploy(t *testing.T, base, sha string) deployhook.Job {
+	t.Helper()
+	resp := signed(t, http.MethodPost, base+"/v1/deployments", `{"target":"production","sha":"`+sha+`"}`)
+	var accepted struct {
+		StatusURL string `json:"status_url"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&accepted)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST /v1/deployments = %s", resp.Status)
+	}
+	return waitJob(t, accepted.StatusURL)
 }

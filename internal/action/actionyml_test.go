@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/autonote/deploy-action/internal/deployspec"
 )
 
 // TestActionYMLDeclaresEverything checks the contract between the code and
@@ -34,9 +36,14 @@ func TestActionYMLDeclaresEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	files, _ := filepath.Glob("*.go")
-	readInput := regexp.MustCompile(`(?:GetInput\(|parseBool\(a, |duration\(a, )"([a-z-]+)"`)
+	readInput := regexp.MustCompile(`(?:GetInput\(|parseBool\(a, in\.name\("[a-z-]+"\), |in\.name\()"([a-z-]+)"`)
 	wroteOutput := regexp.MustCompile(`(?:\[2\]string\{|\]string\{\{)"([a-z-]+)",`)
 	var inputs, outputs []string
+	// The deploy settings are read through the deploy spec, which the
+	// hook's targets share.
+	for _, st := range deployspec.Settings() {
+		inputs = append(inputs, st.Name)
+	}
 	for _, f := range files {
 		if filepath.Ext(f) != ".go" || len(f) > 8 && f[len(f)-8:] == "_test.go" {
 			continue

@@ -6,12 +6,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/sethvargo/go-githubactions"
 
+	"github.com/autonote/deploy-action/internal/deployspec"
 	"github.com/autonote/deploy-action/internal/ecrimage"
-	"github.com/autonote/deploy-action/internal/ecsdeploy"
 )
 
 // Command is what the action was asked to do.
@@ -27,40 +26,33 @@ const (
 )
 
 // Inputs are the action's inputs, parsed and checked, with action.yml's
-// defaults applied so the action behaves the same outside a runner.
+// defaults applied so the action behaves the same outside a runner. The
+// deploy settings are the deploy spec, which the hook's targets share.
 type Inputs struct {
-	Command           Command
-	Region            string
-	RoleToAssume      string
-	Repository        string
-	Tag               string
-	Registry          string
-	Image             string // source to push before the deploy; empty: push nothing
-	CreateRepository  bool
-	Cluster           string
-	Service           string
-	Container         string
-	SHA               string
-	Wait              bool
-	Timeout           time.Duration
-	RollbackOnFailure bool
-	// OnRolloutInProgress: wait for another build's rollout, or supersede it.
-	OnRolloutInProgress ecsdeploy.InProgress
-	DryRun              bool
-	GitHubToken         string
-	Environment         string
-	WebhookURL          string
-	WebhookSecret       string
-	BootstrapConfig     string
-	Lifecycle
+	deployspec.Spec
+	Command          Command
+	RoleToAssume     string
+	Tag              string
+	Image            string // source to push before the deploy; empty: push nothing
+	CreateRepository bool
+	SHA              string
+	DryRun           bool
+	GitHubToken      string
+	Environment      string
+	WebhookURL       string
+	WebhookSecret    string
+	BootstrapConfig  string
+	// TaskDefinition deploys this revision as it is (family:revision or ARN).
+	TaskDefinition string
+	words          deployspec.Words
 }
 
 // Defaults of the inputs, as action.yml declares them.
 const (
-	DefaultRepository  = "autonote/server"
-	DefaultCluster     = "autonote-server-cluster"
-	DefaultService     = "autonote-server-service"
-	DefaultTimeout     = 15 * time.Minute
+	DefaultRepository  = deployspec.DefaultRepository
+	DefaultCluster     = deployspec.DefaultCluster
+	DefaultService     = deployspec.DefaultService
+	DefaultTimeout     = deployspec.DefaultTimeout
 	DefaultEnvironment = "production"
 )
 
@@ -68,82 +60,62 @@ const (
 // command uses them.
 var secretInputs = [...]string{"github-token", "webhook-secret"}
 
-// ParseInputs reads and checks every input. An error names the input and
-// says what it takes.
-func ParseInputs(a *githubactions.Action) (Inputs, error) {
+// ParseInputs reads and checks every input. An error names the input as
+// words does (an input in a workflow, a flag in a terminal) and says what
+// it takes. Values of env are masked before anything else happens.
+func ParseInputs(a *githubactions.Action, words deployspec.Words) (Inputs, error) {
 	in := Inputs{
 		Command:         Command(strings.ToLower(a.GetInput("command"))),
-		Region:          a.GetInput("aws-region"),
 		RoleToAssume:    a.GetInput("role-to-assume"),
-		Repository:      a.GetInput("ecr-repository"),
 		Tag:             a.GetInput("tag"),
-		Registry:        a.GetInput("registry"),
 		Image:           a.GetInput("image"),
-		Cluster:         a.GetInput("cluster"),
-		Service:         a.GetInput("service"),
-		Container:       a.GetInput("container-name"),
 		SHA:             strings.ToLower(a.GetInput("sha")),
 		GitHubToken:     a.GetInput("github-token"),
 		Environment:     a.GetInput("environment"),
 		WebhookURL:      a.GetInput("webhook-url"),
 		WebhookSecret:   a.GetInput("webhook-secret"),
 		BootstrapConfig: a.GetInput("bootstrap-config"),
+		TaskDefinition:  a.GetInput("task-definition"),
+		words:           words,
 	}
 	in.Environment = cmp.Or(in.Environment, DefaultEnvironment)
 	if in.Command == "" {
 		in.Command = CommandDeploy
 	}
-	in.Region = cmp.Or(in.Region, a.Getenv("AWS_REGION"), a.Getenv("AWS_DEFAULT_REGION"))
-	in.Repository = cmp.Or(in.Repository, DefaultRepository)
 	in.Tag = cmp.Or(in.Tag, a.Getenv("GITHUB_SHA"))
-	in.Cluster = cmp.Or(in.Cluster, DefaultCluster)
-	in.Service = cmp.Or(in.Service, DefaultService)
 
 	var err error
-	if in.Wait, err = parseBool(a, "wait", true); err != nil {
+	in.Spec, err = deployspec.Parse(deployspec.SourceFunc(a.GetInput), words,
+		deployspec.Env{Region: cmp.Or(a.Getenv("AWS_REGION"), a.Getenv("AWS_DEFAULT_REGION"))})
+	for _, v := range in.Masks() {
+		a.AddMask(v)
+	}
+	if err != nil {
 		return in, err
 	}
-	if in.RollbackOnFailure, err = parseBool(a, "rollback-on-failure", true); err != nil {
+	if in.DryRun, err = parseBool(a, in.name("dry-run"), "dry-run", false); err != nil {
 		return in, err
 	}
-	if in.DryRun, err = parseBool(a, "dry-run", false); err != nil {
+	if in.CreateRepository, err = parseBool(a, in.name("create-repository"), "create-repository", false); err != nil {
 		return in, err
 	}
-	if in.CreateRepository, err = parseBool(a, "create-repository", false); err != nil {
-		return in, err
-	}
-	switch v := ecsdeploy.InProgress(a.GetInput("on-rollout-in-progress")); v {
-	case "", ecsdeploy.Wait:
-		in.OnRolloutInProgress = ecsdeploy.Wait
-	case ecsdeploy.Supersede:
-		in.OnRolloutInProgress = v
-	default:
-		return in, fmt.Errorf("input on-rollout-in-progress %q is not known: use wait (let another build's rollout finish first) or supersede (replace it at once)", v)
-	}
-	in.Timeout = DefaultTimeout
-	if s := a.GetInput("timeout"); s != "" {
-		if in.Timeout, err = time.ParseDuration(s); err != nil || in.Timeout <= 0 {
-			return in, fmt.Errorf("input timeout %q is not a positive duration: write it as Go does, e.g. 15m, 90s or 1h30m", s)
-		}
-	}
-
-	if err := parseLifecycle(a, &in); err != nil {
+	if err := in.checkLifecycle(); err != nil {
 		return in, err
 	}
 	switch in.Command {
 	case CommandDeploy:
 		if in.Tag == "" && in.TaskDefinition == "" {
-			return in, fmt.Errorf("input tag is empty and GITHUB_SHA is not set: name the image tag to deploy")
+			return in, fmt.Errorf("%s is empty and GITHUB_SHA is not set: name the image tag to deploy", in.name("tag"))
 		}
 	case CommandRollback:
 		if in.Image != "" {
-			return in, fmt.Errorf("input image is set, but rollback pushes nothing: it returns to an image already in ECR; remove image")
+			return in, fmt.Errorf("%s is set, but rollback pushes nothing: it returns to an image already in ECR; remove image", in.name("image"))
 		}
 		if in.SHA == "" {
-			return in, fmt.Errorf("command rollback needs the sha input: the commit SHA, or a unique prefix of 7+ characters, of the build to return to")
+			return in, fmt.Errorf("command rollback needs %s: the commit SHA, or a unique prefix of 7+ characters, of the build to return to", in.the("sha"))
 		}
 		if err := ecrimage.CheckSHA(in.SHA); err != nil {
-			return in, fmt.Errorf("input sha: %w", err)
+			return in, fmt.Errorf("%s: %w", in.name("sha"), err)
 		}
 	case CommandRedeploy:
 		if len(in.Env)+len(in.Secrets) > 0 || in.PreDeploy != nil {
@@ -155,28 +127,73 @@ func ParseInputs(a *githubactions.Action) (Inputs, error) {
 			return in, fmt.Errorf("command %s does not go through the deploy hook: remove webhook-url", in.Command)
 		}
 		if in.Image != "" {
-			return in, fmt.Errorf("input image is set, but %s pushes nothing; remove image", in.Command)
+			return in, fmt.Errorf("%s is set, but %s pushes nothing; remove image", in.name("image"), in.Command)
 		}
 	default:
-		return in, fmt.Errorf("input command %q is not known: use deploy, rollback, redeploy, status or bootstrap", in.Command)
+		return in, fmt.Errorf("%s %q is not known: use deploy, rollback, redeploy, status or bootstrap", in.name("command"), in.Command)
 	}
 	if in.WebhookURL != "" {
 		return in, in.checkHook()
 	}
 	if in.Region == "" {
-		return in, fmt.Errorf("no AWS region: set the aws-region input, or AWS_REGION in the workflow's env")
+		return in, fmt.Errorf("no AWS region: set %s, or AWS_REGION in %s", in.the("aws-region"), in.envWords())
 	}
 	return in, nil
 }
 
-func parseBool(a *githubactions.Action, name string, def bool) (bool, error) {
+// name is how the person names an input: as words says.
+func (in Inputs) name(input string) string {
+	if in.words == nil {
+		return deployspec.InputWords(deployspec.Setting{Name: input})
+	}
+	return in.words(deployspec.Setting{Name: input})
+}
+
+// terminal says the inputs came from a terminal's flags.
+func (in Inputs) terminal() bool {
+	st := deployspec.Setting{Name: "aws-region"}
+	return in.words != nil && in.words(st) == deployspec.FlagWords(st)
+}
+
+// the names an input in a sentence: "the sha input", "the -sha flag".
+func (in Inputs) the(input string) string {
+	if in.terminal() {
+		return "the -" + input + " flag"
+	}
+	return "the " + input + " input"
+}
+
+// envWords names where environment variables are set, in the words of
+// the front end in use.
+func (in Inputs) envWords() string {
+	if in.terminal() {
+		return "the shell's environment"
+	}
+	return "the workflow's env"
+}
+
+// checkLifecycle checks what only the action's task-definition input
+// adds to the spec's own checks.
+func (in Inputs) checkLifecycle() error {
+	switch {
+	case in.TaskDefinition != "" && in.Command != CommandDeploy:
+		return fmt.Errorf("%s is for command deploy only", in.name("task-definition"))
+	case in.TaskDefinition != "" && in.Image != "":
+		return fmt.Errorf("inputs task-definition and image are both set: a given revision is deployed as it is; drop one")
+	case in.TaskDefinition != "" && len(in.Env)+len(in.Secrets) > 0:
+		return fmt.Errorf("inputs task-definition and env or secrets are both set: a given revision is deployed as it is; drop one")
+	}
+	return nil
+}
+
+func parseBool(a *githubactions.Action, words, name string, def bool) (bool, error) {
 	s := a.GetInput(name)
 	if s == "" {
 		return def, nil
 	}
 	b, err := strconv.ParseBool(s)
 	if err != nil {
-		return def, fmt.Errorf("input %s %q is not a boolean: use true or false", name, s)
+		return def, fmt.Errorf("%s %q is not a boolean: use true or false", words, s)
 	}
 	return b, nil
 }
@@ -186,7 +203,7 @@ func parseBool(a *githubactions.Action, name string, def bool) (bool, error) {
 func (in Inputs) checkHook() error {
 	switch {
 	case in.WebhookSecret == "":
-		return fmt.Errorf("input webhook-url is set without webhook-secret: give the hook's whsec_ secret from a repository secret")
+		return fmt.Errorf("%s is set without webhook-secret: give the hook's whsec_ secret from a repository secret", in.name("webhook-url"))
 	case in.Image != "":
 		return fmt.Errorf("inputs webhook-url and image are both set: the deploy hook deploys images already in ECR; push in an earlier step or drop webhook-url")
 	case in.DryRun:
@@ -200,7 +217,7 @@ func (in Inputs) checkHook() error {
 		if err == nil {
 			shown = u.Redacted()
 		}
-		return fmt.Errorf("input webhook-url %q: give the hook's https:// address (plain http only to a hook on 127.0.0.1): its answers decide what this step reports", shown)
+		return fmt.Errorf("%s %q: give the hook's https:// address (plain http only to a hook on 127.0.0.1): its answers decide what this step reports", in.name("webhook-url"), shown)
 	}
 	sha := in.Tag
 	if in.Command == CommandRollback {

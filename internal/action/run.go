@@ -12,17 +12,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/sethvargo/go-githubactions"
 
-	"github.com/autonote/deploy-action/internal/awsenv"
+	"github.com/autonote/deploy-action/internal/deployspec"
 	"github.com/autonote/deploy-action/internal/ecrimage"
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
 	"github.com/autonote/deploy-action/internal/ghdeploy"
@@ -35,6 +28,16 @@ type Options struct {
 	Now     func() time.Time
 	// Polling paces the watch; zero means ecsdeploy.DefaultPolling.
 	Polling ecsdeploy.Polling
+	// Terminal says the binary runs in a terminal, not a runner: errors
+	// name its flags (-smoke-path), not the action's inputs.
+	Terminal bool
+}
+
+func (o Options) words() deployspec.Words {
+	if o.Terminal {
+		return deployspec.FlagWords
+	}
+	return deployspec.InputWords
 }
 
 // ErrFailed is returned when the run did not leave the service on what was
@@ -81,9 +84,7 @@ type runner struct {
 // session is what the commands that call ECS share: the clients, and the
 // registry the images are in.
 type session struct {
-	ecs      *ecs.Client
-	ecr      *ecr.Client
-	secrets  *secretsmanager.Client
+	clients  deployspec.Clients
 	registry *ecrimage.Registry
 	repo     *ecrimage.Repository
 	deployer *ecsdeploy.Deployer
@@ -92,7 +93,7 @@ type session struct {
 // run runs the command the inputs name and returns its report, filled as
 // far as the command got, with the error that stopped it.
 func (r *runner) run(ctx context.Context) (Report, error) {
-	in, err := ParseInputs(r.a)
+	in, err := ParseInputs(r.a, r.opts.words())
 	r.in = in
 	rep := Report{Command: cmp.Or(in.Command, CommandDeploy), Service: in.Service, Cluster: in.Cluster, DryRun: in.DryRun}
 	if err != nil {
@@ -137,92 +138,45 @@ func (r *runner) connect(ctx context.Context, registry bool) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &session{
-		ecs: ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = awsenv.EndpointOr(a.Getenv, "ECS", o.BaseEndpoint) }),
-		ecr: ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.BaseEndpoint = awsenv.EndpointOr(a.Getenv, "ECR", o.BaseEndpoint) }),
-	}
-	ec2Client := ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = awsenv.EndpointOr(a.Getenv, "EC2", o.BaseEndpoint) })
-	logs := cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) {
-		o.BaseEndpoint = awsenv.EndpointOr(a.Getenv, "CLOUDWATCH_LOGS", o.BaseEndpoint)
-	})
-	lbs := elb.NewFromConfig(cfg, func(o *elb.Options) {
-		o.BaseEndpoint = awsenv.EndpointOr(a.Getenv, "ELASTIC_LOAD_BALANCING_V2", o.BaseEndpoint)
-	})
-	alarms := cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
-		o.BaseEndpoint = awsenv.EndpointOr(a.Getenv, "CLOUDWATCH", o.BaseEndpoint)
-	})
-	s.secrets = secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
-		o.BaseEndpoint = awsenv.EndpointOr(a.Getenv, "SECRETS_MANAGER", o.BaseEndpoint)
-	})
-
+	s := &session{clients: deployspec.NewClients(cfg, a.Getenv)}
 	if registry {
 		r.log.Phase("registry")
-		if s.registry, err = ecrimage.Login(ctx, s.ecr, in.Registry); err != nil {
+		if s.registry, s.repo, err = s.clients.Repository(ctx, in.Target); err != nil {
 			return nil, err
 		}
 		if in.Registry != "" && s.registry.ECRHost != "" && in.Registry != s.registry.ECRHost {
-			a.Noticef("registry %s is used instead of the one ECR reports (%s): the task definition will name %s/%s:<tag>, so ECS pulls from it, and the execution role must be allowed to", in.Registry, s.registry.ECRHost, in.Registry, in.Repository)
+			a.Noticef("registry %s is used instead of the one ECR reports (%s): the task definition will name %s/%s:<tag>, so ECS pulls from it, and the execution role must be allowed to pull from it (repositoryCredentials, for a private registry that is not ECR)", in.Registry, s.registry.ECRHost, in.Registry, in.Repository)
 		}
 		a.AddMask(s.registry.Password.Reveal())
-		if s.repo, err = s.registry.Repository(in.Repository); err != nil {
-			return nil, err
-		}
 	}
-	dopts := []ecsdeploy.Option{ecsdeploy.WithLogger(slog.New(&lineHandler{a: a})), ecsdeploy.WithReporter(r.log), ecsdeploy.WithEC2(ec2Client), ecsdeploy.WithLogs(logs), ecsdeploy.WithAlarms(alarms), ecsdeploy.WithLoadBalancers(lbs)}
+	dopts := []ecsdeploy.Option{ecsdeploy.WithLogger(slog.New(&lineHandler{a: a})), ecsdeploy.WithReporter(r.log)}
 	if r.opts.Polling != (ecsdeploy.Polling{}) {
 		dopts = append(dopts, ecsdeploy.WithPolling(r.opts.Polling))
 	}
-	if s.deployer, err = ecsdeploy.New(s.ecs, dopts...); err != nil {
+	if s.deployer, err = s.clients.Deployer(dopts...); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// request is the engine's request the inputs make.
-func (r *runner) request() ecsdeploy.Request {
-	in := r.in
-	return ecsdeploy.Request{
-		Target: ecsdeploy.Target{
-			Cluster: in.Cluster, Service: in.Service, Container: in.Container, Repository: in.Repository,
-		},
-		Wait:                in.Wait,
-		Timeout:             in.Timeout,
-		RollbackOnFailure:   in.RollbackOnFailure,
-		OnRolloutInProgress: in.OnRolloutInProgress,
-		DryRun:              in.DryRun,
-		KeepRevisions:       in.KeepRevisions,
+// request is the engine's request the inputs make, its secrets read first:
+// an unknown one fails before anything changes. preDeploy keeps the
+// pre-deploy command, which only a deploy runs.
+func (r *runner) request(ctx context.Context, s *session, preDeploy bool) (ecsdeploy.Request, error) {
+	req, err := r.in.Request(ctx, s.clients.Secrets, r.a.AddMask)
+	req.DryRun = r.in.DryRun
+	if !preDeploy {
+		req.PreDeploy = nil
 	}
-}
-
-// lifecycle adds to req what the lifecycle inputs ask for, reading the
-// secrets they name first: an unknown one fails before anything changes.
-func (r *runner) lifecycle(ctx context.Context, s *session, req *ecsdeploy.Request, preDeploy bool) error {
-	l := r.in.Lifecycle
-	req.Env = l.Env
-	var err error
-	if req.Secrets, err = resolveSecrets(ctx, s.secrets, l.Secrets); err != nil {
-		return err
-	}
-	if preDeploy && l.PreDeploy != nil {
-		req.PreDeploy = &ecsdeploy.PreDeploy{Command: l.PreDeploy, Timeout: l.PreDeployTimeout}
-	}
-	if l.SmokePath != "" {
-		req.Smoke = &ecsdeploy.Smoke{Path: l.SmokePath, Timeout: l.SmokeTimeout, Header: l.SmokeHeader}
-		if l.SmokeSecret != nil {
-			if req.Smoke.HeaderValue, err = secretValue(ctx, r.a, s.secrets, *l.SmokeSecret); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return req, err
 }
 
 // deploy pushes the image input, if any, and rolls the service onto the
 // image of the tag input.
 func (r *runner) deploy(ctx context.Context, s *session, rep Report) (Report, error) {
 	a, in := r.a, r.in
-	req := r.request()
-	if err := r.lifecycle(ctx, s, &req, true); err != nil {
+	req, err := r.request(ctx, s, true)
+	if err != nil {
 		return rep, err
 	}
 	if in.TaskDefinition != "" {
@@ -235,7 +189,6 @@ func (r *runner) deploy(ctx context.Context, s *session, rep Report) (Report, er
 		return r.rendered(rep), err
 	}
 	var img ecrimage.Image
-	var err error
 	if in.Image != "" {
 		if img, err = r.push(ctx, s, &rep); err != nil {
 			return rep, err
@@ -262,8 +215,8 @@ func (r *runner) rollback(ctx context.Context, s *session, rep Report) (Report, 
 		r.a.Infof("%s resolves to %s (%s)", sha, img.URI(), img.Digest)
 		return img.URI(), nil
 	})
-	req := r.request()
-	if err := r.lifecycle(ctx, s, &req, false); err != nil {
+	req, err := r.request(ctx, s, false)
+	if err != nil {
 		return rep, err
 	}
 	if r.in.PreDeploy != nil {
@@ -277,8 +230,8 @@ func (r *runner) rollback(ctx context.Context, s *session, rep Report) (Report, 
 // redeploy starts a new deployment of the revision the service runs now:
 // new tasks, the same image (after rotating a secret, say).
 func (r *runner) redeploy(ctx context.Context, s *session, rep Report) (Report, error) {
-	req := r.request()
-	if err := r.lifecycle(ctx, s, &req, false); err != nil {
+	req, err := r.request(ctx, s, false)
+	if err != nil {
 		return rep, err
 	}
 	res, err := s.deployer.Redeploy(ctx, req)
@@ -292,7 +245,7 @@ func (r *runner) redeploy(ctx context.Context, s *session, rep Report) (Report, 
 // status reads what the service runs now; it changes nothing.
 func (r *runner) status(ctx context.Context, s *session, rep Report) (Report, error) {
 	r.log.Phase("read service")
-	st, err := s.deployer.Status(ctx, r.request().Target)
+	st, err := s.deployer.Status(ctx, r.in.EngineTarget())
 	rep.State = st
 	if st != nil {
 		rep.Image = st.Image
@@ -340,7 +293,7 @@ func (r *runner) push(ctx context.Context, s *session, rep *Report) (ecrimage.Im
 		r.a.Infof("dry run: would push %s (%s) as %s; nothing is sent", r.in.Image, digest, img.URI())
 		return img, nil
 	}
-	res, err := imagepush.Push(ctx, s.ecr, s.repo, r.in.Tag, src.Artifact, imagepush.Options{CreateRepository: r.in.CreateRepository})
+	res, err := imagepush.Push(ctx, s.clients.ECR, s.repo, r.in.Tag, src.Artifact, imagepush.Options{CreateRepository: r.in.CreateRepository})
 	if err != nil {
 		return ecrimage.Image{}, err
 	}

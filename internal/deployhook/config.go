@@ -2,55 +2,135 @@ package deployhook
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"slices"
 	"strings"
-	"time"
 
+	"github.com/autonote/deploy-action/internal/deployspec"
 	"gopkg.in/yaml.v3"
 )
 
-// Target is a service the hook may deploy, as the config names it.
+// Target is a service the hook may deploy, as the config names it: the
+// deploy spec (every setting the action takes, under the same keys but
+// region and container), where it serves, and whose secrets open it.
 type Target struct {
-	Region        string `yaml:"region"`
-	Cluster       string `yaml:"cluster"`
-	Service       string `yaml:"service"`
-	Container     string `yaml:"container"`
-	ECRRepository string `yaml:"ecr-repository"`
-	Registry      string `yaml:"registry"`
+	deployspec.Spec
 	// URL is where the target serves, for GitHub's environment_url.
-	URL string `yaml:"url"`
+	URL string
 	// SecretsEnv names the environment variable holding this target's own
 	// whsec_ secrets: only they open it (deploy it, read its jobs), and they
 	// open nothing else. Empty: DEPLOY_HOOK_SECRETS opens it.
-	SecretsEnv string `yaml:"secrets-env"`
-
-	// The deploy lifecycle, as the action's inputs of the same names:
-	// a command in one task of the new revision before the service changes
-	// (exec form), a path each new task must answer 2xx on, and how many
-	// revisions to keep.
-	PreDeployCommand []string `yaml:"pre-deploy-command"`
-	PreDeployTimeout Duration `yaml:"pre-deploy-timeout"`
-	SmokePath        string   `yaml:"smoke-path"`
-	SmokeTimeout     Duration `yaml:"smoke-timeout"`
-	KeepRevisions    int      `yaml:"keep-revisions"`
+	SecretsEnv string
 }
 
-// Duration is a Go duration in the config: 10m, 90s.
-type Duration time.Duration
+// hookOnlyKeys are a target's keys that are not deploy settings.
+var hookOnlyKeys = [...]string{"url", "secrets-env"}
 
-// UnmarshalYAML reads a duration written as Go writes it.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	v, err := time.ParseDuration(n.Value)
-	if err != nil || v <= 0 {
-		return fmt.Errorf("line %d: %q is not a positive duration: write it as Go does, e.g. 10m or 90s", n.Line, n.Value)
+// requiredKeys a target must name: a hook serves named services and
+// guesses none (the action's defaults name AutoNote's).
+var requiredKeys = [...]string{"cluster", "ecr-repository", "region", "service"}
+
+// TargetKeys are every key a target takes: the deploy settings' keys, then
+// the hook's own.
+func TargetKeys() []string {
+	var keys []string
+	for _, s := range deployspec.Settings() {
+		keys = append(keys, s.Key())
 	}
-	*d = Duration(v)
-	return nil
+	return append(keys, hookOnlyKeys[:]...)
+}
+
+// parseTarget reads one target's mapping. A multi-line setting (env,
+// secrets) takes a list of lines or a mapping of KEY: value as well as a
+// block of lines; pre-deploy-command takes a list (exec form) or a string
+// (run with sh -c), as the action's input does.
+func parseTarget(name string, n *yaml.Node) (Target, error) {
+	t := Target{}
+	if n.Kind != yaml.MappingNode {
+		return t, fmt.Errorf("target %s: line %d: want a mapping of settings", name, n.Line)
+	}
+	known := map[string]deployspec.Setting{}
+	for _, s := range deployspec.Settings() {
+		known[s.Key()] = s
+	}
+	values := map[string]string{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i].Value, n.Content[i+1]
+		if _, dup := values[k]; dup {
+			return t, fmt.Errorf("target %s: line %d: key %s is given twice", name, n.Content[i].Line, k)
+		}
+		_, setting := known[k]
+		if !setting && !slices.Contains(hookOnlyKeys[:], k) {
+			return t, fmt.Errorf("target %s: line %d: key %q is not known: a target takes %s", name, n.Content[i].Line, k[:min(len(k), 40)], strings.Join(TargetKeys(), ", "))
+		}
+		text, err := settingText(k, v)
+		if err != nil {
+			return t, fmt.Errorf("target %s: %s: line %d: %w", name, k, v.Line, err)
+		}
+		values[k] = text
+	}
+	var missing []string
+	for _, k := range requiredKeys {
+		if strings.TrimSpace(values[k]) == "" {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		return t, fmt.Errorf("target %s: %s missing", name, strings.Join(missing, ", "))
+	}
+	spec, err := deployspec.Parse(hookSource(values), deployspec.HookWords(name), deployspec.Env{})
+	if err != nil {
+		return t, err
+	}
+	return Target{Spec: spec, URL: values["url"], SecretsEnv: values["secrets-env"]}, nil
+}
+
+// hookSource reads a target's settings by their keys.
+type hookSource map[string]string
+
+func (h hookSource) Value(s deployspec.Setting) string { return h[s.Key()] }
+
+// settingText is a YAML value as the text the action's input of the same
+// setting would hold.
+func settingText(key string, v *yaml.Node) (string, error) {
+	switch v.Kind {
+	case yaml.ScalarNode:
+		return v.Value, nil
+	case yaml.SequenceNode:
+		var items []string
+		for _, it := range v.Content {
+			if it.Kind != yaml.ScalarNode {
+				return "", errors.New("want a list of strings")
+			}
+			items = append(items, it.Value)
+		}
+		switch key {
+		case "pre-deploy-command":
+			b, err := json.Marshal(items)
+			return string(b), err
+		case "env", "secrets":
+			return strings.Join(items, "\n"), nil
+		}
+	case yaml.MappingNode:
+		if key != "env" && key != "secrets" {
+			break
+		}
+		var lines []string
+		for i := 0; i+1 < len(v.Content); i += 2 {
+			if v.Content[i+1].Kind != yaml.ScalarNode {
+				return "", errors.New("want KEY: value pairs")
+			}
+			lines = append(lines, v.Content[i].Value+"="+v.Content[i+1].Value)
+		}
+		return strings.Join(lines, "\n"), nil
+	}
+	return "", errors.New("want a single value")
 }
 
 // GitHubConfig says what GitHub may trigger.
@@ -71,8 +151,14 @@ type GitHubConfig struct {
 
 // Config is the deploy hook's configuration file.
 type Config struct {
-	Targets map[string]Target `yaml:"targets"`
-	GitHub  GitHubConfig      `yaml:"github"`
+	Targets map[string]Target
+	GitHub  GitHubConfig
+}
+
+// configFile is the file as YAML reads it, before each target is parsed.
+type configFile struct {
+	Targets map[string]yaml.Node `yaml:"targets"`
+	GitHub  GitHubConfig         `yaml:"github"`
 }
 
 // LoadConfig reads a config file; unknown keys are errors.
@@ -88,9 +174,18 @@ func LoadConfig(file string) (*Config, error) {
 func ParseConfig(raw []byte, name string) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
-	var c Config
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+	var f configFile
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("config %s: %w", name, err)
+	}
+	c := Config{Targets: map[string]Target{}, GitHub: f.GitHub}
+	for _, tn := range slices.Sorted(maps.Keys(f.Targets)) {
+		n := f.Targets[tn]
+		t, err := parseTarget(tn, &n)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: %w", name, err)
+		}
+		c.Targets[tn] = t
 	}
 	if err := c.check(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", name, err)
@@ -101,24 +196,6 @@ func ParseConfig(raw []byte, name string) (*Config, error) {
 func (c *Config) check() error {
 	if len(c.Targets) == 0 {
 		return errors.New("no targets: name at least one under the targets key")
-	}
-	for name, t := range c.Targets {
-		var missing []string
-		for k, v := range map[string]string{"region": t.Region, "cluster": t.Cluster, "service": t.Service, "ecr-repository": t.ECRRepository} {
-			if v == "" {
-				missing = append(missing, k)
-			}
-		}
-		if len(missing) > 0 {
-			slices.Sort(missing)
-			return fmt.Errorf("target %s: %s missing", name, strings.Join(missing, ", "))
-		}
-		if t.SmokePath != "" && !strings.HasPrefix(t.SmokePath, "/") {
-			return fmt.Errorf("target %s: smoke-path %q: give a path that starts with /, e.g. /health", name, t.SmokePath)
-		}
-		if t.KeepRevisions < 0 {
-			return fmt.Errorf("target %s: keep-revisions %d: give how many revisions to keep, or 0 to keep all", name, t.KeepRevisions)
-		}
 	}
 	if len(c.GitHub.Environments) > 0 && c.GitHub.Branch == "" {
 		return errors.New("github.environments is set without github.branch: name the branch a deployment's SHA must be on")

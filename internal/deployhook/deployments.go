@@ -109,7 +109,7 @@ func (s *Server) handleCreateDeployment() http.HandlerFunc {
 			return
 		}
 		defer cancel()
-		job, created, err := s.queue.Submit(r.Context(), "api:"+r.Header.Get("webhook-id"), req.Target, req.SHA, "api")
+		job, created, err := s.queue.Submit(r.Context(), Submission{Key: "api:" + r.Header.Get("webhook-id"), Target: req.Target, SHA: req.SHA, Source: "api"})
 		if err != nil {
 			writeError(w, err)
 			return

@@ -4,33 +4,26 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
+	"sync"
 	"time"
 
-	"github.com/autonote/deploy-action/internal/ecrimage"
+	"github.com/autonote/deploy-action/internal/deployspec"
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
 )
 
-// Clients are the AWS clients of one region.
-type Clients struct {
-	ECS  ecsdeploy.ECSAPI
-	ECR  ecrimage.ECRAPI
-	EC2  ecsdeploy.EC2API  // optional: where the tasks answer
-	Logs ecsdeploy.LogsAPI // optional: a pre-deploy task's log lines
-	// Alarms is optional: it names the deployment alarm that failed a rollout.
-	Alarms ecsdeploy.AlarmsAPI
-	// ELB is optional: it names the service's load balancer as its URL.
-	ELB ecsdeploy.ELBAPI
-}
+// Clients are the AWS clients of one region: the deploy spec's, which
+// the action uses too.
+type Clients = deployspec.Clients
 
 // ECSRunner runs jobs through ecsdeploy: it checks that the image of the
 // job's SHA is in the target's repository, then deploys it, watches the
-// rollout and rolls back when it fails.
+// rollout and rolls back when it fails, as the target's spec says.
 type ECSRunner struct {
 	Config  *Config
 	Clients func(ctx context.Context, region string) (Clients, error)
 	Log     *slog.Logger
 	Polling ecsdeploy.Polling // zero: ecsdeploy.DefaultPolling()
-	Timeout time.Duration     // zero: 15m
 }
 
 // Run deploys the job's SHA to its target.
@@ -43,11 +36,14 @@ func (e *ECSRunner) Run(ctx context.Context, j Job, report func(string)) (Outcom
 	if err != nil {
 		return Outcome{State: StateFailed}, err
 	}
-	reg, err := ecrimage.Login(ctx, c.ECR, t.Registry)
+	// Secret values read for the deploy (the smoke header's) never reach
+	// the job's events.
+	events := &redactor{report: report}
+	req, err := t.Request(ctx, c.Secrets, events.mask)
 	if err != nil {
 		return Outcome{State: StateFailed}, err
 	}
-	repo, err := reg.Repository(t.ECRRepository)
+	_, repo, err := c.Repository(ctx, t.Target)
 	if err != nil {
 		return Outcome{State: StateFailed}, err
 	}
@@ -55,48 +51,21 @@ func (e *ECSRunner) Run(ctx context.Context, j Job, report func(string)) (Outcom
 	if err != nil {
 		return Outcome{State: StateFailed}, fmt.Errorf("no image for sha %s: %w", j.SHA, err)
 	}
-	report(fmt.Sprintf("image %s (%s)", img.URI(), img.Digest))
+	events.line(fmt.Sprintf("image %s (%s)", img.URI(), img.Digest))
 
 	log := e.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	opts := []ecsdeploy.Option{ecsdeploy.WithLogger(log.With("job", j.ID)), ecsdeploy.WithReporter(jobReporter(report))}
-	if c.EC2 != nil {
-		opts = append(opts, ecsdeploy.WithEC2(c.EC2))
-	}
-	if c.Logs != nil {
-		opts = append(opts, ecsdeploy.WithLogs(c.Logs))
-	}
-	if c.Alarms != nil {
-		opts = append(opts, ecsdeploy.WithAlarms(c.Alarms))
-	}
-	if c.ELB != nil {
-		opts = append(opts, ecsdeploy.WithLoadBalancers(c.ELB))
-	}
+	opts := []ecsdeploy.Option{ecsdeploy.WithLogger(log.With("job", j.ID)), ecsdeploy.WithReporter(jobReporter(events.line))}
 	if e.Polling != (ecsdeploy.Polling{}) {
 		opts = append(opts, ecsdeploy.WithPolling(e.Polling))
 	}
-	d, err := ecsdeploy.New(c.ECS, opts...)
+	d, err := c.Deployer(opts...)
 	if err != nil {
 		return Outcome{State: StateFailed}, err
 	}
-	timeout := e.Timeout
-	if timeout == 0 {
-		timeout = 15 * time.Minute
-	}
-	req := ecsdeploy.Request{
-		Target: ecsdeploy.Target{Cluster: t.Cluster, Service: t.Service, Container: t.Container, Repository: t.ECRRepository},
-		Image:  img.URI(),
-		Wait:   true, Timeout: timeout, RollbackOnFailure: true,
-		KeepRevisions: t.KeepRevisions,
-	}
-	if len(t.PreDeployCommand) > 0 {
-		req.PreDeploy = &ecsdeploy.PreDeploy{Command: t.PreDeployCommand, Timeout: time.Duration(t.PreDeployTimeout)}
-	}
-	if t.SmokePath != "" {
-		req.Smoke = &ecsdeploy.Smoke{Path: t.SmokePath, Timeout: time.Duration(t.SmokeTimeout)}
-	}
+	req.Image = img.URI()
 	res, err := d.Deploy(ctx, req)
 	out := Outcome{State: StateFailed, Image: img.URI(), Digest: img.Digest}
 	if res != nil {
@@ -104,6 +73,9 @@ func (e *ECSRunner) Run(ctx context.Context, j Job, report func(string)) (Outcom
 		switch res.Status {
 		case ecsdeploy.StatusSucceeded, ecsdeploy.StatusUnchanged:
 			out.State = StateSucceeded
+		case ecsdeploy.StatusStarted:
+			out.State = StateSucceeded
+			events.line("the service was updated and the rollout is not watched (the target's wait is false)")
 		case ecsdeploy.StatusRolledBack:
 			out.State = StateRolledBack
 		}
@@ -112,6 +84,31 @@ func (e *ECSRunner) Run(ctx context.Context, j Job, report func(string)) (Outcom
 		}
 	}
 	return out, err
+}
+
+// redactor passes a job's event lines on with every masked value replaced.
+type redactor struct {
+	mu     sync.Mutex
+	values []string
+	report func(string)
+}
+
+func (r *redactor) mask(v string) {
+	if v == "" {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.values = append(r.values, v)
+}
+
+func (r *redactor) line(s string) {
+	r.mu.Lock()
+	for _, v := range r.values {
+		s = strings.ReplaceAll(s, v, "***")
+	}
+	r.mu.Unlock()
+	r.report(s)
 }
 
 // jobReporter writes phases and service events into the job's events.

@@ -123,7 +123,7 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatalf("accepted a config without targets: %q", raw)
 		}
 		for name, tg := range c.Targets {
-			if tg.Region == "" || tg.Cluster == "" || tg.Service == "" || tg.ECRRepository == "" {
+			if tg.Region == "" || tg.Cluster == "" || tg.Service == "" || tg.Repository == "" {
 				t.Fatalf("accepted target %s without what a deploy needs: %+v", name, tg)
 			}
 		}

@@ -223,7 +223,7 @@ func (s *Server) githubWorkflowRun(w http.ResponseWriter, r *http.Request, e *gi
 }
 
 func (s *Server) submit(w http.ResponseWriter, r *http.Request, key, target, sha, source string, hooks ...JobHook) {
-	job, created, err := s.queue.Submit(r.Context(), key, target, sha, source, hooks...)
+	job, created, err := s.queue.Submit(r.Context(), Submission{Key: key, Target: target, SHA: sha, Source: source, Hooks: hooks})
 	if err != nil {
 		writeError(w, err)
 		return

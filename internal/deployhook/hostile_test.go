@@ -46,7 +46,7 @@ func TestConcurrentSubmitsOfOneKeyMakeOneJob(t *testing.T) {
 		for range 8 {
 			wg.Go(func() {
 				<-start
-				if _, ok, err := q.Submit(context.Background(), key, "production", sha, "api"); err == nil && ok {
+				if _, ok, err := q.Submit(context.Background(), deployhook.Submission{Key: key, Target: "production", SHA: sha, Source: "api"}); err == nil && ok {
 					created.Add(1)
 				}
 			})

@@ -73,11 +73,8 @@ type Queue struct {
 	cancel context.CancelFunc
 	m      *metrics
 
-	// shared, when set, is what the replicas share; holder names this one.
-	shared   Store
-	holder   string
-	lockWait time.Duration
-	lockTTL  time.Duration
+	// shared, when set, is what the replicas share.
+	sharing
 
 	mu      sync.Mutex
 	jobs    map[string]*Job
@@ -92,20 +89,42 @@ type Queue struct {
 // maxJobs is how many finished jobs (and their dedupe keys) are kept.
 const maxJobs = 10000
 
-// NewQueue returns a queue that runs jobs with runner.
-func NewQueue(runner Runner, log *slog.Logger, now func() time.Time, m *metrics) *Queue {
+// sharing is how a queue shares its jobs and targets with other replicas:
+// none when shared is nil.
+type sharing struct {
+	shared   Store
+	holder   string        // this replica's name in the store
+	lockWait time.Duration // how often a job waiting for another replica's deploy asks again
+	lockTTL  time.Duration // how long a hold on a target lasts unless renewed
+}
+
+// Submission is one request to deploy a SHA to a target.
+type Submission struct {
+	// Key is the delivery or webhook id that dedupes it; "" never does.
+	Key    string
+	Target string
+	SHA    string
+	// Source says where it came from: "api", "github:deployment", ...
+	Source string
+	// Hooks hear the job start and end.
+	Hooks []JobHook
+}
+
+// newQueue returns a queue that runs jobs with runner, sharing them as sh says.
+func newQueue(runner Runner, log *slog.Logger, now func() time.Time, m *metrics, sh sharing) *Queue {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Queue{
-		runner: runner, log: log, now: now, ctx: ctx, cancel: cancel, m: m,
+		runner: runner, log: log, now: now, ctx: ctx, cancel: cancel, m: m, sharing: sh,
 		jobs: map[string]*Job{}, keys: map[string]string{},
 		running: map[string]*Job{}, next: map[string]*Job{},
 	}
 }
 
-// Submit queues a deploy of sha to target. A key already seen (a repeated
-// delivery, here or, with a shared store, at another replica) returns the
-// job it made, and created is false.
-func (q *Queue) Submit(ctx context.Context, key, target, sha, source string, hooks ...JobHook) (j Job, created bool, err error) {
+// Submit queues a deploy of a SHA to a target. A key already seen (a
+// repeated delivery, here or, with a shared store, at another replica)
+// returns the job it made, and created is false.
+func (q *Queue) Submit(ctx context.Context, sub Submission) (j Job, created bool, err error) {
+	key, target, sha, source, hooks := sub.Key, sub.Target, sub.SHA, sub.Source, sub.Hooks
 	q.mu.Lock()
 	if id, ok := q.keys[key]; ok && key != "" {
 		if old, ok := q.jobs[id]; ok {

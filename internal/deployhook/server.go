@@ -4,6 +4,7 @@
 package deployhook
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -99,20 +100,15 @@ func NewServer(d Deps) (*Server, error) {
 		d.RequestTimeout = 10 * time.Second
 	}
 	s := &Server{deps: d, metrics: newMetrics(), requests: newRequestLog(d.Log, d.Now), keys: newKeyring(d), limiter: newLimiter(d.RateLimit)}
-	s.queue = NewQueue(d.Runner, d.Log, d.Now, s.metrics)
+	var sh sharing
 	if d.Store != nil {
 		if d.ReplicaID == "" {
 			host, _ := os.Hostname()
 			d.ReplicaID = fmt.Sprintf("%s-%d", host, os.Getpid())
 		}
-		if d.LockPoll <= 0 {
-			d.LockPoll = 2 * time.Second
-		}
-		if d.LockTTL <= 0 {
-			d.LockTTL = time.Minute
-		}
-		s.queue.shared, s.queue.holder, s.queue.lockWait, s.queue.lockTTL = d.Store, d.ReplicaID, d.LockPoll, d.LockTTL
+		sh = sharing{shared: d.Store, holder: d.ReplicaID, lockWait: cmp.Or(d.LockPoll, 2*time.Second), lockTTL: cmp.Or(d.LockTTL, time.Minute)}
 	}
+	s.queue = newQueue(d.Runner, d.Log, d.Now, s.metrics, sh)
 	s.handler = s.routes()
 	s.ready.Store(true)
 	return s, nil

@@ -63,16 +63,9 @@ func (e *ECSRunner) Status(ctx context.Context, _ string, t Target) (*ecsdeploy.
 	if err != nil {
 		return nil, err
 	}
-	opts := []ecsdeploy.Option{}
-	if c.EC2 != nil {
-		opts = append(opts, ecsdeploy.WithEC2(c.EC2))
-	}
-	if c.ELB != nil {
-		opts = append(opts, ecsdeploy.WithLoadBalancers(c.ELB))
-	}
-	d, err := ecsdeploy.New(c.ECS, opts...)
+	d, err := c.Deployer()
 	if err != nil {
 		return nil, err
 	}
-	return d.Status(ctx, ecsdeploy.Target{Cluster: t.Cluster, Service: t.Service, Container: t.Container, Repository: t.ECRRepository})
+	return d.Status(ctx, t.EngineTarget())
 }

@@ -2,7 +2,6 @@ package ecsdeploy
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -15,12 +14,9 @@ type AlarmsAPI interface {
 }
 
 // WithAlarms lets the engine name the deployment alarm that failed a
-// rollout, and why it fired. Without it a failure says only what ECS says.
+// rollout, and why it fired. Without it (or with nil, the default) a failure says only what ECS says.
 func WithAlarms(c AlarmsAPI) Option {
 	return func(d *Deployer) error {
-		if c == nil {
-			return fmt.Errorf("alarms client is nil")
-		}
 		d.alarms = c
 		return nil
 	}

@@ -53,22 +53,31 @@ type Request struct {
 	// family's revisions older than the newest KeepRevisions, never one a
 	// deployment of the service uses or the rollback target.
 	KeepRevisions int
-	// reuseRevision looks for an identical earlier revision of the family
-	// before registering one, as a return to an earlier build should.
-	reuseRevision bool
-	// redeploy starts new tasks of the revision the service runs.
-	redeploy bool
 }
 
-func (r Request) validate() error {
+// verb is which entry point a run came through.
+type verb int
+
+const (
+	verbDeploy verb = iota
+	// verbRollback returns to a build: an identical earlier revision of the
+	// family is reused before one is registered.
+	verbRollback
+	// verbRedeploy starts new tasks of the revision the service runs.
+	verbRedeploy
+	// verbStatus reads and changes nothing.
+	verbStatus
+)
+
+func (r Request) validate(v verb) error {
 	switch {
 	case r.Cluster == "":
 		return fmt.Errorf("cluster is empty: name the ECS cluster")
 	case r.Service == "":
 		return fmt.Errorf("service is empty: name the ECS service")
-	case r.Image == "" && r.TaskDefinition == "":
+	case v == verbDeploy && r.Image == "" && r.TaskDefinition == "":
 		return fmt.Errorf("image is empty: name the image to deploy")
-	case r.Image != "" && r.TaskDefinition != "" && !r.reuseRevision && !r.redeploy:
+	case v == verbDeploy && r.Image != "" && r.TaskDefinition != "":
 		return fmt.Errorf("both an image and a task definition are given: deploy one or the other")
 	case len(r.Env)+len(r.Secrets) > 0 && r.TaskDefinition != "":
 		return fmt.Errorf("env and secrets change a new revision; a given task definition is deployed as it is: drop one or the other")
@@ -85,10 +94,10 @@ func (r Request) validate() error {
 // Deploy rolls the target onto req.Image. The Result is returned even with
 // an error and says what the service runs now.
 func (d *Deployer) Deploy(ctx context.Context, req Request) (*Result, error) {
-	if err := req.validate(); err != nil {
+	if err := req.validate(verbDeploy); err != nil {
 		return nil, err
 	}
-	r := d.newRun(req)
+	r := d.newRun(req, verbDeploy)
 	res, err := r.deploy(ctx)
 	r.finish(err)
 	return res, err
@@ -97,6 +106,7 @@ func (d *Deployer) Deploy(ctx context.Context, req Request) (*Result, error) {
 // run is the state of one deploy.
 type run struct {
 	*Deployer
+	verb verb
 	req  Request
 	res  *Result
 	seen map[string]bool // service events already reported
@@ -127,9 +137,10 @@ func firstDeployCount(svc *types.Service) *int32 {
 	return nil
 }
 
-func (d *Deployer) newRun(req Request) *run {
+func (d *Deployer) newRun(req Request, v verb) *run {
 	return &run{
 		Deployer: d,
+		verb:     v,
 		req:      req,
 		res:      &Result{Status: StatusFailed, Image: req.Image, Start: d.clock.Now()},
 		seen:     map[string]bool{},
@@ -274,7 +285,7 @@ func (r *run) newRevision(base *ecs.DescribeTaskDefinitionOutput) (*ecs.Register
 // earlier revision other than current.
 func (r *run) register(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, current string) (string, *types.TaskDefinition, error) {
 	r.phase("register task definition")
-	if r.req.reuseRevision {
+	if r.verb == verbRollback {
 		if arn := r.findIdentical(ctx, in, current); arn != "" {
 			r.log.Info("reusing identical task definition", "taskDefinition", arn)
 			out, err := r.describeTaskDefinition(ctx, arn)
@@ -580,7 +591,7 @@ func (r *run) update(ctx context.Context, taskDefinition string, desired *int32)
 		TaskDefinition: aws.String(taskDefinition),
 		DesiredCount:   desired,
 		// A redeploy, and its return, start new tasks of the same revision.
-		ForceNewDeployment: r.req.redeploy,
+		ForceNewDeployment: r.verb == verbRedeploy,
 	})
 	var svc *types.Service
 	if err == nil {

@@ -17,12 +17,9 @@ type ELBAPI interface {
 }
 
 // WithLoadBalancers lets the engine name a service's load balancer as its
-// URL. Without it the URL is a task's own address.
+// URL. Without it (or with nil, the default) the URL is a task's own address.
 func WithLoadBalancers(c ELBAPI) Option {
 	return func(d *Deployer) error {
-		if c == nil {
-			return fmt.Errorf("load balancer client is nil")
-		}
 		d.elb = c
 		return nil
 	}

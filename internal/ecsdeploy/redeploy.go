@@ -12,11 +12,11 @@ import (
 // followed by a return to that revision, as a deploy is. req.Image is
 // ignored.
 func (d *Deployer) Redeploy(ctx context.Context, req Request) (*Result, error) {
-	req.Image, req.redeploy = "(the running image)", true
-	if err := req.validate(); err != nil {
+	req.Image = ""
+	if err := req.validate(verbRedeploy); err != nil {
 		return nil, err
 	}
-	r := d.newRun(req)
+	r := d.newRun(req, verbRedeploy)
 	res, err := r.redeploy(ctx)
 	r.finish(err)
 	return res, err

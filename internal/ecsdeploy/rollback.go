@@ -18,12 +18,11 @@ func (d *Deployer) Rollback(ctx context.Context, req Request, sha string, images
 	if images == nil {
 		return nil, fmt.Errorf("rollback to %s: no image resolver", sha)
 	}
-	req.Image = "(resolving " + sha + ")"
-	req.reuseRevision = true // a return to a build usually has its revision already
-	if err := req.validate(); err != nil {
+	req.Image = ""
+	if err := req.validate(verbRollback); err != nil {
 		return nil, err
 	}
-	r := d.newRun(req)
+	r := d.newRun(req, verbRollback)
 	r.phase("resolve sha")
 	image, err := images.Resolve(ctx, sha)
 	if err != nil {

@@ -21,12 +21,10 @@ type EC2API interface {
 }
 
 // WithEC2 lets the engine find the public addresses of tasks (the status's
-// and a deploy's URL). Without it, no address is known.
+// and a deploy's URL). Without it (or with nil, the
+// default), no address is known.
 func WithEC2(c EC2API) Option {
 	return func(d *Deployer) error {
-		if c == nil {
-			return fmt.Errorf("ec2 client is nil")
-		}
 		d.ec2 = c
 		return nil
 	}
@@ -76,7 +74,7 @@ func (d *Deployer) Status(ctx context.Context, t Target) (*ServiceStatus, error)
 	if t.Cluster == "" || t.Service == "" {
 		return nil, fmt.Errorf("status needs a cluster and a service")
 	}
-	r := d.newRun(Request{Target: t})
+	r := d.newRun(Request{Target: t}, verbStatus)
 	svc, err := r.describeService(ctx)
 	if err != nil {
 		return nil, err

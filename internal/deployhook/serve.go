@@ -1,0 +1,174 @@
+package deployhook
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/autonote/deploy-action/internal/awsenv"
+	"github.com/autonote/deploy-action/internal/deployspec"
+	"github.com/autonote/deploy-action/internal/ghdeploy"
+	"github.com/autonote/deploy-action/internal/stdwebhook"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/google/go-github/v62/github"
+)
+
+// Command is the deploy hook's command line: everything it serves with.
+type Command struct {
+	ConfigFile        string
+	Addr              string
+	MetricsAddr       string // empty: no metrics
+	PublicURL         string
+	Grace             time.Duration
+	Rate              int
+	ReadHeaderTimeout time.Duration
+	Table             string // DynamoDB table; empty: state in memory
+	ReplicaID         string
+	Version           string
+}
+
+// maxHeaderBytes bounds a request's headers (Go's default is 1 MiB): the
+// hook's own need a few hundred bytes, GitHub's a few KiB.
+const maxHeaderBytes = 32 << 10
+
+// Serve runs the hook as c says until ctx ends, then lets running deploys
+// finish within c.Grace. Secrets come from getenv only: DEPLOY_HOOK_SECRETS,
+// each target's secrets-env, GITHUB_WEBHOOK_SECRET and GITHUB_TOKEN.
+func Serve(ctx context.Context, c Command, getenv func(string) string, stdout io.Writer) error {
+	if c.ConfigFile == "" {
+		return errors.New("-config is required: the YAML file that names the targets")
+	}
+	cfg, err := LoadConfig(c.ConfigFile)
+	if err != nil {
+		return err
+	}
+	secrets, err := stdwebhook.ParseSecrets(getenv("DEPLOY_HOOK_SECRETS"))
+	if err != nil {
+		return fmt.Errorf("DEPLOY_HOOK_SECRETS: %w", err)
+	}
+	targetSecrets := map[string][]stdwebhook.Secret{}
+	for name, t := range cfg.Targets {
+		if t.SecretsEnv == "" {
+			continue
+		}
+		own, err := stdwebhook.ParseSecrets(getenv(t.SecretsEnv))
+		switch {
+		case err != nil:
+			return fmt.Errorf("target %s: %s (its secrets-env): %w", name, t.SecretsEnv, err)
+		case len(own) == 0:
+			return fmt.Errorf("target %s: %s (its secrets-env) is empty or unset: put the target's whsec_ secrets in it, space-separated", name, t.SecretsEnv)
+		}
+		targetSecrets[name] = own
+	}
+	log := slog.New(slog.NewJSONHandler(stdout, nil)).With("service", "deploy-hook", "version", c.Version)
+	if gc := cfg.GitHub; getenv("GITHUB_WEBHOOK_SECRET") == "" && (len(gc.Environments) > 0 || gc.Workflow != "" || len(gc.Repositories) > 0) {
+		log.Warn("the config has a github block but GITHUB_WEBHOOK_SECRET is not set: POST /github answers 404 until it is")
+	}
+
+	var gh *github.Client
+	if tok := getenv("GITHUB_TOKEN"); tok != "" {
+		if gh, err = ghdeploy.Client(tok, getenv("GITHUB_API_URL")); err != nil {
+			return err
+		}
+	}
+	var store Store
+	if c.Table != "" {
+		region := cmp.Or(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"))
+		for _, t := range cfg.Targets {
+			region = cmp.Or(region, t.Region)
+		}
+		awsCfg, err := awsenv.Load(ctx, region, getenv)
+		if err != nil {
+			return err
+		}
+		store = NewDynamoStore(dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+			if u := awsenv.Endpoint(getenv, "DYNAMODB"); u != nil {
+				o.BaseEndpoint = u
+			}
+		}), c.Table)
+	}
+	srv, err := NewServer(Deps{
+		Store:         store,
+		ReplicaID:     c.ReplicaID,
+		Config:        cfg,
+		Runner:        &ECSRunner{Config: cfg, Clients: deployspec.RegionalClients(getenv), Log: log},
+		Secrets:       secrets,
+		TargetSecrets: targetSecrets,
+		GitHubSecrets: githubSecrets(getenv("GITHUB_WEBHOOK_SECRET")),
+		GitHub:        gh,
+		PublicURL:     strings.TrimSuffix(c.PublicURL, "/"),
+		Log:           log,
+		RateLimit:     c.Rate,
+	})
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("listening", "addr", l.Addr().String(), "targets", len(cfg.Targets))
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(l) }()
+	if c.MetricsAddr != "" {
+		ml, err := net.Listen("tcp", c.MetricsAddr)
+		if err != nil {
+			_ = hs.Close()
+			return fmt.Errorf("listen on %s for metrics: %w (set -metrics-addr to a free address, or to \"\" for no metrics)", c.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", srv.Metrics())
+		ms := &http.Server{Handler: mux, ReadHeaderTimeout: c.ReadHeaderTimeout, MaxHeaderBytes: maxHeaderBytes, ErrorLog: hs.ErrorLog}
+		defer ms.Close()
+		log.Info("metrics", "addr", ml.Addr().String())
+		go func() { _ = ms.Serve(ml) }()
+	}
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: no new requests; running deploys may finish", "grace", c.Grace.String())
+	srv.SetReady(false)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		log.Warn("http shutdown", "error", err)
+	}
+	graceCtx, cancelGrace := context.WithTimeout(context.Background(), c.Grace)
+	defer cancelGrace()
+	for _, j := range srv.Queue().Shutdown(graceCtx) {
+		log.Warn("left job", "job", j.ID, "target", j.Target, "sha", j.SHA, "state", j.State, "error", j.Error)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// githubSecrets are the GitHub webhook secrets, one per line (a secret may
+// hold spaces): the next beside the current one while rotating.
+func githubSecrets(v string) [][]byte {
+	var out [][]byte
+	for _, line := range strings.Split(v, "\n") {
+		if line = strings.TrimRight(line, "\r"); line != "" {
+			out = append(out, []byte(line))
+		}
+	}
+	return out
+}
