@@ -39,7 +39,7 @@ func startHookServer(b *testing.B) (string, func() uint64) {
 		b.Fatal(err)
 	}
 	secrets, _ := stdwebhook.ParseSecrets(hookSecret)
-	s, err := deployhook.NewServer(deployhook.Deps{Config: cfg, Runner: idleRunner{}, Secrets: secrets, RateLimit: 1 << 30})
+	s, err := deployhook.NewServer(cfg, idleRunner{}, deployhook.WithSecrets(secrets...), deployhook.WithRateLimit(1<<30))
 	if err != nil {
 		b.Fatal(err)
 	}

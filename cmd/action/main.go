@@ -59,5 +59,5 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		getenv, stdout = env, &terminal{w: stdout}
 	}
 	a := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout))
-	return action.Run(ctx, a, action.Options{Version: version, Terminal: len(args) > 0})
+	return action.Run(ctx, a, action.WithVersion(version), action.WithTerminal(len(args) > 0))
 }

@@ -168,7 +168,7 @@ func TestBadAppSecretChangesNothingFromEitherFrontEnd(t *testing.T) {
 	actionEnv := maps.Clone(env)
 	actionEnv["INPUT_COMMAND"] = "bootstrap"
 	a := githubactions.New(githubactions.WithGetenv(func(k string) string { return actionEnv[k] }), githubactions.WithWriter(&actionOut))
-	if err := action.Run(context.Background(), a, action.Options{Version: "test"}); err == nil {
+	if err := action.Run(context.Background(), a, action.WithVersion("test")); err == nil {
 		t.Fatal("command: bootstrap took a malformed APP_SECRET_JSON")
 	}
 	if !strings.Contains(actionOut.String(), "::error::"+cliErr.Error()) {

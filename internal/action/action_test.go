@@ -143,7 +143,7 @@ func (w *world) run(t *testing.T, inputs map[string]string) runResult {
 	os.Remove(env["GITHUB_STEP_SUMMARY"])
 	var out bytes.Buffer
 	a := githubactions.New(githubactions.WithGetenv(func(k string) string { return env[k] }), githubactions.WithWriter(&out))
-	err := action.Run(context.Background(), a, action.Options{Version: "test", Polling: fastPolling})
+	err := action.Run(context.Background(), a, action.WithVersion("test"), action.WithPolling(fastPolling))
 	summary, _ := os.ReadFile(env["GITHUB_STEP_SUMMARY"])
 	raw, _ := os.ReadFile(env["GITHUB_OUTPUT"])
 	return runResult{err: err, log: out.String(), outputs: parseOutputs(t, string(raw)), summary: string(summary)}

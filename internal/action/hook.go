@@ -31,7 +31,7 @@ func (r *runner) viaHook(ctx context.Context, rep Report) (Report, error) {
 	}
 	base := strings.TrimSuffix(in.WebhookURL, "/")
 	client := &http.Client{Timeout: 30 * time.Second}
-	start := r.opts.Now()
+	start := r.opts.now()
 	res := &ecsdeploy.Result{Status: ecsdeploy.StatusFailed, Start: start, Watched: true}
 	rep.Result = res
 
@@ -49,10 +49,7 @@ func (r *runner) viaHook(ctx context.Context, rep Report) (Report, error) {
 	r.log.Phase("deploy hook: job")
 	deadline := start.Add(in.Timeout)
 	shown := 0
-	poll := r.opts.Polling.Average
-	if poll == 0 {
-		poll = ecsdeploy.DefaultPolling().Average
-	}
+	poll := r.opts.polling.Average
 	for {
 		var job hookapi.Job
 		if err := r.hookCall(ctx, client, secret, http.MethodGet, base+"/v1/deployments/"+accepted.ID, nil, &job); err != nil {
@@ -77,7 +74,7 @@ func (r *runner) viaHook(ctx context.Context, rep Report) (Report, error) {
 			}
 			return rep, fmt.Errorf("job %s %s: %s", job.ID, job.State, job.Error)
 		}
-		if !r.opts.Now().Before(deadline) {
+		if !r.opts.now().Before(deadline) {
 			return rep, fmt.Errorf("job %s still %s after %v: the hook goes on with it; follow it at %s", job.ID, job.State, in.Timeout, accepted.StatusURL)
 		}
 		select {

@@ -35,7 +35,7 @@ func startHook(t *testing.T, w *world) string {
 		Clients: func(context.Context, string) (deployhook.Clients, error) {
 			return deployhook.Clients{ECS: w.bed.ECS(), ECR: w.bed.ECR()}, nil
 		}}
-	s, err := deployhook.NewServer(deployhook.Deps{Config: cfg, Runner: runner, Secrets: secrets, Log: slog.New(slog.DiscardHandler)})
+	s, err := deployhook.NewServer(cfg, runner, deployhook.WithSecrets(secrets...), deployhook.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}

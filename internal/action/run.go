@@ -22,43 +22,28 @@ import (
 	"github.com/autonote/deploy-action/internal/imagepush"
 )
 
-// Options are what a run needs besides the action's environment.
-type Options struct {
-	Version string
-	Now     func() time.Time
-	// Polling paces the watch; zero means ecsdeploy.DefaultPolling.
-	Polling ecsdeploy.Polling
-	// Terminal says the binary runs in a terminal, not a runner: errors
-	// name its flags (-smoke-path), not the action's inputs.
-	Terminal bool
-}
-
-func (o Options) words() deployspec.Words {
-	if o.Terminal {
-		return deployspec.FlagWords
-	}
-	return deployspec.InputWords
-}
-
 // ErrFailed is returned when the run did not leave the service on what was
 // asked for; the annotations already say why.
 var ErrFailed = errors.New("deploy did not succeed")
 
 // Run runs the command the inputs name. Its error has been reported as an
 // annotation already; the caller only turns it into the exit code.
-func Run(ctx context.Context, a *githubactions.Action, opts Options) error {
+func Run(ctx context.Context, a *githubactions.Action, opt ...Option) error {
+	opts := defaults()
+	for _, o := range opt {
+		if err := o(&opts); err != nil {
+			return fmt.Errorf("%w: %w", ErrFailed, err)
+		}
+	}
 	for _, name := range secretInputs {
 		if v := a.GetInput(name); v != "" {
 			a.AddMask(v)
 		}
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	r := &runner{a: a, opts: opts, log: &phaseLog{a: a, now: opts.Now}}
-	start := opts.Now()
+	r := &runner{a: a, opts: opts, log: &phaseLog{a: a, now: opts.now}}
+	start := opts.now()
 	rep, err := r.run(ctx)
-	rep.Start, rep.End, rep.Err = start, opts.Now(), err
+	rep.Start, rep.End, rep.Err = start, opts.now(), err
 	// A rolled-back run failed in its rollout, which the engine marked, not
 	// in the rollback that followed.
 	rep.Phases = r.log.close(err != nil && rep.status() != ecsdeploy.StatusRolledBack)
@@ -76,7 +61,7 @@ func Run(ctx context.Context, a *githubactions.Action, opts Options) error {
 type runner struct {
 	gh   *ghdeploy.Deployment
 	a    *githubactions.Action
-	opts Options
+	opts options
 	log  *phaseLog
 	in   Inputs
 }
@@ -104,10 +89,10 @@ func (r *runner) run(ctx context.Context) (Report, error) {
 		if in.DryRun {
 			verb = "plan (dry run: nothing is changed)"
 		}
-		r.a.Infof("deploy-action %s: bootstrap %s of %s", r.opts.Version, verb, cmp.Or(in.BootstrapConfig, "the default baseline"))
+		r.a.Infof("deploy-action %s: bootstrap %s of %s", r.opts.version, verb, cmp.Or(in.BootstrapConfig, "the default baseline"))
 		return r.bootstrap(ctx, rep)
 	}
-	r.a.Infof("deploy-action %s: %s %s in cluster %s (%s)", r.opts.Version, in.Command, in.Service, in.Cluster, in.Region)
+	r.a.Infof("deploy-action %s: %s %s in cluster %s (%s)", r.opts.version, in.Command, in.Service, in.Cluster, in.Region)
 	if in.GitHubToken != "" && !in.DryRun && in.Command != CommandStatus {
 		r.startGitHubDeployment(ctx)
 	}
@@ -149,11 +134,7 @@ func (r *runner) connect(ctx context.Context, registry bool) (*session, error) {
 		}
 		a.AddMask(s.registry.Password.Reveal())
 	}
-	dopts := []ecsdeploy.Option{ecsdeploy.WithLogger(slog.New(&lineHandler{a: a})), ecsdeploy.WithReporter(r.log)}
-	if r.opts.Polling != (ecsdeploy.Polling{}) {
-		dopts = append(dopts, ecsdeploy.WithPolling(r.opts.Polling))
-	}
-	if s.deployer, err = s.clients.Deployer(dopts...); err != nil {
+	if s.deployer, err = s.clients.Deployer(ecsdeploy.WithLogger(slog.New(&lineHandler{a: a})), ecsdeploy.WithReporter(r.log), ecsdeploy.WithPolling(r.opts.polling)); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -204,7 +204,7 @@ func TestAdoptConsoleStack(t *testing.T) {
 	var log bytes.Buffer
 	a := githubactions.New(githubactions.WithGetenv(func(k string) string { return env[k] }), githubactions.WithWriter(&log))
 	fast := ecsdeploy.Polling{Fast: 10 * time.Millisecond, Average: 10 * time.Millisecond, Slow: 20 * time.Millisecond}
-	if err := action.Run(ctx, a, action.Options{Version: "test", Polling: fast}); err != nil {
+	if err := action.Run(ctx, a, action.WithVersion("test"), action.WithPolling(fast)); err != nil {
 		t.Fatalf("deploy to the adopted stack: %v\n%s", err, log.String())
 	}
 	out, _ := os.ReadFile(env["GITHUB_OUTPUT"])

@@ -253,7 +253,7 @@ func runAction(ctx context.Context, stdout io.Writer, base, inputs map[string]st
 	}
 	var log bytes.Buffer
 	a := githubactions.New(githubactions.WithGetenv(func(k string) string { return env[k] }), githubactions.WithWriter(&log))
-	runErr := action.Run(ctx, a, action.Options{Version: "demo", Polling: polling})
+	runErr := action.Run(ctx, a, action.WithVersion("demo"), action.WithPolling(polling))
 	render(stdout, &log)
 	raw, err := os.ReadFile(env["GITHUB_OUTPUT"])
 	if err != nil {
@@ -347,7 +347,7 @@ func startHook(bed *testbed.Bed, polling ecsdeploy.Polling) (string, func(), err
 	runner := &deployhook.ECSRunner{Config: cfg, Polling: polling, Clients: func(context.Context, string) (deployhook.Clients, error) {
 		return deployhook.Clients{ECS: bed.ECS(), ECR: bed.ECR()}, nil
 	}}
-	s, err := deployhook.NewServer(deployhook.Deps{Config: cfg, Runner: runner, Secrets: secrets})
+	s, err := deployhook.NewServer(cfg, runner, deployhook.WithSecrets(secrets...))
 	if err != nil {
 		return "", nil, err
 	}

@@ -57,7 +57,7 @@ func isFullSHA(s string) bool {
 // readSigned reads a bounded body and checks its Standard Webhooks
 // signature before anything parses it.
 func (s *Server) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, key, error) {
-	signed, err := stdwebhook.CheckHeaders(r.Header, s.deps.Now())
+	signed, err := stdwebhook.CheckHeaders(r.Header, s.opts.now())
 	if err != nil {
 		return nil, 0, err // before the body is read: a forged request costs no more than its headers
 	}
@@ -99,7 +99,7 @@ func (s *Server) handleCreateDeployment() http.HandlerFunc {
 			writeError(w, err)
 			return
 		}
-		req, err := DecodeDeployRequest(body, s.deps.Config.Targets)
+		req, err := DecodeDeployRequest(body, s.config.Targets)
 		if err != nil {
 			writeError(w, err)
 			return

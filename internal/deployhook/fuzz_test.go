@@ -75,8 +75,7 @@ func FuzzGitHubRoute(f *testing.F) {
 	client := github.NewClient(nil)
 	client.BaseURL, _ = url.Parse(api.URL + "/")
 	runner := &fakeRunner{}
-	s, err := deployhook.NewServer(deployhook.Deps{Config: cfg, Runner: runner, GitHubSecrets: [][]byte{[]byte(githubSecret)}, GitHub: client,
-		RateLimit: 1 << 30, Now: func() time.Time { return time.Date(2020, 10, 5, 16, 40, 0, 0, time.UTC) }})
+	s, err := deployhook.NewServer(cfg, runner, deployhook.WithGitHubSecrets([]byte(githubSecret)), deployhook.WithGitHub(client), deployhook.WithRateLimit(1<<30), deployhook.WithClock(func() time.Time { return time.Date(2020, 10, 5, 16, 40, 0, 0, time.UTC) }))
 	if err != nil {
 		f.Fatal(err)
 	}

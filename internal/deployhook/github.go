@@ -36,7 +36,7 @@ const MaxEventAge = 15 * time.Minute
 // headers before the body is read, then under each secret once.
 func (s *Server) handleGitHub() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if len(s.deps.GitHubSecrets) == 0 {
+		if len(s.opts.githubSecrets) == 0 {
 			writeError(w, fmt.Errorf("%w: GitHub webhooks are off: set GITHUB_WEBHOOK_SECRET", ErrNotFound))
 			return
 		}
@@ -59,7 +59,7 @@ func (s *Server) handleGitHub() http.HandlerFunc {
 			writeError(w, fmt.Errorf("%w: read body: %v", ErrBadRequest, err))
 			return
 		}
-		if !githubSigned(payload, sig, s.deps.GitHubSecrets) {
+		if !githubSigned(payload, sig, s.opts.githubSecrets) {
 			writeError(w, fmt.Errorf("%w: X-Hub-Signature-256", stdwebhook.ErrBadSignature))
 			return
 		}
@@ -121,7 +121,7 @@ func githubSigned(body, sig []byte, secrets [][]byte) bool {
 
 // fresh refuses an event older than MaxEventAge (or from the future).
 func (s *Server) fresh(what string, at time.Time) error {
-	if d := s.deps.Now().Sub(at); at.IsZero() || d > MaxEventAge || d < -MaxEventAge {
+	if d := s.opts.now().Sub(at); at.IsZero() || d > MaxEventAge || d < -MaxEventAge {
 		return fmt.Errorf("%w: %s is from %s, more than %v from now: a delivery is acted on only while fresh", ErrStaleEvent, what, at.UTC().Format(time.RFC3339), MaxEventAge)
 	}
 	return nil
@@ -129,13 +129,13 @@ func (s *Server) fresh(what string, at time.Time) error {
 
 func (s *Server) githubDeployment(w http.ResponseWriter, r *http.Request, e *github.DeploymentEvent) {
 	repo := e.GetRepo().GetFullName()
-	if !s.deps.Config.repositoryAllowed(repo) {
+	if !s.config.repositoryAllowed(repo) {
 		writeError(w, fmt.Errorf("%w: repository %s is not in github.repositories", ErrForbidden, repo))
 		return
 	}
 	d := e.GetDeployment()
 	env := d.GetEnvironment()
-	target, ok := s.deps.Config.GitHub.Environments[env]
+	target, ok := s.config.GitHub.Environments[env]
 	if !ok {
 		writeJSON(w, http.StatusAccepted, map[string]string{"ignored": fmt.Sprintf("environment %q is not mapped to a target in github.environments", env)})
 		return
@@ -150,15 +150,15 @@ func (s *Server) githubDeployment(w http.ResponseWriter, r *http.Request, e *git
 		return
 	}
 	if err := s.deploymentAllowed(r.Context(), repo, d); err != nil {
-		if s.deps.GitHub != nil {
-			_ = ghdeploy.Existing(s.deps.GitHub, repo, d.GetID(), env).Status(r.Context(), ghdeploy.Error, "refused: "+err.Error(), "", "")
+		if s.opts.github != nil {
+			_ = ghdeploy.Existing(s.opts.github, repo, d.GetID(), env).Status(r.Context(), ghdeploy.Error, "refused: "+err.Error(), "", "")
 		}
 		writeError(w, err)
 		return
 	}
 	var hooks []JobHook
-	if s.deps.GitHub != nil {
-		hooks = append(hooks, s.deploymentStatuses(r, repo, d.GetID(), env, s.deps.Config.Targets[target].URL))
+	if s.opts.github != nil {
+		hooks = append(hooks, s.deploymentStatuses(r, repo, d.GetID(), env, s.config.Targets[target].URL))
 	}
 	// Deduplicated on the deployment's id, which the signature covers: a
 	// replay under a new X-GitHub-Delivery finds the job it already made.
@@ -169,15 +169,15 @@ func (s *Server) githubDeployment(w http.ResponseWriter, r *http.Request, e *git
 // the config lists them) and of a SHA on the configured branch, as GitHub
 // itself says, asked with the hook's token.
 func (s *Server) deploymentAllowed(ctx context.Context, repo string, d *github.Deployment) error {
-	gh := s.deps.Config.GitHub
+	gh := s.config.GitHub
 	if len(gh.Deployers) > 0 && !slices.Contains(gh.Deployers, d.GetCreator().GetLogin()) {
 		return fmt.Errorf("%w: deployment created by %q, who is not in github.deployers", ErrForbidden, d.GetCreator().GetLogin())
 	}
-	if s.deps.GitHub == nil {
+	if s.opts.github == nil {
 		return fmt.Errorf("%w: deployment events need GITHUB_TOKEN, to check with GitHub that the SHA is on %s", ErrForbidden, gh.Branch)
 	}
 	owner, name, _ := strings.Cut(repo, "/")
-	cmp, _, err := s.deps.GitHub.Repositories.CompareCommits(ctx, owner, name, gh.Branch, d.GetSHA(), nil)
+	cmp, _, err := s.opts.github.Repositories.CompareCommits(ctx, owner, name, gh.Branch, d.GetSHA(), nil)
 	if err != nil {
 		return fmt.Errorf("%w: could not check with GitHub that %s is on %s: %v", ErrForbidden, d.GetSHA()[:7], gh.Branch, err)
 	}
@@ -190,12 +190,12 @@ func (s *Server) deploymentAllowed(ctx context.Context, repo string, d *github.D
 
 func (s *Server) githubWorkflowRun(w http.ResponseWriter, r *http.Request, e *github.WorkflowRunEvent) {
 	repo := e.GetRepo().GetFullName()
-	if !s.deps.Config.repositoryAllowed(repo) {
+	if !s.config.repositoryAllowed(repo) {
 		writeError(w, fmt.Errorf("%w: repository %s is not in github.repositories", ErrForbidden, repo))
 		return
 	}
 	run := e.GetWorkflowRun()
-	gh := s.deps.Config.GitHub
+	gh := s.config.GitHub
 	ignore := func(why string) { writeJSON(w, http.StatusAccepted, map[string]string{"ignored": why}) }
 	switch {
 	case gh.Workflow == "":
@@ -238,7 +238,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, key, target, sha
 // deploymentStatuses reports a job to a GitHub deployment: in_progress when
 // it starts, then success, or failure or error with the reason.
 func (s *Server) deploymentStatuses(r *http.Request, repository string, id int64, env, envURL string) JobHook {
-	d := ghdeploy.Existing(s.deps.GitHub, repository, id, env)
+	d := ghdeploy.Existing(s.opts.github, repository, id, env)
 	return func(ctx context.Context, j Job) {
 		state, desc := ghdeploy.InProgress, "deploying "+j.SHA[:7]+" to "+j.Target
 		switch j.State {
@@ -253,7 +253,7 @@ func (s *Server) deploymentStatuses(r *http.Request, repository string, id int64
 			}
 		}
 		if err := d.Status(ctx, state, desc, s.jobURL(r, j.ID), envURL); err != nil {
-			s.deps.Log.Warn("could not report the deployment status to GitHub", "job", j.ID, "state", state, "error", err)
+			s.opts.log.Warn("could not report the deployment status to GitHub", "job", j.ID, "state", state, "error", err)
 		}
 	}
 }

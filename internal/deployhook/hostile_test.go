@@ -69,8 +69,7 @@ func TestRejectedRequestsAreCountedNotLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log testbed.SyncBuffer
-	s, err := deployhook.NewServer(deployhook.Deps{Config: cfg, Runner: &fakeRunner{}, Secrets: mustSecrets(t, current), RateLimit: 100000,
-		Log: slog.New(slog.NewJSONHandler(&log, nil))})
+	s, err := deployhook.NewServer(cfg, &fakeRunner{}, deployhook.WithSecrets(mustSecrets(t, current)...), deployhook.WithRateLimit(100000), deployhook.WithLogger(slog.New(slog.NewJSONHandler(&log, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,12 +141,11 @@ func TestPerTargetSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := deployhook.NewServer(deployhook.Deps{Config: cfg, Runner: &fakeRunner{}, Secrets: mustSecrets(t, current)}); err == nil || !strings.Contains(err.Error(), "PRODUCTION_HOOK_SECRETS") {
+	if _, err := deployhook.NewServer(cfg, &fakeRunner{}, deployhook.WithSecrets(mustSecrets(t, current)...)); err == nil || !strings.Contains(err.Error(), "PRODUCTION_HOOK_SECRETS") {
 		t.Errorf("a target whose secrets-env holds nothing: %v, want an error naming it", err)
 	}
 	shared, prod := mustSecrets(t, current)[0], mustSecrets(t, next)[0]
-	s, err := deployhook.NewServer(deployhook.Deps{Config: cfg, Runner: &fakeRunner{}, Secrets: []stdwebhook.Secret{shared},
-		TargetSecrets: map[string][]stdwebhook.Secret{"production": {prod}}, RateLimit: 100000})
+	s, err := deployhook.NewServer(cfg, &fakeRunner{}, deployhook.WithSecrets(shared), deployhook.WithTargetSecrets(map[string][]stdwebhook.Secret{"production": {prod}}), deployhook.WithRateLimit(100000))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +289,7 @@ func TestGitHubTrust(t *testing.T) {
 		t.Parallel()
 		cfg, _ := deployhook.ParseConfig([]byte(testConfig), "test")
 		r := &fakeRunner{}
-		s, _ := deployhook.NewServer(deployhook.Deps{Config: cfg, Runner: r, GitHubSecrets: [][]byte{[]byte("old secret"), []byte(githubSecret)}})
+		s, _ := deployhook.NewServer(cfg, r, deployhook.WithGitHubSecrets([]byte("old secret"), []byte(githubSecret)))
 		srv := httptest.NewServer(s)
 		defer srv.Close()
 		h := &hook{srv: srv, runner: r}
@@ -310,7 +308,7 @@ func TestGitHubTrust(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := &fakeRunner{}
-		s, _ := deployhook.NewServer(deployhook.Deps{Config: cfg, Runner: r, GitHubSecrets: [][]byte{[]byte(githubSecret)}})
+		s, _ := deployhook.NewServer(cfg, r, deployhook.WithGitHubSecrets([]byte(githubSecret)))
 		srv := httptest.NewServer(s)
 		defer srv.Close()
 		resp := (&hook{srv: srv, runner: r}).deliver(t, "deployment", testbed.GitHubPayload(t, "deployment.json"), githubSecret, nil)
@@ -329,7 +327,7 @@ func TestRateLimitAfterAuthentication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := deployhook.NewServer(deployhook.Deps{Config: cfg, Runner: &fakeRunner{}, Secrets: mustSecrets(t, current), RateLimit: 3})
+	s, err := deployhook.NewServer(cfg, &fakeRunner{}, deployhook.WithSecrets(mustSecrets(t, current)...), deployhook.WithRateLimit(3))
 	if err != nil {
 		t.Fatal(err)
 	}

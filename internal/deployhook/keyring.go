@@ -18,14 +18,14 @@ type keyring struct {
 	own   map[string]bool // targets with secrets of their own
 }
 
-func newKeyring(d Deps) keyring {
+func newKeyring(o options) keyring {
 	k := keyring{own: map[string]bool{}}
-	for _, s := range d.Secrets {
+	for _, s := range o.secrets {
 		k.secrets, k.scope = append(k.secrets, s), append(k.scope, nil)
 	}
-	for _, name := range slices.Sorted(maps.Keys(d.TargetSecrets)) {
+	for _, name := range slices.Sorted(maps.Keys(o.targetSecrets)) {
 		k.own[name] = true
-		for _, s := range d.TargetSecrets[name] {
+		for _, s := range o.targetSecrets[name] {
 			k.secrets, k.scope = append(k.secrets, s), append(k.scope, []string{name})
 		}
 	}

@@ -54,14 +54,14 @@ func (s *Server) handleReady() http.HandlerFunc {
 // so that refusing a forged request costs little more than net/http does.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := s.deps.Now()
+		start := s.opts.now()
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				s.deps.Log.Error("panic", "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				s.opts.log.Error("panic", "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				rec.WriteHeader(http.StatusInternalServerError)
 			}
 			s.metrics.count(r, rec.code)
@@ -69,7 +69,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				s.requests.reject(r.Context(), rec.code)
 				return
 			}
-			s.requests.served(r.Context(), r, rec.code, s.deps.Now().Sub(start))
+			s.requests.served(r.Context(), r, rec.code, s.opts.now().Sub(start))
 		}()
 		next.ServeHTTP(rec, r)
 	})
@@ -84,7 +84,7 @@ func (s *Server) authenticated(w http.ResponseWriter, r *http.Request) (_ *http.
 	if s.limiter.RespondOnLimit(w, r, key) {
 		return r, func() {}, false
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.deps.RequestTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.requestTimeout)
 	return r.WithContext(ctx), cancel, true
 }
 

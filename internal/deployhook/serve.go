@@ -94,19 +94,15 @@ func Serve(ctx context.Context, c Command, getenv func(string) string, stdout io
 			}
 		}), c.Table)
 	}
-	srv, err := NewServer(Deps{
-		Store:         store,
-		ReplicaID:     c.ReplicaID,
-		Config:        cfg,
-		Runner:        &ECSRunner{Config: cfg, Clients: deployspec.RegionalClients(getenv), Log: log},
-		Secrets:       secrets,
-		TargetSecrets: targetSecrets,
-		GitHubSecrets: githubSecrets(getenv("GITHUB_WEBHOOK_SECRET")),
-		GitHub:        gh,
-		PublicURL:     strings.TrimSuffix(c.PublicURL, "/"),
-		Log:           log,
-		RateLimit:     c.Rate,
-	})
+	srv, err := NewServer(cfg, &ECSRunner{Config: cfg, Clients: deployspec.RegionalClients(getenv), Log: log},
+		WithStore(store, c.ReplicaID),
+		WithSecrets(secrets...),
+		WithTargetSecrets(targetSecrets),
+		WithGitHubSecrets(githubSecrets(getenv("GITHUB_WEBHOOK_SECRET"))...),
+		WithGitHub(gh),
+		WithPublicURL(strings.TrimSuffix(c.PublicURL, "/")),
+		WithLogger(log),
+		WithRateLimit(c.Rate))
 	if err != nil {
 		return err
 	}

@@ -4,65 +4,20 @@
 package deployhook
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"os"
 	"sync/atomic"
-	"time"
 
-	"github.com/autonote/deploy-action/internal/stdwebhook"
 	"github.com/go-chi/httprate"
-
-	"github.com/google/go-github/v62/github"
 )
-
-// Deps are what the server needs. Config, Runner and at least one kind of
-// secret are required; the rest have defaults.
-type Deps struct {
-	Config *Config
-	Runner Runner
-	// Secrets sign requests to /v1/deployments (DEPLOY_HOOK_SECRETS) for
-	// every target without secrets of its own.
-	Secrets []stdwebhook.Secret
-	// TargetSecrets are the secrets of the targets that have their own
-	// (secrets-env): each opens its target only.
-	TargetSecrets map[string][]stdwebhook.Secret
-	// GitHubSecrets sign GitHub's webhooks (GITHUB_WEBHOOK_SECRET, one per
-	// line: several while rotating).
-	GitHubSecrets [][]byte
-	// GitHub reports deployment statuses; nil reports none.
-	GitHub *github.Client
-	// PublicURL is where the hook is reached, for status URLs; default: the request's host.
-	PublicURL string
-	Log       *slog.Logger
-	Now       func() time.Time
-	// RateLimit is how many authenticated requests a client may make a
-	// minute; 0 means 600. Refused requests cost less than a 429 would.
-	RateLimit int
-	// RequestTimeout bounds a handler; 0 means 10s.
-	RequestTimeout time.Duration
-	// Store is shared by the replicas of the hook; nil keeps everything in
-	// this process, which is right for one replica.
-	Store Store
-	// ReplicaID names this replica in the shared store; default: the
-	// host name and process id.
-	ReplicaID string
-	// LockPoll is how often a job waiting for another replica's deploy of
-	// its target asks again; 0 means 2s.
-	LockPoll time.Duration
-	// LockTTL is how long a replica's hold on a target lasts unless renewed
-	// (every third of it); a replica that dies frees its targets after it.
-	// 0 means a minute.
-	LockTTL time.Duration
-}
 
 // Server is the deploy hook's HTTP handler and its job queue.
 type Server struct {
-	deps     Deps
+	config   *Config
+	runner   Runner
+	opts     options
 	queue    *Queue
 	metrics  *metrics
 	ready    atomic.Bool
@@ -72,43 +27,34 @@ type Server struct {
 	limiter  *httprate.RateLimiter
 }
 
-// NewServer returns the hook's handler, ready to serve.
-func NewServer(d Deps) (*Server, error) {
+// NewServer returns the hook's handler for the targets of cfg, running jobs
+// with runner, ready to serve. At least one kind of secret is required.
+func NewServer(cfg *Config, runner Runner, opts ...Option) (*Server, error) {
+	o := defaults()
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
 	switch {
-	case d.Config == nil:
+	case cfg == nil:
 		return nil, errors.New("no config")
-	case d.Runner == nil:
+	case runner == nil:
 		return nil, errors.New("no runner")
-	case len(d.Secrets) == 0 && len(d.TargetSecrets) == 0 && len(d.GitHubSecrets) == 0:
+	case len(o.secrets) == 0 && len(o.targetSecrets) == 0 && len(o.githubSecrets) == 0:
 		return nil, errors.New("no secrets: set DEPLOY_HOOK_SECRETS (whsec_...) for signed deploy requests, GITHUB_WEBHOOK_SECRET for GitHub webhooks, or both")
 	}
-	for name, t := range d.Config.Targets {
-		if t.SecretsEnv != "" && len(d.TargetSecrets[name]) == 0 {
+	for name, t := range cfg.Targets {
+		if t.SecretsEnv != "" && len(o.targetSecrets[name]) == 0 {
 			return nil, fmt.Errorf("target %s names secrets-env %s, which holds no whsec_ secret", name, t.SecretsEnv)
 		}
 	}
-	if d.Log == nil {
-		d.Log = slog.New(slog.DiscardHandler)
-	}
-	if d.Now == nil {
-		d.Now = time.Now
-	}
-	if d.RateLimit <= 0 {
-		d.RateLimit = 600
-	}
-	if d.RequestTimeout <= 0 {
-		d.RequestTimeout = 10 * time.Second
-	}
-	s := &Server{deps: d, metrics: newMetrics(), requests: newRequestLog(d.Log, d.Now), keys: newKeyring(d), limiter: newLimiter(d.RateLimit)}
+	s := &Server{config: cfg, runner: runner, opts: o, metrics: newMetrics(), requests: newRequestLog(o.log, o.now), keys: newKeyring(o), limiter: newLimiter(o.rateLimit)}
 	var sh sharing
-	if d.Store != nil {
-		if d.ReplicaID == "" {
-			host, _ := os.Hostname()
-			d.ReplicaID = fmt.Sprintf("%s-%d", host, os.Getpid())
-		}
-		sh = sharing{shared: d.Store, holder: d.ReplicaID, lockWait: cmp.Or(d.LockPoll, 2*time.Second), lockTTL: cmp.Or(d.LockTTL, time.Minute)}
+	if o.store != nil {
+		sh = sharing{shared: o.store, holder: o.replicaID, lockWait: o.lockPoll, lockTTL: o.lockTTL}
 	}
-	s.queue = newQueue(d.Runner, d.Log, d.Now, s.metrics, sh)
+	s.queue = newQueue(runner, o.log, o.now, s.metrics, sh)
 	s.handler = s.routes()
 	s.ready.Store(true)
 	return s, nil
@@ -134,7 +80,7 @@ func (s *Server) SetReady(ready bool) {
 }
 
 func (s *Server) jobURL(r *http.Request, id string) string {
-	base := s.deps.PublicURL
+	base := s.opts.publicURL
 	if base == "" {
 		// Behind a proxy that ends TLS, its X-Forwarded-Proto says https: the
 		// URL only goes back to this caller, so the header gains it nothing.

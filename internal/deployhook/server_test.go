@@ -92,10 +92,7 @@ func newHook(t *testing.T, runner *fakeRunner) *hook {
 	gh := testbed.NewGitHubAPI(t, func(base, head string) bool { return base == "master" && head == sha })
 	client := github.NewClient(nil)
 	client.BaseURL, _ = url.Parse(gh.URL + "/")
-	s, err := deployhook.NewServer(deployhook.Deps{
-		Config: cfg, Runner: runner, Secrets: mustSecrets(t, current+" "+next),
-		GitHubSecrets: [][]byte{[]byte(githubSecret)}, GitHub: client, RateLimit: 100000,
-	})
+	s, err := deployhook.NewServer(cfg, runner, deployhook.WithSecrets(mustSecrets(t, current+" "+next)...), deployhook.WithGitHubSecrets([]byte(githubSecret)), deployhook.WithGitHub(client), deployhook.WithRateLimit(100000))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,7 +409,7 @@ func TestGitHubRepositoryNotInConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &fakeRunner{}
-	s, _ := deployhook.NewServer(deployhook.Deps{Config: c, Runner: r, GitHubSecrets: [][]byte{[]byte(githubSecret)}})
+	s, _ := deployhook.NewServer(c, r, deployhook.WithGitHubSecrets([]byte(githubSecret)))
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	h := &hook{srv: srv, runner: r}

@@ -114,8 +114,7 @@ func TestTwoReplicas(t *testing.T) {
 	cfg, _ := deployhook.ParseConfig([]byte(testConfig), "test")
 	var hooks []*hook
 	for _, id := range []string{"replica-a", "replica-b"} {
-		s, err := deployhook.NewServer(deployhook.Deps{Config: cfg, Runner: r, Secrets: mustSecrets(t, current),
-			Store: deployhook.NewDynamoStore(db, table), ReplicaID: id, LockPoll: 20 * time.Millisecond})
+		s, err := deployhook.NewServer(cfg, r, deployhook.WithStore(deployhook.NewDynamoStore(db, table), id), deployhook.WithSecrets(mustSecrets(t, current)...), deployhook.WithLockPoll(20*time.Millisecond))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -165,8 +164,7 @@ func TestLostHoldStopsTheJob(t *testing.T) {
 		return deployhook.Outcome{State: deployhook.StateFailed}, ctx.Err()
 	}}
 	cfg, _ := deployhook.ParseConfig([]byte(testConfig), "test")
-	s, err := deployhook.NewServer(deployhook.Deps{Config: cfg, Runner: r, Secrets: mustSecrets(t, current),
-		Store: deployhook.NewDynamoStore(db, table), ReplicaID: "replica-a", LockPoll: 20 * time.Millisecond, LockTTL: 300 * time.Millisecond})
+	s, err := deployhook.NewServer(cfg, r, deployhook.WithStore(deployhook.NewDynamoStore(db, table), "replica-a"), deployhook.WithSecrets(mustSecrets(t, current)...), deployhook.WithLockPoll(20*time.Millisecond), deployhook.WithLockTTL(300*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

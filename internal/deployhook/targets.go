@@ -25,13 +25,13 @@ func (s *Server) handleTargets() http.HandlerFunc {
 			return
 		}
 		defer cancel()
-		reader, _ := s.deps.Runner.(StatusReader)
+		reader, _ := s.runner.(StatusReader)
 		out := hookapi.Targets{Targets: []hookapi.TargetStatus{}}
-		for _, name := range slices.Sorted(maps.Keys(s.deps.Config.Targets)) {
+		for _, name := range slices.Sorted(maps.Keys(s.config.Targets)) {
 			if !s.keys.opens(k, name) {
 				continue
 			}
-			t := s.deps.Config.Targets[name]
+			t := s.config.Targets[name]
 			ts := hookapi.TargetStatus{Name: name, Region: t.Region, Cluster: t.Cluster, Service: t.Service}
 			if reader != nil {
 				st, err := reader.Status(r.Context(), name, t)

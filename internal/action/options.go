@@ -1,0 +1,73 @@
+package action
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/autonote/deploy-action/internal/deployspec"
+	"github.com/autonote/deploy-action/internal/ecsdeploy"
+)
+
+// options are what a run needs besides the action's environment.
+type options struct {
+	version  string
+	now      func() time.Time
+	polling  ecsdeploy.Polling
+	terminal bool
+}
+
+func defaults() options {
+	return options{version: "dev", now: time.Now, polling: ecsdeploy.DefaultPolling()}
+}
+
+// Option configures a run.
+type Option func(*options) error
+
+// WithVersion sets the version the log names. Default: dev.
+func WithVersion(v string) Option {
+	return func(o *options) error {
+		if v == "" {
+			return fmt.Errorf("version is empty")
+		}
+		o.version = v
+		return nil
+	}
+}
+
+// WithClock sets the time the run reads. Default (or nil): time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) error {
+		if now != nil {
+			o.now = now
+		}
+		return nil
+	}
+}
+
+// WithPolling paces the watch of a rollout and of a hook's job. Default:
+// ecsdeploy.DefaultPolling().
+func WithPolling(p ecsdeploy.Polling) Option {
+	return func(o *options) error {
+		if p.Fast <= 0 || p.Average < p.Fast || p.Slow < p.Fast {
+			return fmt.Errorf("polling %+v: want 0 < Fast <= Average and Fast <= Slow", p)
+		}
+		o.polling = p
+		return nil
+	}
+}
+
+// WithTerminal says the binary runs in a terminal, not a runner: errors
+// name its flags (-smoke-path), not the action's inputs. Default: false.
+func WithTerminal(terminal bool) Option {
+	return func(o *options) error {
+		o.terminal = terminal
+		return nil
+	}
+}
+
+func (o options) words() deployspec.Words {
+	if o.terminal {
+		return deployspec.FlagWords
+	}
+	return deployspec.InputWords
+}
