@@ -78,6 +78,11 @@ func Parse(src Source, words Words, env Env) (Spec, error) {
 	if sp.Timeout, err = p.duration("timeout"); err != nil {
 		return sp, err
 	}
+	if s := p.text("fail-after"); s != "" {
+		if sp.FailAfter, err = strconv.Atoi(s); err != nil || sp.FailAfter < 0 {
+			return sp, fmt.Errorf("%s %q: give how many certain task failures end a rollout (1: the first), or 0 to leave the verdict to ECS's circuit breaker", p.name("fail-after"), s)
+		}
+	}
 	switch v := ecsdeploy.InProgress(p.text("on-rollout-in-progress")); v {
 	case ecsdeploy.Wait, ecsdeploy.Supersede:
 		sp.OnRolloutInProgress = v

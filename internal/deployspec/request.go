@@ -50,6 +50,7 @@ func (s Spec) Request(ctx context.Context, sm SecretsAPI, mask func(string)) (ec
 		Timeout:             s.Timeout,
 		RollbackOnFailure:   s.RollbackOnFailure,
 		OnRolloutInProgress: s.OnRolloutInProgress,
+		FailAfter:           s.FailAfter,
 		KeepRevisions:       s.KeepRevisions,
 		Env:                 s.Env,
 	}

@@ -56,6 +56,8 @@ type Policy struct {
 	Timeout             time.Duration
 	RollbackOnFailure   bool
 	OnRolloutInProgress ecsdeploy.InProgress
+	// FailAfter is how many certain task failures end a rollout; 0: ECS decides.
+	FailAfter int
 }
 
 // SecretRef is a secret a setting names: a name or ARN, a JSON key, and a
@@ -117,6 +119,7 @@ func Settings() []Setting {
 		{Name: "wait", Default: "true", Example: "false", Doc: "watch the rollout until it completes or fails"},
 		{Name: "timeout", Default: "15m", Example: "20m", Doc: "how long to watch the rollout before it counts as failed"},
 		{Name: "rollback-on-failure", Default: "true", Example: "false", Doc: "return a failed rollout to the last stable revision when ECS has not"},
+		{Name: "fail-after", Default: "1", Example: "3", Doc: "certain task failures (a crash at start, an image or secret that cannot be had, failed health checks) that end a rollout and start the return at once; 0 leaves it to ECS's circuit breaker"},
 		{Name: "on-rollout-in-progress", Default: "wait", Example: "supersede", Doc: "another build rolling out: wait for it, or supersede it at once"},
 	}
 }

@@ -110,8 +110,8 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := []any{sp.Region, sp.Cluster, sp.Service, sp.Repository, sp.Wait, sp.Timeout, sp.RollbackOnFailure, sp.OnRolloutInProgress, sp.PreDeployTimeout, sp.SmokeTimeout, sp.KeepRevisions}
-	want := []any{"eu-west-1", "autonote-server-cluster", "autonote-server-service", "autonote/server", true, 15 * time.Minute, true, ecsdeploy.Wait, 10 * time.Minute, 2 * time.Minute, 0}
+	got := []any{sp.Region, sp.Cluster, sp.Service, sp.Repository, sp.Wait, sp.Timeout, sp.RollbackOnFailure, sp.OnRolloutInProgress, sp.PreDeployTimeout, sp.SmokeTimeout, sp.KeepRevisions, sp.FailAfter}
+	want := []any{"eu-west-1", "autonote-server-cluster", "autonote-server-service", "autonote/server", true, 15 * time.Minute, true, ecsdeploy.Wait, 10 * time.Minute, 2 * time.Minute, 0, 1}
 	for i := range want {
 		if got[i] != want[i] {
 			t.Errorf("default %d = %v, want %v", i, got[i], want[i])

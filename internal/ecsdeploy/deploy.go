@@ -49,6 +49,10 @@ type Request struct {
 	// counts as done; otherwise the service returns to the last stable
 	// revision.
 	Smoke *Smoke
+	// FailAfter > 0 ends the watch of the new deployment at that many
+	// certain failures of its tasks (ClassifyStop) and starts the return at
+	// once; 0 leaves the verdict to ECS's circuit breaker and the timeout.
+	FailAfter int
 	// KeepRevisions > 0 deregisters, after a successful deploy, the
 	// family's revisions older than the newest KeepRevisions, never one a
 	// deployment of the service uses or the rollback target.
@@ -81,6 +85,8 @@ func (r Request) validate(v verb) error {
 		return fmt.Errorf("both an image and a task definition are given: deploy one or the other")
 	case len(r.Env)+len(r.Secrets) > 0 && r.TaskDefinition != "":
 		return fmt.Errorf("env and secrets change a new revision; a given task definition is deployed as it is: drop one or the other")
+	case r.FailAfter < 0:
+		return fmt.Errorf("fail-after %d is negative: give how many certain task failures end a rollout, or 0 to leave it to ECS", r.FailAfter)
 	case r.KeepRevisions < 0:
 		return fmt.Errorf("keep-revisions %d is negative: give how many revisions to keep, or 0 to keep all", r.KeepRevisions)
 	case (r.Wait || r.OnRolloutInProgress != Supersede) && r.Timeout <= 0:
@@ -339,7 +345,7 @@ func (r *run) rollout(ctx context.Context, next, id, previous string) error {
 	if r.behindLB {
 		r.log.Info("the service is behind a load balancer: ECS completes the deployment once the new tasks pass its health check")
 	}
-	w, err := r.watch(ctx, id)
+	w, err := r.watchRollout(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -434,7 +440,7 @@ func (r *run) attach(ctx context.Context, st rolloutState) error {
 	}
 	r.phase("watch rollout")
 	res.Watched = true
-	w, err := r.watch(ctx, id)
+	w, err := r.watchRollout(ctx, id)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,9 @@ var (
 	ErrServiceNotFound   = errors.New("service not found")
 	ErrContainerNotFound = errors.New("container not found")
 	ErrTimeout           = errors.New("rollout did not finish in time")
+	// ErrFailedFast: the rollout was ended at its first certain task
+	// failures (fail-after), before ECS's circuit breaker.
+	ErrFailedFast = errors.New("rollout failed fast")
 )
 
 // NotFoundError names what was asked for and what exists instead.

@@ -22,8 +22,11 @@ func (r *run) recover(ctx context.Context, id, previous string, w watchOutcome) 
 	res := r.res
 	r.reporter.PhaseFailed()
 	ferr := &RolloutFailedError{Service: r.req.Service, DeploymentID: id, Reason: w.reason}
-	if w.timedOut {
+	switch {
+	case w.timedOut:
 		ferr.Cause = ErrTimeout
+	case w.failedFast:
+		ferr.Cause = ErrFailedFast
 	}
 	r.phase("collect stopped tasks")
 	stopped, err := r.stoppedTasks(ctx, id)

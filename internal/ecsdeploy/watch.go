@@ -23,14 +23,28 @@ type watchOutcome struct {
 	// replacedBy is the PRIMARY deployment that took over from the watched
 	// one, and its task definition: ECS's own rollback, or someone else's deploy.
 	replacedBy, replacedByTD string
+	// failedFast: the request's fail-after certain failures were seen, so
+	// the watch ended before ECS's verdict.
+	failedFast bool
 }
 
 // watch polls the service until the deployment id is complete, has failed,
 // has been replaced, or the request's timeout passes.
 func (r *run) watch(ctx context.Context, id string) (watchOutcome, error) {
+	return r.watchFor(ctx, id, false)
+}
+
+// watchRollout is watch of a deployment of the requested build: it also
+// ends at the request's fail-after certain failures of its tasks.
+func (r *run) watchRollout(ctx context.Context, id string) (watchOutcome, error) {
+	return r.watchFor(ctx, id, r.req.FailAfter > 0)
+}
+
+func (r *run) watchFor(ctx context.Context, id string, failFast bool) (watchOutcome, error) {
 	start := r.clock.Now()
 	deadline := start.Add(r.req.Timeout)
 	calls, failures := 0, 0
+	var judged int32 // failed tasks of the deployment already judged
 	for {
 		calls++
 		out, err := r.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{
@@ -59,6 +73,12 @@ func (r *run) watch(ctx context.Context, id string) (watchOutcome, error) {
 			var done bool
 			if w, done, settling = judge(svc, id); done {
 				return w, nil
+			}
+			if n := failedTasks(svc, id); failFast && n > judged {
+				judged = n
+				if w, done := r.judgeStops(ctx, id); done {
+					return w, nil
+				}
 			}
 		}
 		now := r.clock.Now()
@@ -111,6 +131,38 @@ func judge(svc *types.Service, id string) (w watchOutcome, done, settling bool) 
 	}
 	settling = mine.RunningCount == mine.DesiredCount && mine.PendingCount == 0
 	return watchOutcome{}, false, settling
+}
+
+// failedTasks is how many tasks deployment id has seen fail to start.
+func failedTasks(svc *types.Service, id string) int32 {
+	for _, d := range svc.Deployments {
+		if aws.ToString(d.Id) == id {
+			return d.FailedTasks
+		}
+	}
+	return 0
+}
+
+// judgeStops reads the deployment's stopped tasks and says whether there
+// are enough certain failures to end the watch now. What it cannot read it
+// leaves to ECS.
+func (r *run) judgeStops(ctx context.Context, id string) (watchOutcome, bool) {
+	stopped, err := r.stoppedTasks(ctx, id)
+	if err != nil {
+		r.log.Warn("could not read the stopped tasks: leaving the verdict to ECS", "error", err)
+		return watchOutcome{}, false
+	}
+	v := JudgeStops(stopped, r.req.FailAfter)
+	for _, t := range v.Transient {
+		r.log.Info("a task stopped for the platform's trouble: ECS retries it", "task", t.String())
+	}
+	for _, t := range v.Unknown {
+		r.log.Info("a task stopped for a reason not known to be certain: leaving it to ECS", "task", t.String())
+	}
+	if !v.Tripped {
+		return watchOutcome{}, false
+	}
+	return watchOutcome{failedFast: true, reason: v.reason(r.req.FailAfter)}, true
 }
 
 // next is how long to wait before the next DescribeServices, given how long

@@ -124,6 +124,10 @@ func (s *Simulator) apply(sv *service, r *rollout, step int, at time.Time) {
 	case step == 1:
 		s.launch(sv, r, r.d.DesiredCount, at)
 	case step == 2 && r.scenario.Outcome == Complete:
+		if r.scenario.FirstStop != "" {
+			s.stopFailed(sv, r, Scenario{StoppedReason: r.scenario.FirstStop}, at)
+			s.launch(sv, r, r.d.DesiredCount, at)
+		}
 		for _, t := range r.tasks {
 			if aws.ToString(t.LastStatus) == "PENDING" {
 				t.LastStatus = aws.String("RUNNING")
@@ -244,7 +248,12 @@ func (s *Simulator) launch(sv *service, r *rollout, n int32, at time.Time) {
 }
 
 func (s *Simulator) failTasks(sv *service, r *rollout, at time.Time) {
-	sc := r.scenario
+	s.stopFailed(sv, r, r.scenario, at)
+}
+
+// stopFailed stops the running tasks of r as tasks that failed to start,
+// in the words of sc.
+func (s *Simulator) stopFailed(sv *service, r *rollout, sc Scenario, at time.Time) {
 	reason := sc.StoppedReason
 	if reason == "" {
 		reason = "Essential container in task exited"

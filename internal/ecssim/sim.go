@@ -66,6 +66,10 @@ type Scenario struct {
 	// its health checks: they stop as ECS stops them, and the rollout fails
 	// as a Fail scenario does.
 	Unhealthy bool
+	// FirstStop, with a Complete outcome, stops the first tasks of the
+	// rollout with this reason (ENI provisioning, say), as ECS stops a task
+	// that failed to start, before their replacements run.
+	FirstStop string
 	// Address is the public address of the tasks of an awsvpc service that
 	// assigns public IPs: an Elastic IP of it (a loopback address such as
 	// 127.0.0.2, where a test serves) is associated with each task's
