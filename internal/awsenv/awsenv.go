@@ -12,6 +12,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
 // Load builds an aws.Config for region: static keys when getenv has them,
@@ -58,4 +67,36 @@ func EndpointOr(getenv func(string) string, service string, base *string) *strin
 		return u
 	}
 	return base
+}
+
+// SDK is one client of every AWS service the tools call, each at the
+// endpoint AWS_ENDPOINT_URL_<SERVICE> in getenv names when it does (the
+// test bed: moto, the ECS simulator), else the SDK's. Making one costs no
+// call; each front end keeps the ones it uses.
+type SDK struct {
+	ECS        *ecs.Client
+	ECR        *ecr.Client
+	EC2        *ec2.Client
+	IAM        *iam.Client
+	Secrets    *secretsmanager.Client
+	Logs       *cloudwatchlogs.Client
+	CloudWatch *cloudwatch.Client
+	ELB        *elb.Client
+	DynamoDB   *dynamodb.Client
+}
+
+// NewSDK makes the clients of cfg.
+func NewSDK(cfg aws.Config, getenv func(string) string) SDK {
+	at := func(service string, base *string) *string { return EndpointOr(getenv, service, base) }
+	return SDK{
+		ECS:        ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = at("ECS", o.BaseEndpoint) }),
+		ECR:        ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.BaseEndpoint = at("ECR", o.BaseEndpoint) }),
+		EC2:        ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = at("EC2", o.BaseEndpoint) }),
+		IAM:        iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = at("IAM", o.BaseEndpoint) }),
+		Secrets:    secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = at("SECRETS_MANAGER", o.BaseEndpoint) }),
+		Logs:       cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) { o.BaseEndpoint = at("CLOUDWATCH_LOGS", o.BaseEndpoint) }),
+		CloudWatch: cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) { o.BaseEndpoint = at("CLOUDWATCH", o.BaseEndpoint) }),
+		ELB:        elb.NewFromConfig(cfg, func(o *elb.Options) { o.BaseEndpoint = at("ELASTIC_LOAD_BALANCING_V2", o.BaseEndpoint) }),
+		DynamoDB:   dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = at("DYNAMODB", o.BaseEndpoint) }),
+	}
 }

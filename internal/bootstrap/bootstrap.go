@@ -59,17 +59,8 @@ type Clients struct {
 // AWS_ENDPOINT_URL_<SERVICE> in getenv names when it does (the test bed's
 // ECS simulator), else the SDK's.
 func NewClients(cfg aws.Config, getenv func(string) string) Clients {
-	at := func(service string, base *string) *string { return awsenv.EndpointOr(getenv, service, base) }
-	return Clients{
-		EC2:        ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = at("EC2", o.BaseEndpoint) }),
-		IAM:        iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = at("IAM", o.BaseEndpoint) }),
-		Secrets:    secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = at("SECRETS_MANAGER", o.BaseEndpoint) }),
-		ECR:        ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.BaseEndpoint = at("ECR", o.BaseEndpoint) }),
-		Logs:       cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) { o.BaseEndpoint = at("CLOUDWATCH_LOGS", o.BaseEndpoint) }),
-		CloudWatch: cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) { o.BaseEndpoint = at("CLOUDWATCH", o.BaseEndpoint) }),
-		ELB:        elb.NewFromConfig(cfg, func(o *elb.Options) { o.BaseEndpoint = at("ELASTIC_LOAD_BALANCING_V2", o.BaseEndpoint) }),
-		ECS:        ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = at("ECS", o.BaseEndpoint) }),
-	}
+	sdk := awsenv.NewSDK(cfg, getenv)
+	return Clients{EC2: sdk.EC2, IAM: sdk.IAM, Secrets: sdk.Secrets, ECR: sdk.ECR, Logs: sdk.Logs, CloudWatch: sdk.CloudWatch, ELB: sdk.ELB, ECS: sdk.ECS}
 }
 
 // Outputs are the IDs and ARNs of what the bootstrap made or found. They

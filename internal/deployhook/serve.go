@@ -16,7 +16,6 @@ import (
 	"github.com/autonote/deploy-action/internal/deployspec"
 	"github.com/autonote/deploy-action/internal/ghdeploy"
 	"github.com/autonote/deploy-action/internal/stdwebhook"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/go-github/v62/github"
 )
 
@@ -88,11 +87,7 @@ func Serve(ctx context.Context, c Command, getenv func(string) string, stdout io
 		if err != nil {
 			return err
 		}
-		store = NewDynamoStore(dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
-			if u := awsenv.Endpoint(getenv, "DYNAMODB"); u != nil {
-				o.BaseEndpoint = u
-			}
-		}), c.Table)
+		store = NewDynamoStore(awsenv.NewSDK(awsCfg, getenv).DynamoDB, c.Table)
 	}
 	srv, err := NewServer(cfg, &ECSRunner{Config: cfg, Clients: deployspec.RegionalClients(getenv), Log: log},
 		WithStore(store, c.ReplicaID),

@@ -6,13 +6,6 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/autonote/deploy-action/internal/awsenv"
 	"github.com/autonote/deploy-action/internal/ecrimage"
@@ -46,20 +39,8 @@ type Clients struct {
 // AWS_ENDPOINT_URL_<SERVICE> in getenv names when it does (the test bed),
 // else the SDK's.
 func NewClients(cfg aws.Config, getenv func(string) string) Clients {
-	at := func(service string, base *string) *string { return awsenv.EndpointOr(getenv, service, base) }
-	return Clients{
-		ECS:  ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = at("ECS", o.BaseEndpoint) }),
-		ECR:  ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.BaseEndpoint = at("ECR", o.BaseEndpoint) }),
-		EC2:  ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = at("EC2", o.BaseEndpoint) }),
-		Logs: cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) { o.BaseEndpoint = at("CLOUDWATCH_LOGS", o.BaseEndpoint) }),
-		Alarms: cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
-			o.BaseEndpoint = at("CLOUDWATCH", o.BaseEndpoint)
-		}),
-		ELB: elb.NewFromConfig(cfg, func(o *elb.Options) { o.BaseEndpoint = at("ELASTIC_LOAD_BALANCING_V2", o.BaseEndpoint) }),
-		Secrets: secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
-			o.BaseEndpoint = at("SECRETS_MANAGER", o.BaseEndpoint)
-		}),
-	}
+	sdk := awsenv.NewSDK(cfg, getenv)
+	return Clients{ECS: sdk.ECS, ECR: sdk.ECR, EC2: sdk.EC2, Logs: sdk.Logs, Alarms: sdk.CloudWatch, ELB: sdk.ELB, Secrets: sdk.Secrets}
 }
 
 // RegionalClients returns the clients of a region, made once per region
