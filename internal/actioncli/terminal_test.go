@@ -1,4 +1,4 @@
-package main
+package actioncli
 
 import (
 	"bytes"
@@ -44,7 +44,7 @@ func TestTerminalStatus(t *testing.T) {
 	getenv := func(k string) string { return env[k] }
 
 	var out bytes.Buffer
-	if err := run(ctx, []string{"status", "-cluster", "cli", "-service", "cli-svc", "-aws-region", "us-east-1"}, getenv, &out); err != nil {
+	if err := Run(ctx, []string{"status", "-cluster", "cli", "-service", "cli-svc", "-aws-region", "us-east-1"}, getenv, &out, "test"); err != nil {
 		t.Fatalf("status: %v\n%s", err, out.String())
 	}
 	for _, want := range []string{"== read service", "url=http://127.0.0.2:3000", "| Commit | " + sha + " |", "status cli-svc: unchanged"} {
@@ -60,13 +60,13 @@ func TestTerminalStatus(t *testing.T) {
 
 	for _, args := range [][]string{{"destroy"}, {"status", "-no-such-input", "x"}, {"status", "extra"}} {
 		out.Reset()
-		var usage usageError
-		if err := run(ctx, args, getenv, &out); !errors.As(err, &usage) {
+		var usage UsageError
+		if err := Run(ctx, args, getenv, &out, "test"); !errors.As(err, &usage) {
 			t.Errorf("%q: %v, want a usage error (exit code 2)", args, err)
 		}
 	}
 	out.Reset()
-	if err := run(ctx, []string{"rollback", "-h"}, getenv, &out); err != nil || !strings.Contains(out.String(), "-sha string") {
+	if err := Run(ctx, []string{"rollback", "-h"}, getenv, &out, "test"); err != nil || !strings.Contains(out.String(), "-sha string") {
 		t.Errorf("rollback -h: %v, printed %q; want the flags, sha among them", err, out.String())
 	}
 }

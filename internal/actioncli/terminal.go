@@ -1,10 +1,11 @@
-package main
+package actioncli
 
 import (
 	"bytes"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 
@@ -16,29 +17,37 @@ import (
 
 // commands are what the binary runs from a terminal: the action's
 // commands, with flags named as its inputs.
-var commands = []string{"deploy", "rollback", "redeploy", "status", "bootstrap"}
+var commands = [...]string{"deploy", "rollback", "redeploy", "status", "bootstrap"}
 
 const usage = `usage: deploy-action COMMAND [-input value ...]
 
 Runs the action from a terminal, with the credentials of the shell (the
-SDK's default chain: AWS_PROFILE, AWS_ACCESS_KEY_ID, SSO...). COMMAND is one
-of deploy, rollback, redeploy, status, bootstrap; each flag is the action
-input of the same name. Examples:
+SDK's default chain: AWS_PROFILE, AWS_ACCESS_KEY_ID, SSO...). Each flag is
+the action input of the same name (a boolean alone means true).
 
+Commands:
+  deploy      roll the service onto the image tagged -tag (or push -image first)
+  rollback    return to the build of -sha (a commit SHA, or 7+ of its characters)
+  redeploy    new tasks of the revision the service runs (after rotating a secret)
+  status      what runs now, where it answers, the last deployments; changes nothing
+  bootstrap   make the AWS baseline (-dry-run: only plan it)
+
+Examples:
   deploy-action status -aws-region us-east-1
   deploy-action deploy -tag 3484a3fb2a1c1b4dbb5d1a3c1f7c0b5e0c2e6f1a
   deploy-action rollback -sha 3484a3f
 
-Flags:`
+deploy-action COMMAND -h lists every flag with its default.
+`
 
 // terminalEnv reads a command line into the environment the action reads
 // its inputs from: INPUT_<NAME> for each flag given, the process's own
 // environment for everything else. done is true when -h or -version has
 // been answered.
-func terminalEnv(args []string, getenv func(string) string, stdout io.Writer) (env func(string) string, done bool, err error) {
+func terminalEnv(args []string, getenv func(string) string, stdout io.Writer, version string) (env func(string) string, done bool, err error) {
 	command := args[0]
-	if !slices.Contains(commands, command) {
-		return nil, false, fmt.Errorf("command %q is not known: use one of %s", command, strings.Join(commands, ", "))
+	if !slices.Contains(commands[:], command) {
+		return nil, false, fmt.Errorf("command %q is not known: use one of %s (deploy-action -h says what each does)", command, strings.Join(commands[:], ", "))
 	}
 	var meta struct {
 		Inputs map[string]struct {
@@ -50,14 +59,21 @@ func terminalEnv(args []string, getenv func(string) string, stdout io.Writer) (e
 		return nil, false, fmt.Errorf("read action.yml: %w", err)
 	}
 	fs := flag.NewFlagSet("deploy-action "+command, flag.ContinueOnError)
-	values := map[string]*string{}
-	for name, in := range meta.Inputs {
+	for _, name := range slices.Sorted(maps.Keys(meta.Inputs)) {
+		in := meta.Inputs[name]
 		if name == "command" {
 			continue
 		}
-		values[name] = fs.String(name, in.Default, in.Description)
+		// flag's usage takes a `quoted` word as the value's name: the
+		// descriptions quote inputs and permissions, not value names.
+		desc := strings.ReplaceAll(in.Description, "`", "")
+		if in.Default == "true" || in.Default == "false" {
+			fs.Bool(name, in.Default == "true", desc)
+			continue
+		}
+		fs.String(name, in.Default, desc)
 	}
-	if done, err := cli.Parse(fs, args[1:], version, usage, stdout); done || err != nil {
+	if done, err := cli.Parse(fs, args[1:], version, "usage: deploy-action "+command+" [-input value ...]\n\nFlags (the action's inputs):", stdout); done || err != nil {
 		return nil, done, err
 	}
 	if fs.NArg() > 0 {

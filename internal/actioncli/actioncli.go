@@ -1,0 +1,54 @@
+// Package actioncli is the action's binary: inside a runner it reads its
+// inputs from the environment; from a terminal it takes a command and one
+// flag per input ("deploy-action rollback -sha 3484a3f"), and prints what a
+// person reads instead of workflow commands. cmd/action (the container's
+// entry point) and cmd/deploy-action (the name go install gives a
+// terminal) both call Run.
+package actioncli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/autonote/deploy-action/internal/action"
+)
+
+// UsageError is a command line the binary cannot run: its main exits 2.
+type UsageError struct{ Err error }
+
+func (e UsageError) Error() string { return e.Err.Error() }
+func (e UsageError) Unwrap() error { return e.Err }
+
+// Run runs the action. Its error has been printed already (an annotation,
+// or a line for the terminal) unless it is a UsageError, which the caller
+// prints.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, version string) error {
+	if len(args) == 1 && (args[0] == "-version" || args[0] == "--version") {
+		fmt.Fprintln(stdout, version)
+		return nil
+	}
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	if len(args) == 0 && getenv("GITHUB_ACTIONS") != "true" && getenv("INPUT_COMMAND") == "" {
+		// Not a runner, and no command: a person typed the bare name.
+		return UsageError{errors.New("no command: " + usage)}
+	}
+	if len(args) > 0 {
+		env, done, err := terminalEnv(args, getenv, stdout, version)
+		if done {
+			return nil
+		}
+		if err != nil {
+			return UsageError{err}
+		}
+		getenv, stdout = env, &terminal{w: stdout}
+	}
+	a := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout))
+	return action.Run(ctx, a, action.WithVersion(version), action.WithTerminal(len(args) > 0))
+}
