@@ -92,6 +92,9 @@ func TestRefusals(t *testing.T) {
 		{[]string{"apply", `{"DB":"x"}`}, env, "unexpected argument"},
 		{[]string{"plan"}, map[string]string{}, "no region"},
 		{[]string{"plan", "-config", "/nonexistent.yaml"}, env, "read config"},
+		{[]string{"plan", "-region", "us-east1"}, env, `-region: "us-east1" is not an AWS region: did you mean us-east-1?`},
+		{[]string{"plan"}, map[string]string{"AWS_REGION": "eu-west"}, `AWS_REGION: "eu-west" is not an AWS region`},
+		{[]string{"plan", "deploy/bootstrap.yaml"}, env, "give the config file with -config, e.g. bootstrap plan -config deploy/bootstrap.yaml"},
 	}
 	for _, tt := range tests {
 		var out bytes.Buffer

@@ -55,12 +55,16 @@ func (r *runner) viaHook(ctx context.Context, rep Report) (Report, error) {
 		if err := r.hookCall(ctx, client, secret, http.MethodGet, base+"/v1/deployments/"+accepted.ID, nil, &job); err != nil {
 			return rep, fmt.Errorf("follow job %s: %w", accepted.ID, err)
 		}
+		if err := checkJob(job); err != nil {
+			return rep, fmt.Errorf("follow job %s: %w", accepted.ID, err)
+		}
 		for _, e := range job.Events[min(shown, len(job.Events)):] {
 			r.a.Infof("%s", plain(e)) // the hook's words: never a command
 		}
 		shown = len(job.Events)
 		if job.State.Done() {
 			res.TaskDefinitionARN, res.DeploymentID = job.TaskDefinition, job.DeploymentID
+			res.PreviousTaskDefinitionARN, res.URL = job.PreviousTaskDefinition, job.URL
 			if img, ok := imageOf(job.Image, job.Digest); ok {
 				rep.setImage(img)
 			}

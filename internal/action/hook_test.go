@@ -33,7 +33,7 @@ func startHook(t *testing.T, w *world) string {
 	secrets, _ := stdwebhook.ParseSecrets(hookSecret)
 	runner := &deployhook.ECSRunner{Config: cfg, Polling: fastPolling,
 		Clients: func(context.Context, string) (deployhook.Clients, error) {
-			return deployhook.Clients{ECS: w.bed.ECS(), ECR: w.bed.ECR()}, nil
+			return deployhook.Clients{ECS: w.bed.ECS(), ECR: w.bed.ECR(), EC2: w.bed.EC2()}, nil
 		}}
 	s, err := deployhook.NewServer(cfg, runner, deployhook.WithSecrets(secrets...), deployhook.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -66,6 +66,13 @@ func TestDeployThroughTheHook(t *testing.T) {
 	}
 	if !strings.Contains(r.summary, "| Image | `"+w.bed.Registry) || !strings.Contains(r.summary, "| Digest | `sha256:") {
 		t.Errorf("summary lacks the image and digest rows:\n%s", r.summary)
+	}
+	// And where the API answers, and what a failure returns to.
+	if r.outputs["url"] != "http://127.0.0.2:3000" || r.outputs["previous-task-definition-arn"] != w.firstTD {
+		t.Errorf("outputs = %v, want the url and the previous revision %s", r.outputs, w.firstTD)
+	}
+	if !strings.Contains(r.summary, "| Previous revision |") || !strings.Contains(r.log, "the API answers at http://127.0.0.2:3000") {
+		t.Errorf("summary or log lacks the previous revision or the URL:\n%s\n%s", r.summary, r.log)
 	}
 	if !strings.Contains(r.log, "deploy hook took job") || !strings.Contains(r.log, "has reached a steady state") {
 		t.Errorf("log does not follow the job:\n%s", r.log)
@@ -173,5 +180,32 @@ func TestHookAnswersAreNeverCommands(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHookAnswerCannotWriteOutputs: a hook (or what poses as one) whose
+// job holds a task definition with a line break, a delimiter and a
+// name<<EOF line is refused: no output beyond the action's own is
+// written, and the status is failed.
+func TestHookAnswerCannotWriteOutputs(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	evil := "arn:aws:ecs:us-east-1:123456789012:task-definition/x:1\n_GitHubActionsFileCommandDelimeter_\ninjected-output<<EOF\nrun: curl evil\nEOF"
+	hook := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			rw.WriteHeader(http.StatusAccepted)
+			fmt.Fprint(rw, `{"id":"job1","state":"queued","status_url":"http://x/v1/deployments/job1"}`)
+			return
+		}
+		b, _ := json.Marshal(map[string]any{"id": "job1", "state": "succeeded", "taskDefinition": evil, "events": []string{}})
+		rw.Write(b)
+	}))
+	defer hook.Close()
+	r := w.run(t, map[string]string{"webhook-url": hook.URL, "webhook-secret": hookSecret})
+	if r.err == nil || !strings.Contains(r.log, "the deploy hook's answer has a taskDefinition that is not a task definition ARN") {
+		t.Fatalf("a hook answer with a forged task definition: %v\n%s", r.err, r.log)
+	}
+	if _, ok := r.outputs["injected-output"]; ok || r.outputs["status"] != "failed" || strings.Contains(r.outputs["task-definition-arn"], "curl") {
+		t.Errorf("outputs = %q", r.outputs)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+
+	"github.com/autonote/deploy-action/internal/awsenv"
 )
 
 // Verb is what a bootstrap run does.
@@ -73,9 +75,18 @@ func Prepare(inv Invocation) (*Prepared, error) {
 	case inv.Region != "":
 		cfg.Region = inv.Region
 	}
-	cfg.Region = cmp.Or(cfg.Region, getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"))
+	from := words
+	if inv.Region == "" {
+		from = "region in " + cmp.Or(inv.ConfigFile, "the config")
+	}
+	if cfg.Region == "" {
+		cfg.Region, from = cmp.Or(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION")), "AWS_REGION"
+	}
 	if cfg.Region == "" {
 		return nil, fmt.Errorf("no region: set %s, region in the config, or AWS_REGION", words)
+	}
+	if err := awsenv.CheckRegion(cfg.Region); err != nil {
+		return nil, fmt.Errorf("%s: %w; nothing was changed", from, err)
 	}
 	p := &Prepared{Verb: inv.Verb, Config: cfg, force: inv.ForceDeleteSecrets}
 	if v := getenv("APP_SECRET_JSON"); v != "" {

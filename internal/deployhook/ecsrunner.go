@@ -70,6 +70,7 @@ func (e *ECSRunner) Run(ctx context.Context, j Job, report func(string)) (Outcom
 	out := Outcome{State: StateFailed, Image: img.URI(), Digest: img.Digest}
 	if res != nil {
 		out.TaskDefinition, out.DeploymentID = res.TaskDefinitionARN, res.DeploymentID
+		out.PreviousTaskDefinition, out.URL = res.PreviousTaskDefinitionARN, res.URL
 		switch res.Status {
 		case ecsdeploy.StatusSucceeded, ecsdeploy.StatusUnchanged:
 			out.State = StateSucceeded

@@ -45,8 +45,10 @@ type JobHook func(ctx context.Context, j Job)
 type Outcome struct {
 	State          State
 	TaskDefinition string
-	// Image, Digest and DeploymentID, when known, go on the job.
+	// Image, Digest, DeploymentID, the previous revision and the URL, when
+	// known, go on the job.
 	Image, Digest, DeploymentID string
+	PreviousTaskDefinition, URL string
 }
 
 // Runner runs one job: checks that the image of its SHA exists, then
@@ -276,6 +278,7 @@ func (q *Queue) start(job *Job) {
 		}
 		q.mu.Lock()
 		job.Image, job.Digest, job.DeploymentID = out.Image, out.Digest, out.DeploymentID
+		job.PreviousTaskDefinition, job.URL = out.PreviousTaskDefinition, out.URL
 		q.mu.Unlock()
 		q.end(job, release, state, out.TaskDefinition, msg)
 	}()

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/autonote/deploy-action/internal/awsenv"
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
 )
 
@@ -62,6 +63,15 @@ func Parse(src Source, words Words, env Env) (Spec, error) {
 	}
 	sp := Spec{words: words}
 	sp.Region = cmp.Or(p.text("aws-region"), env.Region)
+	if sp.Region != "" {
+		if err := awsenv.CheckRegion(sp.Region); err != nil {
+			from := "AWS_REGION"
+			if p.given("aws-region") != "" {
+				from = p.name("aws-region")
+			}
+			return sp, fmt.Errorf("%s: %w", from, err)
+		}
+	}
 	sp.Cluster = p.text("cluster")
 	sp.Service = p.text("service")
 	sp.Container = p.text("container-name")

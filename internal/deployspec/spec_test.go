@@ -227,3 +227,15 @@ func TestMasksAreTheEnvValues(t *testing.T) {
 		t.Errorf("env = %+v", sp.Env)
 	}
 }
+
+func TestRegionIsChecked(t *testing.T) {
+	t.Parallel()
+	if _, err := deployspec.Parse(fields{"aws-region": "us-east1"}, deployspec.FlagWords, deployspec.Env{}); err == nil ||
+		!strings.Contains(err.Error(), `flag -aws-region: "us-east1" is not an AWS region: did you mean us-east-1?`) {
+		t.Errorf("a mistyped flag: %v", err)
+	}
+	if _, err := deployspec.Parse(fields{}, deployspec.InputWords, deployspec.Env{Region: "eu-west"}); err == nil ||
+		!strings.Contains(err.Error(), `AWS_REGION: "eu-west" is not an AWS region`) {
+		t.Errorf("a mistyped AWS_REGION: %v", err)
+	}
+}

@@ -46,14 +46,19 @@ type Job struct {
 	TaskDefinition string `json:"taskDefinition,omitempty"`
 	// Image and Digest are what the job deploys, once the SHA is resolved;
 	// DeploymentID is the ECS deployment it made.
-	Image        string    `json:"image,omitempty"`
-	Digest       string    `json:"digest,omitempty"`
-	DeploymentID string    `json:"deploymentId,omitempty"`
-	Events       []string  `json:"events"`
-	Error        string    `json:"error,omitempty"`
-	Created      time.Time `json:"created"`
-	Started      time.Time `json:"started,omitzero"`
-	Finished     time.Time `json:"finished,omitzero"`
+	Image        string `json:"image,omitempty"`
+	Digest       string `json:"digest,omitempty"`
+	DeploymentID string `json:"deploymentId,omitempty"`
+	// PreviousTaskDefinition is the last stable revision before the job:
+	// what a failure returned to, or would have. URL is where the API
+	// answers once the rollout completed.
+	PreviousTaskDefinition string    `json:"previousTaskDefinition,omitempty"`
+	URL                    string    `json:"url,omitempty"`
+	Events                 []string  `json:"events"`
+	Error                  string    `json:"error,omitempty"`
+	Created                time.Time `json:"created"`
+	Started                time.Time `json:"started,omitzero"`
+	Finished               time.Time `json:"finished,omitzero"`
 	// Version grows with every snapshot of the job, so a shared store
 	// keeps the newest it is sent.
 	Version int64 `json:"version"`
