@@ -232,6 +232,7 @@ func statusSummary(r Report) string {
 	if len(st.Addresses) > 1 {
 		row("Addresses", strings.Join(st.Addresses, ", "))
 	}
+	row("Earlier build", escape(st.Earlier))
 	row("Drift", escape(st.Drift))
 	for _, n := range st.Notes {
 		row("Not read", escape(n))

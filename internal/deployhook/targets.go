@@ -49,7 +49,7 @@ func (s *Server) handleTargets() http.HandlerFunc {
 
 func fillStatus(ts *hookapi.TargetStatus, st *ecsdeploy.ServiceStatus) {
 	ts.TaskDefinition, ts.Image, ts.Commit, ts.Since, ts.Rollout = st.TaskDefinitionARN, st.Image, st.Commit, st.Since, st.Rollout
-	ts.Running, ts.Desired, ts.Pending, ts.URL, ts.Drift = st.Running, st.Desired, st.Pending, st.URL, st.Drift
+	ts.Running, ts.Desired, ts.Pending, ts.URL, ts.Earlier, ts.Drift = st.Running, st.Desired, st.Pending, st.URL, st.Earlier, st.Drift
 	for _, d := range st.Deployments {
 		ts.Deployments = append(ts.Deployments, hookapi.DeploymentSummary{
 			TaskDefinition: d.TaskDefinitionARN, Image: d.Image, Status: d.Status, Reason: d.Reason, Started: d.Started, Finished: d.Finished,

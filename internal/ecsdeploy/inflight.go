@@ -44,10 +44,13 @@ type rolloutState struct {
 // or one that failed.
 func readRollout(svc *types.Service) rolloutState {
 	var st rolloutState
+	// The bootstrap's service waits at zero tasks for its first deploy:
+	// its placeholder deployment has nothing to roll out.
+	placeholder := firstDeployCount(svc) != nil
 	for i := range svc.Deployments {
 		d := &svc.Deployments[i]
 		switch {
-		case aws.ToString(d.Status) == "PRIMARY" && completed(d):
+		case aws.ToString(d.Status) == "PRIMARY" && (completed(d) || placeholder && d.DesiredCount == 0 && d.RunningCount == 0 && d.PendingCount == 0):
 			return rolloutState{stable: d}
 		case aws.ToString(d.Status) == "PRIMARY":
 			st.rolling = d

@@ -51,3 +51,19 @@ func TestReadRollout(t *testing.T) {
 		})
 	}
 }
+
+// TestPlaceholderIsNoRollout: the bootstrap's service at zero tasks, its
+// first deploy to come, has a deployment still "in progress" of nothing;
+// the first deploy does not wait for it.
+func TestPlaceholderIsNoRollout(t *testing.T) {
+	t.Parallel()
+	d := types.Deployment{Id: aws.String("1"), Status: aws.String("PRIMARY"), RolloutState: types.DeploymentRolloutStateInProgress, TaskDefinition: aws.String("td:1")}
+	tag := []types.Tag{{Key: aws.String(DesiredCountTag), Value: aws.String("1")}}
+	if st := readRollout(&types.Service{Deployments: []types.Deployment{d}, Tags: tag}); st.rolling != nil || st.stable == nil {
+		t.Errorf("placeholder: stable %v, rolling %v; want it stable", st.stable, st.rolling)
+	}
+	d.DesiredCount, d.PendingCount = 1, 1
+	if st := readRollout(&types.Service{Deployments: []types.Deployment{d}, Tags: tag}); st.rolling == nil {
+		t.Error("a deployment with a task to start counted as no rollout")
+	}
+}

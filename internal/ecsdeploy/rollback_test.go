@@ -84,5 +84,14 @@ func TestRollbackBySHA(t *testing.T) {
 		if phases, _ := f.events.snapshot(); len(phases) <= len(before) || phases[len(before)] != "resolve sha" {
 			t.Errorf("phases = %q, want resolve sha first", phases[len(before):])
 		}
+		// status names it as what it is: an earlier build, on purpose.
+		st, err := f.deployer.Status(ctx, f.target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Drift != "" || !strings.Contains(st.Earlier, "an earlier build") || !strings.Contains(st.Earlier, "commit "+sha1[:12]) ||
+			!strings.Contains(st.Earlier, "deployed by") {
+			t.Errorf("status after a rollback by SHA: earlier %q, drift %q; want an earlier build named, no drift", st.Earlier, st.Drift)
+		}
 	})
 }

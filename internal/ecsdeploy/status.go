@@ -46,9 +46,12 @@ type ServiceStatus struct {
 	// have a public address, sorted; URL is http:// the first of them.
 	Addresses []string
 	URL       string
-	// NewestRevision is the newest active revision of the family. Drift
-	// says how the service differs from it, or is empty.
+	// NewestRevision is the newest active revision of the family. Earlier
+	// says the service runs an earlier build on purpose (a rollback to it,
+	// deployed and completed after the newest); Drift says how else the
+	// service differs from the newest. Both are empty when it runs it.
 	NewestRevision string
+	Earlier        string
 	Drift          string
 	// Deployments are the service's last deployments, newest first.
 	Deployments []DeploymentRecord
@@ -113,13 +116,37 @@ func (d *Deployer) Status(ctx context.Context, t Target) (*ServiceStatus, error)
 	}
 	if st.NewestRevision, err = r.newestRevision(ctx, aws.ToString(td.TaskDefinition.Family)); err != nil {
 		st.Notes = append(st.Notes, "revisions: "+err.Error())
-	} else if st.NewestRevision != "" && st.NewestRevision != st.TaskDefinitionARN {
-		st.Drift = fmt.Sprintf("the service runs %s, but %s is the newest revision of the family: a dry run, a failed or rolled-back deploy, or a revision registered outside this tool", lastPart(st.TaskDefinitionARN), lastPart(st.NewestRevision))
 	}
 	if st.Deployments, err = r.deployments(ctx); err != nil {
 		st.Notes = append(st.Notes, "deployments: "+err.Error())
 	}
+	st.Earlier, st.Drift = revisionNote(st)
 	return st, nil
+}
+
+// revisionNote says how the revision the service runs stands to the
+// newest of its family: an earlier build deployed on purpose (the newest
+// deployment put it there and succeeded: a rollback by SHA, a deploy of a
+// given revision), or drift (a dry run, a failed deploy rolled back, a
+// revision registered outside this tool).
+func revisionNote(st *ServiceStatus) (earlier, drift string) {
+	if st.NewestRevision == "" || st.NewestRevision == st.TaskDefinitionARN {
+		return "", ""
+	}
+	if len(st.Deployments) > 0 {
+		if d := st.Deployments[0]; d.TaskDefinitionARN == st.TaskDefinitionARN && d.Status == "SUCCESSFUL" {
+			build := lastPart(st.TaskDefinitionARN)
+			if st.Commit != "" {
+				build += " (commit " + st.Commit[:min(len(st.Commit), 12)] + ")"
+			}
+			since := ""
+			if !d.Started.IsZero() {
+				since = " since " + d.Started.UTC().Format("2006-01-02 15:04:05 UTC")
+			}
+			return fmt.Sprintf("the service runs an earlier build, %s,%s, deployed by %s (a rollback to it, or a deploy of that revision); %s is the newest revision", build, since, lastPart(d.ARN), lastPart(st.NewestRevision)), ""
+		}
+	}
+	return "", fmt.Sprintf("the service runs %s, but %s is the newest revision of the family: a dry run, a failed or rolled-back deploy, or a revision registered outside this tool", lastPart(st.TaskDefinitionARN), lastPart(st.NewestRevision))
 }
 
 // commitOf is an image's tag when it looks like a commit SHA.

@@ -90,7 +90,10 @@ type TargetStatus struct {
 	Desired        int32     `json:"desired"`
 	Pending        int32     `json:"pending"`
 	URL            string    `json:"url,omitempty"`
-	// Drift says how the service differs from the newest revision.
+	// Earlier says the service runs an earlier build on purpose (a
+	// rollback to it); Drift says how else it differs from the newest
+	// revision.
+	Earlier     string              `json:"earlier,omitempty"`
 	Drift       string              `json:"drift,omitempty"`
 	Deployments []DeploymentSummary `json:"deployments,omitempty"`
 	// Error says why the target could not be read; the other fields are
