@@ -609,3 +609,30 @@ func deploy(t *testing.T, base, sha string) deployhook.Job {
 	}
 	return waitJob(t, accepted.StatusURL)
 }
+
+// TestStartupSaysWhatIsMissing: a github block without
+// GITHUB_WEBHOOK_SECRET is said at start (POST /github would answer 404);
+// a target's secrets-env naming an empty variable is refused with what to
+// put in it.
+func TestStartupSaysWhatIsMissing(t *testing.T) {
+	bed, err := testbed.Start(moto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bed.Close()
+	cfg := "targets:\n  production: {region: us-east-1, cluster: c, service: s, ecr-repository: autonote/server}\ngithub:\n  repositories: [autonote/autonote]\n  environments: {production: production}\n  branch: main\n"
+	_, cancel, done, out := startHookWith(t, bed, cfg, map[string]string{"DEPLOY_HOOK_SECRETS": secret})
+	cancel()
+	<-done
+	if !strings.Contains(out.String(), "the config has a github block but GITHUB_WEBHOOK_SECRET is not set") {
+		t.Errorf("no warning about the missing GitHub secret:\n%s", out.String())
+	}
+
+	file := filepath.Join(t.TempDir(), "hook.yaml")
+	os.WriteFile(file, []byte("targets:\n  production: {region: us-east-1, cluster: c, service: s, ecr-repository: e, secrets-env: PROD_SECRETS}\n"), 0o600)
+	env := map[string]string{"DEPLOY_HOOK_SECRETS": secret}
+	err = run(context.Background(), []string{"-config", file, "-addr", "127.0.0.1:0", "-metrics-addr", ""}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "PROD_SECRETS (its secrets-env) is empty or unset") || strings.Contains(err.Error(), "<nil>") {
+		t.Errorf("an empty secrets-env: %v", err)
+	}
+}

@@ -201,7 +201,8 @@ func TestDeploy(t *testing.T) {
 		}
 	}
 	assertMasked(t, r.log, testbed.ECRPassword, "testing")
-	if !strings.Contains(r.log, "::notice::registry "+w.bed.Registry+" is used instead of the one ECR reports") {
+	if !strings.Contains(r.log, "::notice::registry "+w.bed.Registry+" is used instead of the one ECR reports") ||
+		!strings.Contains(r.log, "the execution role must be allowed to pull from it") {
 		t.Errorf("the registry input's effect on the task definition goes unsaid:\n%s", r.log)
 	}
 
