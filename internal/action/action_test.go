@@ -357,6 +357,8 @@ func TestBadInputFailsBeforeAnyChange(t *testing.T) {
 		{name: "unknown on-rollout-in-progress", inputs: map[string]string{"on-rollout-in-progress": "cancel"}, says: `input on-rollout-in-progress "cancel" is not known: use wait`},
 		{name: "webhook-url in plain http to another host", inputs: map[string]string{"webhook-url": "http://hooks.example.com", "webhook-secret": hookSecret}, says: `input webhook-url "http://hooks.example.com": give the hook's https:// address`},
 		{name: "wait not a boolean", inputs: map[string]string{"wait": "maybe"}, says: `input wait "maybe" is not a boolean`},
+		{name: "a hook target's setting with webhook-url", inputs: map[string]string{"webhook-url": "https://hooks.example.com", "webhook-secret": hookSecret, "fail-after": "3", "smoke-path": "/health"},
+			says: "smoke-path, fail-after: the deploy hook's target sets these"},
 		{name: "malformed sha", inputs: map[string]string{"command": "rollback", "sha": "xyz"}, says: "give the commit SHA of a build"},
 		{name: "rollback without sha", inputs: map[string]string{"command": "rollback"}, says: "command rollback needs the sha input"},
 		{name: "sha with no image", inputs: map[string]string{"command": "rollback", "sha": "1234567"}, says: "no image in"},

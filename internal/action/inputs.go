@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -45,6 +46,8 @@ type Inputs struct {
 	// TaskDefinition deploys this revision as it is (family:revision or ARN).
 	TaskDefinition string
 	words          deployspec.Words
+	// given are the deploy settings the workflow (or the terminal) set.
+	given []string
 }
 
 // Defaults of the inputs, as action.yml declares them.
@@ -84,6 +87,11 @@ func ParseInputs(a *githubactions.Action, words deployspec.Words) (Inputs, error
 	}
 	in.Tag = cmp.Or(in.Tag, a.Getenv("GITHUB_SHA"))
 
+	for _, st := range deployspec.Settings() {
+		if a.GetInput(st.Name) != "" {
+			in.given = append(in.given, st.Name)
+		}
+	}
 	var err error
 	in.Spec, err = deployspec.Parse(deployspec.SourceFunc(a.GetInput), words,
 		deployspec.Env{Region: cmp.Or(a.Getenv("AWS_REGION"), a.Getenv("AWS_DEFAULT_REGION"))})
@@ -198,6 +206,11 @@ func parseBool(a *githubactions.Action, words, name string, def bool) (bool, err
 	return b, nil
 }
 
+// hookOwned are the deploy settings a hook job takes from its target's
+// config, never from the request.
+var hookOwned = [...]string{"env", "secrets", "pre-deploy-command", "pre-deploy-timeout", "smoke-path", "smoke-timeout",
+	"smoke-header", "smoke-header-secret", "keep-revisions", "fail-after", "on-rollout-in-progress", "rollback-on-failure"}
+
 // checkHook checks the inputs of a deploy through the deploy hook, which
 // takes a target (the environment input) and a full commit SHA.
 func (in Inputs) checkHook() error {
@@ -208,8 +221,17 @@ func (in Inputs) checkHook() error {
 		return fmt.Errorf("inputs webhook-url and image are both set: the deploy hook deploys images already in ECR; push in an earlier step or drop webhook-url")
 	case in.DryRun:
 		return fmt.Errorf("dry-run is not available through the deploy hook: drop webhook-url to see the task definition")
-	case len(in.Env)+len(in.Secrets) > 0 || in.TaskDefinition != "" || in.PreDeploy != nil || in.SmokePath != "" || in.KeepRevisions > 0:
-		return fmt.Errorf("env, secrets, task-definition, pre-deploy-command, smoke-path and keep-revisions are not sent to the deploy hook: set them in the hook's target, or drop webhook-url")
+	case in.TaskDefinition != "":
+		return fmt.Errorf("task-definition is not sent to the deploy hook, which deploys builds by SHA: drop one of them")
+	}
+	var owned []string
+	for _, name := range in.given {
+		if slices.Contains(hookOwned[:], name) {
+			owned = append(owned, name)
+		}
+	}
+	if len(owned) > 0 {
+		return fmt.Errorf("%s: the deploy hook's target sets these (the same keys in its config, docs/deploy-hook.md); they are not sent with the request: drop them here, or drop webhook-url", strings.Join(owned, ", "))
 	}
 	u, err := url.Parse(in.WebhookURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && (u.Scheme != "http" || !ecrimage.IsLoopback(u.Host))) {
