@@ -57,6 +57,13 @@ type Config struct {
 	TaskIngressCIDRs []string `yaml:"task-ingress-cidrs"`
 	// HealthCheckPath is what the target group asks each task.
 	HealthCheckPath string `yaml:"health-check-path"`
+	// HealthCheckInterval is how often, in seconds, the target group asks
+	// each task (5 to 300): a new task takes traffic after two answers in
+	// a row, so 5 s makes it 10 s.
+	HealthCheckInterval int `yaml:"health-check-interval"`
+	// DeregistrationDelay is how long, in seconds, a stopping task's
+	// connections drain (0 to 3600) before it stops: every deploy waits it.
+	DeregistrationDelay int `yaml:"deregistration-delay"`
 	// Thresholds of the alarms made on the target group: 5xx answers of
 	// the tasks in a minute, and unhealthy tasks.
 	Alarm5xxPerMinute   int `yaml:"alarm-5xx-per-minute"`
@@ -139,6 +146,8 @@ func Default() Config {
 		Name:                "autonote",
 		Endpoint:            EndpointPublicIP,
 		HealthCheckPath:     "/",
+		HealthCheckInterval: 5,
+		DeregistrationDelay: 10,
 		Alarm5xxPerMinute:   10,
 		AlarmUnhealthyHosts: 1,
 		VPCCIDR:             "10.0.0.0/16",
@@ -295,6 +304,12 @@ func (c Config) Check() error {
 	}
 	if !strings.HasPrefix(c.HealthCheckPath, "/") {
 		add("health-check-path %q: give a path that starts with /", c.HealthCheckPath)
+	}
+	if c.HealthCheckInterval < 5 || c.HealthCheckInterval > 300 {
+		add("health-check-interval %d: give seconds from 5 to 300 (the target group's range)", c.HealthCheckInterval)
+	}
+	if c.DeregistrationDelay < 0 || c.DeregistrationDelay > 3600 {
+		add("deregistration-delay %d: give seconds from 0 to 3600", c.DeregistrationDelay)
 	}
 	if c.Alarm5xxPerMinute < 1 || c.AlarmUnhealthyHosts < 1 {
 		add("alarm-5xx-per-minute and alarm-unhealthy-hosts must be 1 or more")

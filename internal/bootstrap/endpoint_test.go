@@ -52,16 +52,22 @@ func TestLoadBalancerEndpoint(t *testing.T) {
 					TargetType, HealthCheckPath, Protocol string
 					Port                                  int
 					Matcher                               struct{ HttpCode string }
+					HealthCheckIntervalSeconds            int
+					HealthCheckTimeoutSeconds             int
+					HealthyThresholdCount                 int
+					UnhealthyThresholdCount               int
 				}
 			}
 			e.cli(t, &tgs, "elbv2", "describe-target-groups", "--target-group-arns", o.TargetGroupARN)
 			if tg := tgs.TargetGroups; len(tg) != 1 || tg[0].TargetType != "ip" || tg[0].Port != 3000 || tg[0].HealthCheckPath != "/" || tg[0].Matcher.HttpCode != "200-399" {
 				t.Errorf("target group = %+v, want ip targets on 3000, checked on /", tgs)
+			} else if tg[0].HealthCheckIntervalSeconds != 5 || tg[0].HealthCheckTimeoutSeconds != 3 || tg[0].HealthyThresholdCount != 2 || tg[0].UnhealthyThresholdCount != 2 {
+				t.Errorf("target group's health check = %+v, want every 5 s, 3 s timeout, 2 healthy, 2 unhealthy", tg[0])
 			}
 			var attrs struct{ Attributes []struct{ Key, Value string } }
 			e.cli(t, &attrs, "elbv2", "describe-target-group-attributes", "--target-group-arn", o.TargetGroupARN)
-			if !slices.Contains(attrs.Attributes, struct{ Key, Value string }{"deregistration_delay.timeout_seconds", "30"}) {
-				t.Errorf("target group attributes = %+v, want a 30 s deregistration delay", attrs)
+			if !slices.Contains(attrs.Attributes, struct{ Key, Value string }{"deregistration_delay.timeout_seconds", "10"}) {
+				t.Errorf("target group attributes = %+v, want a 10 s deregistration delay", attrs)
 			}
 			var ls struct {
 				Listeners []struct {

@@ -86,7 +86,7 @@ type Polling struct {
 // DefaultPolling keeps detection under 2s once the tasks run, at no more than
 // one DescribeServices per 2s on average.
 func DefaultPolling() Polling {
-	return Polling{Fast: time.Second, Average: 2 * time.Second, Slow: 3 * time.Second}
+	return Polling{Fast: time.Second, Average: 2 * time.Second, Slow: 4 * time.Second}
 }
 
 // Option configures a Deployer.
