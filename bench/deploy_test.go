@@ -82,42 +82,56 @@ func median(d []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
+// detectionRollouts are the rollout lengths the detection benchmark
+// cycles through, so that no pacing is measured on one lucky length.
+var detectionRollouts = [...]time.Duration{3300 * time.Millisecond, 4700 * time.Millisecond, 6100 * time.Millisecond, 7900 * time.Millisecond, 9700 * time.Millisecond}
+
 // BenchmarkDetectionLatency: time from the simulator marking the deployment
-// COMPLETED to the watcher returning, for the engine's watch and for the
-// SDK's ServicesStableWaiter with its defaults, on the same simulator.
+// COMPLETED to the watcher returning, for the engine's watch (with today's
+// pacing, and with the pacing before it) and for the SDK's
+// ServicesStableWaiter with its defaults, on the same simulator and the
+// same rollout lengths.
 func BenchmarkDetectionLatency(b *testing.B) {
-	b.Run("engine", func(b *testing.B) {
-		bed, target := setup(b)
-		d, err := ecsdeploy.New(bed.ECS())
-		if err != nil {
-			b.Fatal(err)
-		}
-		var lat []time.Duration
-		for i := 0; b.Loop(); i++ {
-			res, err := d.Deploy(context.Background(), ecsdeploy.Request{Target: target, Image: fmt.Sprintf("registry.local/autonote/server:%d", i+1), Wait: true, Timeout: time.Minute})
+	engine := func(opts ...ecsdeploy.Option) func(b *testing.B) {
+		return func(b *testing.B) {
+			bed, target := setup(b)
+			d, err := ecsdeploy.New(bed.ECS(), opts...)
 			if err != nil {
 				b.Fatal(err)
 			}
-			done, ok := bed.Sim.CompletedAt(res.DeploymentID)
-			if !ok {
-				b.Fatal("deployment not completed")
+			var lat []time.Duration
+			for i := 0; b.Loop(); i++ {
+				tag := fmt.Sprintf("e%dx", i+1)
+				bed.Sim.SetScenario(":"+tag, ecssim.Scenario{After: detectionRollouts[i%len(detectionRollouts)]})
+				res, err := d.Deploy(context.Background(), ecsdeploy.Request{Target: target, Image: "registry.local/autonote/server:" + tag, Wait: true, Timeout: time.Minute})
+				if err != nil {
+					b.Fatal(err)
+				}
+				done, ok := bed.Sim.CompletedAt(res.DeploymentID)
+				if !ok {
+					b.Fatal("deployment not completed")
+				}
+				lat = append(lat, res.End.Sub(done))
 			}
-			lat = append(lat, res.End.Sub(done))
+			b.ReportMetric(float64(median(lat).Milliseconds()), "ms-median-latency")
+			calls := bed.Sim.Calls()["DescribeServices"]
+			b.ReportMetric(float64(calls)/float64(b.N), "DescribeServices/deploy")
 		}
-		b.ReportMetric(float64(median(lat).Milliseconds()), "ms-median-latency")
-		calls := bed.Sim.Calls()["DescribeServices"]
-		b.ReportMetric(float64(calls)/float64(b.N), "DescribeServices/deploy")
-	})
+	}
+	b.Run("engine", engine())
+	b.Run("engine-slow-3s-before", engine(ecsdeploy.WithPolling(ecsdeploy.Polling{Fast: time.Second, Average: 2 * time.Second, Slow: 3 * time.Second})))
 	b.Run("ServicesStableWaiter", func(b *testing.B) {
 		bed, target := setup(b)
 		client := bed.ECS()
 		var lat []time.Duration
 		for i := 0; b.Loop(); i++ {
 			ctx := context.Background()
+			tag := fmt.Sprintf("w%dx", i)
+			bed.Sim.SetScenario(":"+tag, ecssim.Scenario{After: detectionRollouts[i%len(detectionRollouts)]})
 			td, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
 				Family: aws.String(target.Service), RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
 				NetworkMode: types.NetworkModeAwsvpc, Cpu: aws.String("256"), Memory: aws.String("512"),
-				ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("server"), Image: aws.String(fmt.Sprintf("registry.local/autonote/server:w%d", i))}},
+				ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("server"), Image: aws.String("registry.local/autonote/server:" + tag)}},
 			})
 			if err != nil {
 				b.Fatal(err)

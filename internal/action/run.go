@@ -274,7 +274,8 @@ func (r *runner) push(ctx context.Context, s *session, rep *Report) (ecrimage.Im
 		r.a.Infof("dry run: would push %s (%s) as %s; nothing is sent", r.in.Image, digest, img.URI())
 		return img, nil
 	}
-	res, err := imagepush.Push(ctx, s.clients.ECR, s.repo, r.in.Tag, src.Artifact, imagepush.Options{CreateRepository: r.in.CreateRepository})
+	res, err := imagepush.Push(ctx, s.clients.ECR, s.repo, r.in.Tag, src.Artifact, imagepush.Options{CreateRepository: r.in.CreateRepository,
+		Progress: func(p imagepush.Progress) { r.a.Infof("push: %s", p) }})
 	if err != nil {
 		return ecrimage.Image{}, err
 	}
@@ -284,21 +285,9 @@ func (r *runner) push(ctx context.Context, s *session, rep *Report) (ecrimage.Im
 		return res.Image, nil
 	}
 	rep.Push = fmt.Sprintf("%s sent, %d blobs uploaded, %d already there, %d mounted, %s",
-		humanBytes(res.BytesSent), res.BlobsUploaded, res.BlobsSkipped, res.BlobsMounted, res.Duration.Round(time.Millisecond))
+		imagepush.HumanBytes(res.BytesSent), res.BlobsUploaded, res.BlobsSkipped, res.BlobsMounted, res.Duration.Round(time.Millisecond))
 	r.a.Infof("pushed %s (%s): %s", res.Image.URI(), res.Image.Digest, rep.Push)
 	return res.Image, nil
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // finish writes the report's outputs and job summary, whatever happened.

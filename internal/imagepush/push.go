@@ -1,6 +1,7 @@
 package imagepush
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -40,6 +41,40 @@ type Options struct {
 	Jobs int
 	// Transport carries the registry requests; nil means remote.DefaultTransport.
 	Transport http.RoundTripper
+	// Progress, when set, hears how far the push is, every ProgressEvery
+	// (zero means 5s) while it lasts: never for a push shorter than that.
+	Progress      func(Progress)
+	ProgressEvery time.Duration
+}
+
+// Progress is how far a push is: the bytes and blobs of the image that
+// are in the repository now (sent, found there or mounted), of all.
+type Progress struct {
+	Done, Total      int64
+	BlobsDone, Blobs int
+	Elapsed          time.Duration
+}
+
+// String reads like "48.0 MiB of 150.0 MiB (9.6 MiB/s), 3 of 7 blobs".
+func (p Progress) String() string {
+	rate := ""
+	if s := p.Elapsed.Seconds(); s > 0 {
+		rate = fmt.Sprintf(" (%s/s)", HumanBytes(int64(float64(p.Done)/s)))
+	}
+	return fmt.Sprintf("%s of %s%s, %d of %d blobs", HumanBytes(p.Done), HumanBytes(p.Total), rate, p.BlobsDone, p.Blobs)
+}
+
+// HumanBytes writes n bytes as B, KiB, MiB or GiB.
+func HumanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }
 
 // Result is what a push did.
@@ -91,6 +126,10 @@ func Push(ctx context.Context, client ECRAPI, repo *ecrimage.Repository, tag str
 		return nil, fmt.Errorf("read the source's manifest: %w", err)
 	}
 	c := &counter{next: ecrimage.HTTPSUnlessLoopback(next), sizes: sizes}
+	if o.Progress != nil {
+		stop := c.report(o.Progress, cmp.Or(o.ProgressEvery, 5*time.Second), start)
+		defer stop()
+	}
 	opts := append(repo.Options(ctx), remote.WithJobs(jobs), remote.WithTransport(c))
 	ref := repo.Tag(tag)
 	switch a := src.(type) {
@@ -146,6 +185,31 @@ type counter struct {
 	sizes                      map[string]int64 // blob digest -> size
 	sent                       atomic.Int64
 	uploaded, skipped, mounted atomic.Int64
+	done                       atomic.Int64 // bytes of the blobs in the repository, however they got there
+}
+
+// report calls progress every interval until the returned stop is called.
+func (c *counter) report(progress func(Progress), every time.Duration, start time.Time) (stop func()) {
+	var total int64
+	for _, n := range c.sizes {
+		total += n
+	}
+	quit, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				blobs := c.uploaded.Load() + c.skipped.Load() + c.mounted.Load()
+				progress(Progress{Done: min(c.done.Load(), total), Total: total, BlobsDone: int(min(blobs, int64(len(c.sizes)))), Blobs: len(c.sizes), Elapsed: time.Since(start)})
+			}
+		}
+	}()
+	return func() { close(quit); <-finished }
 }
 
 func (c *counter) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -157,11 +221,15 @@ func (c *counter) RoundTrip(req *http.Request) (*http.Response, error) {
 	switch {
 	case req.Method == http.MethodHead && strings.Contains(req.URL.Path, "/blobs/sha256:") && resp.StatusCode == http.StatusOK:
 		c.skipped.Add(1)
+		c.done.Add(c.sizes[req.URL.Path[strings.LastIndex(req.URL.Path, "/")+1:]])
 	case req.Method == http.MethodPost && upload && req.URL.Query().Get("mount") != "" && resp.StatusCode == http.StatusCreated:
 		c.mounted.Add(1)
+		c.done.Add(c.sizes[req.URL.Query().Get("mount")])
 	case req.Method == http.MethodPut && upload && resp.StatusCode == http.StatusCreated:
 		c.uploaded.Add(1)
-		c.sent.Add(c.sizes[req.URL.Query().Get("digest")])
+		n := c.sizes[req.URL.Query().Get("digest")]
+		c.sent.Add(n)
+		c.done.Add(n)
 	}
 	return resp, nil
 }

@@ -12,8 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -395,4 +397,59 @@ func (f *failAfter) RoundTrip(r *http.Request) (*http.Response, error) {
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
 	}
 	return f.next.RoundTrip(r)
+}
+
+// slow delays every registry request, so that a push lasts long enough to
+// report its progress.
+type slow struct{ next http.RoundTripper }
+
+func (s slow) RoundTrip(r *http.Request) (*http.Response, error) {
+	time.Sleep(15 * time.Millisecond)
+	return s.next.RoundTrip(r)
+}
+
+// TestPushReportsProgress: a push longer than the progress interval hears
+// how far it is, bytes and blobs growing to the whole image and never past
+// it, a line at most per interval; a push shorter than it hears nothing.
+func TestPushReportsProgress(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t, true)
+	img := randomImage(t, 6)
+	var mu sync.Mutex
+	var got []imagepush.Progress
+	start := time.Now()
+	res, err := imagepush.Push(context.Background(), tg.ecr, tg.repo, "slow", img, imagepush.Options{Jobs: 1, Transport: slow{remote.DefaultTransport},
+		ProgressEvery: 40 * time.Millisecond, Progress: func(p imagepush.Progress) { mu.Lock(); got = append(got, p); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) == 0 {
+		t.Fatalf("a push of %v reported no progress", took)
+	}
+	if max := int(took/(40*time.Millisecond)) + 1; len(got) > max {
+		t.Errorf("%d progress reports in %v, want at most one per interval (%d)", len(got), took, max)
+	}
+	for i, p := range got {
+		if p.Blobs != 7 || p.Total <= 0 || p.Done > p.Total || p.BlobsDone > p.Blobs || (i > 0 && (p.Done < got[i-1].Done || p.BlobsDone < got[i-1].BlobsDone)) {
+			t.Errorf("report %d = %+v (after %+v): want 7 blobs, done growing up to the total", i, p, got[max(i-1, 0)])
+		}
+	}
+	if !strings.Contains(got[0].String(), " of ") || !strings.Contains(got[0].String(), "blobs") {
+		t.Errorf("progress reads %q", got[0])
+	}
+	if res.BlobsUploaded != 7 {
+		t.Errorf("uploaded %d blobs, want 7 (6 layers and the config)", res.BlobsUploaded)
+	}
+
+	var quick atomic.Int64
+	if _, err := imagepush.Push(context.Background(), tg.ecr, tg.repo, "quick", randomImage(t, 1), imagepush.Options{ProgressEvery: time.Minute,
+		Progress: func(imagepush.Progress) { quick.Add(1) }}); err != nil {
+		t.Fatal(err)
+	}
+	if quick.Load() != 0 {
+		t.Error("a push shorter than the interval reported progress")
+	}
 }
