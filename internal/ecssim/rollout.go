@@ -35,7 +35,10 @@ func (s *Simulator) after(r *rollout) time.Duration {
 }
 
 // offset is when step n of a rollout is due, from its start.
-func (s *Simulator) offset(r *rollout, n int) time.Duration {
+func (s *Simulator) offset(sv *service, r *rollout, n int) time.Duration {
+	if s.timing != nil {
+		return s.timedOffset(sv, r, n)
+	}
 	switch n {
 	case 1:
 		return 0
@@ -99,8 +102,8 @@ func (s *Simulator) advance(sv *service) {
 	for changed := true; changed; {
 		changed = false
 		for _, r := range append([]*rollout(nil), sv.rollouts...) {
-			for r.step < lastStep {
-				at := r.start.Add(s.offset(r, r.step+1))
+			for last := s.lastStepOf(sv, r); r.step < last; {
+				at := r.start.Add(s.offset(sv, r, r.step+1))
 				if now.Before(at) {
 					break
 				}
@@ -155,7 +158,7 @@ func (s *Simulator) apply(sv *service, r *rollout, step int, at time.Time) {
 		if len(stopped) > 0 {
 			sv.event(s, at, fmt.Sprintf("has stopped %d running tasks: %s.", len(stopped), strings.Join(stopped, " ")))
 		}
-	case step == 2 && r.scenario.Outcome == Fail:
+	case step > 1 && step < s.lastStepOf(sv, r) && r.scenario.Outcome == Fail:
 		s.failTasks(sv, r, at)
 		s.launch(sv, r, r.d.DesiredCount, at) // the scheduler tries again
 	case step == 3 && r.scenario.Outcome == Complete:
@@ -187,7 +190,7 @@ func (s *Simulator) apply(sv *service, r *rollout, step int, at time.Time) {
 		r.d.RunningCount = min(running, r.d.DesiredCount)
 		sv.event(s, at, fmt.Sprintf("(deployment %s) deployment completed.", aws.ToString(r.d.Id)))
 		sv.event(s, at, "has reached a steady state.")
-	case step == 3 && r.scenario.Outcome == Fail:
+	case step == s.lastStepOf(sv, r) && r.scenario.Outcome == Fail:
 		s.failTasks(sv, r, at)
 		cb := sv.svc.DeploymentConfiguration.DeploymentCircuitBreaker
 		if cb == nil || !cb.Enable {

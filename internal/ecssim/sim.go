@@ -88,6 +88,7 @@ type Simulator struct {
 	proxy    *httputil.ReverseProxy
 	now      func() time.Time
 	duration time.Duration
+	timing   *Timing // nil: rollouts take their duration
 
 	mu         sync.Mutex
 	rules      []rule

@@ -35,10 +35,10 @@ func (c *clock) add(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-func setup(t *testing.T, name string, breaker, rollback bool) (*ecs.Client, *ecssim.Simulator, *clock) {
+func setup(t *testing.T, name string, breaker, rollback bool, opts ...ecssim.Option) (*ecs.Client, *ecssim.Simulator, *clock) {
 	t.Helper()
 	clk := &clock{now: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)}
-	sim, err := ecssim.New(moto.URL, ecssim.WithClock(clk.Now), ecssim.WithDuration(10*time.Second))
+	sim, err := ecssim.New(moto.URL, append([]ecssim.Option{ecssim.WithClock(clk.Now), ecssim.WithDuration(10 * time.Second)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,5 +194,38 @@ func TestErrorsAsECSSendsThem(t *testing.T) {
 	var ipe *types.InvalidParameterException
 	if !errors.As(err, &ipe) {
 		t.Errorf("update to unknown task definition: %v, want InvalidParameterException", err)
+	}
+}
+
+// TestTimingModel: with a timing model, a rollout completes when its tasks
+// have started, and a crashing build fails a task every attempt until the
+// breaker's threshold, as ECS does, not at a fixed time.
+func TestTimingModel(t *testing.T) {
+	t.Parallel()
+	timing := ecssim.Timing{Placement: 10 * time.Second, Pull: 15 * time.Second, Start: 5 * time.Second, BreakerThreshold: 3}
+	c, sim, clk := setup(t, "sim-timing", true, true, ecssim.WithTiming(timing))
+	clk.add(20 * time.Second) // the first rollout: 30 s to run its tasks
+	if s := describe(t, c, "sim-timing"); s.Deployments[0].RolloutState != types.DeploymentRolloutStateCompleted {
+		t.Fatalf("first rollout %s after 31 s, want COMPLETED at 30 s", s.Deployments[0].RolloutState)
+	}
+	sim.SetScenario("bad", ecssim.Scenario{Outcome: ecssim.Fail, ExitCode: aws.Int32(1)})
+	if _, err := c.UpdateService(context.Background(), &ecs.UpdateServiceInput{Cluster: aws.String("sim-timing"), Service: aws.String("sim-timing"), TaskDefinition: aws.String("sim-timing:2")}); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []struct {
+		failed int32
+		state  types.DeploymentRolloutState
+	}{{2, types.DeploymentRolloutStateInProgress}, {4, types.DeploymentRolloutStateInProgress}, {6, types.DeploymentRolloutStateFailed}} {
+		clk.add(30 * time.Second)
+		var bad *types.Deployment
+		s := describe(t, c, "sim-timing")
+		for j := range s.Deployments {
+			if strings.HasSuffix(aws.ToString(s.Deployments[j].TaskDefinition), ":2") {
+				bad = &s.Deployments[j]
+			}
+		}
+		if bad == nil || bad.FailedTasks != want.failed || bad.RolloutState != want.state {
+			t.Fatalf("attempt %d: deployment %+v, want %d failed tasks (2 desired) and %s", i+1, bad, want.failed, want.state)
+		}
 	}
 }
