@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/sethvargo/go-githubactions"
 
@@ -37,7 +38,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	if len(args) == 0 && getenv("GITHUB_ACTIONS") != "true" && getenv("INPUT_COMMAND") == "" {
 		// Not a runner, and no command: a person typed the bare name.
-		return UsageError{errors.New("no command: " + usage)}
+		return UsageError{errors.New("no command: " + strings.TrimRight(usage, "\n"))}
 	}
 	if len(args) > 0 {
 		env, done, err := terminalEnv(args, getenv, stdout, version)

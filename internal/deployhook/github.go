@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +30,11 @@ const maxGitHubBody = 5 << 20
 // MaxEventAge is how old a GitHub event the hook acts on may be: a captured
 // delivery replayed later, under any delivery id, is refused.
 const MaxEventAge = 15 * time.Minute
+
+// MaxRunAge is how long ago a workflow run may have been created for its
+// completion to deploy without asking GitHub whether its SHA is still the
+// branch's head: an older run's completion is a re-run in all but name.
+const MaxRunAge = 6 * time.Hour
 
 // handleGitHub takes GitHub webhooks: ping answers, deployment and a
 // successful workflow_run deploy, everything else is acknowledged and
@@ -188,6 +194,47 @@ func (s *Server) deploymentAllowed(ctx context.Context, repo string, d *github.D
 	return fmt.Errorf("%w: %s is not on %s (GitHub compares it as %s)", ErrForbidden, d.GetSHA()[:7], gh.Branch, cmp.GetStatus())
 }
 
+// errNotHead: a re-run (or an old run) of a SHA that is no longer the
+// branch's head, which would deploy an older build.
+var errNotHead = errors.New("not the branch's head")
+
+// runAllowed honours a workflow_run only of an allowed actor (when the
+// config lists deployers: both who started the run and who started this
+// attempt), and, for a re-run or a run that began before the freshness
+// window, only when its SHA is still the branch's head: a re-run of an old
+// run refreshes its updated_at, but must not bring an old build back.
+func (s *Server) runAllowed(ctx context.Context, repo string, run *github.WorkflowRun) error {
+	gh := s.config.GitHub
+	if len(gh.Deployers) > 0 {
+		for _, who := range []struct{ field, login string }{{"actor", run.GetActor().GetLogin()}, {"triggering_actor", run.GetTriggeringActor().GetLogin()}} {
+			if who.login != "" && !slices.Contains(gh.Deployers, who.login) {
+				return fmt.Errorf("%w: workflow_run.%s %q is not in github.deployers", ErrForbidden, who.field, who.login)
+			}
+		}
+	}
+	rerun := run.GetRunAttempt() > 1
+	old := s.opts.now().Sub(run.GetCreatedAt().Time) > MaxRunAge
+	if !rerun && !old {
+		return nil
+	}
+	why := "a re-run (attempt " + strconv.Itoa(run.GetRunAttempt()) + ")"
+	if !rerun {
+		why = "a run created " + run.GetCreatedAt().UTC().Format(time.RFC3339)
+	}
+	if s.opts.github == nil {
+		return fmt.Errorf("%w: %s deploys only the head of %s, and checking it needs GITHUB_TOKEN", errNotHead, why, gh.Branch)
+	}
+	owner, name, _ := strings.Cut(repo, "/")
+	b, _, err := s.opts.github.Repositories.GetBranch(ctx, owner, name, gh.Branch, 0)
+	if err != nil {
+		return fmt.Errorf("%w: could not read the head of %s to check %s: %v", ErrForbidden, gh.Branch, why, err)
+	}
+	if head := b.GetCommit().GetSHA(); head != run.GetHeadSHA() {
+		return fmt.Errorf("%w: %s of %s, but %s is at %s now: not deploying an older build", errNotHead, why, run.GetHeadSHA()[:7], gh.Branch, head[:min(len(head), 7)])
+	}
+	return nil
+}
+
 func (s *Server) githubWorkflowRun(w http.ResponseWriter, r *http.Request, e *github.WorkflowRunEvent) {
 	repo := e.GetRepo().GetFullName()
 	if !s.config.repositoryAllowed(repo) {
@@ -214,6 +261,14 @@ func (s *Server) githubWorkflowRun(w http.ResponseWriter, r *http.Request, e *gi
 		writeError(w, fmt.Errorf("%w: workflow_run.head_sha %q is not a 40-character commit SHA", ErrBadRequest, run.GetHeadSHA()))
 	default:
 		if err := s.fresh("workflow_run.updated_at", run.GetUpdatedAt().Time); err != nil {
+			writeError(w, err)
+			return
+		}
+		if err := s.runAllowed(r.Context(), repo, run); err != nil {
+			if errors.Is(err, errNotHead) {
+				ignore(err.Error())
+				return
+			}
 			writeError(w, err)
 			return
 		}

@@ -224,6 +224,10 @@ func TestGitHubTrust(t *testing.T) {
 		{"a workflow_run of a pull request", "workflow_run", "workflow_run_completed.json", set("workflow_run.event", "pull_request"), nil, 202, false},
 		{"a workflow_run from a fork whose branch is master", "workflow_run", "workflow_run_completed.json", both(push, set("workflow_run.head_repository.full_name", "mallory/octo-repo")), nil, 202, false},
 		{"a stale workflow_run", "workflow_run", "workflow_run_completed.json", both(push, set("workflow_run.updated_at", old)), nil, 422, false},
+		{"a re-run of the branch's head", "workflow_run", "workflow_run_completed.json", both(push, set("workflow_run.run_attempt", 2)), nil, 202, true},
+		{"a re-run of an older build", "workflow_run", "workflow_run_completed.json", both(push, set("workflow_run.run_attempt", 2), set("workflow_run.head_sha", strings.Repeat("c", 40))), nil, 202, false},
+		{"a 20-day-old run's completion of an older build", "workflow_run", "workflow_run_completed.json",
+			both(push, set("workflow_run.created_at", time.Now().Add(-20*24*time.Hour).UTC().Format(time.RFC3339)), set("workflow_run.head_sha", strings.Repeat("c", 40))), nil, 202, false},
 		{"signed with SHA-1 only", "deployment", "deployment.json", nil, func(r *http.Request) {
 			m := hmac.New(sha1.New, []byte(githubSecret))
 			body, _ := io.ReadAll(r.Body)
@@ -249,6 +253,25 @@ func TestGitHubTrust(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("deployers apply to workflow runs", func(t *testing.T) {
+		t.Parallel()
+		cfg, err := deployhook.ParseConfig([]byte(strings.Replace(testConfig, "  target: production\n", "  target: production\n  deployers: [Codertocat]\n", 1)), "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &fakeRunner{}
+		s, _ := deployhook.NewServer(cfg, r, deployhook.WithGitHubSecrets([]byte(githubSecret)))
+		srv := httptest.NewServer(s)
+		defer srv.Close()
+		h := &hook{srv: srv, runner: r}
+		for who, want := range map[string]int{"Codertocat": http.StatusAccepted, "mallory": http.StatusForbidden} {
+			resp := h.deliver(t, "workflow_run", testbed.GitHubPayload(t, "workflow_run_completed.json", push, set("workflow_run.triggering_actor.login", who)), githubSecret, nil)
+			if resp.StatusCode != want {
+				t.Errorf("a run triggered by %s: %s, want %d", who, resp.Status, want)
+			}
+		}
+	})
 
 	t.Run("a refused deployment says so on GitHub", func(t *testing.T) {
 		t.Parallel()

@@ -90,6 +90,7 @@ func newHook(t *testing.T, runner *fakeRunner) *hook {
 	}
 	// Only the test's sha is on the branch.
 	gh := testbed.NewGitHubAPI(t, func(base, head string) bool { return base == "master" && head == sha })
+	gh.SetBranchHead("master", runSHA)
 	client := github.NewClient(nil)
 	client.BaseURL, _ = url.Parse(gh.URL + "/")
 	s, err := deployhook.NewServer(cfg, runner, deployhook.WithSecrets(mustSecrets(t, current+" "+next)...), deployhook.WithGitHubSecrets([]byte(githubSecret)), deployhook.WithGitHub(client), deployhook.WithRateLimit(100000))
@@ -162,6 +163,10 @@ func decode(t *testing.T, resp *http.Response) map[string]any {
 }
 
 const sha = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e"
+
+// runSHA is the head_sha of workflow_run_completed.json: the branch's head
+// in the GitHub stand-in.
+const runSHA = "3484a3fb816e0859fd6e1cea078d76385ff50625"
 
 func TestDeployRequest(t *testing.T) {
 	t.Parallel()

@@ -18,8 +18,9 @@ import (
 
 // GitHubPayload reads a real GitHub webhook payload from the module's
 // testdata/github-webhooks and brings its timestamps to now
-// (deployment.created_at, workflow_run.updated_at), since the hook acts only
-// on fresh events; edits change it further, in order.
+// (deployment.created_at, workflow_run.created_at, run_started_at and
+// updated_at), since the hook acts only on fresh events; edits change it
+// further, in order.
 func GitHubPayload(t testing.TB, file string, edits ...func(map[string]any)) []byte {
 	t.Helper()
 	_, here, _, _ := runtime.Caller(0)
@@ -36,7 +37,7 @@ func GitHubPayload(t testing.TB, file string, edits ...func(map[string]any)) []b
 		d["created_at"] = now
 	}
 	if run, ok := m["workflow_run"].(map[string]any); ok {
-		run["updated_at"] = now
+		run["updated_at"], run["created_at"], run["run_started_at"] = now, now, now
 	}
 	for _, edit := range edits {
 		edit(m)
@@ -82,15 +83,34 @@ func (s *SyncBuffer) String() string {
 type GitHubAPI struct {
 	URL      string
 	mu       sync.Mutex
-	statuses []string // "METHOD path state environment_url"
+	statuses []string          // "METHOD path state environment_url"
+	heads    map[string]string // branch -> its head's SHA
+}
+
+// SetBranchHead makes GET .../branches/{branch} answer with sha as its head.
+func (g *GitHubAPI) SetBranchHead(branch, sha string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.heads[branch] = sha
 }
 
 // NewGitHubAPI serves the stand-in for the test's lifetime. onBranch says
 // whether head is on base: GitHub then compares it as "behind", else
 // "diverged".
 func NewGitHubAPI(t testing.TB, onBranch func(base, head string) bool) *GitHubAPI {
-	g := &GitHubAPI{}
+	g := &GitHubAPI{heads: map[string]string{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if i := strings.LastIndex(r.URL.Path, "/branches/"); i >= 0 && r.Method == http.MethodGet {
+			g.mu.Lock()
+			head, ok := g.heads[r.URL.Path[i+len("/branches/"):]]
+			g.mu.Unlock()
+			if !ok {
+				http.Error(w, `{"message":"Branch not found"}`, http.StatusNotFound)
+				return
+			}
+			fmt.Fprintf(w, `{"name":%q,"commit":{"sha":%q}}`, r.URL.Path[i+len("/branches/"):], head)
+			return
+		}
 		if i := strings.LastIndex(r.URL.Path, "/compare/"); i >= 0 && r.Method == http.MethodGet {
 			base, head, _ := strings.Cut(r.URL.Path[i+len("/compare/"):], "...")
 			status := "diverged"
