@@ -30,7 +30,9 @@ func (r *runner) viaHook(ctx context.Context, rep Report) (Report, error) {
 		sha = in.SHA
 	}
 	base := strings.TrimSuffix(in.WebhookURL, "/")
-	client := &http.Client{Timeout: 30 * time.Second}
+	// No redirect is followed: it would carry the signed headers and body
+	// elsewhere, https to http too.
+	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	start := r.opts.now()
 	res := &ecsdeploy.Result{Status: ecsdeploy.StatusFailed, Start: start, Watched: true}
 	rep.Result = res

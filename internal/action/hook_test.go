@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/autonote/deploy-action/internal/deployhook"
@@ -207,5 +208,25 @@ func TestHookAnswerCannotWriteOutputs(t *testing.T) {
 	}
 	if _, ok := r.outputs["injected-output"]; ok || r.outputs["status"] != "failed" || strings.Contains(r.outputs["task-definition-arn"], "curl") {
 		t.Errorf("outputs = %q", r.outputs)
+	}
+}
+
+// TestHookRedirectIsNotFollowed: a hook address that redirects (to http,
+// here) gets no signed request carried along: the step fails on the
+// redirect and the other address hears nothing.
+func TestHookRedirectIsNotFollowed(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	var heard atomic.Int64
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { heard.Add(1) }))
+	defer elsewhere.Close()
+	hook := httptest.NewServer(http.RedirectHandler(elsewhere.URL+"/v1/deployments", http.StatusTemporaryRedirect))
+	defer hook.Close()
+	r := w.run(t, map[string]string{"webhook-url": hook.URL, "webhook-secret": hookSecret})
+	if r.err == nil || !strings.Contains(r.log, "307 Temporary Redirect") {
+		t.Errorf("a redirecting hook: %v\n%s", r.err, r.log)
+	}
+	if heard.Load() != 0 {
+		t.Errorf("the redirect was followed: the other address heard %d requests", heard.Load())
 	}
 }

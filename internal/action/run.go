@@ -6,10 +6,13 @@ package action
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -294,7 +297,15 @@ func (r *runner) push(ctx context.Context, s *session, rep *Report) (ecrimage.Im
 func (r *runner) finish(rep Report) {
 	a := r.a
 	for _, o := range rep.Outputs() {
-		r.fileCommand("GITHUB_OUTPUT", func() { a.SetOutput(o[0], o[1]) }, fmt.Sprintf("%s=%s", o[0], o[1]))
+		if strings.ContainsAny(o[1], "\r\n") {
+			a.Warningf("output %s holds a line break, which none of this action's outputs can: not written", o[0])
+			continue
+		}
+		r.fileCommand("GITHUB_OUTPUT", func() {
+			if err := writeOutput(a.Getenv("GITHUB_OUTPUT"), o[0], o[1]); err != nil {
+				panic(err)
+			}
+		}, fmt.Sprintf("%s=%s", o[0], o[1]))
 	}
 	var summary string
 	switch {
@@ -314,6 +325,27 @@ func (r *runner) finish(rep Report) {
 		a.Infof("%s %s: %s", rep.Command, r.in.Service, rep.status())
 		r.finishGitHubDeployment(rep)
 	}
+}
+
+// writeOutput appends name=value to the runner's output file in the
+// heredoc form, with a delimiter drawn anew for each value as GitHub's own
+// toolkit does: a value cannot end the heredoc early and add outputs of its
+// own (go-githubactions writes one fixed delimiter).
+func writeOutput(file, name, value string) error {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return err
+	}
+	delim := "ghadelimiter_" + hex.EncodeToString(b[:])
+	if strings.Contains(value, delim) || strings.ContainsAny(name, "\r\n<=") {
+		return fmt.Errorf("output %s cannot be written safely", name)
+	}
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	_, werr := fmt.Fprintf(f, "%s<<%s\n%s\n%s\n", name, delim, value, delim)
+	return errors.Join(werr, f.Close())
 }
 
 // fileCommand runs a command that writes to the file the runner names in

@@ -9,7 +9,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/autonote/deploy-action/internal/hookapi"
@@ -40,12 +39,8 @@ func DecodeDeployRequest(body []byte, targets map[string]Target) (DeployRequest,
 		return req, fmt.Errorf("%w: sha %q is not a commit SHA of 40 lowercase hex characters", ErrBadRequest, req.SHA)
 	}
 	if _, ok := targets[req.Target]; !ok {
-		names := make([]string, 0, len(targets))
-		for n := range targets {
-			names = append(names, n)
-		}
-		slices.Sort(names)
-		return req, fmt.Errorf("%w %q: targets are %s", ErrUnknownTarget, req.Target, strings.Join(names, ", "))
+		// Named none: a secret of one target learns nothing of the others.
+		return req, fmt.Errorf("%w %q: check the name in the hook's config (GET /v1/targets lists those your secret opens)", ErrUnknownTarget, req.Target[:min(len(req.Target), 64)])
 	}
 	return req, nil
 }
@@ -109,7 +104,9 @@ func (s *Server) handleCreateDeployment() http.HandlerFunc {
 			return
 		}
 		defer cancel()
-		job, created, err := s.queue.Submit(r.Context(), Submission{Key: "api:" + r.Header.Get("webhook-id"), Target: req.Target, SHA: req.SHA, Source: "api"})
+		// Keyed on the target and the id: another target's secret reusing an
+		// id gets a job of its own target, never another's back.
+		job, created, err := s.queue.Submit(r.Context(), Submission{Key: "api:" + req.Target + ":" + r.Header.Get("webhook-id"), Target: req.Target, SHA: req.SHA, Source: "api"})
 		if err != nil {
 			writeError(w, err)
 			return

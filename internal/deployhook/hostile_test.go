@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/autonote/deploy-action/internal/deployhook"
 	"github.com/autonote/deploy-action/internal/stdwebhook"
@@ -385,4 +386,78 @@ func edits(edit func(map[string]any)) []func(map[string]any) {
 		return nil
 	}
 	return []func(map[string]any){edit}
+}
+
+// TestReplayAcrossTargetsAndUnknownNames: staging's secret reusing the
+// webhook-id production's request had gets a job of staging's own, never
+// production's back; an unknown target's answer names no target.
+func TestReplayAcrossTargetsAndUnknownNames(t *testing.T) {
+	t.Parallel()
+	cfg, err := deployhook.ParseConfig([]byte(strings.Replace(testConfig, "    url: https://api.autonote.example\n", "    url: https://api.autonote.example\n    secrets-env: PRODUCTION_HOOK_SECRETS\n", 1)), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared, prod := mustSecrets(t, current)[0], mustSecrets(t, next)[0]
+	s, err := deployhook.NewServer(cfg, &fakeRunner{}, deployhook.WithSecrets(shared), deployhook.WithTargetSecrets(map[string][]stdwebhook.Secret{"production": {prod}}), deployhook.WithRateLimit(100000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	call := func(secret stdwebhook.Secret, id, body string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/deployments", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		secret.SignRequest(req, id, time.Now(), []byte(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(raw)
+	}
+	code, prodJob := call(prod, "msg_shared_id", `{"target":"production","sha":"`+sha+`"}`)
+	if code != http.StatusAccepted {
+		t.Fatalf("production's deploy: %d %s", code, prodJob)
+	}
+	code, stagingJob := call(shared, "msg_shared_id", `{"target":"staging","sha":"`+sha+`"}`)
+	if code != http.StatusAccepted || stagingJob == prodJob || strings.Contains(stagingJob, "Idempotent") {
+		t.Errorf("staging's request with production's id: %d %s, want a job of its own (production's: %s)", code, stagingJob, prodJob)
+	}
+	code, body := call(shared, "msg_unknown", `{"target":"nope","sha":"`+sha+`"}`)
+	if code != http.StatusUnprocessableEntity || strings.Contains(body, "staging") || strings.Contains(body, "production") {
+		t.Errorf("an unknown target: %d %s, want 422 naming no target", code, body)
+	}
+}
+
+// TestJobEventsAreBounded: a job whose migration prints 3000 lines of 8 KiB
+// keeps each line cut at 4 KiB with a marker, at most 1 MiB in all, and
+// says it kept no more.
+func TestJobEventsAreBounded(t *testing.T) {
+	t.Parallel()
+	h := newHook(t, &fakeRunner{run: func(ctx context.Context, j deployhook.Job, report func(string)) (deployhook.Outcome, error) {
+		for range 3000 {
+			report(strings.Repeat("é", 4<<10)) // 8 KiB of two-byte runes
+		}
+		return deployhook.Outcome{State: deployhook.StateSucceeded}, nil
+	}})
+	id := decode(t, h.post(t, `{"target":"production","sha":"`+sha+`"}`, nil))["id"].(string)
+	var j deployhook.Job
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if j = h.job(t, id); j.State.Done() {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	total := 0
+	for _, e := range j.Events {
+		total += len(e)
+		if len(e) > deployhook.MaxEventBytes+64 || !utf8.ValidString(e) {
+			t.Fatalf("an event of %d bytes (valid UTF-8: %v)", len(e), utf8.ValidString(e))
+		}
+	}
+	if total > deployhook.MaxJobEventBytes+200 || !strings.Contains(j.Events[len(j.Events)-1], "more events are not kept") || !strings.Contains(j.Events[0], "bytes cut") {
+		t.Errorf("%d events, %d bytes, last %q", len(j.Events), total, j.Events[len(j.Events)-1][:min(80, len(j.Events[len(j.Events)-1]))])
+	}
 }

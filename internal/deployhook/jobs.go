@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/autonote/deploy-action/internal/hookapi"
 )
@@ -58,8 +59,27 @@ type Runner interface {
 }
 
 // MaxJobEvents bounds the events a job keeps (a migration that prints
-// without end must not grow the job, or its JSON, without end).
-const MaxJobEvents = 2000
+// without end must not grow the job, or its JSON, without end), and
+// MaxJobEventBytes their size; MaxEventBytes bounds one event, which is
+// cut with a marker past it.
+const (
+	MaxJobEvents     = 2000
+	MaxJobEventBytes = 1 << 20
+	MaxEventBytes    = 4 << 10
+)
+
+// boundEvent cuts an event past MaxEventBytes, on a rune boundary, saying
+// how much was cut.
+func boundEvent(e string) string {
+	if len(e) <= MaxEventBytes {
+		return e
+	}
+	cut := MaxEventBytes - 64
+	for cut > 0 && !utf8.RuneStart(e[cut]) {
+		cut--
+	}
+	return e[:cut] + " … (" + strconv.Itoa(len(e)-cut) + " bytes cut)"
+}
 
 // ErrShuttingDown is returned for jobs submitted after Shutdown began.
 var ErrShuttingDown = errors.New("the deploy hook is shutting down")
@@ -252,14 +272,18 @@ func (q *Queue) start(job *Job) {
 		for _, h := range hooks {
 			h(ctx, snapshot)
 		}
+		var kept int // bytes of the job's events
 		out, err := q.runner.Run(ctx, snapshot, func(event string) {
+			event = boundEvent(event)
 			q.mu.Lock()
 			defer q.mu.Unlock()
 			switch n := len(job.Events); {
-			case n < MaxJobEvents:
+			case n < MaxJobEvents && kept+len(event) <= MaxJobEventBytes:
 				job.Events = append(job.Events, event)
-			case n == MaxJobEvents:
-				job.Events = append(job.Events, "(more events are not kept: a job holds at most "+strconv.Itoa(MaxJobEvents)+")")
+				kept += len(event)
+			case n < MaxJobEvents+1 && kept <= MaxJobEventBytes:
+				job.Events = append(job.Events, "(more events are not kept: a job holds at most "+strconv.Itoa(MaxJobEvents)+" events, "+strconv.Itoa(MaxJobEventBytes>>10)+" KiB)")
+				kept = MaxJobEventBytes + 1
 			}
 		})
 		state := out.State
