@@ -407,7 +407,7 @@ func TestRunRefusesBadSetup(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "hook.yaml")
-	os.WriteFile(cfg, []byte("targets:\n  p: {region: r, cluster: c, service: s, ecr-repository: e}\n"), 0o600)
+	os.WriteFile(cfg, []byte("targets:\n  p: {region: us-east-1, cluster: c, service: s, ecr-repository: e}\n"), 0o600)
 	tests := []struct {
 		args []string
 		env  map[string]string

@@ -89,7 +89,7 @@ func TestTargetSettingsInYAMLShapes(t *testing.T) {
 		baseTarget + "    region: eu-west-1\n":       "key region is given twice",
 		baseTarget + "    container-name: server\n":  `key "container-name" is not known: a target takes region, cluster`,
 		baseTarget + "    secrets: [DB=env::]\n":     "target p: secrets, DB: secret env: the part after the name is empty",
-		"targets:\n  p: {region: r, service: s}\n":   "target p: cluster, ecr-repository missing",
+		"targets:\n  p: {region: us-east-1, service: s}\n":   "target p: cluster, ecr-repository missing",
 	} {
 		if _, err := deployhook.ParseConfig([]byte(cfg), "bad"); err == nil || !strings.Contains(err.Error(), says) {
 			t.Errorf("config\n%s\nerror = %v, want one saying %q", cfg, err, says)

@@ -110,7 +110,7 @@ func FuzzGitHubRoute(f *testing.F) {
 // mappings name targets that exist.
 func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte(testConfig))
-	f.Add([]byte("targets:\n  p: {region: r, cluster: c, service: s, ecr-repository: e}\n"))
+	f.Add([]byte("targets:\n  p: {region: us-east-1, cluster: c, service: s, ecr-repository: e}\n"))
 	f.Add([]byte("targets: {}\n"))
 	f.Add([]byte("github:\n  environments: {production: nope}\n"))
 	f.Fuzz(func(t *testing.T, raw []byte) {

@@ -429,14 +429,14 @@ func TestGitHubRepositoryNotInConfig(t *testing.T) {
 func TestConfigErrors(t *testing.T) {
 	t.Parallel()
 	tests := map[string]string{
-		"unknown key":         "targets:\n  p:\n    region: r\n    cluster: c\n    service: s\n    ecr-repository: e\n    colour: blue\n",
+		"unknown key":         "targets:\n  p:\n    region: us-east-1\n    cluster: c\n    service: s\n    ecr-repository: e\n    colour: blue\n",
 		"no targets":          "targets: {}\n",
-		"missing fields":      "targets:\n  p:\n    region: r\n",
-		"unmapped env":        "targets:\n  p: {region: r, cluster: c, service: s, ecr-repository: e}\ngithub:\n  environments: {production: nope}\n",
-		"workflow, no branch": "targets:\n  p: {region: r, cluster: c, service: s, ecr-repository: e}\ngithub:\n  workflow: build.yml\n",
-		"smoke path":          "targets:\n  p: {region: r, cluster: c, service: s, ecr-repository: e, smoke-path: health}\n",
-		"bad timeout":         "targets:\n  p: {region: r, cluster: c, service: s, ecr-repository: e, pre-deploy-timeout: soon}\n",
-		"negative keep":       "targets:\n  p: {region: r, cluster: c, service: s, ecr-repository: e, keep-revisions: -2}\n",
+		"missing fields":      "targets:\n  p:\n    region: us-east-1\n",
+		"unmapped env":        "targets:\n  p: {region: us-east-1, cluster: c, service: s, ecr-repository: e}\ngithub:\n  environments: {production: nope}\n",
+		"workflow, no branch": "targets:\n  p: {region: us-east-1, cluster: c, service: s, ecr-repository: e}\ngithub:\n  workflow: build.yml\n",
+		"smoke path":          "targets:\n  p: {region: us-east-1, cluster: c, service: s, ecr-repository: e, smoke-path: health}\n",
+		"bad timeout":         "targets:\n  p: {region: us-east-1, cluster: c, service: s, ecr-repository: e, pre-deploy-timeout: soon}\n",
+		"negative keep":       "targets:\n  p: {region: us-east-1, cluster: c, service: s, ecr-repository: e, keep-revisions: -2}\n",
 	}
 	for name, cfg := range tests {
 		if _, err := deployhook.ParseConfig([]byte(cfg), name); err == nil {
