@@ -10,8 +10,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -204,3 +207,87 @@ github:
 }
 
 func bodyOf(s string) io.ReadCloser { return io.NopCloser(strings.NewReader(s)) }
+
+// TestSlowForgedBodiesHoldLittleMemory: 200 connections each send the
+// headers of a deployment delivery with a forged signature and all but the
+// last byte of a 1 MiB body, then stall. The hook reads 8 such bodies at
+// once and answers the rest 503, so its heap grows by a few MiB, not 200;
+// a signed delivery sent meanwhile is answered.
+func TestSlowForgedBodiesHoldLittleMemory(t *testing.T) {
+	bed, err := testbed.Start(moto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bed.Close()
+	cfg := "targets:\n  production: {region: us-east-1, cluster: c, service: s, ecr-repository: autonote/server}\ngithub:\n  repositories: [autonote/autonote]\n  environments: {production: production}\n  branch: main\n"
+	base, cancel, done, _ := startHookWith(t, bed, cfg, map[string]string{"GITHUB_WEBHOOK_SECRET": githubSecret})
+	defer func() { cancel(); <-done }()
+	addr := strings.TrimPrefix(base, "http://")
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+
+	const conns, size = 200, 1 << 20
+	body := bytes.Repeat([]byte("a"), size-1)
+	release := make(chan struct{})
+	var wrote sync.WaitGroup
+	var opened []net.Conn
+	var mu sync.Mutex
+	for range conns {
+		wrote.Add(1)
+		go func() {
+			defer wrote.Done()
+			c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			opened = append(opened, c)
+			mu.Unlock()
+			fmt.Fprintf(c, "POST /github HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nX-GitHub-Event: deployment\r\nX-Hub-Signature-256: sha256=%s\r\nContent-Length: %d\r\n\r\n", addr, strings.Repeat("ab", 32), size)
+			_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			_, _ = c.Write(body) // the kernel's buffers take what the hook does not read
+		}()
+	}
+	waited := make(chan struct{})
+	go func() { wrote.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(8 * time.Second):
+	}
+	var peak uint64
+	for range 20 {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		peak = max(peak, m.HeapInuse)
+		time.Sleep(25 * time.Millisecond)
+	}
+
+	ping := []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`)
+	mac := hmac.New(sha256.New, []byte(githubSecret))
+	mac.Write(ping)
+	req, _ := http.NewRequest(http.MethodPost, base+"/github", bytes.NewReader(ping))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", "ping")
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("a signed delivery during the flood: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("a signed ping during the flood: %s, want 200", resp.Status)
+	}
+	close(release)
+	mu.Lock()
+	for _, c := range opened {
+		c.Close()
+	}
+	mu.Unlock()
+	if grew := int64(peak) - int64(before.HeapInuse); grew > 64<<20 {
+		t.Errorf("the heap grew by %d MiB under %d slow forged bodies, want under 64 MiB", grew>>20, conns)
+	} else {
+		t.Logf("heap grew by %.1f MiB under %d slow forged 1 MiB bodies", float64(grew)/(1<<20), conns)
+	}
+}

@@ -83,13 +83,13 @@ func TestTargetSettingsInYAMLShapes(t *testing.T) {
 		t.Errorf("a list command: %v %v", err, c)
 	}
 	for cfg, says := range map[string]string{
-		baseTarget + "    smoke-header: X-API-KEY\n": "target p: smoke-header is set without smoke-header-secret",
-		baseTarget + "    timeout: soon\n":           `target p: timeout "soon" is not a positive duration`,
-		baseTarget + "    wait: [true]\n":            "target p: wait: line 8: want a single value",
-		baseTarget + "    region: eu-west-1\n":       "key region is given twice",
-		baseTarget + "    container-name: server\n":  `key "container-name" is not known: a target takes region, cluster`,
-		baseTarget + "    secrets: [DB=env::]\n":     "target p: secrets, DB: secret env: the part after the name is empty",
-		"targets:\n  p: {region: us-east-1, service: s}\n":   "target p: cluster, ecr-repository missing",
+		baseTarget + "    smoke-header: X-API-KEY\n":       "target p: smoke-header is set without smoke-header-secret",
+		baseTarget + "    timeout: soon\n":                 `target p: timeout "soon" is not a positive duration`,
+		baseTarget + "    wait: [true]\n":                  "target p: wait: line 8: want a single value",
+		baseTarget + "    region: eu-west-1\n":             "key region is given twice",
+		baseTarget + "    container-name: server\n":        `key "container-name" is not known: a target takes region, cluster`,
+		baseTarget + "    secrets: [DB=env::]\n":           "target p: secrets, DB: secret env: the part after the name is empty",
+		"targets:\n  p: {region: us-east-1, service: s}\n": "target p: cluster, ecr-repository missing",
 	} {
 		if _, err := deployhook.ParseConfig([]byte(cfg), "bad"); err == nil || !strings.Contains(err.Error(), says) {
 			t.Errorf("config\n%s\nerror = %v, want one saying %q", cfg, err, says)

@@ -19,6 +19,8 @@ var (
 	ErrForbidden        = errors.New("forbidden")
 	// ErrStaleEvent: a GitHub event older than MaxEventAge.
 	ErrStaleEvent = errors.New("event too old")
+	// ErrBusy: the hook has no room for the request now; try again.
+	ErrBusy = errors.New("busy")
 )
 
 func statusOf(err error) int {
@@ -38,7 +40,7 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, ErrForbidden):
 		return http.StatusForbidden
-	case errors.Is(err, ErrShuttingDown):
+	case errors.Is(err, ErrShuttingDown), errors.Is(err, ErrBusy):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError

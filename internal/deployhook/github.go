@@ -1,12 +1,14 @@
 package deployhook
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"mime"
 	"net/http"
@@ -23,9 +25,19 @@ import (
 	"github.com/google/go-github/v62/github"
 )
 
-// maxGitHubBody bounds a GitHub delivery; GitHub caps payloads at 25 MB,
-// the events the hook acts on are a few tens of KB.
-const maxGitHubBody = 5 << 20
+// Bounds on the GitHub deliveries the hook reads. GitHub caps payloads at
+// 25 MB; the events the hook acts on are a few tens of KB. A body up to
+// smallGitHubBody is read at once (200 slow connections hold at most
+// 12.8 MB); a larger one, up to maxGitHubBody, waits for one of
+// largeGitHubBodies places, and gets 503 if none frees within
+// largeBodyWait: no number of unauthenticated senders can make the hook
+// hold more than that before a signature is checked.
+const (
+	maxGitHubBody     = 1 << 20
+	smallGitHubBody   = 64 << 10
+	largeGitHubBodies = 8
+	largeBodyWait     = time.Second
+)
 
 // MaxEventAge is how old a GitHub event the hook acts on may be: a captured
 // delivery replayed later, under any delivery id, is refused.
@@ -46,6 +58,15 @@ func (s *Server) handleGitHub() http.HandlerFunc {
 			writeError(w, fmt.Errorf("%w: GitHub webhooks are off: set GITHUB_WEBHOOK_SECRET", ErrNotFound))
 			return
 		}
+		// Decided on the header first: the body of an event the hook does
+		// not act on is never read.
+		event := github.WebHookType(r)
+		switch event {
+		case "ping", "deployment", "workflow_run":
+		default:
+			writeJSON(w, http.StatusAccepted, map[string]string{"ignored": event[:min(len(event), 64)]})
+			return
+		}
 		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 			writeError(w, fmt.Errorf("%w: set the webhook's content type to application/json", ErrUnsupportedMedia))
 			return
@@ -55,7 +76,20 @@ func (s *Server) handleGitHub() http.HandlerFunc {
 			writeError(w, err)
 			return
 		}
-		payload, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxGitHubBody))
+		if r.ContentLength > maxGitHubBody {
+			writeError(w, fmt.Errorf("%w of %d bytes", ErrTooLarge, maxGitHubBody))
+			return
+		}
+		if r.ContentLength < 0 || r.ContentLength > smallGitHubBody {
+			select {
+			case s.largeBodies <- struct{}{}:
+				defer func() { <-s.largeBodies }()
+			case <-time.After(largeBodyWait):
+				writeError(w, fmt.Errorf("%w: too many large GitHub deliveries at once", ErrBusy))
+				return
+			}
+		}
+		payload, signed, err := readGitHubBody(w, r, sig, s.opts.githubSecrets)
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			writeError(w, fmt.Errorf("%w of %d bytes", ErrTooLarge, maxGitHubBody))
@@ -65,7 +99,7 @@ func (s *Server) handleGitHub() http.HandlerFunc {
 			writeError(w, fmt.Errorf("%w: read body: %v", ErrBadRequest, err))
 			return
 		}
-		if !githubSigned(payload, sig, s.opts.githubSecrets) {
+		if !signed {
 			writeError(w, fmt.Errorf("%w: X-Hub-Signature-256", stdwebhook.ErrBadSignature))
 			return
 		}
@@ -74,7 +108,6 @@ func (s *Server) handleGitHub() http.HandlerFunc {
 			return
 		}
 		defer cancel()
-		event := github.WebHookType(r)
 		parsed, err := github.ParseWebHook(event, payload)
 		if err != nil {
 			if strings.Contains(err.Error(), "unknown X-Github-Event") {
@@ -112,17 +145,28 @@ func githubSignature(h http.Header) ([]byte, error) {
 	return sig, nil
 }
 
-// githubSigned compares the body's HMAC under each secret, computed once,
-// with the signature, in constant time.
-func githubSigned(body, sig []byte, secrets [][]byte) bool {
-	for _, secret := range secrets {
-		m := hmac.New(sha256.New, secret)
-		m.Write(body)
-		if hmac.Equal(m.Sum(nil), sig) {
-			return true
-		}
+// readGitHubBody reads a delivery's body, at most maxGitHubBody, hashing it
+// under each secret as it arrives, and says whether one of the HMACs is
+// the signature (compared in constant time).
+func readGitHubBody(w http.ResponseWriter, r *http.Request, sig []byte, secrets [][]byte) ([]byte, bool, error) {
+	var body bytes.Buffer
+	if r.ContentLength > 0 {
+		body.Grow(int(r.ContentLength))
 	}
-	return false
+	macs := make([]hash.Hash, len(secrets))
+	sinks := []io.Writer{&body}
+	for i, secret := range secrets {
+		macs[i] = hmac.New(sha256.New, secret)
+		sinks = append(sinks, macs[i])
+	}
+	if _, err := io.Copy(io.MultiWriter(sinks...), http.MaxBytesReader(w, r.Body, maxGitHubBody)); err != nil {
+		return nil, false, err
+	}
+	signed := false
+	for _, m := range macs {
+		signed = hmac.Equal(m.Sum(nil), sig) || signed
+	}
+	return body.Bytes(), signed, nil
 }
 
 // fresh refuses an event older than MaxEventAge (or from the future).

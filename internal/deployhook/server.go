@@ -25,6 +25,8 @@ type Server struct {
 	requests *requestLog
 	keys     keyring
 	limiter  *httprate.RateLimiter
+	// largeBodies are the places for GitHub bodies over smallGitHubBody.
+	largeBodies chan struct{}
 }
 
 // NewServer returns the hook's handler for the targets of cfg, running jobs
@@ -49,7 +51,8 @@ func NewServer(cfg *Config, runner Runner, opts ...Option) (*Server, error) {
 			return nil, fmt.Errorf("target %s names secrets-env %s, which holds no whsec_ secret", name, t.SecretsEnv)
 		}
 	}
-	s := &Server{config: cfg, runner: runner, opts: o, metrics: newMetrics(), requests: newRequestLog(o.log, o.now), keys: newKeyring(o), limiter: newLimiter(o.rateLimit)}
+	s := &Server{config: cfg, runner: runner, opts: o, metrics: newMetrics(), requests: newRequestLog(o.log, o.now), keys: newKeyring(o), limiter: newLimiter(o.rateLimit),
+		largeBodies: make(chan struct{}, largeGitHubBodies)}
 	var sh sharing
 	if o.store != nil {
 		sh = sharing{shared: o.store, holder: o.replicaID, lockWait: o.lockPoll, lockTTL: o.lockTTL}
