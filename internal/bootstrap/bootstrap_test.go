@@ -305,6 +305,13 @@ func TestFreshApplyMakesTheBaseline(t *testing.T) {
 		!strings.Contains(doc, "ecs:ListServices") || !strings.Contains(doc, "ecs:ListServiceDeployments") || !strings.Contains(doc, "ec2:DescribeNetworkInterfaces") || !strings.Contains(doc, "ecr:CreateRepository") || !strings.Contains(doc, "ecs:CreateAction:RegisterTaskDefinition") {
 		t.Errorf("deploy policy = %s", doc)
 	}
+	// Narrowed to what a deploy needs: revisions of its own family are
+	// deregistered, and of the secrets only the API key's value is read.
+	if doc := fmt.Sprint(deployPolicy.PolicyDocument); !strings.Contains(doc, "Action:[ecs:DeregisterTaskDefinition] Effect:Allow Resource:arn:aws:ecs:"+testbed.Region+":123456789012:task-definition/"+e.cfg.Family+":*") ||
+		!strings.Contains(doc, "Action:[secretsmanager:GetSecretValue] Effect:Allow Resource:arn:aws:secretsmanager:") || strings.Count(doc, "secretsmanager:GetSecretValue") != 1 ||
+		!strings.Contains(doc, "api-key") {
+		t.Errorf("deploy policy is not narrowed to its family and the API key: %s", doc)
+	}
 
 	// The second apply changes nothing and says so.
 	if n := bootstrap.Changes(out); n != 0 {

@@ -109,6 +109,17 @@ func (s *Stack) secretPatterns() []string {
 	return []string{secretPattern(o.AppSecretARN, arn(s.cfg.AppSecret)), secretPattern(o.APIKeySecretARN, arn(s.cfg.APIKeySecret))}
 }
 
+// family is the task definition family of the service: the one it runs,
+// else the config's.
+func (s *Stack) family() string {
+	if arn := s.get().TaskDefinitionARN; arn != "" {
+		if f, _, ok := strings.Cut(lastSegment(arn), ":"); ok && f != "" {
+			return f
+		}
+	}
+	return s.cfg.Family
+}
+
 // githubTrust lets the jobs of one OIDC subject assume a role.
 func (s *Stack) githubTrust(subject string) func() string {
 	host := s.cfg.GitHub.TokenHost()
@@ -145,13 +156,18 @@ func (s *Stack) deployPolicy() string {
 		// Read-only, so that "cluster/service not found" can name those that exist.
 		map[string]any{"Sid": "ListForErrors", "Effect": "Allow", "Resource": "*", "Action": []string{"ecs:ListClusters", "ecs:ListServices"}},
 		map[string]any{"Sid": "TaskDefinitions", "Effect": "Allow", "Resource": "*", "Action": []string{
-			"ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions", "ecs:RegisterTaskDefinition"}},
+			"ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions", "ecs:RegisterTaskDefinition"}},
+		// keep-revisions: the service's own family, no other.
+		map[string]any{"Sid": "PruneOwnFamily", "Effect": "Allow", "Action": []string{"ecs:DeregisterTaskDefinition"},
+			"Resource": fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/%s:*", s.cfg.Region, account, s.family())},
 		// pre-deploy-command: one task of the family in the cluster, its log lines.
 		map[string]any{"Sid": "PreDeployTask", "Effect": "Allow", "Resource": "*", "Action": []string{"ecs:RunTask", "ecs:StopTask"},
 			"Condition": map[string]any{"ArnEquals": map[string]any{"ecs:cluster": o.ClusterARN}}},
 		map[string]any{"Sid": "PreDeployLogs", "Effect": "Allow", "Resource": strings.TrimSuffix(o.LogGroupARN, ":*") + ":log-stream:*", "Action": []string{"logs:GetLogEvents"}},
-		// secrets input and smoke-header-secret: the baseline's own secrets only.
-		map[string]any{"Sid": "ReadBaselineSecrets", "Effect": "Allow", "Resource": s.secretPatterns(), "Action": []string{"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"}},
+		// secrets input: the baseline's own secrets are named by ARN (no
+		// value is read); smoke-header-secret: the API key's value, no other.
+		map[string]any{"Sid": "NameBaselineSecrets", "Effect": "Allow", "Resource": s.secretPatterns(), "Action": []string{"secretsmanager:DescribeSecret"}},
+		map[string]any{"Sid": "ReadAPIKey", "Effect": "Allow", "Resource": s.secretPatterns()[1], "Action": []string{"secretsmanager:GetSecretValue"}},
 		// Tags only as part of registering a revision, never on anything else.
 		map[string]any{"Sid": "TagNewRevisions", "Effect": "Allow", "Resource": "*", "Action": []string{"ecs:TagResource"},
 			"Condition": map[string]any{"StringEquals": map[string]any{"ecs:CreateAction": "RegisterTaskDefinition"}}},
