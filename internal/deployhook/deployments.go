@@ -64,7 +64,14 @@ func (s *Server) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, key
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: read body: %v", ErrBadRequest, err)
 	}
-	i, err := signed.Match(body, s.keys.secrets)
+	content := body
+	if stdwebhook.IsRead(r.Method) {
+		if len(body) > 0 {
+			return nil, 0, fmt.Errorf("%w: a %s has no body", ErrBadRequest, r.Method)
+		}
+		content = stdwebhook.ReadContent(r.Method, r.URL.EscapedPath())
+	}
+	i, err := signed.Match(content, s.keys.secrets)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -75,6 +82,9 @@ func (s *Server) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, key
 // signature checked (else 401), its client within its rate (else 429).
 func (s *Server) signedRead(w http.ResponseWriter, r *http.Request) (*http.Request, key, context.CancelFunc, bool) {
 	_, k, err := s.readSigned(w, r)
+	if err == nil && !s.reads.first(r.Header.Get("webhook-id"), s.opts.now()) {
+		err = fmt.Errorf("%w: webhook-id %s was used for a read already: sign each read with an id of its own", stdwebhook.ErrBadID, r.Header.Get("webhook-id"))
+	}
 	if err != nil {
 		writeError(w, err)
 		return r, k, func() {}, false

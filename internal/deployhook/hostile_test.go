@@ -461,3 +461,36 @@ func TestJobEventsAreBounded(t *testing.T) {
 		t.Errorf("%d events, %d bytes, last %q", len(j.Events), total, j.Events[len(j.Events)-1][:min(80, len(j.Events[len(j.Events)-1]))])
 	}
 }
+
+// TestSignedReadsBindMethodPathAndID: a captured signed GET of one job,
+// replayed to /v1/targets or to the same path, is refused.
+func TestSignedReadsBindMethodPathAndID(t *testing.T) {
+	t.Parallel()
+	h := newHook(t, &fakeRunner{})
+	id := decode(t, h.post(t, `{"target":"production","sha":"`+sha+`"}`, nil))["id"].(string)
+	get := func(path string, sign func(*http.Request)) int {
+		req, _ := http.NewRequest(http.MethodGet, h.srv.URL+path, nil)
+		sign(req)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	var captured http.Header
+	first := get("/v1/deployments/"+id, func(r *http.Request) {
+		h.secret.SignRequest(r, "msg_captured_read", time.Now(), nil)
+		captured = r.Header.Clone()
+	})
+	if first != http.StatusOK {
+		t.Fatalf("the signed read: %d, want 200", first)
+	}
+	replay := func(r *http.Request) { r.Header = captured.Clone() }
+	if code := get("/v1/targets", replay); code != http.StatusUnauthorized {
+		t.Errorf("the read's signature on /v1/targets: %d, want 401", code)
+	}
+	if code := get("/v1/deployments/"+id, replay); code != http.StatusUnauthorized {
+		t.Errorf("the same read again: %d, want 401", code)
+	}
+}

@@ -27,6 +27,7 @@ type Server struct {
 	limiter  *httprate.RateLimiter
 	// largeBodies are the places for GitHub bodies over smallGitHubBody.
 	largeBodies chan struct{}
+	reads       readIDs
 }
 
 // NewServer returns the hook's handler for the targets of cfg, running jobs

@@ -91,12 +91,25 @@ func (s Secret) mac(id, ts string, body []byte) []byte {
 	return m.Sum(nil)
 }
 
-// SignRequest sets the Standard Webhooks headers on req for body.
+// SignRequest sets the Standard Webhooks headers on req for body. A read
+// (GET or HEAD), which has no body, is signed over ReadContent instead, so
+// that its signature holds for that method and path alone.
 func (s Secret) SignRequest(req *http.Request, id string, ts time.Time, body []byte) {
+	if IsRead(req.Method) {
+		body = ReadContent(req.Method, req.URL.EscapedPath())
+	}
 	req.Header.Set("webhook-id", id)
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts.Unix(), 10))
 	req.Header.Set("webhook-signature", s.Sign(id, ts, body))
 }
+
+// IsRead reports whether a request of method reads: its signature is over
+// ReadContent.
+func IsRead(method string) bool { return method == http.MethodGet || method == http.MethodHead }
+
+// ReadContent is what a read is signed over in place of a body, so that a
+// captured signed GET of one path opens no other: "GET /v1/targets".
+func ReadContent(method, path string) []byte { return []byte(method + " " + path) }
 
 // Signed is what a request's headers say of its signature, checked before
 // its body is read.
