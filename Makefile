@@ -25,11 +25,16 @@ unit:
 # duration races Go 1.26's fuzz coordinator at its deadline and fails with
 # "context deadline exceeded" on a loaded machine (golang/go#75804).
 FUZZ_EXECS ?= 30000x
+# The routing target serves a signed delivery through the whole handler
+# and its queue per execution: a tenth of the others' rate.
+FUZZ_ROUTING_EXECS ?= 8000x
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZ_EXECS) ./internal/stdwebhook/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeDeployRequest$$' -fuzztime $(FUZZ_EXECS) ./internal/deployhook/
 	$(GO) test -run '^$$' -fuzz '^FuzzGitHubRoute$$' -fuzztime $(FUZZ_EXECS) ./internal/deployhook/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZ_EXECS) ./internal/deployhook/
+	$(GO) test -run '^$$' -fuzz '^FuzzWorkflowRunRouting$$' -fuzztime $(FUZZ_ROUTING_EXECS) ./internal/deployhook/
+	$(GO) test -run '^$$' -fuzz '^FuzzHookAnswer$$' -fuzztime $(FUZZ_EXECS) ./internal/action/
 
 # actionlint over every workflow, then again over copies in which
 # autonote/deploy-action@v1 points at this checkout's action.yml, so the

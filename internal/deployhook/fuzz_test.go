@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -137,6 +138,51 @@ func FuzzParseConfig(f *testing.F) {
 			if _, ok := c.Targets[c.GitHub.Target]; !ok || c.GitHub.Branch == "" {
 				t.Fatalf("accepted workflow %s without a target or branch", c.GitHub.Workflow)
 			}
+		}
+	})
+}
+
+// FuzzWorkflowRunRouting: a signed workflow_run whose fields vary makes a
+// job only when it is a successful push run of the configured workflow on
+// the branch, from the repository itself, of a full SHA, and, for a
+// re-run, of the branch's head (the stand-in's head is runSHA).
+func FuzzWorkflowRunRouting(f *testing.F) {
+	f.Add("completed", "success", "push", "master", runSHA, 1, "Codertocat/Hello-World", ".github/workflows/test.yml")
+	f.Add("completed", "success", "push", "master", strings.Repeat("c", 40), 2, "Codertocat/Hello-World", ".github/workflows/test.yml")
+	f.Add("completed", "failure", "pull_request", "feature", runSHA, 1, "mallory/Hello-World", ".github/workflows/other.yml")
+	cfg, err := deployhook.ParseConfig([]byte(testConfig), "fuzz")
+	if err != nil {
+		f.Fatal(err)
+	}
+	api := testbed.NewGitHubAPI(f, func(string, string) bool { return true })
+	api.SetBranchHead("master", runSHA)
+	client := github.NewClient(nil)
+	client.BaseURL, _ = url.Parse(api.URL + "/")
+	s, err := deployhook.NewServer(cfg, &fakeRunner{}, deployhook.WithGitHubSecrets([]byte(githubSecret)), deployhook.WithGitHub(client), deployhook.WithRateLimit(1<<30))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, action, conclusion, event, branch, headSHA string, attempt int, headRepo, workflow string) {
+		body := testbed.GitHubPayload(t, "workflow_run_completed.json",
+			testbed.SetJSON("action", action), testbed.SetJSON("workflow_run.conclusion", conclusion), testbed.SetJSON("workflow_run.event", event),
+			testbed.SetJSON("workflow_run.head_branch", branch), testbed.SetJSON("workflow_run.head_sha", headSHA), testbed.SetJSON("workflow_run.run_attempt", attempt),
+			testbed.SetJSON("workflow_run.head_repository.full_name", headRepo), testbed.SetJSON("workflow.path", workflow))
+		req := httptest.NewRequest(http.MethodPost, "/github", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-GitHub-Event", "workflow_run")
+		m := hmac.New(sha256.New, []byte(githubSecret))
+		m.Write(body)
+		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+		made := strings.Contains(rec.Body.String(), `"status_url"`)
+		want := action == "completed" && conclusion == "success" && event == "push" && branch == "master" && strings.EqualFold(headRepo, "Codertocat/Hello-World") &&
+			path.Base(workflow) == "test.yml" && len(headSHA) == 40 && strings.Trim(headSHA, "0123456789abcdef") == "" && (attempt <= 1 || headSHA == runSHA)
+		if made && !want {
+			t.Fatalf("a job for action %q conclusion %q event %q branch %q sha %q attempt %d repo %q workflow %q: %s", action, conclusion, event, branch, headSHA, attempt, headRepo, workflow, rec.Body)
 		}
 	})
 }
