@@ -540,6 +540,21 @@ func TestBootstrapRoleOnGitHubEnterprise(t *testing.T) {
 	if strings.Contains(string(doc), "role/"+e.cfg.GitHub.BootstrapRole) {
 		t.Errorf("the bootstrap role may change itself:\n%s", doc)
 	}
+	// It attaches only the managed policies the bootstrap uses, and tags EC2
+	// resources only while creating them.
+	for _, want := range []string{`"iam:PolicyARN":["arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy","arn:aws:iam::aws:policy/SecretsManagerReadWrite"]`,
+		`"Action":["ec2:CreateTags"]`, `"ec2:CreateAction":["CreateVpc","CreateSubnet","CreateInternetGateway","CreateRouteTable","CreateSecurityGroup"]`} {
+		if !strings.Contains(string(doc), want) {
+			t.Errorf("bootstrap policy lacks %s:\n%s", want, doc)
+		}
+	}
+	for _, st := range policy.PolicyDocument["Statement"].([]any) {
+		m := st.(map[string]any)
+		acts, _ := json.Marshal(m["Action"])
+		if (strings.Contains(string(acts), "iam:AttachRolePolicy") || strings.Contains(string(acts), "ec2:CreateTags")) && m["Condition"] == nil {
+			t.Errorf("statement %v allows %s unconditioned", m["Sid"], acts)
+		}
+	}
 	if steps, err := e.stack(t, 0).Plan(ctx); err != nil || bootstrap.Changes(steps) != 0 {
 		t.Errorf("re-plan: %v, %d changes; want none: %+v", err, bootstrap.Changes(steps), steps)
 	}
@@ -676,8 +691,11 @@ func TestBadConfigFailsBeforeAnyChange(t *testing.T) {
 			c.GitHub = &bootstrap.GitHub{Repository: "a/b", Branch: "main", Role: "r", TokenURL: "http://github.example.com/_services/token"}
 		}, "github.token-url"},
 		{"bootstrap role is the deploy role", func(c *bootstrap.Config) {
-			c.GitHub = &bootstrap.GitHub{Repository: "a/b", Branch: "main", Role: "r", BootstrapRole: "r"}
+			c.GitHub = &bootstrap.GitHub{Repository: "a/b", Branch: "main", Role: "r", BootstrapRole: "r", BootstrapEnvironment: "bootstrap"}
 		}, "a role of its own"},
+		{"bootstrap role without an environment", func(c *bootstrap.Config) {
+			c.GitHub = &bootstrap.GitHub{Repository: "a/b", Branch: "main", Role: "r", BootstrapRole: "b"}
+		}, "github.bootstrap-role \"b\" needs github.bootstrap-environment"},
 	}
 	for _, tt := range tests {
 		cfg := bootstrap.Default()

@@ -42,17 +42,23 @@ var bootstrapActions = map[string][]string{
 	// everywhere, taking away only on what carries the bootstrap's tag.
 	"Network": {
 		"ec2:AssociateRouteTable", "ec2:AttachInternetGateway", "ec2:AuthorizeSecurityGroupIngress", "ec2:CreateInternetGateway",
-		"ec2:CreateRoute", "ec2:CreateRouteTable", "ec2:CreateSecurityGroup", "ec2:CreateSubnet", "ec2:CreateTags", "ec2:CreateVpc",
+		"ec2:CreateRoute", "ec2:CreateRouteTable", "ec2:CreateSecurityGroup", "ec2:CreateSubnet", "ec2:CreateVpc",
 		"ec2:ModifySubnetAttribute", "ec2:ModifyVpcAttribute", "ec2:ReplaceRoute",
 	},
+	// Tags only as part of a creation (every creation tags itself): never
+	// the bootstrap's tag on a VPC it did not make, which destroy would then
+	// take.
+	"TagOnCreate": {"ec2:CreateTags"},
 	"NetworkTakeOnlyOurs": {
 		"ec2:DeleteInternetGateway", "ec2:DeleteRoute", "ec2:DeleteRouteTable", "ec2:DeleteSecurityGroup", "ec2:DeleteSubnet",
 		"ec2:DeleteVpc", "ec2:DetachInternetGateway", "ec2:DisassociateRouteTable", "ec2:RevokeSecurityGroupIngress",
 	},
 	"Roles": {
-		"iam:AttachRolePolicy", "iam:CreateRole", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
-		"iam:PutRolePolicy", "iam:TagRole", "iam:UpdateAssumeRolePolicy",
+		"iam:CreateRole", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:PutRolePolicy", "iam:TagRole", "iam:UpdateAssumeRolePolicy",
 	},
+	// Only the managed policies the bootstrap attaches, never another (an
+	// AdministratorAccess on the deploy role).
+	"RolesManagedPolicies": {"iam:AttachRolePolicy", "iam:DetachRolePolicy"},
 	"OIDCProvider": {"iam:CreateOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider", "iam:TagOpenIDConnectProvider"},
 	"Secrets": {
 		"secretsmanager:CreateSecret", "secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
@@ -106,8 +112,11 @@ func (s *Stack) bootstrapPolicy() string {
 	return policyDoc(
 		st("Read", "*", nil),
 		st("Network", "*", nil),
+		st("TagOnCreate", "*", map[string]any{"StringEquals": map[string]any{"ec2:CreateAction": []string{
+			"CreateVpc", "CreateSubnet", "CreateInternetGateway", "CreateRouteTable", "CreateSecurityGroup"}}}),
 		st("NetworkTakeOnlyOurs", "*", map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + TagManagedBy: ManagedByValue}}),
 		st("Roles", roles, nil),
+		st("RolesManagedPolicies", roles, map[string]any{"ArnEquals": map[string]any{"iam:PolicyARN": []string{executionPolicy, secretsRWPolicy}}}),
 		st("OIDCProvider", fmt.Sprintf("arn:aws:iam::%s:oidc-provider/%s", account, cfg.GitHub.TokenHost()), nil),
 		st("Secrets", secrets, nil),
 		st("Repository", cmpStr(o.RepositoryARN, arn("ecr", "repository/"+cfg.ECRRepository)), nil),

@@ -105,8 +105,7 @@ type GitHub struct {
 	TokenURL string `yaml:"token-url"`
 	// BootstrapRole, when set, is a second role made for the bootstrap
 	// itself, so bootstrap.yml can plan and apply from GitHub; it trusts
-	// BootstrapEnvironment's jobs when set (the stronger choice), else the
-	// same jobs as the deploy role.
+	// BootstrapEnvironment's jobs alone, which it requires.
 	BootstrapRole        string `yaml:"bootstrap-role"`
 	BootstrapEnvironment string `yaml:"bootstrap-environment"`
 }
@@ -316,6 +315,9 @@ func (c Config) Check() error {
 	}
 	if g := c.GitHub; g != nil && g.TokenURL != "" && (!strings.HasPrefix(g.TokenURL, "https://") || strings.ContainsAny(strings.TrimPrefix(g.TokenURL, "https://"), " ?#")) {
 		add("github.token-url %q: give the https:// issuer of your GitHub's OIDC tokens, e.g. https://github.example.com/_services/token (GitHub Enterprise Server)", g.TokenURL)
+	}
+	if g := c.GitHub; g != nil && g.BootstrapRole != "" && g.BootstrapEnvironment == "" {
+		add("github.bootstrap-role %q needs github.bootstrap-environment: the role changes IAM roles and the network, and without an environment it would trust every job on %s, the deploy role's jobs too; name a GitHub environment with required reviewers (e.g. bootstrap) and run bootstrap.yml in it", g.BootstrapRole, cmpStr(g.Branch, "the branch"))
 	}
 	if g := c.GitHub; g != nil && g.BootstrapRole != "" && g.BootstrapRole == g.Role {
 		add("github.bootstrap-role %q is also github.role: the bootstrap role must be a role of its own", g.BootstrapRole)
