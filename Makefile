@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin
 
-.PHONY: all build deps test-deps test vet staticcheck actionlint unit fuzz demo bench clean
+.PHONY: all build deps test-deps test vet staticcheck actionlint unit unit-fast fuzz demo bench clean
 
 all: build
 
@@ -19,6 +19,12 @@ staticcheck:
 
 unit:
 	$(GO) test -race -count=1 ./...
+
+# The fast layer: every test that needs no server (pure decisions, parsing,
+# judging, summaries, the hook's routing on a fake runner), in seconds, with
+# no moto, registry or simulator; the over-the-wire tests skip themselves.
+unit-fast:
+	$(GO) test -short -count=1 ./...
 
 # Each fuzz target runs briefly on every make test; a finding is written
 # to testdata/fuzz and fails the run. Budgets are counts, not durations: a

@@ -36,7 +36,7 @@ const (
 // more: each gets its status, and not one deploy starts (counted where a
 // deploy would land, at the ECS simulator).
 func TestHostileRequestsStartNothing(t *testing.T) {
-	bed, err := testbed.Start(moto)
+	bed, err := testbed.Start(motoServer.Get(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func bodyOf(s string) io.ReadCloser { return io.NopCloser(strings.NewReader(s)) 
 // once and answers the rest 503, so its heap grows by a few MiB, not 200;
 // a signed delivery sent meanwhile is answered.
 func TestSlowForgedBodiesHoldLittleMemory(t *testing.T) {
-	bed, err := testbed.Start(moto)
+	bed, err := testbed.Start(motoServer.Get(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,9 +32,9 @@ import (
 	"github.com/autonote/deploy-action/internal/testbed"
 )
 
-var moto *testbed.Moto
+var motoServer testbed.LazyMoto
 
-func TestMain(m *testing.M) { testbed.Main(m, &moto) }
+func TestMain(m *testing.M) { os.Exit(motoServer.Run(m)) }
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -125,7 +125,7 @@ func waitJob(t *testing.T, url string) deployhook.Job {
 }
 
 func TestHookDeploysThroughECS(t *testing.T) {
-	bed, err := testbed.Start(moto, ecssim.WithDuration(300*time.Millisecond))
+	bed, err := testbed.Start(motoServer.Get(t), ecssim.WithDuration(300*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestHookDeploysThroughECS(t *testing.T) {
 // TestHookRunsTheLifecycle: a target with a migration, a smoke check and
 // keep-revisions deploys as the action does.
 func TestHookRunsTheLifecycle(t *testing.T) {
-	bed, err := testbed.Start(moto, ecssim.WithDuration(200*time.Millisecond))
+	bed, err := testbed.Start(motoServer.Get(t), ecssim.WithDuration(200*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +275,7 @@ func TestHookRunsTheLifecycle(t *testing.T) {
 // action's rollout of build A is in flight. The job waits for A to settle,
 // then deploys B; the rollback target is then A, the last stable revision.
 func TestHookJobMeetsAnActionsRollout(t *testing.T) {
-	bed, err := testbed.Start(moto, ecssim.WithDuration(200*time.Millisecond))
+	bed, err := testbed.Start(motoServer.Get(t), ecssim.WithDuration(200*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +325,7 @@ func TestHookJobMeetsAnActionsRollout(t *testing.T) {
 // TestOversizedHeadersAreRefused: 20,000 forged signatures (960 KB of
 // header) are refused by the HTTP server before any handler runs.
 func TestOversizedHeadersAreRefused(t *testing.T) {
-	bed, err := testbed.Start(moto)
+	bed, err := testbed.Start(motoServer.Get(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +349,7 @@ func TestOversizedHeadersAreRefused(t *testing.T) {
 
 // TestMetricsOnTheirOwnAddress: /metrics answers on -metrics-addr only.
 func TestMetricsOnTheirOwnAddress(t *testing.T) {
-	bed, err := testbed.Start(moto)
+	bed, err := testbed.Start(motoServer.Get(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +376,7 @@ func TestMetricsOnTheirOwnAddress(t *testing.T) {
 }
 
 func TestSlowClientIsCutOff(t *testing.T) {
-	bed, err := testbed.Start(moto)
+	bed, err := testbed.Start(motoServer.Get(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -428,7 +428,7 @@ func TestRunRefusesBadSetup(t *testing.T) {
 }
 
 func TestHookWithASharedTable(t *testing.T) {
-	bed, err := testbed.Start(moto)
+	bed, err := testbed.Start(motoServer.Get(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -469,7 +469,7 @@ func TestHookWithASharedTable(t *testing.T) {
 // the key, no secret value is in the job's events, and the rollout in
 // flight was superseded, not waited for.
 func TestHookTargetTakesTheActionsSettings(t *testing.T) {
-	bed, err := testbed.Start(moto, ecssim.WithDuration(200*time.Millisecond))
+	bed, err := testbed.Start(motoServer.Get(t), ecssim.WithDuration(200*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -615,7 +615,7 @@ func deploy(t *testing.T, base, sha string) deployhook.Job {
 // a target's secrets-env naming an empty variable is refused with what to
 // put in it.
 func TestStartupSaysWhatIsMissing(t *testing.T) {
-	bed, err := testbed.Start(moto)
+	bed, err := testbed.Start(motoServer.Get(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,11 +38,11 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
-var moto *testbed.Moto
+var motoServer testbed.LazyMoto
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	testbed.Main(m, &moto)
+	os.Exit(motoServer.Run(m))
 }
 
 var fastPolling = ecsdeploy.Polling{Fast: 10 * time.Millisecond, Average: 10 * time.Millisecond, Slow: 20 * time.Millisecond}
@@ -67,7 +67,7 @@ var (
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	bed, err := testbed.Start(moto, ecssim.WithDuration(150*time.Millisecond))
+	bed, err := testbed.Start(motoServer.Get(t), ecssim.WithDuration(150*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,15 +16,15 @@ import (
 	"github.com/autonote/deploy-action/internal/testbed"
 )
 
-var moto *testbed.Moto
+var motoServer testbed.LazyMoto
 
-func TestMain(m *testing.M) { testbed.Main(m, &moto) }
+func TestMain(m *testing.M) { os.Exit(motoServer.Run(m)) }
 
 // TestTerminalStatus runs "deploy-action status" as a person at a laptop
 // would: flags for inputs, the shell's environment for credentials.
 func TestTerminalStatus(t *testing.T) {
 	t.Parallel()
-	bed, err := testbed.Start(moto, ecssim.WithDuration(100*time.Millisecond))
+	bed, err := testbed.Start(motoServer.Get(t), ecssim.WithDuration(100*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,6 +44,7 @@ func mutatingOps(c *bootstrap.Calls) []string {
 func TestAdoptConsoleStack(t *testing.T) {
 	t.Parallel()
 	// The console's names are the defaults: this test has a moto of its own.
+	testbed.SkipShort(t, "moto")
 	m, err := testbed.StartMoto(context.Background())
 	if err != nil {
 		t.Fatal(err)

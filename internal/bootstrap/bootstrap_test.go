@@ -26,9 +26,9 @@ import (
 	"github.com/autonote/deploy-action/internal/testbed"
 )
 
-var moto *testbed.Moto
+var motoServer testbed.LazyMoto
 
-func TestMain(m *testing.M) { testbed.Main(m, &moto) }
+func TestMain(m *testing.M) { os.Exit(motoServer.Run(m)) }
 
 var seq atomic.Int64
 
@@ -43,7 +43,7 @@ type env struct {
 
 func newEnv(t *testing.T, withGitHub bool) *env {
 	t.Helper()
-	bed, err := testbed.Start(moto)
+	bed, err := testbed.Start(motoServer.Get(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,10 +11,12 @@ import (
 
 	"github.com/autonote/deploy-action/internal/demo"
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
+	"github.com/autonote/deploy-action/internal/testbed"
 )
 
 // TestDemo runs make demo's steps in short form and checks what a user sees.
 func TestDemo(t *testing.T) {
+	testbed.SkipShort(t, "the whole test bed: moto, the simulator, docker-registry")
 	out := t.TempDir()
 	stale := filepath.Join(out, "images", "0badc0d")
 	if err := os.MkdirAll(stale, 0o755); err != nil {

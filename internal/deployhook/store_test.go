@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -20,16 +21,16 @@ import (
 	"github.com/autonote/deploy-action/internal/testbed"
 )
 
-var moto *testbed.Moto
+var motoServer testbed.LazyMoto
 
-func TestMain(m *testing.M) { testbed.Main(m, &moto) }
+func TestMain(m *testing.M) { os.Exit(motoServer.Run(m)) }
 
 var tableSeq atomic.Int64
 
 // newTable makes a table in moto's DynamoDB as the docs say to make it.
 func newTable(t *testing.T) (*dynamodb.Client, string) {
 	t.Helper()
-	bed, err := testbed.Start(moto)
+	bed, err := testbed.Start(motoServer.Get(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -13,15 +14,13 @@ import (
 	"github.com/autonote/deploy-action/internal/testbed"
 )
 
-var moto *testbed.Moto
+var motoServer testbed.LazyMoto
 
-func TestMain(m *testing.M) {
-	testbed.Main(m, &moto)
-}
+func TestMain(m *testing.M) { os.Exit(motoServer.Run(m)) }
 
 func TestLogin(t *testing.T) {
 	t.Parallel()
-	bed, err := testbed.Start(moto)
+	bed, err := testbed.Start(motoServer.Get(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +56,7 @@ func TestLogin(t *testing.T) {
 
 func TestHeadNeedsECRCredentials(t *testing.T) {
 	t.Parallel()
-	bed, err := testbed.Start(moto)
+	bed, err := testbed.Start(motoServer.Get(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package ecsdeploy_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -22,11 +23,9 @@ import (
 )
 
 // moto is shared by the package's tests; each test uses names of its own.
-var moto *testbed.Moto
+var motoServer testbed.LazyMoto
 
-func TestMain(m *testing.M) {
-	testbed.Main(m, &moto)
-}
+func TestMain(m *testing.M) { os.Exit(motoServer.Run(m)) }
 
 // fastPolling keeps tests quick; the pacing itself has tests of its own.
 var fastPolling = ecsdeploy.Polling{Fast: 10 * time.Millisecond, Average: 10 * time.Millisecond, Slow: 20 * time.Millisecond}
@@ -59,7 +58,7 @@ type fixtureOpts struct {
 
 func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	t.Helper()
-	bed, err := testbed.Start(moto, ecssim.WithDuration(200*time.Millisecond))
+	bed, err := testbed.Start(motoServer.Get(t), ecssim.WithDuration(200*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -18,9 +19,9 @@ import (
 	"github.com/autonote/deploy-action/internal/testbed"
 )
 
-var moto *testbed.Moto
+var motoServer testbed.LazyMoto
 
-func TestMain(m *testing.M) { testbed.Main(m, &moto) }
+func TestMain(m *testing.M) { os.Exit(motoServer.Run(m)) }
 
 // clock is a clock the test moves by hand.
 type clock struct {
@@ -38,7 +39,7 @@ func (c *clock) add(d time.Duration) {
 func setup(t *testing.T, name string, breaker, rollback bool, opts ...ecssim.Option) (*ecs.Client, *ecssim.Simulator, *clock) {
 	t.Helper()
 	clk := &clock{now: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)}
-	sim, err := ecssim.New(moto.URL, append([]ecssim.Option{ecssim.WithClock(clk.Now), ecssim.WithDuration(10 * time.Second)}, opts...)...)
+	sim, err := ecssim.New(motoServer.Get(t).URL, append([]ecssim.Option{ecssim.WithClock(clk.Now), ecssim.WithDuration(10 * time.Second)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

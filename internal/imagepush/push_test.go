@@ -34,26 +34,39 @@ import (
 )
 
 var (
-	moto *testbed.Moto
-	reg  *testbed.Registry
-	seq  atomic.Int64
+	motoServer testbed.LazyMoto
+	registry   lazyRegistry
+	seq        atomic.Int64
 )
 
 func TestMain(m *testing.M) {
-	testbed.Main(testRun{m}, &moto)
+	code := motoServer.Run(m)
+	registry.stop()
+	os.Exit(code)
 }
 
-// testRun starts the package's docker-registry around the tests.
-type testRun struct{ m *testing.M }
+// lazyRegistry is the package's docker-registry, started on the first
+// test that pushes to it (not in -short, like moto).
+type lazyRegistry struct {
+	once sync.Once
+	r    *testbed.Registry
+	err  error
+}
 
-func (r testRun) Run() int {
-	var err error
-	if reg, err = testbed.StartRegistry(context.Background()); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+func (l *lazyRegistry) get(t testing.TB) *testbed.Registry {
+	t.Helper()
+	testbed.SkipShort(t, "docker-registry")
+	l.once.Do(func() { l.r, l.err = testbed.StartRegistry(context.Background()) })
+	if l.err != nil {
+		t.Fatalf("start docker-registry: %v (make test-deps installs it)", l.err)
 	}
-	defer reg.Stop()
-	return r.m.Run()
+	return l.r
+}
+
+func (l *lazyRegistry) stop() {
+	if l.r != nil {
+		_ = l.r.Stop()
+	}
 }
 
 // target is a fresh ECR repository in moto and the same repository in the
@@ -67,7 +80,7 @@ type target struct {
 
 func newTarget(t *testing.T, create bool) *target {
 	t.Helper()
-	bed, err := testbed.Start(moto)
+	bed, err := testbed.Start(motoServer.Get(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +94,7 @@ func newTarget(t *testing.T, create bool) *target {
 			t.Fatal(err)
 		}
 	}
-	r, err := ecrimage.Login(context.Background(), client, reg.Host)
+	r, err := ecrimage.Login(context.Background(), client, registry.get(t).Host)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +287,7 @@ func TestPushMountsFromAnotherRepository(t *testing.T) {
 	if _, err := imagepush.Push(ctx, from.ecr, from.repo, "v1", img, imagepush.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	src, err := imagepush.Open(ctx, "docker://"+reg.Host+"/"+from.name+":v1", imagepush.Env{Keychain: to.registry})
+	src, err := imagepush.Open(ctx, "docker://"+registry.get(t).Host+"/"+from.name+":v1", imagepush.Env{Keychain: to.registry})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +371,7 @@ func TestPushRefusals(t *testing.T) {
 	t.Run("wrong credentials", func(t *testing.T) {
 		t.Parallel()
 		tg := newTarget(t, true)
-		bad := &ecrimage.Registry{Host: reg.Host, Username: "AWS", Password: "not-the-token"}
+		bad := &ecrimage.Registry{Host: registry.get(t).Host, Username: "AWS", Password: "not-the-token"}
 		repo, _ := bad.Repository(tg.name)
 		_, err := imagepush.Push(ctx, tg.ecr, repo, "v1", randomImage(t, 1), imagepush.Options{})
 		if !errors.Is(err, ecrimage.ErrUnauthorized) || !strings.Contains(err.Error(), "401") {

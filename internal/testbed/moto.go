@@ -14,6 +14,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"testing"
 	"time"
 )
 
@@ -115,15 +117,42 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// Main starts moto for a test package, runs its tests with *moto set, stops
-// moto and exits: func TestMain(m *testing.M) { testbed.Main(m, &moto) }.
-func Main(m interface{ Run() int }, moto **Moto) {
-	var err error
-	if *moto, err = StartMoto(context.Background()); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+// LazyMoto is a test package's moto, started on the first test that asks
+// for it and shared by the package's tests; a package whose tests need no
+// server never starts one. Under go test -short, the fast layer, a test
+// that asks for it is skipped: it crosses the wire, and make test runs it.
+type LazyMoto struct {
+	once sync.Once
+	m    *Moto
+	err  error
+}
+
+// Get returns the package's moto, starting it on first use.
+func (l *LazyMoto) Get(t testing.TB) *Moto {
+	t.Helper()
+	SkipShort(t, "moto")
+	l.once.Do(func() { l.m, l.err = StartMoto(context.Background()) })
+	if l.err != nil {
+		t.Fatalf("start moto: %v (make test-deps says what the test bed needs)", l.err)
 	}
+	return l.m
+}
+
+// Run runs a package's tests and stops its moto, if one was started:
+// func TestMain(m *testing.M) { os.Exit(motoServer.Run(m)) }.
+func (l *LazyMoto) Run(m interface{ Run() int }) int {
 	code := m.Run()
-	_ = (*moto).Stop()
-	os.Exit(code)
+	if l.m != nil {
+		_ = l.m.Stop()
+	}
+	return code
+}
+
+// SkipShort skips a test that crosses the wire in the fast layer
+// (go test -short), saying what it needs; make test runs it.
+func SkipShort(t testing.TB, needs string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("over the wire (" + needs + "): not in the fast layer, go test -short; make test runs it")
+	}
 }
