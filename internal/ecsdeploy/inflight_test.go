@@ -19,8 +19,11 @@ import (
 )
 
 // slowRollouts makes rollouts of "good" images complete and of "broken"
-// ones fail after a second: long enough for a re-run to meet them in flight.
+// ones fail after a second, and a return to the first build take a second
+// too: long enough for a re-run to meet each in flight, on a loaded
+// machine as well.
 func slowRollouts(f *fixture) {
+	f.bed.Sim.SetScenario(":first", ecssim.Scenario{Outcome: ecssim.Complete, After: time.Second})
 	f.bed.Sim.SetScenario("good", ecssim.Scenario{Outcome: ecssim.Complete, After: time.Second})
 	f.bed.Sim.SetScenario("broken", ecssim.Scenario{Outcome: ecssim.Fail, After: time.Second, StoppedReason: "Essential container in task exited", ExitCode: aws.Int32(1)})
 	f.bed.Sim.SetScenario("hangs", ecssim.Scenario{Outcome: ecssim.Hang})
