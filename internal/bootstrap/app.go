@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/autonote/deploy-action/internal/ecsdeploy"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
@@ -737,7 +738,7 @@ func (v *service) create(ctx context.Context) (string, error) {
 	// The placeholder image does not exist yet: the service starts at zero
 	// tasks, and the first deploy scales it to desired-count, which it
 	// reads from this tag.
-	tags := append(s.ecsTags(), ecstypes.Tag{Key: aws.String(TagDesiredCount), Value: aws.String(fmt.Sprint(s.cfg.DesiredCount))})
+	tags := append(s.ecsTags(), ecstypes.Tag{Key: aws.String(ecsdeploy.DesiredCountTag), Value: aws.String(fmt.Sprint(s.cfg.DesiredCount))})
 	out, err := s.c.ECS.CreateService(ctx, &ecs.CreateServiceInput{
 		Cluster: aws.String(s.cfg.Cluster), ServiceName: aws.String(s.cfg.Service), TaskDefinition: aws.String(o.TaskDefinitionARN),
 		DesiredCount: aws.Int32(0), LaunchType: ecstypes.LaunchTypeFargate, Tags: tags, PropagateTags: ecstypes.PropagateTagsService,

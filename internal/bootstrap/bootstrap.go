@@ -33,7 +33,6 @@ const (
 	TagManagedBy      = "managed-by"
 	ManagedByValue    = "deploy-action-bootstrap"
 	TagStack          = "deploy-action:stack"
-	TagDesiredCount   = "deploy-action:desired-count"
 	placeholderTag    = "bootstrap-placeholder"
 	executionPolicy   = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 	secretsRWPolicy   = "arn:aws:iam::aws:policy/SecretsManagerReadWrite"
