@@ -59,7 +59,7 @@ var bootstrapActions = map[string][]string{
 	// Only the managed policies the bootstrap attaches, never another (an
 	// AdministratorAccess on the deploy role).
 	"RolesManagedPolicies": {"iam:AttachRolePolicy", "iam:DetachRolePolicy"},
-	"OIDCProvider": {"iam:CreateOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider", "iam:TagOpenIDConnectProvider"},
+	"OIDCProvider":         {"iam:CreateOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider", "iam:TagOpenIDConnectProvider"},
 	"Secrets": {
 		"secretsmanager:CreateSecret", "secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
 		"secretsmanager:PutSecretValue", "secretsmanager:TagResource",
