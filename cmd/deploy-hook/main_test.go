@@ -636,3 +636,51 @@ func TestStartupSaysWhatIsMissing(t *testing.T) {
 		t.Errorf("an empty secrets-env: %v", err)
 	}
 }
+
+// TestSIGTERMPastGraceInterrupts: a single in-memory replica stopped while
+// a deploy runs and past its grace ends that job interrupted, saying what
+// the service runs at that moment (ECS goes on), and the job queued behind
+// it cancelled; the log says both.
+func TestSIGTERMPastGraceInterrupts(t *testing.T) {
+	bed, err := testbed.Start(motoServer.Get(t), ecssim.WithDuration(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bed.Close()
+	ctx := context.Background()
+	hangs, next := testbed.SHA(), testbed.SHA()
+	for _, sha := range []string{"first", hangs, next} {
+		if _, err := bed.PushRandomImage(ctx, "autonote/server", sha); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bed.Sim.SetScenario(hangs, ecssim.Scenario{Outcome: ecssim.Hang})
+	if _, err := bed.Seed(ctx, testbed.Service{Cluster: "term", Service: "term", Family: "term", DesiredCount: 1,
+		Containers: []types.ContainerDefinition{{Name: aws.String("server"), Image: aws.String(bed.Registry + "/autonote/server:first"), Essential: aws.Bool(true)}}}); err != nil {
+		t.Fatal(err)
+	}
+	base, cancel, done, out := startHook(t, bed, "term", "-grace", "300ms")
+	post := func(sha string) {
+		resp := signed(t, http.MethodPost, base+"/v1/deployments", `{"target":"production","sha":"`+sha+`"}`)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("POST: %s", resp.Status)
+		}
+	}
+	post(hangs)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "service updated") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	post(next)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	log := out.String()
+	for _, want := range []string{`"state":"interrupted"`, "the deploy hook stopped while the deploy ran", "service term runs term:", `"state":"cancelled"`} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+}

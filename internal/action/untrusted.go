@@ -61,7 +61,8 @@ func checkJob(j hookapi.Job) error {
 		return bad("url", "an http(s) URL")
 	}
 	switch j.State {
-	case hookapi.StateQueued, hookapi.StateRunning, hookapi.StateSucceeded, hookapi.StateFailed, hookapi.StateRolledBack, hookapi.StateSuperseded:
+	case hookapi.StateQueued, hookapi.StateRunning, hookapi.StateSucceeded, hookapi.StateFailed, hookapi.StateRolledBack, hookapi.StateSuperseded,
+		hookapi.StateInterrupted, hookapi.StateCancelled:
 		return nil
 	}
 	return bad("state", "a job state")

@@ -350,6 +350,8 @@ func (s *Server) deploymentStatuses(r *http.Request, repository string, id int64
 			if j.TaskDefinition == "" {
 				state = ghdeploy.Error // it failed before it changed anything
 			}
+		case StateInterrupted, StateCancelled:
+			state, desc = ghdeploy.Error, j.Error
 		}
 		if err := d.Status(ctx, state, desc, s.jobURL(r, j.ID), envURL); err != nil {
 			s.opts.log.Warn("could not report the deployment status to GitHub", "job", j.ID, "state", state, "error", err)

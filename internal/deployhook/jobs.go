@@ -21,13 +21,21 @@ type State = hookapi.State
 
 // The states of a job.
 const (
-	StateQueued     = hookapi.StateQueued
-	StateRunning    = hookapi.StateRunning
-	StateSucceeded  = hookapi.StateSucceeded
-	StateFailed     = hookapi.StateFailed
-	StateRolledBack = hookapi.StateRolledBack
-	StateSuperseded = hookapi.StateSuperseded
+	StateQueued      = hookapi.StateQueued
+	StateRunning     = hookapi.StateRunning
+	StateSucceeded   = hookapi.StateSucceeded
+	StateFailed      = hookapi.StateFailed
+	StateRolledBack  = hookapi.StateRolledBack
+	StateSuperseded  = hookapi.StateSuperseded
+	StateInterrupted = hookapi.StateInterrupted
+	StateCancelled   = hookapi.StateCancelled
 )
+
+// Interrupter says what a target's service runs when a job of it is cut
+// short by the hook's shutdown: a Runner that is one fills the job's error.
+type Interrupter interface {
+	Interrupted(ctx context.Context, j Job) string
+}
 
 // Job is one deploy of a SHA to a target: the wire format's job, and what
 // the queue keeps beside it.
@@ -294,7 +302,9 @@ func (q *Queue) start(job *Job) {
 				state = StateFailed
 			}
 		}
-		if cause := context.Cause(ctx); errors.Is(cause, ErrLostHold) {
+		if q.ctx.Err() != nil { // the grace after SIGTERM is over
+			state, msg = StateInterrupted, "interrupted: the deploy hook stopped while the deploy ran, past its grace; "+q.serviceNow(snapshot)
+		} else if cause := context.Cause(ctx); errors.Is(cause, ErrLostHold) {
 			state, msg = StateFailed, cause.Error()+": "+msg
 			q.mu.Lock()
 			job.Events = append(job.Events, cause.Error())
@@ -411,7 +421,10 @@ func (q *Queue) finish(job *Job, state State, taskDefinition, msg string) {
 		q.wg.Add(1)
 		go func() {
 			defer q.wg.Done()
-			h(q.ctx, snapshot)
+			// Not the queue's context: the last statuses of a shutdown go out.
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(q.ctx), 30*time.Second)
+			defer cancel()
+			h(ctx, snapshot)
 		}()
 	}
 }
@@ -454,14 +467,33 @@ func (q *Queue) Shutdown(ctx context.Context) []Job {
 	}
 	q.cancel()
 	q.mu.Lock()
-	defer q.mu.Unlock()
-	var left []Job
+	var left, dirty []Job
 	for _, id := range q.order {
-		if j := q.jobs[id]; j.State == StateQueued || slices.Contains(cut, id) {
+		j := q.jobs[id]
+		if j.State == StateQueued {
+			q.finish(j, StateCancelled, "", "cancelled: the deploy hook stopped before it ran this job; nothing was deployed (send it again)")
+			dirty = append(dirty, q.copy(j))
+		}
+		if j.State == StateCancelled || slices.Contains(cut, id) {
 			left = append(left, q.copy(j))
 		}
 	}
+	q.mu.Unlock()
+	q.save(context.Background(), dirty...)
+	q.wg.Wait() // the statuses of the jobs just ended
 	return left
+}
+
+// serviceNow says what the job's service runs, as the runner reads it,
+// for a job cut short.
+func (q *Queue) serviceNow(j Job) string {
+	in, ok := q.runner.(Interrupter)
+	if !ok {
+		return "what the service runs now was not read: see the deploy-action status command"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return in.Interrupted(ctx, j)
 }
 
 func newID() string {

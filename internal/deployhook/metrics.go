@@ -34,7 +34,7 @@ func newMetrics() *metrics {
 		}),
 	}
 	m.reg.MustRegister(m.requests, m.jobs, m.duration, collectors.NewGoCollector())
-	for _, s := range []State{StateQueued, StateRunning, StateSucceeded, StateFailed, StateRolledBack, StateSuperseded} {
+	for _, s := range []State{StateQueued, StateRunning, StateSucceeded, StateFailed, StateRolledBack, StateSuperseded, StateInterrupted, StateCancelled} {
 		m.jobs.WithLabelValues(string(s)).Set(0)
 	}
 	return m

@@ -496,9 +496,14 @@ func TestShutdownLeavesWhatItMust(t *testing.T) {
 	for _, j := range left {
 		got = append(got, fmt.Sprintf("%s %s", j.ID, j.State))
 	}
-	want := []string{fmt.Sprintf("%s %s", running, deployhook.StateFailed), fmt.Sprintf("%s %s", queued, deployhook.StateQueued)}
+	want := []string{fmt.Sprintf("%s %s", running, deployhook.StateInterrupted), fmt.Sprintf("%s %s", queued, deployhook.StateCancelled)}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("left = %v, want %v", got, want)
+	}
+	for _, j := range left {
+		if !strings.Contains(j.Error, "the deploy hook stopped") {
+			t.Errorf("job %s %s says %q, want why it ended", j.ID, j.State, j.Error)
+		}
 	}
 	resp := h.post(t, `{"target":"production","sha":"`+strings.Repeat("c", 40)+`"}`, nil)
 	if resp.StatusCode != http.StatusServiceUnavailable {
@@ -515,5 +520,34 @@ func TestExampleConfig(t *testing.T) {
 	}
 	if c.GitHub.Target != "production" || c.Targets["production"].Service != "autonote-server-service" {
 		t.Errorf("config = %+v", c)
+	}
+}
+
+// TestShutdownTellsGitHub: a GitHub deployment whose job the shutdown cuts
+// short gets a last status, error, saying so; it is not left in_progress.
+func TestShutdownTellsGitHub(t *testing.T) {
+	t.Parallel()
+	block := make(chan struct{})
+	defer close(block)
+	h := newHook(t, &fakeRunner{run: func(ctx context.Context, j deployhook.Job, report func(string)) (deployhook.Outcome, error) {
+		select {
+		case <-block:
+		case <-ctx.Done():
+		}
+		return deployhook.Outcome{State: deployhook.StateFailed}, ctx.Err()
+	}})
+	if resp := h.delivery(t, "deployment", "deployment.json", githubSecret); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("deployment delivery: %s", resp.Status)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(h.gh.Statuses()) < 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	h.server.Queue().Shutdown(ctx)
+	got := h.gh.Statuses()
+	if len(got) != 2 || !strings.Contains(got[0], " in_progress ") || !strings.Contains(got[1], " error ") {
+		t.Errorf("statuses = %q, want in_progress then error", got)
 	}
 }

@@ -2,9 +2,11 @@ package deployhook
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
 	"github.com/autonote/deploy-action/internal/hookapi"
@@ -69,3 +71,23 @@ func (e *ECSRunner) Status(ctx context.Context, _ string, t Target) (*ecsdeploy.
 	}
 	return d.Status(ctx, t.EngineTarget())
 }
+
+// Interrupted says what the job's service runs now, for a job the hook's
+// shutdown cut short: ECS goes on with whatever rollout was under way.
+func (e *ECSRunner) Interrupted(ctx context.Context, j Job) string {
+	t, ok := e.Config.Targets[j.Target]
+	if !ok {
+		return "target " + j.Target + " is not in the config"
+	}
+	st, err := e.Status(ctx, j.Target, t)
+	if err != nil {
+		return "what the service runs could not be read: " + err.Error()
+	}
+	s := fmt.Sprintf("service %s runs %s (%s), rollout %s, %d of %d tasks running", t.Service, lastPart(st.TaskDefinitionARN), st.Image, st.Rollout, st.Running, st.Desired)
+	if len(st.Deployments) > 0 && st.Deployments[0].Status == "IN_PROGRESS" {
+		s += fmt.Sprintf("; ECS goes on rolling out %s", lastPart(st.Deployments[0].TaskDefinitionARN))
+	}
+	return s
+}
+
+func lastPart(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }

@@ -17,6 +17,11 @@ const (
 	StateFailed     State = "failed"
 	StateRolledBack State = "rolled-back"
 	StateSuperseded State = "superseded"
+	// StateInterrupted: the hook stopped (past its grace) while the deploy
+	// ran; the job's error says what the service ran at that moment.
+	StateInterrupted State = "interrupted"
+	// StateCancelled: the hook stopped before the job ran.
+	StateCancelled State = "cancelled"
 )
 
 // Done reports whether a job in this state has ended.
