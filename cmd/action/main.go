@@ -7,8 +7,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -21,14 +19,7 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := actioncli.Run(ctx, os.Args[1:], os.Getenv, os.Stdout, version)
+	code := actioncli.ExitCode(actioncli.Run(ctx, os.Args[1:], os.Getenv, os.Stdout, version), os.Stderr)
 	stop()
-	var usage actioncli.UsageError
-	switch {
-	case errors.As(err, &usage):
-		fmt.Fprintln(os.Stderr, "deploy-action:", err)
-		os.Exit(2)
-	case err != nil:
-		os.Exit(1)
-	}
+	os.Exit(code)
 }

@@ -53,3 +53,18 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	a := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout))
 	return action.Run(ctx, a, action.WithVersion(version), action.WithTerminal(len(args) > 0))
 }
+
+// ExitCode is the exit code of a run that ended with err: 2 for a command
+// line the binary cannot run (printed to stderr, with the program's name),
+// 1 for a run that failed (already reported), 0 otherwise.
+func ExitCode(err error, stderr io.Writer) int {
+	var usage UsageError
+	switch {
+	case errors.As(err, &usage):
+		fmt.Fprintln(stderr, "deploy-action:", err)
+		return 2
+	case err != nil:
+		return 1
+	}
+	return 0
+}
