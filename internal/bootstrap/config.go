@@ -47,6 +47,11 @@ type Config struct {
 	// address, the seed's layout) or load-balancer (an Application Load
 	// Balancer in front, the tasks' port open to it alone).
 	Endpoint string `yaml:"endpoint"`
+	// Domain is the name on the certificate, the name users call: the
+	// action's url is https://<domain>, and its smoke check sends it to
+	// the load balancer and verifies the certificate against it (the load
+	// balancer carries it as its deploy-action:domain tag).
+	Domain string `yaml:"domain"`
 	// CertificateARN, an ACM certificate, adds an HTTPS listener; HTTP then
 	// redirects to it.
 	CertificateARN string `yaml:"certificate-arn"`
@@ -287,6 +292,9 @@ func (c Config) Check() error {
 			add("certificate-arn and task-ingress-cidrs are for endpoint: load-balancer; with public-ip the port opens to ingress-cidrs")
 		}
 	case EndpointLoadBalancer:
+		if c.Domain != "" && (strings.Contains(c.Domain, "/") || strings.Contains(c.Domain, ":") || !strings.Contains(c.Domain, ".") || strings.ContainsAny(c.Domain, " \t")) {
+			add("domain %q: give the name on the certificate, as users call it, e.g. api.autonote.example (no scheme, no path)", c.Domain)
+		}
 		if c.CertificateARN != "" && !strings.HasPrefix(c.CertificateARN, "arn:aws:acm:") {
 			add("certificate-arn %q is not an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)", c.CertificateARN)
 		}

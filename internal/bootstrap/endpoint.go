@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/autonote/deploy-action/internal/ecsdeploy"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
@@ -278,6 +279,7 @@ type loadBalancer struct {
 	s         *Stack
 	arn       string
 	listeners map[int32]string // port -> listener ARN
+	tagDomain bool             // the domain tag is to be set
 }
 
 func (l *loadBalancer) describe() (string, string) { return "load balancer", l.s.name("alb") }
@@ -313,8 +315,38 @@ func (l *loadBalancer) find(ctx context.Context) (found, error) {
 			ds = append(ds, drift{fmt.Sprintf("no listener on port %d", p), ""})
 		}
 	}
-	s.sortDrift(&f, "load-balancer", ds)
+	if d := s.cfg.Domain; d != "" {
+		tags, err := s.c.ELB.DescribeTags(ctx, &elb.DescribeTagsInput{ResourceArns: []string{l.arn}})
+		if err != nil {
+			return found{}, fmt.Errorf("describe the load balancer's tags: %w", err)
+		}
+		have := ""
+		for _, td := range tags.TagDescriptions {
+			for _, t := range td.Tags {
+				if aws.ToString(t.Key) == ecsdeploy.DomainTag {
+					have = aws.ToString(t.Value)
+				}
+			}
+		}
+		if have != d {
+			ds = append(ds, drift{fmt.Sprintf("domain tag %q, the config says %q (the action's url and smoke check read it)", have, d),
+				fmt.Sprintf("aws elbv2 add-tags --resource-arns %s --tags Key=%s,Value=%s", l.arn, ecsdeploy.DomainTag, d)})
+			// Set on ours (or one handed over) only: an adopted one gets the advice.
+			l.tagDomain = true
+		}
+	}
+	if !s.sortDrift(&f, "load-balancer", ds) {
+		l.tagDomain = false
+	}
 	return f, nil
+}
+
+// domainTags are the load balancer's tags beside the stack's: the domain.
+func (l *loadBalancer) domainTags() []elbtypes.Tag {
+	if d := l.s.cfg.Domain; d != "" {
+		return []elbtypes.Tag{{Key: aws.String(ecsdeploy.DomainTag), Value: aws.String(d)}}
+	}
+	return nil
 }
 
 func (l *loadBalancer) ports() []int32 {
@@ -342,7 +374,7 @@ func (l *loadBalancer) create(ctx context.Context) (string, error) {
 	out, err := s.c.ELB.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{
 		Name: aws.String(s.name("alb")), Subnets: o.PublicSubnetIDs, SecurityGroups: []string{o.LoadBalancerSecurityGroupID},
 		Scheme: elbtypes.LoadBalancerSchemeEnumInternetFacing, Type: elbtypes.LoadBalancerTypeEnumApplication,
-		IpAddressType: elbtypes.IpAddressTypeIpv4, Tags: s.lbTags(),
+		IpAddressType: elbtypes.IpAddressTypeIpv4, Tags: append(s.lbTags(), l.domainTags()...),
 	})
 	if err != nil {
 		return "", fmt.Errorf("create load balancer: %w", err)
@@ -357,6 +389,12 @@ func (l *loadBalancer) create(ctx context.Context) (string, error) {
 // change adds the listeners that are missing.
 func (l *loadBalancer) change(ctx context.Context) error {
 	s := l.s
+	if l.tagDomain {
+		if _, err := s.c.ELB.AddTags(ctx, &elb.AddTagsInput{ResourceArns: []string{l.arn}, Tags: l.domainTags()}); err != nil {
+			return fmt.Errorf("tag the load balancer with its domain: %w", err)
+		}
+		l.tagDomain = false
+	}
 	tg := s.get().TargetGroupARN
 	forward := []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(tg)}}
 	for _, p := range l.ports() {

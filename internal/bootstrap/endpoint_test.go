@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/autonote/deploy-action/internal/bootstrap"
+	"github.com/autonote/deploy-action/internal/ecsdeploy"
 )
 
 // TestLoadBalancerEndpoint makes the baseline with endpoint:
@@ -24,7 +25,7 @@ func TestLoadBalancerEndpoint(t *testing.T) {
 			if https {
 				var cert struct{ CertificateArn string }
 				e.cli(t, &cert, "acm", "request-certificate", "--domain-name", "api.autonote.example")
-				e.cfg.CertificateARN = cert.CertificateArn
+				e.cfg.CertificateARN, e.cfg.Domain = cert.CertificateArn, "api.autonote.example"
 			}
 			s := e.stack(t, 0)
 			if _, err := s.Apply(ctx, nil); err != nil {
@@ -43,6 +44,15 @@ func TestLoadBalancerEndpoint(t *testing.T) {
 				}
 			}
 			e.cli(t, &lbs, "elbv2", "describe-load-balancers", "--names", e.cfg.Name+"-alb")
+			if https {
+				var tags struct {
+					TagDescriptions []struct{ Tags []struct{ Key, Value string } }
+				}
+				e.cli(t, &tags, "elbv2", "describe-tags", "--resource-arns", o.LoadBalancerARN)
+				if len(tags.TagDescriptions) != 1 || !slices.Contains(tags.TagDescriptions[0].Tags, struct{ Key, Value string }{ecsdeploy.DomainTag, "api.autonote.example"}) {
+					t.Errorf("load balancer tags = %+v, want its domain for the action's url and smoke check", tags)
+				}
+			}
 			if lb := lbs.LoadBalancers; len(lb) != 1 || lb[0].Scheme != "internet-facing" || lb[0].Type != "application" ||
 				!slices.Equal(lb[0].SecurityGroups, []string{o.LoadBalancerSecurityGroupID}) || len(lb[0].AvailabilityZones) != 2 {
 				t.Errorf("load balancer = %+v, want an internet-facing ALB in the two public subnets with its own group", lbs)

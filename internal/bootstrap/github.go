@@ -175,7 +175,7 @@ func (s *Stack) deployPolicy() string {
 		// What runs now: the revisions of past deployments, and the tasks'
 		// addresses (EC2's Describe calls take no resource).
 		map[string]any{"Sid": "Status", "Effect": "Allow", "Resource": "*", "Action": []string{"cloudwatch:DescribeAlarms", "ec2:DescribeNetworkInterfaces", "ecs:DescribeServiceRevisions",
-			"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTargetGroups"}},
+			"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeTargetGroups"}},
 		map[string]any{"Sid": "Tasks", "Effect": "Allow", "Resource": "*", "Action": []string{"ecs:ListTasks", "ecs:DescribeTasks"},
 			"Condition": map[string]any{"ArnEquals": map[string]any{"ecs:cluster": o.ClusterARN}}},
 		map[string]any{"Sid": "PassTaskRoles", "Effect": "Allow", "Resource": passRoles, "Action": []string{"iam:PassRole"},

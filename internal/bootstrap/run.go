@@ -102,6 +102,9 @@ func Prepare(inv Invocation) (*Prepared, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
+	if cfg.Endpoint == EndpointLoadBalancer && cfg.CertificateARN != "" && cfg.Domain == "" && inv.Verb != VerbDestroy {
+		p.Warnings = append(p.Warnings, "certificate-arn is set without domain: the load balancer's certificate names your domain, not its own DNS name, so the action's smoke check cannot verify it (and says so) and its url names the load balancer: set domain to the name on the certificate")
+	}
 	if cfg.OpenToTheWorld() && inv.Verb != VerbDestroy {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("the service's port %d is open to the whole internet (ingress-cidrs: 0.0.0.0/0), the seed's development setting: narrow it with ingress-cidrs in %s, e.g. [203.0.113.0/24], or put a load balancer in front (endpoint: load-balancer)", cfg.ContainerPort, cmp.Or(inv.ConfigFile, "a bootstrap config")))
 	}

@@ -121,6 +121,9 @@ type run struct {
 	scaleTo *int32
 	// behindLB is true for a service registered with a load balancer.
 	behindLB bool
+	// lbAddress is the load balancer's own DNS name when the URL names its
+	// domain instead: where the smoke check connects.
+	lbAddress string
 }
 
 // DesiredCountTag on a service at zero tasks is the count its first deploy

@@ -14,7 +14,14 @@ type ELBAPI interface {
 	DescribeTargetGroups(ctx context.Context, in *elb.DescribeTargetGroupsInput, opts ...func(*elb.Options)) (*elb.DescribeTargetGroupsOutput, error)
 	DescribeLoadBalancers(ctx context.Context, in *elb.DescribeLoadBalancersInput, opts ...func(*elb.Options)) (*elb.DescribeLoadBalancersOutput, error)
 	DescribeListeners(ctx context.Context, in *elb.DescribeListenersInput, opts ...func(*elb.Options)) (*elb.DescribeListenersOutput, error)
+	DescribeTags(ctx context.Context, in *elb.DescribeTagsInput, opts ...func(*elb.Options)) (*elb.DescribeTagsOutput, error)
 }
+
+// DomainTag on a load balancer is the name on its certificate, the name
+// users call: the bootstrap's domain. The URL is https://<it>, and the
+// smoke check sends it (SNI, Host) to the load balancer's address and
+// verifies the certificate against it.
+const DomainTag = "deploy-action:domain"
 
 // WithLoadBalancers lets the engine name a service's load balancer as its
 // URL. Without it (or with nil, the default) the URL is a task's own address.
@@ -53,5 +60,20 @@ func (r *run) lbURL(ctx context.Context, svc *types.Service) (string, error) {
 			scheme = "https://"
 		}
 	}
-	return scheme + aws.ToString(lbs.LoadBalancers[0].DNSName), nil
+	dns := aws.ToString(lbs.LoadBalancers[0].DNSName)
+	if scheme == "https://" {
+		tags, err := r.elb.DescribeTags(ctx, &elb.DescribeTagsInput{ResourceArns: []string{arn}})
+		if err != nil {
+			return "", fmt.Errorf("describe the load balancer's tags: %w", err)
+		}
+		for _, d := range tags.TagDescriptions {
+			for _, t := range d.Tags {
+				if aws.ToString(t.Key) == DomainTag && aws.ToString(t.Value) != "" {
+					r.lbAddress = dns
+					return scheme + aws.ToString(t.Value), nil
+				}
+			}
+		}
+	}
+	return scheme + dns, nil
 }

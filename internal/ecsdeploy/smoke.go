@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -21,9 +22,10 @@ type Smoke struct {
 	Header, HeaderValue string
 	// Timeout bounds the whole check; zero means DefaultSmokeTimeout.
 	Timeout time.Duration
-	// Client makes the requests; nil means one with a 5s timeout that
-	// follows no redirect.
-	Client *http.Client
+	// Transport is the base of the requests' transport (its dialer and TLS
+	// roots); nil means http.DefaultTransport's. The check follows no
+	// redirect and gives each request 5s.
+	Transport *http.Transport
 }
 
 // DefaultSmokeTimeout is how long new tasks have to answer.
@@ -48,10 +50,10 @@ func (r *run) smoke(ctx context.Context) error {
 	if timeout <= 0 {
 		timeout = DefaultSmokeTimeout
 	}
-	client := sm.Client
-	if client == nil {
-		client = &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if r.res.LoadBalanced && strings.HasPrefix(r.res.URL, "https://") && r.lbAddress == "" {
+		return fmt.Errorf("smoke check: the load balancer listens on 443, but names no domain (the bootstrap config's domain, its %s tag), so its certificate cannot be checked against the name users call: set domain, or drop smoke-path", DomainTag)
 	}
+	client := r.smokeClient()
 	deadline := r.clock.Now().Add(timeout)
 	pending := map[string]string{} // url -> its last answer
 	for _, a := range targets {
@@ -83,6 +85,32 @@ func (r *run) smoke(ctx context.Context) error {
 		case <-r.clock.After(r.poll.Fast):
 		}
 	}
+}
+
+// smokeClient makes the smoke check's requests. Behind a load balancer
+// named by its domain, it connects to the load balancer's own address but
+// sends the domain as SNI and Host, and verifies the certificate against
+// it, as a user's browser does.
+func (r *run) smokeClient() *http.Client {
+	base := r.req.Smoke.Transport
+	if base == nil {
+		base = http.DefaultTransport.(*http.Transport)
+	}
+	tr := base.Clone()
+	if lb := r.lbAddress; lb != "" {
+		domain := strings.TrimPrefix(r.res.URL, "https://")
+		dial := tr.DialContext
+		if dial == nil {
+			dial = (&net.Dialer{Timeout: 5 * time.Second}).DialContext
+		}
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if host, port, err := net.SplitHostPort(addr); err == nil && strings.EqualFold(host, domain) {
+				addr = net.JoinHostPort(lb, port)
+			}
+			return dial(ctx, network, addr)
+		}
+	}
+	return &http.Client{Transport: tr, Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // schemeOf is https:// for a load balancer that listens on 443.
