@@ -133,7 +133,7 @@ func TestHTTPS(t *testing.T) {
 				t.Fatal(err)
 			}
 			req := f.request(f.image("tls-" + strings.ReplaceAll(tt.name, " ", "-")))
-			req.Smoke = &ecsdeploy.Smoke{Path: "/health", Timeout: 300 * time.Millisecond, Transport: base}
+			req.Smoke = &ecsdeploy.Smoke{Path: "/health", Timeout: 2 * time.Second, Transport: base}
 			res, err := d.Deploy(ctx, req)
 			if tt.wantOK {
 				if err != nil || res.Status != ecsdeploy.StatusSucceeded || res.URL != "https://"+domain {
