@@ -37,7 +37,7 @@ func (r *runner) bootstrap(ctx context.Context, rep Report) (Report, error) {
 	// The region input defaults to AWS_REGION; only one given explicitly
 	// must agree with the config's.
 	regionWords := "aws-region"
-	if in.terminal() {
+	if in.terminal {
 		regionWords = "-aws-region"
 	}
 	prep, err := bootstrap.Prepare(bootstrap.Invocation{Verb: verb, ConfigFile: file, Region: a.GetInput("aws-region"), RegionWords: regionWords, Getenv: a.Getenv})

@@ -45,7 +45,9 @@ type Inputs struct {
 	BootstrapConfig  string
 	// TaskDefinition deploys this revision as it is (family:revision or ARN).
 	TaskDefinition string
-	words          deployspec.Words
+	// terminal: the inputs came from a terminal's flags, and errors name
+	// flags.
+	terminal bool
 	// given are the deploy settings the workflow (or the terminal) set.
 	given []string
 }
@@ -64,9 +66,10 @@ const (
 var secretInputs = [...]string{"github-token", "webhook-secret"}
 
 // ParseInputs reads and checks every input. An error names the input as
-// words does (an input in a workflow, a flag in a terminal) and says what
-// it takes. Values of env are masked before anything else happens.
-func ParseInputs(a *githubactions.Action, words deployspec.Words) (Inputs, error) {
+// the person set it (an input in a workflow, a flag in a terminal) and
+// says what it takes. Values of env are masked before anything else
+// happens.
+func ParseInputs(a *githubactions.Action, terminal bool) (Inputs, error) {
 	in := Inputs{
 		Command:         Command(strings.ToLower(a.GetInput("command"))),
 		RoleToAssume:    a.GetInput("role-to-assume"),
@@ -79,7 +82,7 @@ func ParseInputs(a *githubactions.Action, words deployspec.Words) (Inputs, error
 		WebhookSecret:   a.GetInput("webhook-secret"),
 		BootstrapConfig: a.GetInput("bootstrap-config"),
 		TaskDefinition:  a.GetInput("task-definition"),
-		words:           words,
+		terminal:        terminal,
 	}
 	in.Environment = cmp.Or(in.Environment, DefaultEnvironment)
 	if in.Command == "" {
@@ -93,7 +96,7 @@ func ParseInputs(a *githubactions.Action, words deployspec.Words) (Inputs, error
 		}
 	}
 	var err error
-	in.Spec, err = deployspec.Parse(deployspec.SourceFunc(a.GetInput), words,
+	in.Spec, err = deployspec.Parse(deployspec.SourceFunc(a.GetInput), in.words(),
 		deployspec.Env{Region: cmp.Or(a.Getenv("AWS_REGION"), a.Getenv("AWS_DEFAULT_REGION"))})
 	for _, v := range in.Masks() {
 		a.AddMask(v)
@@ -149,23 +152,20 @@ func ParseInputs(a *githubactions.Action, words deployspec.Words) (Inputs, error
 	return in, nil
 }
 
-// name is how the person names an input: as words says.
-func (in Inputs) name(input string) string {
-	if in.words == nil {
-		return deployspec.InputWords(deployspec.Setting{Name: input})
+// words names settings as the person set them.
+func (in Inputs) words() deployspec.Words {
+	if in.terminal {
+		return deployspec.FlagWords
 	}
-	return in.words(deployspec.Setting{Name: input})
+	return deployspec.InputWords
 }
 
-// terminal says the inputs came from a terminal's flags.
-func (in Inputs) terminal() bool {
-	st := deployspec.Setting{Name: "aws-region"}
-	return in.words != nil && in.words(st) == deployspec.FlagWords(st)
-}
+// name is how the person names an input: "input tag", "flag -tag".
+func (in Inputs) name(input string) string { return in.words()(deployspec.Setting{Name: input}) }
 
 // the names an input in a sentence: "the sha input", "the -sha flag".
 func (in Inputs) the(input string) string {
-	if in.terminal() {
+	if in.terminal {
 		return "the -" + input + " flag"
 	}
 	return "the " + input + " input"
@@ -174,7 +174,7 @@ func (in Inputs) the(input string) string {
 // envWords names where environment variables are set, in the words of
 // the front end in use.
 func (in Inputs) envWords() string {
-	if in.terminal() {
+	if in.terminal {
 		return "the shell's environment"
 	}
 	return "the workflow's env"
@@ -206,10 +206,11 @@ func parseBool(a *githubactions.Action, words, name string, def bool) (bool, err
 	return b, nil
 }
 
-// hookOwned are the deploy settings a hook job takes from its target's
-// config, never from the request.
-var hookOwned = [...]string{"env", "secrets", "pre-deploy-command", "pre-deploy-timeout", "smoke-path", "smoke-timeout",
-	"smoke-header", "smoke-header-secret", "keep-revisions", "fail-after", "on-rollout-in-progress", "rollback-on-failure"}
+// notHookOwned are the deploy settings that still mean something with
+// webhook-url: wait and timeout bound how the step follows the job, and the
+// target's address (the hook's target names its own) is ignored. Every
+// other setting, a new one too, is the hook target's and refused here.
+var notHookOwned = [...]string{"aws-region", "cluster", "service", "container-name", "ecr-repository", "registry", "wait", "timeout"}
 
 // checkHook checks the inputs of a deploy through the deploy hook, which
 // takes a target (the environment input) and a full commit SHA.
@@ -226,7 +227,7 @@ func (in Inputs) checkHook() error {
 	}
 	var owned []string
 	for _, name := range in.given {
-		if slices.Contains(hookOwned[:], name) {
+		if !slices.Contains(notHookOwned[:], name) {
 			owned = append(owned, name)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/autonote/deploy-action/internal/deployspec"
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
 )
 
@@ -48,8 +47,8 @@ func WithClock(now func() time.Time) Option {
 // ecsdeploy.DefaultPolling().
 func WithPolling(p ecsdeploy.Polling) Option {
 	return func(o *options) error {
-		if p.Fast <= 0 || p.Average < p.Fast || p.Slow < p.Fast {
-			return fmt.Errorf("polling %+v: want 0 < Fast <= Average and Fast <= Slow", p)
+		if err := p.Check(); err != nil {
+			return err
 		}
 		o.polling = p
 		return nil
@@ -63,11 +62,4 @@ func WithTerminal(terminal bool) Option {
 		o.terminal = terminal
 		return nil
 	}
-}
-
-func (o options) words() deployspec.Words {
-	if o.terminal {
-		return deployspec.FlagWords
-	}
-	return deployspec.InputWords
 }

@@ -81,7 +81,7 @@ type session struct {
 // run runs the command the inputs name and returns its report, filled as
 // far as the command got, with the error that stopped it.
 func (r *runner) run(ctx context.Context) (Report, error) {
-	in, err := ParseInputs(r.a, r.opts.words())
+	in, err := ParseInputs(r.a, r.opts.terminal)
 	r.in = in
 	rep := Report{Command: cmp.Or(in.Command, CommandDeploy), Service: in.Service, Cluster: in.Cluster, DryRun: in.DryRun}
 	if err != nil {

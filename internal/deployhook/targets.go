@@ -6,7 +6,6 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
 	"github.com/autonote/deploy-action/internal/hookapi"
@@ -83,11 +82,9 @@ func (e *ECSRunner) Interrupted(ctx context.Context, j Job) string {
 	if err != nil {
 		return "what the service runs could not be read: " + err.Error()
 	}
-	s := fmt.Sprintf("service %s runs %s (%s), rollout %s, %d of %d tasks running", t.Service, lastPart(st.TaskDefinitionARN), st.Image, st.Rollout, st.Running, st.Desired)
+	s := fmt.Sprintf("service %s runs %s (%s), rollout %s, %d of %d tasks running", t.Service, ecsdeploy.LastPart(st.TaskDefinitionARN), st.Image, st.Rollout, st.Running, st.Desired)
 	if len(st.Deployments) > 0 && st.Deployments[0].Status == "IN_PROGRESS" {
-		s += fmt.Sprintf("; ECS goes on rolling out %s", lastPart(st.Deployments[0].TaskDefinitionARN))
+		s += fmt.Sprintf("; ECS goes on rolling out %s", ecsdeploy.LastPart(st.Deployments[0].TaskDefinitionARN))
 	}
 	return s
 }
-
-func lastPart(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }

@@ -621,6 +621,10 @@ func (r *run) update(ctx context.Context, taskDefinition string, desired *int32)
 	return "", fmt.Errorf("update service %s: ECS made no deployment of %s", r.req.Service, taskDefinition)
 }
 
+// LastPart is what follows an ARN's last slash: family:revision of a task
+// definition, a deployment's id.
+func LastPart(arn string) string { return lastPart(arn) }
+
 func lastPart(arn string) string {
 	for i := len(arn) - 1; i >= 0; i-- {
 		if arn[i] == '/' {

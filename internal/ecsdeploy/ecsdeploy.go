@@ -125,11 +125,19 @@ func WithClock(c Clock) Option {
 	}
 }
 
+// Check says whether the pace can be kept: 0 < Fast <= Average, Fast <= Slow.
+func (p Polling) Check() error {
+	if p.Fast <= 0 || p.Average < p.Fast || p.Slow < p.Fast {
+		return fmt.Errorf("polling %+v: want 0 < Fast <= Average and Fast <= Slow", p)
+	}
+	return nil
+}
+
 // WithPolling sets the pace of the watch. The default is DefaultPolling().
 func WithPolling(p Polling) Option {
 	return func(d *Deployer) error {
-		if p.Fast <= 0 || p.Average < p.Fast || p.Slow < p.Fast {
-			return fmt.Errorf("polling %+v: want 0 < Fast <= Average and Fast <= Slow", p)
+		if err := p.Check(); err != nil {
+			return err
 		}
 		d.poll = p
 		return nil
