@@ -503,14 +503,14 @@ func TestBootstrapCommand(t *testing.T) {
 	w.env["APP_SECRET_JSON"] = `{"OPENAI_API_KEY":"sk-test-very-secret"}`
 
 	plan := w.run(t, map[string]string{"command": "bootstrap", "bootstrap-config": cfg, "dry-run": "true"})
-	if plan.err != nil || plan.outputs["changes"] != "17" || !strings.Contains(plan.summary, "## Bootstrap plan") {
+	if plan.err != nil || plan.outputs["changes"] != "18" || !strings.Contains(plan.summary, "## Bootstrap plan") {
 		t.Fatalf("plan: %v, outputs %v\n%s", plan.err, plan.outputs, plan.log)
 	}
 	if !strings.Contains(plan.log, "::warning::the service's port 3000 is open to the whole internet") {
 		t.Errorf("no warning about 0.0.0.0/0:\n%s", plan.log)
 	}
 	if !strings.Contains(plan.log, "bootstrap plan (dry run: nothing is changed) of "+cfg) || strings.Contains(plan.log, "in cluster") ||
-		!strings.Contains(plan.log, "17 of 17 resources to create or change; nothing was changed (dry run)") {
+		!strings.Contains(plan.log, "18 of 18 resources to create or change; nothing was changed (dry run)") {
 		t.Errorf("the plan's log does not say what it did:\n%s", plan.log)
 	}
 	apply := w.run(t, map[string]string{"command": "bootstrap", "bootstrap-config": cfg})

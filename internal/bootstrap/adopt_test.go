@@ -82,7 +82,7 @@ func TestAdoptConsoleStack(t *testing.T) {
 			changes = append(changes, string(s.Action)+" "+s.Kind)
 		}
 	}
-	if want := []string{"create GitHub OIDC provider", "create deploy role"}; !slices.Equal(changes, want) {
+	if want := []string{"create permissions boundary", "create GitHub OIDC provider", "create deploy role"}; !slices.Equal(changes, want) {
 		t.Errorf("plan proposes %q, want only %q:\n%s", changes, want, bootstrap.PlanTable("plan", steps))
 	}
 	for _, k := range []string{"vpc autonote-vpc 10.0.0.0/16", "internet gateway autonote-igw-1", "public subnet autonote-subnet-public1-us-east-1a 10.0.1.0/24",
@@ -105,12 +105,13 @@ func TestAdoptConsoleStack(t *testing.T) {
 		}
 	}
 
-	// Apply: the only mutating calls make the OIDC provider and the deploy role.
+	// Apply: the only mutating calls make the deploy role, its boundary and
+	// the OIDC provider.
 	s := e.stack(t, 0)
 	if _, err := s.Apply(ctx, nil); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
-	if got, want := mutatingOps(e.calls), []string{"IAM:CreateOpenIDConnectProvider", "IAM:CreateRole", "IAM:PutRolePolicy"}; !slices.Equal(got, want) {
+	if got, want := mutatingOps(e.calls), []string{"IAM:CreateOpenIDConnectProvider", "IAM:CreatePolicy", "IAM:CreateRole", "IAM:PutRolePolicy"}; !slices.Equal(got, want) {
 		t.Errorf("apply's mutating calls = %v, want %v", got, want)
 	}
 	var vpcs struct{ Vpcs []struct{ VpcId string } }
@@ -220,7 +221,7 @@ func TestAdoptConsoleStack(t *testing.T) {
 	if _, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("another-tool"), AssumeRolePolicyDocument: aws.String(other)}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range [][]string{{"deploy role"}, {"GitHub OIDC provider"}} {
+	for _, want := range [][]string{{"deploy role", "permissions boundary"}, {"GitHub OIDC provider"}} {
 		gone, err := e.stack(t, 0).Destroy(ctx, nil)
 		if err != nil {
 			t.Fatalf("Destroy: %v", err)

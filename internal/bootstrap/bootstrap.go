@@ -88,6 +88,8 @@ type Outputs struct {
 	OIDCProviderARN     string   `json:"oidcProviderArn,omitempty"`
 	DeployRoleARN       string   `json:"deployRoleArn,omitempty"`
 	BootstrapRoleARN    string   `json:"bootstrapRoleArn,omitempty"`
+	// BoundaryARN is the permissions boundary of the roles the bootstrap makes.
+	BoundaryARN string `json:"boundaryArn,omitempty"`
 	// The load balancer, with endpoint: load-balancer.
 	LoadBalancerSecurityGroupID string   `json:"loadBalancerSecurityGroupId,omitempty"`
 	TargetGroupARN              string   `json:"targetGroupArn,omitempty"`
@@ -121,7 +123,8 @@ type Stack struct {
 
 	mu         sync.Mutex
 	out        Outputs
-	oursSecret map[string]bool // ARNs of the secrets the bootstrap made
+	oursSecret map[string]bool  // ARNs of the secrets the bootstrap made
+	roleOwner  map[string]Owner // whose each role found or made is, by name
 }
 
 // Option configures a Stack.
@@ -162,7 +165,7 @@ func New(c Clients, cfg Config, opts ...Option) (*Stack, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	s := &Stack{c: c, cfg: cfg, log: slog.New(slog.DiscardHandler), out: Outputs{Region: cfg.Region}, oursSecret: map[string]bool{}}
+	s := &Stack{c: c, cfg: cfg, log: slog.New(slog.DiscardHandler), out: Outputs{Region: cfg.Region}, oursSecret: map[string]bool{}, roleOwner: map[string]Owner{}}
 	for _, o := range opts {
 		if err := o(s); err != nil {
 			return nil, err
@@ -194,6 +197,21 @@ func (s *Stack) set(f func(o *Outputs)) {
 func (s *Stack) get() Outputs { return s.Outputs() }
 
 func (s *Stack) name(suffix string) string { return s.cfg.Name + "-" + suffix }
+
+// noteRole keeps whose a role is, for the bootstrap role's policy.
+func (s *Stack) noteRole(name string, o Owner) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.roleOwner[name] = o
+}
+
+// writableRole reports whether the bootstrap may write the role: it made
+// it, will make it, or was handed it (manage).
+func (s *Stack) writableRole(name, key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.roleOwner[name] != OwnerAdopted || slices.Contains(s.cfg.Manage, key)
+}
 
 func (s *Stack) markOurs(secretARN string) {
 	s.mu.Lock()

@@ -103,8 +103,8 @@ func TestFreshApplyMakesTheBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
-	if n := len(steps); n != 19 {
-		t.Errorf("apply made %d steps, want 19", n)
+	if n := len(steps); n != 20 {
+		t.Errorf("apply made %d steps, want 20", n)
 	}
 	s := e.stack(t, 0)
 	out, err := s.Plan(ctx)
@@ -548,11 +548,61 @@ func TestBootstrapRoleOnGitHubEnterprise(t *testing.T) {
 			t.Errorf("bootstrap policy lacks %s:\n%s", want, doc)
 		}
 	}
+	// Every write of a role needs the boundary on it, where IAM can check
+	// it; EC2 writes on "*" need the bootstrap's tag; the rest name the
+	// baseline's own VPC, subnets and groups.
+	boundaryARN := "arn:aws:iam::123456789012:policy/" + e.cfg.Name + "-boundary"
 	for _, st := range policy.PolicyDocument["Statement"].([]any) {
 		m := st.(map[string]any)
 		acts, _ := json.Marshal(m["Action"])
+		cond, _ := json.Marshal(m["Condition"])
+		res, _ := json.Marshal(m["Resource"])
 		if (strings.Contains(string(acts), "iam:AttachRolePolicy") || strings.Contains(string(acts), "ec2:CreateTags")) && m["Condition"] == nil {
 			t.Errorf("statement %v allows %s unconditioned", m["Sid"], acts)
+		}
+		for _, a := range []string{"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary"} {
+			if strings.Contains(string(acts), `"`+a+`"`) && !strings.Contains(string(cond), `"iam:PermissionsBoundary":"`+boundaryARN+`"`) {
+				t.Errorf("statement %v allows %s without the boundary: %s", m["Sid"], a, cond)
+			}
+		}
+		for _, a := range []string{"iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeleteRolePermissionsBoundary", "iam:SetDefaultPolicyVersion"} {
+			if strings.Contains(string(acts), `"`+a+`"`) {
+				t.Errorf("statement %v allows %s: the role could lift the boundary", m["Sid"], a)
+			}
+		}
+		for _, a := range []string{"ec2:AuthorizeSecurityGroupIngress", "ec2:CreateRoute", "ec2:ReplaceRoute", "ec2:ModifySubnetAttribute", "ec2:CreateSubnet"} {
+			if strings.Contains(string(acts), `"`+a+`"`) && m["Condition"] == nil && (strings.Contains(string(res), "*") || !strings.Contains(string(res), o.VPCID)) {
+				t.Errorf("statement %v allows %s on %s with no condition: only the baseline's resources may be named", m["Sid"], a, res)
+			}
+		}
+	}
+	// The roles it writes carry the boundary, which allows no IAM write
+	// but passing a role to tasks.
+	var bounded struct {
+		Role struct {
+			PermissionsBoundary struct{ PermissionsBoundaryArn string }
+		}
+	}
+	for _, name := range []string{e.cfg.GitHub.Role, e.cfg.ExecutionRole} {
+		e.cli(t, &bounded, "iam", "get-role", "--role-name", name)
+		if got := bounded.Role.PermissionsBoundary.PermissionsBoundaryArn; got != boundaryARN {
+			t.Errorf("role %s has boundary %q, want %s", name, got, boundaryARN)
+		}
+	}
+	var version struct {
+		PolicyVersion struct{ Document map[string]any }
+	}
+	e.cli(t, &version, "iam", "get-policy-version", "--policy-arn", boundaryARN, "--version-id", "v1")
+	bdoc, _ := json.Marshal(version.PolicyVersion.Document)
+	for _, want := range []string{"ecs:UpdateService", "ecr:PutImage", "secretsmanager:GetSecretValue", "logs:PutLogEvents", `"iam:PassedToService":"ecs-tasks.amazonaws.com"`} {
+		if !strings.Contains(string(bdoc), want) {
+			t.Errorf("the boundary lacks %s:\n%s", want, bdoc)
+		}
+	}
+	for _, st := range version.PolicyVersion.Document["Statement"].([]any) {
+		acts, _ := json.Marshal(st.(map[string]any)["Action"])
+		if strings.Contains(string(acts), `*"`) || (strings.Contains(string(acts), `"iam:`) && string(acts) != `["iam:PassRole"]`) {
+			t.Errorf("the boundary allows %s", acts)
 		}
 	}
 	if steps, err := e.stack(t, 0).Plan(ctx); err != nil || bootstrap.Changes(steps) != 0 {
@@ -645,8 +695,8 @@ func TestDestroyTakesOnlyWhatItMade(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Destroy: %v", err)
 			}
-			if len(steps) != 17 {
-				t.Errorf("destroy took %d steps, want 17: %+v", len(steps), steps)
+			if len(steps) != 18 {
+				t.Errorf("destroy took %d steps, want 18: %+v", len(steps), steps)
 			}
 			if _, err := ec.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{aws.ToString(mine.Vpc.VpcId)}}); err != nil {
 				t.Errorf("the untagged VPC is gone: %v", err)

@@ -12,10 +12,12 @@ const bootstrapPolicyName = "bootstrap"
 // bootstrapRole is the role bootstrap.yml assumes to plan and apply from
 // GitHub: made once from a terminal with admin credentials, then the
 // bootstrap needs nothing more. It is allowed what the bootstrap calls, on
-// the baseline's own names, and it cannot change its own policy.
+// the baseline's own names, and it cannot change its own policy, nor the
+// boundary of the roles it writes. It comes last: its policy names what
+// the others are and whose.
 func (s *Stack) bootstrapRole() *role {
 	g := s.cfg.GitHub
-	return &role{s: s, kind: "bootstrap role", key: "bootstrap-role", name: g.BootstrapRole, stg: 5, inlineName: bootstrapPolicyName,
+	return &role{s: s, kind: "bootstrap role", key: "bootstrap-role", name: g.BootstrapRole, stg: 6, inlineName: bootstrapPolicyName,
 		trust:   s.githubTrust(g.BootstrapSubject()),
 		managed: func() []string { return nil },
 		inline:  s.bootstrapPolicy,
@@ -34,16 +36,24 @@ var bootstrapActions = map[string][]string{
 		"ecs:DescribeClusters", "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions",
 		"ecr:DescribeRepositories", "logs:DescribeLogGroups",
 		"iam:GetOpenIDConnectProvider", "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
-		"iam:ListOpenIDConnectProviders", "iam:ListRoles", "cloudwatch:DescribeAlarms",
+		"iam:ListOpenIDConnectProviders", "iam:ListRoles", "iam:ListPolicies", "iam:GetPolicy", "iam:GetPolicyVersion", "cloudwatch:DescribeAlarms",
 		"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTags",
 		"elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTargetGroups",
 	},
-	// EC2 names what it creates only once it exists: creating is allowed
-	// everywhere, taking away only on what carries the bootstrap's tag.
-	"Network": {
-		"ec2:AssociateRouteTable", "ec2:AttachInternetGateway", "ec2:AuthorizeSecurityGroupIngress", "ec2:CreateInternetGateway",
-		"ec2:CreateRoute", "ec2:CreateRouteTable", "ec2:CreateSecurityGroup", "ec2:CreateSubnet", "ec2:CreateVpc",
+	// EC2 names what it creates only once it exists: a creation is
+	// allowed when it carries the bootstrap's tag, and inside a VPC that
+	// is the bootstrap's or the baseline's; a change only on what carries
+	// the tag, or on the baseline's own VPC, subnets and security groups.
+	"NetworkCreateVPC": {"ec2:CreateVpc"},
+	"NetworkCreate":    {"ec2:CreateInternetGateway", "ec2:CreateRouteTable", "ec2:CreateSecurityGroup", "ec2:CreateSubnet"},
+	"NetworkInOurVPC":  {"ec2:CreateRouteTable", "ec2:CreateSecurityGroup", "ec2:CreateSubnet"},
+	"NetworkChangeOurs": {
+		"ec2:AssociateRouteTable", "ec2:AttachInternetGateway", "ec2:AuthorizeSecurityGroupIngress", "ec2:CreateRoute",
 		"ec2:ModifySubnetAttribute", "ec2:ModifyVpcAttribute", "ec2:ReplaceRoute",
+	},
+	"NetworkBaseline": {
+		"ec2:AssociateRouteTable", "ec2:AttachInternetGateway", "ec2:AuthorizeSecurityGroupIngress", "ec2:CreateRouteTable",
+		"ec2:CreateSecurityGroup", "ec2:CreateSubnet", "ec2:ModifySubnetAttribute", "ec2:ModifyVpcAttribute",
 	},
 	// Tags only as part of a creation (every creation tags itself): never
 	// the bootstrap's tag on a VPC it did not make, which destroy would then
@@ -53,9 +63,11 @@ var bootstrapActions = map[string][]string{
 		"ec2:DeleteInternetGateway", "ec2:DeleteRoute", "ec2:DeleteRouteTable", "ec2:DeleteSecurityGroup", "ec2:DeleteSubnet",
 		"ec2:DeleteVpc", "ec2:DetachInternetGateway", "ec2:DisassociateRouteTable", "ec2:RevokeSecurityGroupIngress",
 	},
-	"Roles": {
-		"iam:CreateRole", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:PutRolePolicy", "iam:TagRole", "iam:UpdateAssumeRolePolicy",
-	},
+	// The roles the bootstrap made or was handed, and only with the
+	// boundary on them: whatever policy they get, no more than a deploy.
+	"RolesBounded": {"iam:CreateRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"},
+	// (IAM has no boundary condition for these.)
+	"Roles": {"iam:DeleteRole", "iam:TagRole", "iam:UpdateAssumeRolePolicy"},
 	// Only the managed policies the bootstrap attaches, never another (an
 	// AdministratorAccess on the deploy role).
 	"RolesManagedPolicies": {"iam:AttachRolePolicy", "iam:DetachRolePolicy"},
@@ -85,9 +97,15 @@ var bootstrapActions = map[string][]string{
 	"ECSServiceLinkedRole": {"iam:CreateServiceLinkedRole"},
 }
 
+// adminOnly are the bootstrap's calls its role may not make, by design:
+// the boundary is changed or deleted with admin credentials alone (a role
+// that could rewrite it could lift it).
+var adminOnly = []string{"iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:ListPolicyVersions"}
+
 // bootstrapPolicy scopes bootstrapActions to the baseline's names: the
-// roles it makes or names (never the bootstrap role itself), the OIDC
-// provider, its secrets, repository, log group, cluster and service.
+// roles it makes or was handed (never the bootstrap role itself, never an
+// adopted one), the OIDC provider, its secrets, repository, log group,
+// cluster, service and network.
 func (s *Stack) bootstrapPolicy() string {
 	o, cfg := s.get(), s.cfg
 	account := accountOf(cmpStr(o.RepositoryARN, cmpStr(o.ExecutionRoleARN, o.OIDCProviderARN)))
@@ -95,44 +113,72 @@ func (s *Stack) bootstrapPolicy() string {
 		return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, cfg.Region, account, resource)
 	}
 	roleARN := func(name string) string { return fmt.Sprintf("arn:aws:iam::%s:role/%s", account, name) }
-	passRoles := []string{roleARN(cmpStr(lastSegment(o.ExecutionRoleARN), cfg.ExecutionRole))}
+	execName := cmpStr(lastSegment(o.ExecutionRoleARN), cfg.ExecutionRole)
+	passRoles := []string{roleARN(execName)}
 	if t := lastSegment(o.TaskRoleARN); t != "" && !slices.Contains(passRoles, roleARN(t)) {
 		passRoles = append(passRoles, roleARN(t))
 	}
-	roles := append(slices.Clone(passRoles), roleARN(cfg.GitHub.Role))
+	var roles []string
+	if s.writableRole(execName, "execution-role") {
+		roles = append(roles, roleARN(execName))
+	}
+	if s.writableRole(cfg.GitHub.Role, "deploy-role") {
+		roles = append(roles, roleARN(cfg.GitHub.Role))
+	}
 	secrets := s.secretPatterns()
 	logGroup := cmpStr(strings.TrimSuffix(o.LogGroupARN, ":*"), arn("logs", "log-group:"+cfg.LogGroup))
-	st := func(sid string, resource any, cond map[string]any) map[string]any {
+	var statements []map[string]any
+	st := func(sid string, resource any, cond map[string]any) {
+		if r, ok := resource.([]string); ok && len(r) == 0 {
+			return // nothing to allow it on
+		}
 		m := map[string]any{"Sid": sid, "Effect": "Allow", "Action": bootstrapActions[sid], "Resource": resource}
 		if cond != nil {
 			m["Condition"] = cond
 		}
-		return m
+		statements = append(statements, m)
 	}
-	return policyDoc(
-		st("Read", "*", nil),
-		st("Network", "*", nil),
-		st("TagOnCreate", "*", map[string]any{"StringEquals": map[string]any{"ec2:CreateAction": []string{
-			"CreateVpc", "CreateSubnet", "CreateInternetGateway", "CreateRouteTable", "CreateSecurityGroup"}}}),
-		st("NetworkTakeOnlyOurs", "*", map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + TagManagedBy: ManagedByValue}}),
-		st("Roles", roles, nil),
-		st("RolesManagedPolicies", roles, map[string]any{"ArnEquals": map[string]any{"iam:PolicyARN": []string{executionPolicy, secretsRWPolicy}}}),
-		st("OIDCProvider", fmt.Sprintf("arn:aws:iam::%s:oidc-provider/%s", account, cfg.GitHub.TokenHost()), nil),
-		st("Secrets", secrets, nil),
-		st("Repository", cmpStr(o.RepositoryARN, arn("ecr", "repository/"+cfg.ECRRepository)), nil),
-		st("LogGroup", []string{logGroup, logGroup + ":*"}, nil),
-		st("LoadBalancer", []string{
-			arn("elasticloadbalancing", "loadbalancer/app/"+s.name("alb")+"/*"), arn("elasticloadbalancing", "targetgroup/"+s.name("tg")+"/*"),
-			arn("elasticloadbalancing", "listener/app/"+s.name("alb")+"/*"),
-		}, nil),
-		st("Alarms", arn("cloudwatch", "alarm:"+s.name("*")), nil),
-		st("Cluster", cmpStr(o.ClusterARN, arn("ecs", "cluster/"+cfg.Cluster)), nil),
-		st("Service", cmpStr(o.ServiceARN, arn("ecs", "service/"+cfg.Cluster+"/"+cfg.Service)), nil),
-		st("TaskDefinitions", "*", nil),
-		st("PassTaskRoles", passRoles, map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"}}),
-		st("ECSServiceLinkedRole", fmt.Sprintf("arn:aws:iam::%s:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS", account),
-			map[string]any{"StringEquals": map[string]any{"iam:AWSServiceName": "ecs.amazonaws.com"}}),
-	)
+	ours := map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + TagManagedBy: ManagedByValue}}
+	tagged := map[string]any{"StringEquals": map[string]any{"aws:RequestTag/" + TagManagedBy: ManagedByValue}}
+	bounded := map[string]any{"StringEquals": map[string]any{"iam:PermissionsBoundary": s.boundaryARN()}}
+	var baseline []string
+	for _, id := range append(append(append([]string{o.VPCID}, o.PublicSubnetIDs...), o.PrivateSubnetIDs...), append(o.SecurityGroupIDs, o.SecurityGroupID, o.LoadBalancerSecurityGroupID)...) {
+		kind := map[string]string{"vpc": "vpc", "subnet": "subnet", "sg": "security-group"}[strings.SplitN(id, "-", 2)[0]]
+		if a := arn("ec2", kind+"/"+id); kind != "" && !slices.Contains(baseline, a) {
+			baseline = append(baseline, a)
+		}
+	}
+	st("Read", "*", nil)
+	st("NetworkCreateVPC", arn("ec2", "vpc/*"), tagged)
+	st("NetworkCreate", []string{arn("ec2", "internet-gateway/*"), arn("ec2", "route-table/*"), arn("ec2", "security-group/*"), arn("ec2", "subnet/*")}, tagged)
+	st("NetworkInOurVPC", arn("ec2", "vpc/*"), ours)
+	st("NetworkChangeOurs", "*", ours)
+	st("NetworkBaseline", baseline, nil)
+	st("TagOnCreate", "*", map[string]any{"StringEquals": map[string]any{"ec2:CreateAction": []string{
+		"CreateVpc", "CreateSubnet", "CreateInternetGateway", "CreateRouteTable", "CreateSecurityGroup"}}})
+	st("NetworkTakeOnlyOurs", "*", ours)
+	st("RolesBounded", roles, bounded)
+	st("Roles", roles, nil)
+	st("RolesManagedPolicies", roles, map[string]any{
+		"ArnEquals":    map[string]any{"iam:PolicyARN": []string{executionPolicy, secretsRWPolicy}},
+		"StringEquals": map[string]any{"iam:PermissionsBoundary": s.boundaryARN()},
+	})
+	st("OIDCProvider", fmt.Sprintf("arn:aws:iam::%s:oidc-provider/%s", account, cfg.GitHub.TokenHost()), nil)
+	st("Secrets", secrets, nil)
+	st("Repository", cmpStr(o.RepositoryARN, arn("ecr", "repository/"+cfg.ECRRepository)), nil)
+	st("LogGroup", []string{logGroup, logGroup + ":*"}, nil)
+	st("LoadBalancer", []string{
+		arn("elasticloadbalancing", "loadbalancer/app/"+s.name("alb")+"/*"), arn("elasticloadbalancing", "targetgroup/"+s.name("tg")+"/*"),
+		arn("elasticloadbalancing", "listener/app/"+s.name("alb")+"/*"),
+	}, nil)
+	st("Alarms", arn("cloudwatch", "alarm:"+s.name("*")), nil)
+	st("Cluster", cmpStr(o.ClusterARN, arn("ecs", "cluster/"+cfg.Cluster)), nil)
+	st("Service", cmpStr(o.ServiceARN, arn("ecs", "service/"+cfg.Cluster+"/"+cfg.Service)), nil)
+	st("TaskDefinitions", "*", nil)
+	st("PassTaskRoles", passRoles, map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"}})
+	st("ECSServiceLinkedRole", fmt.Sprintf("arn:aws:iam::%s:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS", account),
+		map[string]any{"StringEquals": map[string]any{"iam:AWSServiceName": "ecs.amazonaws.com"}})
+	return policyDoc(statements...)
 }
 
 // secretPattern matches a secret by its name, whatever random suffix

@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -47,7 +48,10 @@ func TestBootstrapRoleCoversEveryCall(t *testing.T) {
 		t.Fatalf("found %d calls in the code: the pattern no longer matches it", len(called))
 	}
 	for _, a := range called {
-		if !slices.Contains(granted, a) {
+		switch {
+		case slices.Contains(adminOnly, a) && slices.Contains(granted, a):
+			t.Errorf("the bootstrap role may %s, which is for admin credentials alone", a)
+		case !slices.Contains(adminOnly, a) && !slices.Contains(granted, a):
 			t.Errorf("the bootstrap calls %s, which the bootstrap role may not", a)
 		}
 	}
@@ -55,5 +59,86 @@ func TestBootstrapRoleCoversEveryCall(t *testing.T) {
 		if !slices.Contains(called, a) && !slices.Contains(implied, a) {
 			t.Errorf("the bootstrap role may %s, which the bootstrap never does", a)
 		}
+	}
+}
+
+// TestBootstrapRoleWritesNoAdoptedRole: a role made by hand (the console's
+// ecsTaskExecutionRole) is out of the bootstrap role's writes, since it has
+// no boundary to hold what a policy written on it could allow; handed over
+// (manage), it is in.
+func TestBootstrapRoleWritesNoAdoptedRole(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		manage     []string
+		execOwner  Owner
+		wantExecIn bool
+	}{
+		{"made by the bootstrap", nil, OwnerUs, true},
+		{"not made yet", nil, OwnerNone, true},
+		{"adopted", nil, OwnerAdopted, false},
+		{"adopted, handed over", []string{"execution-role"}, OwnerAdopted, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Named("pure")
+			cfg.Region, cfg.Manage = "us-east-1", tc.manage
+			cfg.GitHub = &GitHub{Repository: "autonote/autonote", Branch: "main", Role: "pure-deploy", BootstrapRole: "pure-bootstrap", BootstrapEnvironment: "bootstrap"}
+			s, err := New(Clients{}, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.set(func(o *Outputs) { o.RepositoryARN = "arn:aws:ecr:us-east-1:123456789012:repository/pure/server" })
+			if tc.execOwner != OwnerNone {
+				s.noteRole(cfg.ExecutionRole, tc.execOwner)
+			}
+			var doc struct {
+				Statement []struct {
+					Sid      string
+					Resource any
+				}
+			}
+			if err := json.Unmarshal([]byte(s.bootstrapPolicy()), &doc); err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range doc.Statement {
+				if !strings.HasPrefix(st.Sid, "Roles") {
+					continue
+				}
+				res, _ := json.Marshal(st.Resource)
+				if got := strings.Contains(string(res), "role/"+cfg.ExecutionRole); got != tc.wantExecIn {
+					t.Errorf("%s on %s: execution role in it = %v, want %v", st.Sid, res, got, tc.wantExecIn)
+				}
+				if !strings.Contains(string(res), "role/pure-deploy") {
+					t.Errorf("%s on %s: the deploy role, the bootstrap's to make, is not in it", st.Sid, res)
+				}
+			}
+		})
+	}
+}
+
+// TestJudgeBoundary: the boundary found is kept, repaired or advised on.
+func TestJudgeBoundary(t *testing.T) {
+	t.Parallel()
+	want := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecs:UpdateService"],"Resource":"*"}]}`
+	console := `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ecs:UpdateService","Resource":"*","Sid":""}}`
+	wider := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["*"],"Resource":"*"}]}`
+	for _, tc := range []struct {
+		name       string
+		doc        string
+		owner      Owner
+		wantAction Action
+		wantAdvice bool
+	}{
+		{"ours, as wanted", want, OwnerUs, Exists, false},
+		{"ours, as the console writes it", console, OwnerUs, Exists, false},
+		{"ours, widened by hand", wider, OwnerUs, Change, false},
+		{"someone else's of that name", wider, OwnerAdopted, Exists, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := judgeBoundary(boundarySeen{arn: "arn:aws:iam::1:policy/x-boundary", doc: tc.doc}, tc.owner, want)
+			if f.action() != tc.wantAction || (len(f.advice) > 0) != tc.wantAdvice {
+				t.Errorf("judge = %s, advice %q; want %s, advice %v", f.action(), f.advice, tc.wantAction, tc.wantAdvice)
+			}
+		})
 	}
 }

@@ -118,7 +118,7 @@ type resource interface {
 
 func (s *Stack) resources() []resource {
 	rs := []resource{
-		&vpc{s: s}, &appSecret{secret: secret{s: s, kind: "app secret", name: s.cfg.AppSecret}},
+		&vpc{s: s}, &boundary{s: s}, &appSecret{secret: secret{s: s, kind: "app secret", name: s.cfg.AppSecret}},
 		&apiKeySecret{secret: secret{s: s, kind: "API key secret", name: s.cfg.APIKeySecret}},
 		&repository{s: s}, &logGroup{s: s}, &cluster{s: s}, &gateway{s: s},
 	}

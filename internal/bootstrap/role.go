@@ -27,15 +27,17 @@ type role struct {
 	// adopted role gets ("" for none): only what a deploy needs of it.
 	inline, adopted func() string
 	record          func(o *Outputs, arn string)
+	// bounded: the role gets the bootstrap's permissions boundary.
+	bounded bool
 
 	// Found.
-	attached              []string
-	haveInline, haveTrust string
+	attached                            []string
+	haveInline, haveTrust, haveBoundary string
 	// To do.
-	putTrust       bool
-	attach, detach []string
-	putInline      string
-	deleteInline   bool
+	putTrust, putBoundary bool
+	attach, detach        []string
+	putInline             string
+	deleteInline          bool
 }
 
 func (r *role) describe() (string, string) { return r.kind, r.name }
@@ -51,13 +53,14 @@ func (r *role) find(ctx context.Context) (found, error) {
 	if err != nil {
 		return found{}, fmt.Errorf("get role %s: %w", r.name, err)
 	}
-	tags := map[string]string{}
-	for _, t := range out.Role.Tags {
-		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
 	arn := aws.ToString(out.Role.Arn)
-	f := found{owner: s.owner(tags), id: arn}
+	f := found{owner: s.owner(iamTagMap(out.Role.Tags)), id: arn}
 	s.set(func(o *Outputs) { r.record(o, arn) })
+	s.noteRole(r.name, f.owner)
+	r.haveBoundary = ""
+	if b := out.Role.PermissionsBoundary; b != nil {
+		r.haveBoundary = aws.ToString(b.PermissionsBoundaryArn)
+	}
 	r.haveTrust = decodePolicy(aws.ToString(out.Role.AssumeRolePolicyDocument))
 	ap, err := s.c.IAM.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(r.name)})
 	if err != nil {
@@ -74,8 +77,16 @@ func (r *role) find(ctx context.Context) (found, error) {
 		return f, fmt.Errorf("get policy %s of %s: %w", r.inlineName, r.name, err)
 	}
 
-	r.putTrust, r.attach, r.detach, r.putInline, r.deleteInline = false, nil, nil, "", false
+	r.putTrust, r.putBoundary, r.attach, r.detach, r.putInline, r.deleteInline = false, false, nil, nil, "", false
 	var ds []drift
+	boundaryOff := r.bounded && lastSegment(r.haveBoundary) != s.boundaryName()
+	if boundaryOff {
+		what := "it has no permissions boundary"
+		if r.haveBoundary != "" {
+			what = "its permissions boundary is " + r.haveBoundary + ", not the bootstrap's"
+		}
+		ds = append(ds, drift{what, "aws iam put-role-permissions-boundary --role-name " + r.name + " --permissions-boundary " + s.boundaryARN()})
+	}
 	if !samePolicy(r.haveTrust, r.trust()) {
 		ds = append(ds, drift{"its trust policy differs from the config's", "aws iam update-assume-role-policy --role-name " + r.name + " --policy-document '" + r.trust() + "'"})
 	}
@@ -104,6 +115,7 @@ func (r *role) find(ctx context.Context) (found, error) {
 	}
 	if s.sortDrift(&f, r.key, ds) {
 		r.putTrust = !samePolicy(r.haveTrust, r.trust())
+		r.putBoundary = boundaryOff
 		r.attach, r.detach = missing, extra
 		if wantInline != "" && !samePolicy(r.haveInline, wantInline) {
 			r.putInline = wantInline
@@ -145,14 +157,15 @@ func readsSecretsOnly(doc string) bool {
 func (r *role) create(ctx context.Context) (string, error) {
 	s := r.s
 	out, err := s.c.IAM.CreateRole(ctx, &iam.CreateRoleInput{
-		RoleName: aws.String(r.name), AssumeRolePolicyDocument: aws.String(r.trust()), Tags: s.iamTags(),
+		RoleName: aws.String(r.name), AssumeRolePolicyDocument: aws.String(r.trust()), Tags: s.iamTags(), PermissionsBoundary: r.boundaryToSet(),
 		Description: aws.String(fmt.Sprintf("%s (%s): made by the bootstrap", r.kind, s.cfg.Name)),
 	})
 	if err != nil {
 		return "", fmt.Errorf("create role %s: %w", r.name, err)
 	}
 	s.set(func(o *Outputs) { r.record(o, aws.ToString(out.Role.Arn)) })
-	r.putTrust, r.attach, r.detach, r.putInline = false, r.managed(), nil, r.inline()
+	s.noteRole(r.name, OwnerUs)
+	r.putTrust, r.putBoundary, r.attach, r.detach, r.putInline = false, false, r.managed(), nil, r.inline()
 	if err := r.change(ctx); err != nil {
 		return "", err
 	}
@@ -162,6 +175,13 @@ func (r *role) create(ctx context.Context) (string, error) {
 func (r *role) change(ctx context.Context) error {
 	iamc := r.s.c.IAM
 	name := aws.String(r.name)
+	// The boundary first: the bootstrap role may write a role only once
+	// it is on.
+	if r.putBoundary {
+		if _, err := iamc.PutRolePermissionsBoundary(ctx, &iam.PutRolePermissionsBoundaryInput{RoleName: name, PermissionsBoundary: aws.String(r.s.boundaryARN())}); err != nil {
+			return fmt.Errorf("put the permissions boundary on %s: %w", r.name, err)
+		}
+	}
 	if r.putTrust {
 		if _, err := iamc.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: name, PolicyDocument: aws.String(r.trust())}); err != nil {
 			return fmt.Errorf("update trust of %s: %w", r.name, err)
@@ -206,6 +226,14 @@ func (r *role) destroy(ctx context.Context) error {
 	return wrap("delete role "+r.name, err)
 }
 
+// boundaryToSet is the boundary a new role is made with, if any.
+func (r *role) boundaryToSet() *string {
+	if !r.bounded {
+		return nil
+	}
+	return aws.String(r.s.boundaryARN())
+}
+
 func (s *Stack) iamTags() []iamtypes.Tag {
 	var tags []iamtypes.Tag
 	for k, v := range s.tagMap() {
@@ -221,7 +249,7 @@ func (s *Stack) executionRole() *role {
 	if td := s.found.taskDef; td != nil && aws.ToString(td.ExecutionRoleArn) != "" {
 		name = roleName(aws.ToString(td.ExecutionRoleArn))
 	}
-	r := &role{s: s, kind: "execution role", key: "execution-role", name: name, stg: 2, inlineName: readSecretsPolicy,
+	r := &role{s: s, kind: "execution role", key: "execution-role", name: name, stg: 2, inlineName: readSecretsPolicy, bounded: true,
 		record: func(o *Outputs, arn string) { o.ExecutionRoleARN = arn }}
 	r.trust = func() string {
 		return policyDoc(map[string]any{"Effect": "Allow", "Principal": map[string]any{"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"})
