@@ -43,6 +43,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", 5*time.Second, "how long a client may take to send its headers")
 	fs.StringVar(&c.Table, "dynamodb-table", "", "DynamoDB table the replicas share (dedupe ids, jobs, per-target locks); empty: keep state in memory (one replica)")
 	fs.StringVar(&c.ReplicaID, "replica-id", "", "this replica's name in the shared table (default: host name and pid)")
+	fs.DurationVar(&c.Lease, "lease", time.Minute, "with -dynamodb-table: how long a replica's hold on a job or a target lasts unless renewed; another replica takes over the jobs of one that stopped after it")
+	fs.DurationVar(&c.Heartbeat, "heartbeat", 0, "with -dynamodb-table: how often a replica renews its leases and looks for jobs to take over, shorter than -lease (default: a third of -lease)")
+	fs.DurationVar(&c.QueuedExpiry, "queued-expiry", 30*time.Minute, "with -dynamodb-table: a job taken over while still queued runs only if accepted less than this ago, else it ends expired")
 	if done, err := cli.Parse(fs, args, version, "usage: deploy-hook -config FILE [-addr 127.0.0.1:8080] [-metrics-addr 127.0.0.1:9090] [flags]", stdout); done || err != nil {
 		return err
 	}

@@ -34,7 +34,13 @@ import (
 
 var motoServer testbed.LazyMoto
 
-func TestMain(m *testing.M) { os.Exit(motoServer.Run(m)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(asHook) == "1" { // a replica a test started (takeover_test.go)
+		main()
+		return
+	}
+	os.Exit(motoServer.Run(m))
+}
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -433,16 +439,11 @@ func TestHookWithASharedTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bed.Close()
-	db := dynamodb.NewFromConfig(bed.Config())
-	if _, err := db.CreateTable(context.Background(), &dynamodb.CreateTableInput{
-		TableName:            aws.String("deploy-hook"),
-		AttributeDefinitions: []dbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: dbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []dbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: dbtypes.KeyTypeHash}},
-		BillingMode:          dbtypes.BillingModePayPerRequest,
-	}); err != nil {
+	db, table, err := bed.HookTable(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
-	base, cancel, done, _ := startHook(t, bed, "shared", "-dynamodb-table", "deploy-hook", "-replica-id", "test-replica")
+	base, cancel, done, _ := startHook(t, bed, "shared", "-dynamodb-table", table, "-replica-id", "test-replica")
 	defer func() { cancel(); <-done }()
 	sha := testbed.SHA()
 	resp := signed(t, http.MethodPost, base+"/v1/deployments", `{"target":"production","sha":"`+sha+`"}`)
@@ -455,7 +456,7 @@ func TestHookWithASharedTable(t *testing.T) {
 	if j := waitJob(t, accepted.StatusURL); j.State != deployhook.StateFailed || !strings.Contains(j.Error, "no image for sha") {
 		t.Errorf("job = %+v", j)
 	}
-	got, err := db.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String("deploy-hook"),
+	got, err := db.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(table),
 		Key: map[string]dbtypes.AttributeValue{"pk": &dbtypes.AttributeValueMemberS{Value: "job#" + accepted.ID}}})
 	if err != nil || got.Item == nil {
 		t.Errorf("the job is not in the shared table: %v", err)

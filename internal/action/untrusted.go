@@ -62,7 +62,7 @@ func checkJob(j hookapi.Job) error {
 	}
 	switch j.State {
 	case hookapi.StateQueued, hookapi.StateRunning, hookapi.StateSucceeded, hookapi.StateFailed, hookapi.StateRolledBack, hookapi.StateSuperseded,
-		hookapi.StateInterrupted, hookapi.StateCancelled:
+		hookapi.StateInterrupted, hookapi.StateCancelled, hookapi.StateExpired:
 		return nil
 	}
 	return bad("state", "a job state")

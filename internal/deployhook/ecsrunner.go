@@ -18,7 +18,8 @@ type Clients = deployspec.Clients
 
 // ECSRunner runs jobs through ecsdeploy: it checks that the image of the
 // job's SHA is in the target's repository, then deploys it, watches the
-// rollout and rolls back when it fails, as the target's spec says.
+// rollout and rolls back when it fails, as the target's spec says. A job
+// carried on from another replica goes through ecsdeploy's CarryOn.
 type ECSRunner struct {
 	Config  *Config
 	Clients func(ctx context.Context, region string) (Clients, error)
@@ -66,7 +67,13 @@ func (e *ECSRunner) Run(ctx context.Context, j Job, report func(string)) (Outcom
 		return Outcome{State: StateFailed}, err
 	}
 	req.Image = img.URI()
-	res, err := d.Deploy(ctx, req)
+	var res *ecsdeploy.Result
+	if j.CarriedOn() {
+		events.line("carrying on the deploy that replica's run began at " + j.Started.UTC().Format(time.RFC3339) + ": from what ECS shows of it")
+		res, err = d.CarryOn(ctx, req, j.Started)
+	} else {
+		res, err = d.Deploy(ctx, req)
+	}
 	out := Outcome{State: StateFailed, Image: img.URI(), Digest: img.Digest}
 	if res != nil {
 		out.TaskDefinition, out.DeploymentID = res.TaskDefinitionARN, res.DeploymentID

@@ -206,13 +206,10 @@ func (s *Server) githubDeployment(w http.ResponseWriter, r *http.Request, e *git
 		writeError(w, err)
 		return
 	}
-	var hooks []JobHook
-	if s.opts.github != nil {
-		hooks = append(hooks, s.deploymentStatuses(r, repo, d.GetID(), env, s.config.Targets[target].URL))
-	}
 	// Deduplicated on the deployment's id, which the signature covers: a
 	// replay under a new X-GitHub-Delivery finds the job it already made.
-	s.submit(w, r, fmt.Sprintf("github:deployment:%d", d.GetID()), target, sha, "github:deployment", hooks...)
+	s.submit(w, r, Submission{Key: fmt.Sprintf("github:deployment:%d", d.GetID()), Target: target, SHA: sha, Source: "github:deployment",
+		GitHub: &hookapi.GitHubDeployment{Repository: repo, ID: d.GetID(), Environment: env, EnvironmentURL: s.config.Targets[target].URL}})
 }
 
 // deploymentAllowed honours a deployment only from an allowed creator (when
@@ -317,12 +314,13 @@ func (s *Server) githubWorkflowRun(w http.ResponseWriter, r *http.Request, e *gi
 			return
 		}
 		// Deduplicated on the run and its attempt, which the signature covers.
-		s.submit(w, r, fmt.Sprintf("github:workflow_run:%d:%d", run.GetID(), run.GetRunAttempt()), gh.Target, run.GetHeadSHA(), "github:workflow_run")
+		s.submit(w, r, Submission{Key: fmt.Sprintf("github:workflow_run:%d:%d", run.GetID(), run.GetRunAttempt()), Target: gh.Target, SHA: run.GetHeadSHA(), Source: "github:workflow_run"})
 	}
 }
 
-func (s *Server) submit(w http.ResponseWriter, r *http.Request, key, target, sha, source string, hooks ...JobHook) {
-	job, created, err := s.queue.Submit(r.Context(), Submission{Key: key, Target: target, SHA: sha, Source: source, Hooks: hooks})
+func (s *Server) submit(w http.ResponseWriter, r *http.Request, sub Submission) {
+	sub.JobURL = func(id string) string { return s.jobURL(r, id) }
+	job, created, err := s.queue.Submit(r.Context(), sub)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -334,11 +332,16 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, key, target, sha
 	writeJSON(w, status, hookapi.Accepted{ID: job.ID, State: job.State, StatusURL: s.jobURL(r, job.ID)})
 }
 
-// deploymentStatuses reports a job to a GitHub deployment: in_progress when
-// it starts, then success, or failure or error with the reason.
-func (s *Server) deploymentStatuses(r *http.Request, repository string, id int64, env, envURL string) JobHook {
-	d := ghdeploy.Existing(s.opts.github, repository, id, env)
-	return func(ctx context.Context, j Job) {
+// statusHooks report a job to the GitHub deployment it carries: in_progress
+// when it starts, then success, or failure or error with the reason. A
+// replica that takes the job over makes them again from the job.
+func (s *Server) statusHooks(j Job) []JobHook {
+	g := j.GitHubDeployment
+	if g == nil || s.opts.github == nil {
+		return nil
+	}
+	d := ghdeploy.Existing(s.opts.github, g.Repository, g.ID, g.Environment)
+	return []JobHook{func(ctx context.Context, j Job) {
 		state, desc := ghdeploy.InProgress, "deploying "+j.SHA[:7]+" to "+j.Target
 		switch j.State {
 		case StateSucceeded:
@@ -350,11 +353,11 @@ func (s *Server) deploymentStatuses(r *http.Request, repository string, id int64
 			if j.TaskDefinition == "" {
 				state = ghdeploy.Error // it failed before it changed anything
 			}
-		case StateInterrupted, StateCancelled:
+		case StateInterrupted, StateCancelled, StateExpired:
 			state, desc = ghdeploy.Error, j.Error
 		}
-		if err := d.Status(ctx, state, desc, s.jobURL(r, j.ID), envURL); err != nil {
+		if err := d.Status(ctx, state, desc, g.LogURL, g.EnvironmentURL); err != nil {
 			s.opts.log.Warn("could not report the deployment status to GitHub", "job", j.ID, "state", state, "error", err)
 		}
-	}
+	}}
 }

@@ -29,6 +29,7 @@ const (
 	StateSuperseded  = hookapi.StateSuperseded
 	StateInterrupted = hookapi.StateInterrupted
 	StateCancelled   = hookapi.StateCancelled
+	StateExpired     = hookapi.StateExpired
 )
 
 // Interrupter says what a target's service runs when a job of it is cut
@@ -45,7 +46,19 @@ type Job struct {
 	// hooks hear the job start and end (GitHub deployment statuses).
 	hooks []JobHook
 	key   string // the delivery or webhook id that made it
+	// carryOn: the job was running on a replica that stopped; it is
+	// carried on from what ECS shows, never deployed a second time.
+	carryOn bool
+	// stop ends the running job's context, with why.
+	stop context.CancelCauseFunc
+	// renewed is when its lease was last renewed.
+	renewed time.Time
 }
+
+// CarriedOn reports whether the job is carried on from another replica
+// that was running it: the runner must follow what ECS shows of its
+// deploy, and never start it again.
+func (j Job) CarriedOn() bool { return j.carryOn }
 
 // JobHook hears a job's changes of state; the job is a copy.
 type JobHook func(ctx context.Context, j Job)
@@ -105,6 +118,8 @@ type Queue struct {
 
 	// shared, when set, is what the replicas share.
 	sharing
+	setup  queueSetup
+	tended chan struct{} // closed when the lease keeper has stopped
 
 	mu      sync.Mutex
 	jobs    map[string]*Job
@@ -125,7 +140,20 @@ type sharing struct {
 	shared   Store
 	holder   string        // this replica's name in the store
 	lockWait time.Duration // how often a job waiting for another replica's deploy asks again
-	lockTTL  time.Duration // how long a hold on a target lasts unless renewed
+	// lockTTL is the lease: how long a hold on a target, or on a job, lasts
+	// unless renewed, every heartbeat.
+	lockTTL, heartbeat time.Duration
+}
+
+// queueSetup is what a queue takes from the server beside its runner.
+type queueSetup struct {
+	// hooksFor makes the hooks of a job (GitHub deployment statuses), from
+	// what the job carries: the same for a job accepted here and for one
+	// taken over from another replica.
+	hooksFor func(Job) []JobHook
+	// maxQueued is how long after it was accepted a job taken over while
+	// still queued may still run; past it, it expires.
+	maxQueued time.Duration
 }
 
 // Submission is one request to deploy a SHA to a target.
@@ -136,25 +164,36 @@ type Submission struct {
 	SHA    string
 	// Source says where it came from: "api", "github:deployment", ...
 	Source string
-	// Hooks hear the job start and end.
-	Hooks []JobHook
+	// GitHub is the GitHub deployment the job reports to, if any; JobURL
+	// names the job's status page, for its statuses.
+	GitHub *hookapi.GitHubDeployment
+	JobURL func(id string) string
 }
 
 // newQueue returns a queue that runs jobs with runner, sharing them as sh says.
-func newQueue(runner Runner, log *slog.Logger, now func() time.Time, m *metrics, sh sharing) *Queue {
+func newQueue(runner Runner, log *slog.Logger, now func() time.Time, m *metrics, sh sharing, setup queueSetup) *Queue {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Queue{
-		runner: runner, log: log, now: now, ctx: ctx, cancel: cancel, m: m, sharing: sh,
-		jobs: map[string]*Job{}, keys: map[string]string{},
-		running: map[string]*Job{}, next: map[string]*Job{},
+	if setup.hooksFor == nil {
+		setup.hooksFor = func(Job) []JobHook { return nil }
 	}
+	q := &Queue{
+		runner: runner, log: log, now: now, ctx: ctx, cancel: cancel, m: m, sharing: sh, setup: setup,
+		jobs: map[string]*Job{}, keys: map[string]string{},
+		running: map[string]*Job{}, next: map[string]*Job{}, tended: make(chan struct{}),
+	}
+	if sh.shared != nil {
+		go q.tend()
+	} else {
+		close(q.tended)
+	}
+	return q
 }
 
 // Submit queues a deploy of a SHA to a target. A key already seen (a
 // repeated delivery, here or, with a shared store, at another replica)
 // returns the job it made, and created is false.
 func (q *Queue) Submit(ctx context.Context, sub Submission) (j Job, created bool, err error) {
-	key, target, sha, source, hooks := sub.Key, sub.Target, sub.SHA, sub.Source, sub.Hooks
+	key, target, sha, source := sub.Key, sub.Target, sub.SHA, sub.Source
 	q.mu.Lock()
 	if id, ok := q.keys[key]; ok && key != "" {
 		if old, ok := q.jobs[id]; ok {
@@ -194,7 +233,17 @@ func (q *Queue) Submit(ctx context.Context, sub Submission) (j Job, created bool
 			return q.copy(old), false, nil
 		}
 	}
-	job := &Job{Job: hookapi.Job{ID: id, Target: target, SHA: sha, Source: source, State: StateQueued, Created: q.now(), Events: []string{}}, hooks: hooks, key: key}
+	now := q.now()
+	job := &Job{Job: hookapi.Job{ID: id, Target: target, SHA: sha, Source: source, State: StateQueued, Created: now, Events: []string{},
+		Holder: q.holder, HeldSince: now}, key: key, renewed: now}
+	if sub.GitHub != nil {
+		g := *sub.GitHub
+		if sub.JobURL != nil {
+			g.LogURL = sub.JobURL(id)
+		}
+		job.GitHubDeployment = &g
+	}
+	job.hooks = q.setup.hooksFor(*job)
 	q.jobs[job.ID] = job
 	if key != "" {
 		q.keys[key] = job.ID
@@ -202,21 +251,33 @@ func (q *Queue) Submit(ctx context.Context, sub Submission) (j Job, created bool
 	q.order = append(q.order, job.ID)
 	q.trim()
 	q.m.jobState("", StateQueued)
-	var dirty []Job
-	if old := q.next[target]; old != nil {
-		q.finish(old, StateSuperseded, "", fmt.Sprintf("superseded by job %s (sha %s)", job.ID, sha))
-		dirty = append(dirty, q.copy(old))
-	}
-	if q.running[target] == nil {
-		q.start(job)
-	} else {
-		q.next[target] = job
-		job.Events = append(job.Events, "waiting for job "+q.running[target].ID)
-	}
+	dirty := q.place(job)
 	out := q.copy(job)
 	q.mu.Unlock()
 	q.save(ctx, append(dirty, out)...)
 	return out, true, nil
+}
+
+// place starts a queued job, or queues it behind the one running on its
+// target, superseding the one queued there (the older of the two); q.mu is
+// held. It returns the jobs it superseded, to save.
+func (q *Queue) place(job *Job) []Job {
+	var dirty []Job
+	if old := q.next[job.Target]; old != nil {
+		if old.Created.After(job.Created) { // a job taken over, older than the one queued
+			q.finish(job, StateSuperseded, "", fmt.Sprintf("superseded by job %s (sha %s)", old.ID, old.SHA))
+			return []Job{q.copy(job)}
+		}
+		q.finish(old, StateSuperseded, "", fmt.Sprintf("superseded by job %s (sha %s)", job.ID, job.SHA))
+		dirty = append(dirty, q.copy(old))
+	}
+	if q.running[job.Target] == nil {
+		q.start(job)
+	} else {
+		q.next[job.Target] = job
+		job.Events = append(job.Events, "waiting for job "+q.running[job.Target].ID)
+	}
+	return dirty
 }
 
 // save writes jobs to the shared store, if there is one. A failure is
@@ -226,7 +287,10 @@ func (q *Queue) save(ctx context.Context, jobs ...Job) {
 		return
 	}
 	for _, j := range jobs {
-		if err := q.shared.PutJob(ctx, j); err != nil {
+		switch err := q.shared.PutJob(ctx, j, q.lockTTL); {
+		case errors.Is(err, ErrNotHolder):
+			q.lose(j.ID, err)
+		case err != nil:
 			q.log.Warn("could not save the job to the shared store", "job", j.ID, "error", err)
 		}
 	}
@@ -264,16 +328,25 @@ func (q *Queue) copy(j *Job) Job {
 func (q *Queue) start(job *Job) {
 	q.running[job.Target] = job
 	delete(q.next, job.Target)
-	job.State, job.Started = StateRunning, q.now()
+	job.State = StateRunning
+	if job.Started.IsZero() { // a job carried on keeps when it first started
+		job.Started = q.now()
+	}
 	q.m.jobState(StateQueued, StateRunning)
+	jobCtx, stop := context.WithCancelCause(q.ctx)
+	job.stop = stop
 	snapshot := q.copy(job)
 	hooks := job.hooks
 	q.wg.Add(1)
 	go func() {
 		defer q.wg.Done()
+		defer stop(nil)
 		q.save(q.ctx, snapshot)
-		ctx, release, err := q.lockTarget(job)
+		ctx, release, err := q.lockTarget(jobCtx, job)
 		if err != nil {
+			if q.letGo(job, func() {}, jobCtx) {
+				return
+			}
 			q.end(job, func() {}, StateFailed, "", err.Error())
 			return
 		}
@@ -294,6 +367,9 @@ func (q *Queue) start(job *Job) {
 				kept = MaxJobEventBytes + 1
 			}
 		})
+		if q.letGo(job, release, ctx) {
+			return
+		}
 		state := out.State
 		msg := ""
 		if err != nil {
@@ -343,13 +419,13 @@ var ErrLostHold = errors.New("lost the hold on the target in the shared store: s
 // it returns, which ends, with ErrLostHold as its cause, if the hold is
 // lost: another replica took it, or renewals failed until it could have
 // lapsed. Without a store it returns at once.
-func (q *Queue) lockTarget(job *Job) (_ context.Context, release func(), err error) {
+func (q *Queue) lockTarget(jobCtx context.Context, job *Job) (_ context.Context, release func(), err error) {
 	if q.shared == nil {
-		return q.ctx, func() {}, nil
+		return jobCtx, func() {}, nil
 	}
 	said := false
 	for {
-		ok, err := q.shared.Lock(q.ctx, job.Target, q.holder, q.lockTTL)
+		ok, err := q.shared.Lock(jobCtx, job.Target, q.holder, q.lockTTL)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -363,12 +439,12 @@ func (q *Queue) lockTarget(job *Job) (_ context.Context, release func(), err err
 			q.mu.Unlock()
 		}
 		select {
-		case <-q.ctx.Done():
-			return nil, nil, fmt.Errorf("waiting for target %s: %w", job.Target, q.ctx.Err())
+		case <-jobCtx.Done():
+			return nil, nil, fmt.Errorf("waiting for target %s: %w", job.Target, jobCtx.Err())
 		case <-time.After(q.lockWait):
 		}
 	}
-	ctx, stopJob := context.WithCancelCause(q.ctx)
+	ctx, stopJob := context.WithCancelCause(jobCtx)
 	stop := make(chan struct{})
 	renewed := make(chan struct{})
 	go func() {
@@ -378,7 +454,7 @@ func (q *Queue) lockTarget(job *Job) (_ context.Context, release func(), err err
 			select {
 			case <-stop:
 				return
-			case <-time.After(q.lockTTL / 3):
+			case <-time.After(q.heartbeat):
 			}
 			ok, err := q.shared.Lock(q.ctx, job.Target, q.holder, q.lockTTL)
 			switch {
@@ -446,7 +522,9 @@ func (q *Queue) trim() {
 
 // Shutdown stops taking jobs and waits for the running ones until ctx is
 // done; then it cancels them. It returns the jobs it had to leave: those
-// still queued, and those it cut short.
+// still queued, and those it cut short. Without a shared store they end
+// cancelled and interrupted; with one they are handed back (their leases
+// end now), and another replica carries them on.
 func (q *Queue) Shutdown(ctx context.Context) []Job {
 	q.mu.Lock()
 	q.closed = true
@@ -468,8 +546,15 @@ func (q *Queue) Shutdown(ctx context.Context) []Job {
 	q.cancel()
 	q.mu.Lock()
 	var left, dirty []Job
+	var handBack []*Job
 	for _, id := range q.order {
 		j := q.jobs[id]
+		if j.State == StateQueued && q.shared != nil {
+			// Another replica runs it: the table is the queue.
+			handBack = append(handBack, j)
+			left = append(left, q.copy(j))
+			continue
+		}
 		if j.State == StateQueued {
 			q.finish(j, StateCancelled, "", "cancelled: the deploy hook stopped before it ran this job; nothing was deployed (send it again)")
 			dirty = append(dirty, q.copy(j))
@@ -480,7 +565,11 @@ func (q *Queue) Shutdown(ctx context.Context) []Job {
 	}
 	q.mu.Unlock()
 	q.save(context.Background(), dirty...)
+	for _, j := range handBack {
+		q.handBack(j, "the deploy hook stopped before it ran this job")
+	}
 	q.wg.Wait() // the statuses of the jobs just ended
+	<-q.tended
 	return left
 }
 

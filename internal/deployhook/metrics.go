@@ -17,6 +17,9 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	jobs     *prometheus.GaugeVec
 	duration prometheus.Histogram
+	// takenOver counts the jobs this replica took over from another whose
+	// lease had expired, by the state they were in.
+	takenOver *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -32,9 +35,14 @@ func newMetrics() *metrics {
 			Name: "deploy_hook_deploy_duration_seconds", Help: "How long a deploy job ran.",
 			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 1200},
 		}),
+		takenOver: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "deploy_hook_jobs_taken_over_total", Help: "Jobs taken over from a replica whose lease expired, by the state they were in.",
+		}, []string{"state"}),
 	}
-	m.reg.MustRegister(m.requests, m.jobs, m.duration, collectors.NewGoCollector())
-	for _, s := range []State{StateQueued, StateRunning, StateSucceeded, StateFailed, StateRolledBack, StateSuperseded, StateInterrupted, StateCancelled} {
+	m.reg.MustRegister(m.requests, m.jobs, m.duration, m.takenOver, collectors.NewGoCollector())
+	m.takenOver.WithLabelValues(string(StateQueued)).Add(0)
+	m.takenOver.WithLabelValues(string(StateRunning)).Add(0)
+	for _, s := range []State{StateQueued, StateRunning, StateSucceeded, StateFailed, StateRolledBack, StateSuperseded, StateInterrupted, StateCancelled, StateExpired} {
 		m.jobs.WithLabelValues(string(s)).Set(0)
 	}
 	return m

@@ -27,6 +27,8 @@ type options struct {
 	replicaID      string
 	lockPoll       time.Duration
 	lockTTL        time.Duration
+	heartbeat      time.Duration // 0: a third of lockTTL
+	maxQueued      time.Duration
 }
 
 // defaults are the options a Server has unless told otherwise.
@@ -38,6 +40,7 @@ func defaults() options {
 		requestTimeout: 10 * time.Second,
 		lockPoll:       2 * time.Second,
 		lockTTL:        time.Minute,
+		maxQueued:      30 * time.Minute,
 	}
 }
 
@@ -177,15 +180,42 @@ func WithLockPoll(d time.Duration) Option {
 	}
 }
 
-// WithLockTTL sets how long a replica's hold on a target lasts unless
-// renewed (every third of it): a replica that dies frees its targets after
-// it. Default: a minute.
+// WithLockTTL sets the lease: how long a replica's hold on a target, and
+// on a job, lasts unless renewed (every heartbeat): a replica that dies
+// frees its targets after it, and another takes its jobs over. Default: a
+// minute.
 func WithLockTTL(d time.Duration) Option {
 	return func(o *options) error {
 		if d <= 0 {
 			return fmt.Errorf("lock TTL %v is not positive", d)
 		}
 		o.lockTTL = d
+		return nil
+	}
+}
+
+// WithHeartbeat sets how often a replica renews its leases and looks for
+// jobs other replicas left. Default: a third of the lease; it must be
+// shorter than the lease.
+func WithHeartbeat(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("heartbeat %v is not positive", d)
+		}
+		o.heartbeat = d
+		return nil
+	}
+}
+
+// WithQueuedExpiry sets how long after it was accepted a job another
+// replica left queued may still run when taken over; past it, it ends
+// expired and nothing is deployed. Default: 30 minutes.
+func WithQueuedExpiry(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("queued expiry %v is not positive", d)
+		}
+		o.maxQueued = d
 		return nil
 	}
 }

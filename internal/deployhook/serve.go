@@ -30,7 +30,12 @@ type Command struct {
 	ReadHeaderTimeout time.Duration
 	Table             string // DynamoDB table; empty: state in memory
 	ReplicaID         string
-	Version           string
+	// Lease and Heartbeat: how long a replica's hold on a job or target
+	// lasts unless renewed, and how often it renews them (and looks for
+	// jobs to take over); QueuedExpiry: how old a queued job taken over
+	// may be and still run.
+	Lease, Heartbeat, QueuedExpiry time.Duration
+	Version                        string
 }
 
 // maxHeaderBytes bounds a request's headers (Go's default is 1 MiB): the
@@ -91,6 +96,9 @@ func Serve(ctx context.Context, c Command, getenv func(string) string, stdout io
 	}
 	srv, err := NewServer(cfg, &ECSRunner{Config: cfg, Clients: deployspec.RegionalClients(getenv), Log: log},
 		WithStore(store, c.ReplicaID),
+		WithLockTTL(cmp.Or(c.Lease, time.Minute)),
+		WithQueuedExpiry(cmp.Or(c.QueuedExpiry, 30*time.Minute)),
+		withHeartbeatIfSet(c.Heartbeat),
 		WithSecrets(secrets...),
 		WithTargetSecrets(targetSecrets),
 		WithGitHubSecrets(githubSecrets(getenv("GITHUB_WEBHOOK_SECRET"))...),
@@ -162,4 +170,12 @@ func githubSecrets(v string) [][]byte {
 		}
 	}
 	return out
+}
+
+// withHeartbeatIfSet is WithHeartbeat for a flag whose 0 means the default.
+func withHeartbeatIfSet(d time.Duration) Option {
+	if d == 0 {
+		return func(*options) error { return nil }
+	}
+	return WithHeartbeat(d)
 }

@@ -4,6 +4,7 @@
 package deployhook
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -54,11 +55,15 @@ func NewServer(cfg *Config, runner Runner, opts ...Option) (*Server, error) {
 	}
 	s := &Server{config: cfg, runner: runner, opts: o, metrics: newMetrics(), requests: newRequestLog(o.log, o.now), keys: newKeyring(o), limiter: newLimiter(o.rateLimit),
 		largeBodies: make(chan struct{}, largeGitHubBodies)}
-	var sh sharing
-	if o.store != nil {
-		sh = sharing{shared: o.store, holder: o.replicaID, lockWait: o.lockPoll, lockTTL: o.lockTTL}
+	heartbeat := cmp.Or(o.heartbeat, o.lockTTL/3)
+	if heartbeat >= o.lockTTL {
+		return nil, fmt.Errorf("heartbeat %v is not shorter than the lease %v: a replica would lose its jobs between two renewals", heartbeat, o.lockTTL)
 	}
-	s.queue = newQueue(runner, o.log, o.now, s.metrics, sh)
+	sh := sharing{holder: o.replicaID}
+	if o.store != nil {
+		sh = sharing{shared: o.store, holder: o.replicaID, lockWait: o.lockPoll, lockTTL: o.lockTTL, heartbeat: heartbeat}
+	}
+	s.queue = newQueue(runner, o.log, o.now, s.metrics, sh, queueSetup{hooksFor: s.statusHooks, maxQueued: o.maxQueued})
 	s.handler = s.routes()
 	s.ready.Store(true)
 	return s, nil

@@ -2,6 +2,7 @@ package deployhook_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -25,8 +26,6 @@ var motoServer testbed.LazyMoto
 
 func TestMain(m *testing.M) { os.Exit(motoServer.Run(m)) }
 
-var tableSeq atomic.Int64
-
 // newTable makes a table in moto's DynamoDB as the docs say to make it.
 func newTable(t *testing.T) (*dynamodb.Client, string) {
 	t.Helper()
@@ -35,14 +34,8 @@ func newTable(t *testing.T) (*dynamodb.Client, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(bed.Close)
-	db := dynamodb.NewFromConfig(bed.Config())
-	name := fmt.Sprintf("deploy-hook-%d", tableSeq.Add(1))
-	if _, err := db.CreateTable(context.Background(), &dynamodb.CreateTableInput{
-		TableName:            aws.String(name),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	}); err != nil {
+	db, name, err := bed.HookTable(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
 	return db, name
@@ -63,10 +56,10 @@ func TestDynamoStore(t *testing.T) {
 
 	newer := deployhook.Job{Job: hookapi.Job{ID: "job_a", State: deployhook.StateSucceeded, Version: 5}}
 	older := deployhook.Job{Job: hookapi.Job{ID: "job_a", State: deployhook.StateRunning, Version: 3}}
-	if err := s.PutJob(ctx, newer); err != nil {
+	if err := s.PutJob(ctx, newer, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutJob(ctx, older); err != nil {
+	if err := s.PutJob(ctx, older, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if got, ok, err := s.GetJob(ctx, "job_a"); err != nil || !ok || got.State != deployhook.StateSucceeded {
@@ -98,6 +91,69 @@ func TestDynamoStore(t *testing.T) {
 	time.Sleep(5 * time.Millisecond) // let a 1 ms hold expire: an expired hold is free
 	if ok, _ := s.Lock(ctx, "production", "replica-a", time.Minute); !ok {
 		t.Error("replica-a could not take an expired hold")
+	}
+}
+
+// TestJobLeases: an open job whose lease ran out is an orphan, one replica
+// takes it (a second, or the old holder, cannot), and the old holder's
+// writes to it are refused with ErrNotHolder; a finished job is no orphan.
+func TestJobLeases(t *testing.T) {
+	t.Parallel()
+	db, table := newTable(t)
+	s := deployhook.NewDynamoStore(db, table)
+	ctx := context.Background()
+	job := deployhook.Job{Job: hookapi.Job{ID: "job_lease", State: deployhook.StateRunning, Holder: "replica-a", Version: 1}}
+	done := deployhook.Job{Job: hookapi.Job{ID: "job_done", State: deployhook.StateSucceeded, Holder: "replica-a", Version: 1}}
+	for _, j := range []deployhook.Job{job, done} {
+		if err := s.PutJob(ctx, j, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	orphans := func() []string {
+		t.Helper()
+		js, err := s.OrphanJobs(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, j := range js {
+			ids = append(ids, j.ID+"@"+j.Holder)
+		}
+		return ids
+	}
+	if got := orphans(); len(got) != 0 {
+		t.Errorf("orphans while the lease holds: %v", got)
+	}
+	if err := s.RenewJob(ctx, "job_lease", "replica-a", 0); err != nil { // handed back
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	if got := orphans(); !slices.Equal(got, []string{"job_lease@replica-a"}) {
+		t.Fatalf("orphans = %v, want the running job alone", got)
+	}
+	if ok, err := s.TakeJob(ctx, job, "replica-b", time.Minute); err != nil || !ok {
+		t.Fatalf("replica-b's take = %v, %v", ok, err)
+	}
+	if ok, _ := s.TakeJob(ctx, job, "replica-c", time.Minute); ok {
+		t.Error("replica-c took a job replica-b had just taken")
+	}
+	if err := s.RenewJob(ctx, "job_lease", "replica-a", time.Minute); !errors.Is(err, deployhook.ErrNotHolder) {
+		t.Errorf("the old holder's renewal = %v, want ErrNotHolder", err)
+	}
+	job.Version = 2
+	if err := s.PutJob(ctx, job, time.Minute); !errors.Is(err, deployhook.ErrNotHolder) {
+		t.Errorf("the old holder's write = %v, want ErrNotHolder", err)
+	}
+	taken := job
+	taken.Holder, taken.Version, taken.State = "replica-b", 3, deployhook.StateSucceeded
+	if err := s.PutJob(ctx, taken, time.Minute); err != nil {
+		t.Fatalf("the new holder's write: %v", err)
+	}
+	if err := s.RenewJob(ctx, "job_lease", "replica-b", 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := orphans(); len(got) != 0 {
+		t.Errorf("orphans once the job is done: %v", got)
 	}
 }
 
@@ -188,5 +244,72 @@ func TestLostHoldStopsTheJob(t *testing.T) {
 	j := a.waitJob(t, id)
 	if j.State != deployhook.StateFailed || !strings.Contains(j.Error, "lost the hold") || !slices.ContainsFunc(j.Events, func(e string) bool { return strings.Contains(e, "another replica holds production") }) {
 		t.Errorf("job = %s %q %q, want failed, saying it lost the hold", j.State, j.Error, j.Events)
+	}
+}
+
+// TestShutdownHandsJobsBack: with a table, a replica stopping past its
+// grace hands its jobs back instead of ending them; another replica takes
+// them at its next look, carrying the running one on (the runner is told)
+// and, past the queued expiry, ending the queued one expired.
+func TestShutdownHandsJobsBack(t *testing.T) {
+	t.Parallel()
+	db, table := newTable(t)
+	cfg, _ := deployhook.ParseConfig([]byte(testConfig), "test")
+	blocked := &fakeRunner{run: func(ctx context.Context, j deployhook.Job, report func(string)) (deployhook.Outcome, error) {
+		<-ctx.Done()
+		return deployhook.Outcome{}, ctx.Err()
+	}}
+	var carried atomic.Bool
+	carrier := &fakeRunner{run: func(ctx context.Context, j deployhook.Job, report func(string)) (deployhook.Outcome, error) {
+		carried.Store(j.CarriedOn())
+		return deployhook.Outcome{State: deployhook.StateSucceeded, TaskDefinition: "arn:td:2"}, nil
+	}}
+	replica := func(id string, r *fakeRunner, opts ...deployhook.Option) *hook {
+		s, err := deployhook.NewServer(cfg, r, append([]deployhook.Option{deployhook.WithStore(deployhook.NewDynamoStore(db, table), id),
+			deployhook.WithSecrets(mustSecrets(t, current)...), deployhook.WithLockPoll(20 * time.Millisecond),
+			deployhook.WithLockTTL(time.Second), deployhook.WithHeartbeat(100 * time.Millisecond)}, opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(s)
+		t.Cleanup(srv.Close)
+		return &hook{srv: srv, server: s, runner: r, secret: mustSecrets(t, current)[0]}
+	}
+	a := replica("replica-a", blocked)
+	running := decode(t, a.post(t, `{"target":"production","sha":"`+strings.Repeat("a", 40)+`"}`, nil))["id"].(string)
+	queued := decode(t, a.post(t, `{"target":"production","sha":"`+strings.Repeat("b", 40)+`"}`, nil))["id"].(string)
+	for blocked.running.Load() == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	left := a.server.Queue().Shutdown(ctx)
+	if len(left) != 2 {
+		t.Errorf("shutdown left %d jobs, want both handed back: %+v", len(left), left)
+	}
+	replica("replica-b", carrier, deployhook.WithQueuedExpiry(time.Millisecond))
+	store := deployhook.NewDynamoStore(db, table)
+	final := func(id string) deployhook.Job {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			j, ok, err := store.GetJob(context.Background(), id)
+			if err == nil && ok && j.State.Done() {
+				return j
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("job %s still %s (%v)", id, j.State, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if j := final(running); j.State != deployhook.StateSucceeded || j.Holder != "replica-b" || !carried.Load() {
+		t.Errorf("the running job ended %s held by %s, carried on: %v; want succeeded by replica-b, carried on", j.State, j.Holder, carried.Load())
+	}
+	if j := final(queued); j.State != deployhook.StateExpired || !strings.Contains(j.Error, "nothing was deployed") {
+		t.Errorf("the queued job ended %s (%s), want expired", j.State, j.Error)
+	}
+	if n := carrier.calls.Load(); n != 1 {
+		t.Errorf("replica-b ran %d jobs, want the running one alone", n)
 	}
 }

@@ -124,6 +124,9 @@ type run struct {
 	// lbAddress is the load balancer's own DNS name when the URL names its
 	// domain instead: where the smoke check connects.
 	lbAddress string
+	// since, for a deploy carried on (CarryOn), is when the runner that
+	// could not finish it started.
+	since time.Time
 }
 
 // DesiredCountTag on a service at zero tasks is the count its first deploy
@@ -178,6 +181,11 @@ func (r *run) deploy(ctx context.Context) (*Result, error) {
 	svc, over, err := r.meetRollout(ctx, svc)
 	if over || err != nil {
 		return res, err
+	}
+	if !r.since.IsZero() {
+		if over, err := r.endedSince(ctx, svc); over || err != nil {
+			return res, err
+		}
 	}
 	st := readRollout(svc)
 	// The next revision is built from, and a failure returns to, the last
@@ -355,6 +363,14 @@ func (r *run) rollout(ctx context.Context, next, id, previous string) error {
 	if !w.completed {
 		return r.recover(ctx, id, previous, w)
 	}
+	return r.checkLive(ctx, next, id, previous)
+}
+
+// checkLive ends a completed rollout of next: finds where it answers,
+// smoke-checks it (a failure returns the service to previous) and prunes
+// old revisions.
+func (r *run) checkLive(ctx context.Context, next, id, previous string) error {
+	res := r.res
 	res.Status = StatusSucceeded
 	r.locate(ctx, next)
 	if r.req.Smoke != nil {

@@ -22,6 +22,10 @@ const (
 	StateInterrupted State = "interrupted"
 	// StateCancelled: the hook stopped before the job ran.
 	StateCancelled State = "cancelled"
+	// StateExpired: a replica took the job over while it was still queued,
+	// longer after it was accepted than the config's bound: nothing was
+	// deployed.
+	StateExpired State = "expired"
 )
 
 // Done reports whether a job in this state has ended.
@@ -64,9 +68,27 @@ type Job struct {
 	Created                time.Time `json:"created"`
 	Started                time.Time `json:"started,omitzero"`
 	Finished               time.Time `json:"finished,omitzero"`
+	// Holder is the replica that runs the job, since HeldSince; with a
+	// shared table another replica takes it over when the holder stops
+	// renewing its lease.
+	Holder    string    `json:"holder,omitempty"`
+	HeldSince time.Time `json:"heldSince,omitzero"`
+	// GitHubDeployment is the GitHub deployment the job reports to, when
+	// a deployment event made it: kept with the job, so the replica that
+	// finishes it reports too.
+	GitHubDeployment *GitHubDeployment `json:"githubDeployment,omitempty"`
 	// Version grows with every snapshot of the job, so a shared store
 	// keeps the newest it is sent.
 	Version int64 `json:"version"`
+}
+
+// GitHubDeployment names a GitHub deployment and where its statuses link.
+type GitHubDeployment struct {
+	Repository     string `json:"repository"`
+	ID             int64  `json:"id"`
+	Environment    string `json:"environment"`
+	EnvironmentURL string `json:"environmentUrl,omitempty"`
+	LogURL         string `json:"logUrl,omitempty"`
 }
 
 // Error is the body of every answer that is not a success.
