@@ -128,7 +128,7 @@ func (b *boundary) read(ctx context.Context) (*boundarySeen, error) {
 	if err != nil {
 		return nil, fmt.Errorf("get policy %s version %s: %w", arn, aws.ToString(got.Policy.DefaultVersionId), err)
 	}
-	return &boundarySeen{arn: arn, doc: decodePolicy(aws.ToString(v.PolicyVersion.Document)), tags: iamTagMap(got.Policy.Tags)}, nil
+	return &boundarySeen{arn: arn, doc: decodePolicy(aws.ToString(v.PolicyVersion.Document)), tags: iamTag.of(got.Policy.Tags)}, nil
 }
 
 // judgeBoundary compares the boundary found with the one the roles need.
@@ -144,19 +144,10 @@ func judgeBoundary(seen boundarySeen, owner Owner, want string) found {
 	return f
 }
 
-// iamTagMap is IAM's tags as a map.
-func iamTagMap(tags []iamtypes.Tag) map[string]string {
-	m := map[string]string{}
-	for _, t := range tags {
-		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
-	return m
-}
-
 func (b *boundary) create(ctx context.Context) (string, error) {
 	s := b.s
 	out, err := s.c.IAM.CreatePolicy(ctx, &iam.CreatePolicyInput{
-		PolicyName: aws.String(s.boundaryName()), PolicyDocument: aws.String(s.boundaryPolicy()), Tags: s.iamTags(),
+		PolicyName: aws.String(s.boundaryName()), PolicyDocument: aws.String(s.boundaryPolicy()), Tags: iamTag.list(s.tagMap()),
 		Description: aws.String(fmt.Sprintf("permissions boundary of the roles the bootstrap makes (%s)", s.cfg.Name)),
 	})
 	if err != nil {

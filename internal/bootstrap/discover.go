@@ -243,7 +243,7 @@ func (s *Stack) discoverVPC(ctx context.Context, b *baseline, subnetIDs []string
 		return fmt.Errorf("describe VPCs: %w", err)
 	}
 	for _, v := range out.Vpcs {
-		if ec2Tag(v.Tags, TagManagedBy) == "" {
+		if ec2Tag.of(v.Tags)[TagManagedBy] == "" {
 			b.sameCIDR = append(b.sameCIDR, v)
 		}
 	}
@@ -261,7 +261,7 @@ func one(vpcs []ec2types.Vpc, into **ec2types.Vpc, what string) error {
 	}
 	var ids []string
 	for _, v := range vpcs {
-		ids = append(ids, aws.ToString(v.VpcId)+" ("+cmpStr(ec2Tag(v.Tags, "Name"), "no Name")+")")
+		ids = append(ids, aws.ToString(v.VpcId)+" ("+cmpStr(ec2Tag.of(v.Tags)["Name"], "no Name")+")")
 	}
 	return fmt.Errorf("%d %s: %s: %w; set vpc-id in the config to the one to use", len(vpcs), what, strings.Join(ids, ", "), ErrAmbiguous)
 }

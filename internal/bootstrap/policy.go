@@ -3,6 +3,7 @@ package bootstrap
 import (
 	"encoding/json"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 )
@@ -33,6 +34,17 @@ func samePolicy(a, b string) bool {
 		return a == b
 	}
 	return na == nb
+}
+
+// sameJSON reports whether two JSON documents hold the same values (a
+// lifecycle policy as ECR returns it, spaced and ordered its own way); two
+// that do not parse are equal only as text.
+func sameJSON(a, b string) bool {
+	var va, vb any
+	if json.Unmarshal([]byte(a), &va) != nil || json.Unmarshal([]byte(b), &vb) != nil {
+		return a == b
+	}
+	return reflect.DeepEqual(va, vb)
 }
 
 // normalPolicy is a document in one canonical JSON form.

@@ -2,7 +2,9 @@ package bootstrap
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 )
 
 // Action is what plan says of a resource.
@@ -84,7 +86,13 @@ type drift struct{ what, fix string }
 // handed over (key in the config's manage list), else among the advice; it
 // reports whether apply is to repair them.
 func (s *Stack) sortDrift(f *found, key string, ds []drift) bool {
-	enforce := f.owner == OwnerUs || slices.Contains(s.cfg.Manage, key)
+	return sortDrift(f, key, slices.Contains(s.cfg.Manage, key), ds)
+}
+
+// sortDrift is Stack.sortDrift for a judge that knows whether the resource
+// was handed over (managed).
+func sortDrift(f *found, key string, managed bool, ds []drift) bool {
+	enforce := f.owner == OwnerUs || managed
 	for _, d := range ds {
 		switch {
 		case enforce:
@@ -140,4 +148,18 @@ func (s *Stack) resources() []resource {
 		}
 	}
 	return rs
+}
+
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func accountOf(arn string) string {
+	if p := strings.Split(arn, ":"); len(p) > 4 {
+		return p[4]
+	}
+	return ""
 }

@@ -45,95 +45,146 @@ func (r *role) stage() int                 { return r.stg }
 
 func (r *role) find(ctx context.Context) (found, error) {
 	s := r.s
-	out, err := s.c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(r.name)})
+	seen, err := r.read(ctx)
+	if err != nil || seen == nil {
+		return found{}, err
+	}
+	s.set(func(o *Outputs) { r.record(o, seen.arn) })
+	r.attached, r.haveInline, r.haveTrust, r.haveBoundary = seen.attached, seen.inline, seen.trust, seen.boundary
+	v := judgeRole(*seen, roleWant{
+		name: r.name, key: r.key, inlineName: r.inlineName, stack: s.cfg.Name, managed: slices.Contains(s.cfg.Manage, r.key),
+		trust: r.trust(), policies: r.managed(), inline: r.inline(), adopted: r.adopted(),
+		bounded: r.bounded, boundaryName: s.boundaryName(), boundaryARN: s.boundaryARN(),
+	})
+	s.noteRole(r.name, v.owner)
+	r.putTrust, r.putBoundary, r.attach, r.detach, r.putInline, r.deleteInline = v.putTrust, v.putBoundary, v.attach, v.detach, v.putInline, v.deleteInline
+	return v.found, nil
+}
+
+// roleSeen is a role as IAM has it.
+type roleSeen struct {
+	arn                     string
+	tags                    map[string]string
+	trust, inline, boundary string // the documents, decoded; the boundary's ARN
+	attached                []string
+}
+
+// read gets the role, its managed policies and its inline policy of the
+// bootstrap's name: nil when there is no such role.
+func (r *role) read(ctx context.Context) (*roleSeen, error) {
+	iamc := r.s.c.IAM
+	out, err := iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(r.name)})
 	var nf *iamtypes.NoSuchEntityException
 	if errors.As(err, &nf) {
-		return found{}, nil
+		return nil, nil
 	}
 	if err != nil {
-		return found{}, fmt.Errorf("get role %s: %w", r.name, err)
+		return nil, fmt.Errorf("get role %s: %w", r.name, err)
 	}
-	arn := aws.ToString(out.Role.Arn)
-	f := found{owner: s.owner(iamTagMap(out.Role.Tags)), id: arn}
-	s.set(func(o *Outputs) { r.record(o, arn) })
-	s.noteRole(r.name, f.owner)
-	r.haveBoundary = ""
+	seen := &roleSeen{arn: aws.ToString(out.Role.Arn), tags: iamTag.of(out.Role.Tags), trust: decodePolicy(aws.ToString(out.Role.AssumeRolePolicyDocument))}
 	if b := out.Role.PermissionsBoundary; b != nil {
-		r.haveBoundary = aws.ToString(b.PermissionsBoundaryArn)
+		seen.boundary = aws.ToString(b.PermissionsBoundaryArn)
 	}
-	r.haveTrust = decodePolicy(aws.ToString(out.Role.AssumeRolePolicyDocument))
-	ap, err := s.c.IAM.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(r.name)})
+	ap, err := iamc.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(r.name)})
 	if err != nil {
-		return f, fmt.Errorf("list policies of %s: %w", r.name, err)
+		return nil, fmt.Errorf("list policies of %s: %w", r.name, err)
 	}
-	r.attached = nil
 	for _, p := range ap.AttachedPolicies {
-		r.attached = append(r.attached, aws.ToString(p.PolicyArn))
+		seen.attached = append(seen.attached, aws.ToString(p.PolicyArn))
 	}
-	r.haveInline = ""
-	if rp, err := s.c.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(r.name), PolicyName: aws.String(r.inlineName)}); err == nil {
-		r.haveInline = decodePolicy(aws.ToString(rp.PolicyDocument))
+	if rp, err := iamc.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(r.name), PolicyName: aws.String(r.inlineName)}); err == nil {
+		seen.inline = decodePolicy(aws.ToString(rp.PolicyDocument))
 	} else if !errors.As(err, &nf) {
-		return f, fmt.Errorf("get policy %s of %s: %w", r.inlineName, r.name, err)
+		return nil, fmt.Errorf("get policy %s of %s: %w", r.inlineName, r.name, err)
 	}
+	return seen, nil
+}
 
-	r.putTrust, r.putBoundary, r.attach, r.detach, r.putInline, r.deleteInline = false, false, nil, nil, "", false
+// roleWant is what the config asks of a role.
+type roleWant struct {
+	name, key, inlineName, stack string
+	managed                      bool // handed over: key in manage
+	trust                        string
+	policies                     []string // managed policies attached
+	inline                       string   // the inline policy ("" for none)
+	// adopted is the inline policy an adopted role gets, "" for none:
+	// only what a deploy needs of it.
+	adopted string
+	// bounded: the role carries the boundary of that name, at that ARN.
+	bounded                   bool
+	boundaryName, boundaryARN string
+}
+
+// roleVerdict is what the judge found, and what apply is to do to the role.
+type roleVerdict struct {
+	found
+	putTrust, putBoundary bool
+	attach, detach        []string
+	putInline             string
+	deleteInline          bool
+}
+
+// judgeRole compares a role with the config: a role of ours (or handed
+// over) is repaired; an adopted one gets only what a deploy needs, and
+// advice on the rest.
+func judgeRole(seen roleSeen, want roleWant) roleVerdict {
+	v := roleVerdict{found: found{owner: ownerOf(seen.tags, want.stack), id: seen.arn}}
+	name := want.name
 	var ds []drift
-	boundaryOff := r.bounded && lastSegment(r.haveBoundary) != s.boundaryName()
+	boundaryOff := want.bounded && lastSegment(seen.boundary) != want.boundaryName
 	if boundaryOff {
 		what := "it has no permissions boundary"
-		if r.haveBoundary != "" {
-			what = "its permissions boundary is " + r.haveBoundary + ", not the bootstrap's"
+		if seen.boundary != "" {
+			what = "its permissions boundary is " + seen.boundary + ", not the bootstrap's"
 		}
-		ds = append(ds, drift{what, "aws iam put-role-permissions-boundary --role-name " + r.name + " --permissions-boundary " + s.boundaryARN()})
+		ds = append(ds, drift{what, "aws iam put-role-permissions-boundary --role-name " + name + " --permissions-boundary " + want.boundaryARN})
 	}
-	if !samePolicy(r.haveTrust, r.trust()) {
-		ds = append(ds, drift{"its trust policy differs from the config's", "aws iam update-assume-role-policy --role-name " + r.name + " --policy-document '" + r.trust() + "'"})
+	if !samePolicy(seen.trust, want.trust) {
+		ds = append(ds, drift{"its trust policy differs from the config's", "aws iam update-assume-role-policy --role-name " + name + " --policy-document '" + want.trust + "'"})
 	}
 	var missing, extra []string
-	for _, p := range r.managed() {
-		if !slices.Contains(r.attached, p) {
+	for _, p := range want.policies {
+		if !slices.Contains(seen.attached, p) {
 			missing = append(missing, p)
-			ds = append(ds, drift{lastSegment(p) + " is not attached", "aws iam attach-role-policy --role-name " + r.name + " --policy-arn " + p})
+			ds = append(ds, drift{lastSegment(p) + " is not attached", "aws iam attach-role-policy --role-name " + name + " --policy-arn " + p})
 		}
 	}
-	for _, p := range r.attached {
-		if slices.Contains(r.managed(), p) {
+	for _, p := range seen.attached {
+		if slices.Contains(want.policies, p) {
 			continue
 		}
 		extra = append(extra, p)
 		if p == secretsRWPolicy {
 			ds = append(ds, drift{"SecretsManagerReadWrite lets every task of this role read and change every secret in the account, where GetSecretValue on its own secrets is enough",
-				"give it that (" + r.inline() + "), then aws iam detach-role-policy --role-name " + r.name + " --policy-arn " + p})
+				"give it that (" + want.inline + "), then aws iam detach-role-policy --role-name " + name + " --policy-arn " + p})
 			continue
 		}
-		ds = append(ds, drift{lastSegment(p) + " is attached but not in the config", "aws iam detach-role-policy --role-name " + r.name + " --policy-arn " + p})
+		ds = append(ds, drift{lastSegment(p) + " is attached but not in the config", "aws iam detach-role-policy --role-name " + name + " --policy-arn " + p})
 	}
-	wantInline := r.inline()
-	if enforce := f.owner == OwnerUs || slices.Contains(s.cfg.Manage, r.key); enforce && !samePolicy(r.haveInline, wantInline) && (r.haveInline != "" || wantInline != "") {
-		ds = append(ds, drift{"policy " + r.inlineName + " differs from the config's", ""})
+	if enforce := v.owner == OwnerUs || want.managed; enforce && !samePolicy(seen.inline, want.inline) && (seen.inline != "" || want.inline != "") {
+		ds = append(ds, drift{"policy " + want.inlineName + " differs from the config's", ""})
 	}
-	if s.sortDrift(&f, r.key, ds) {
-		r.putTrust = !samePolicy(r.haveTrust, r.trust())
-		r.putBoundary = boundaryOff
-		r.attach, r.detach = missing, extra
-		if wantInline != "" && !samePolicy(r.haveInline, wantInline) {
-			r.putInline = wantInline
+	if sortDrift(&v.found, want.key, want.managed, ds) {
+		v.putTrust = !samePolicy(seen.trust, want.trust)
+		v.putBoundary = boundaryOff
+		v.attach, v.detach = missing, extra
+		if want.inline != "" && !samePolicy(seen.inline, want.inline) {
+			v.putInline = want.inline
 		}
-		r.deleteInline = wantInline == "" && r.haveInline != ""
-		return f, nil
+		v.deleteInline = want.inline == "" && seen.inline != ""
+		return v
 	}
 	// Adopted: only the inline policy a deploy needs, and only when the
 	// role has none of that name or it is the one the bootstrap wrote.
-	switch add := r.adopted(); {
-	case add == "" || samePolicy(r.haveInline, add):
-	case r.haveInline != "" && !readsSecretsOnly(r.haveInline):
-		f.advice = append(f.advice, "it cannot read the secrets the bootstrap made, and its policy "+r.inlineName+" is not the bootstrap's: give it secretsmanager:GetSecretValue on them ("+r.inlineName+" would be "+add+")")
+	switch add := want.adopted; {
+	case add == "" || samePolicy(seen.inline, add):
+	case seen.inline != "" && !readsSecretsOnly(seen.inline):
+		v.advice = append(v.advice, "it cannot read the secrets the bootstrap made, and its policy "+want.inlineName+" is not the bootstrap's: give it secretsmanager:GetSecretValue on them ("+want.inlineName+" would be "+add+")")
 	default:
-		r.putInline = add
-		f.changes = append(f.changes, "add policy "+r.inlineName+": secretsmanager:GetSecretValue on the secrets the bootstrap made")
+		v.putInline = add
+		v.changes = append(v.changes, "add policy "+want.inlineName+": secretsmanager:GetSecretValue on the secrets the bootstrap made")
 	}
-	return f, nil
+	return v
 }
 
 // readsSecretsOnly reports whether a policy has the shape of the one the
@@ -157,7 +208,7 @@ func readsSecretsOnly(doc string) bool {
 func (r *role) create(ctx context.Context) (string, error) {
 	s := r.s
 	out, err := s.c.IAM.CreateRole(ctx, &iam.CreateRoleInput{
-		RoleName: aws.String(r.name), AssumeRolePolicyDocument: aws.String(r.trust()), Tags: s.iamTags(), PermissionsBoundary: r.boundaryToSet(),
+		RoleName: aws.String(r.name), AssumeRolePolicyDocument: aws.String(r.trust()), Tags: iamTag.list(s.tagMap()), PermissionsBoundary: r.boundaryToSet(),
 		Description: aws.String(fmt.Sprintf("%s (%s): made by the bootstrap", r.kind, s.cfg.Name)),
 	})
 	if err != nil {
@@ -232,60 +283,4 @@ func (r *role) boundaryToSet() *string {
 		return nil
 	}
 	return aws.String(r.s.boundaryARN())
-}
-
-func (s *Stack) iamTags() []iamtypes.Tag {
-	var tags []iamtypes.Tag
-	for k, v := range s.tagMap() {
-		tags = append(tags, iamtypes.Tag{Key: aws.String(k), Value: aws.String(v)})
-	}
-	return tags
-}
-
-// executionRole is the role ECS pulls images, writes logs and reads
-// secrets with: the one the running task definition names, else the config's.
-func (s *Stack) executionRole() *role {
-	name := s.cfg.ExecutionRole
-	if td := s.found.taskDef; td != nil && aws.ToString(td.ExecutionRoleArn) != "" {
-		name = roleName(aws.ToString(td.ExecutionRoleArn))
-	}
-	r := &role{s: s, kind: "execution role", key: "execution-role", name: name, stg: 2, inlineName: readSecretsPolicy, bounded: true,
-		record: func(o *Outputs, arn string) { o.ExecutionRoleARN = arn }}
-	r.trust = func() string {
-		return policyDoc(map[string]any{"Effect": "Allow", "Principal": map[string]any{"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"})
-	}
-	r.managed = func() []string {
-		if s.cfg.SecretsReadWrite {
-			return []string{executionPolicy, secretsRWPolicy}
-		}
-		return []string{executionPolicy}
-	}
-	r.inline = func() string {
-		if s.cfg.SecretsReadWrite {
-			return ""
-		}
-		return readSecrets(s.secretARNs(false))
-	}
-	r.adopted = func() string {
-		// What the role reads already (SecretsManagerReadWrite, or the
-		// policy the bootstrap wrote) needs no addition.
-		var need []string
-		for _, arn := range s.secretARNs(true) {
-			if !slices.Contains(r.attached, secretsRWPolicy) && !grants(r.haveInline, "secretsmanager:GetSecretValue", arn) {
-				need = append(need, arn)
-			}
-		}
-		if len(need) == 0 {
-			return ""
-		}
-		return readSecrets(s.secretARNs(true))
-	}
-	return r
-}
-
-func readSecrets(arns []string) string {
-	if len(arns) == 0 {
-		return ""
-	}
-	return policyDoc(map[string]any{"Effect": "Allow", "Action": []string{"secretsmanager:GetSecretValue"}, "Resource": arns})
 }

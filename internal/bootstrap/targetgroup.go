@@ -1,0 +1,125 @@
+package bootstrap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// targetGroup is where the load balancer sends requests: the tasks' IPs on
+// the container port, checked on health-check-path.
+type targetGroup struct {
+	s      *Stack
+	arn    string
+	repair bool // change is to set the health check path and attributes
+}
+
+func (t *targetGroup) describe() (string, string) { return "target group", t.s.name("tg") }
+func (t *targetGroup) stage() int                 { return 2 }
+
+func (t *targetGroup) find(ctx context.Context) (found, error) {
+	s := t.s
+	out, err := s.c.ELB.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{Names: []string{s.name("tg")}})
+	var nf *elbtypes.TargetGroupNotFoundException
+	if errors.As(err, &nf) {
+		return found{}, nil
+	}
+	if err != nil {
+		return found{}, fmt.Errorf("describe target groups: %w", err)
+	}
+	if len(out.TargetGroups) == 0 {
+		return found{}, nil
+	}
+	tg := out.TargetGroups[0]
+	t.arn = aws.ToString(tg.TargetGroupArn)
+	s.set(func(o *Outputs) { o.TargetGroupARN = t.arn })
+	owner, err := s.lbOwner(ctx, t.arn)
+	if err != nil {
+		return found{}, err
+	}
+	f := found{owner: owner, id: t.arn}
+	var ds []drift
+	if p := aws.ToString(tg.HealthCheckPath); p != s.cfg.HealthCheckPath {
+		ds = append(ds, drift{fmt.Sprintf("health check path %s, the config says %s", p, s.cfg.HealthCheckPath),
+			fmt.Sprintf("aws elbv2 modify-target-group --target-group-arn %s --health-check-path %s", t.arn, s.cfg.HealthCheckPath)})
+	}
+	if hc := t.healthCheck(); aws.ToInt32(tg.HealthCheckIntervalSeconds) != *hc.HealthCheckIntervalSeconds ||
+		aws.ToInt32(tg.HealthyThresholdCount) != *hc.HealthyThresholdCount || aws.ToInt32(tg.UnhealthyThresholdCount) != *hc.UnhealthyThresholdCount ||
+		aws.ToInt32(tg.HealthCheckTimeoutSeconds) != *hc.HealthCheckTimeoutSeconds {
+		ds = append(ds, drift{fmt.Sprintf("health check every %d s (timeout %d s), %d to be healthy and %d unhealthy; the config says every %d s (timeout %d s), %d and %d: a new task takes traffic after %d s instead of %d s",
+			aws.ToInt32(tg.HealthCheckIntervalSeconds), aws.ToInt32(tg.HealthCheckTimeoutSeconds), aws.ToInt32(tg.HealthyThresholdCount), aws.ToInt32(tg.UnhealthyThresholdCount),
+			*hc.HealthCheckIntervalSeconds, *hc.HealthCheckTimeoutSeconds, *hc.HealthyThresholdCount, *hc.UnhealthyThresholdCount,
+			*hc.HealthCheckIntervalSeconds**hc.HealthyThresholdCount, aws.ToInt32(tg.HealthCheckIntervalSeconds)*aws.ToInt32(tg.HealthyThresholdCount)),
+			fmt.Sprintf("aws elbv2 modify-target-group --target-group-arn %s --health-check-interval-seconds %d --health-check-timeout-seconds %d --healthy-threshold-count %d --unhealthy-threshold-count %d",
+				t.arn, *hc.HealthCheckIntervalSeconds, *hc.HealthCheckTimeoutSeconds, *hc.HealthyThresholdCount, *hc.UnhealthyThresholdCount)})
+	}
+	attrs, err := s.c.ELB.DescribeTargetGroupAttributes(ctx, &elb.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(t.arn)})
+	if err != nil {
+		return found{}, fmt.Errorf("describe target group attributes: %w", err)
+	}
+	delay := strconv.Itoa(s.cfg.DeregistrationDelay)
+	for _, a := range attrs.Attributes {
+		if aws.ToString(a.Key) == "deregistration_delay.timeout_seconds" && aws.ToString(a.Value) != delay {
+			ds = append(ds, drift{fmt.Sprintf("deregistration delay %s s, the config says %s s: every deploy waits it before an old task stops", aws.ToString(a.Value), delay),
+				fmt.Sprintf("aws elbv2 modify-target-group-attributes --target-group-arn %s --attributes Key=deregistration_delay.timeout_seconds,Value=%s", t.arn, delay)})
+		}
+	}
+	t.repair = s.sortDrift(&f, "load-balancer", ds) && len(ds) > 0
+	return f, nil
+}
+
+// healthCheck is the target group's health check for an API with short
+// requests, as AWS's guidance for faster ECS deployments tunes it: every
+// health-check-interval seconds (5), 2 answers in a row to take traffic
+// (10 s instead of the target group's default 150 s), 2 misses to be
+// unhealthy, a 3 s timeout (under the interval, above a healthy answer).
+func (t *targetGroup) healthCheck() *elb.ModifyTargetGroupInput {
+	return &elb.ModifyTargetGroupInput{
+		TargetGroupArn:  aws.String(t.arn),
+		HealthCheckPath: aws.String(t.s.cfg.HealthCheckPath), HealthCheckIntervalSeconds: aws.Int32(int32(t.s.cfg.HealthCheckInterval)),
+		HealthCheckTimeoutSeconds: aws.Int32(3), HealthyThresholdCount: aws.Int32(2), UnhealthyThresholdCount: aws.Int32(2),
+	}
+}
+
+func (t *targetGroup) create(ctx context.Context) (string, error) {
+	s := t.s
+	out, err := s.c.ELB.CreateTargetGroup(ctx, &elb.CreateTargetGroupInput{
+		Name: aws.String(s.name("tg")), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(s.cfg.ContainerPort),
+		VpcId: aws.String(s.get().VPCID), TargetType: elbtypes.TargetTypeEnumIp,
+		HealthCheckPath: aws.String(s.cfg.HealthCheckPath), HealthCheckIntervalSeconds: aws.Int32(int32(s.cfg.HealthCheckInterval)),
+		HealthCheckTimeoutSeconds: aws.Int32(3), HealthyThresholdCount: aws.Int32(2), UnhealthyThresholdCount: aws.Int32(2),
+		Matcher: &elbtypes.Matcher{HttpCode: aws.String("200-399")}, Tags: elbTag.list(s.tagMap()),
+	})
+	if err != nil {
+		return "", fmt.Errorf("create target group: %w", err)
+	}
+	t.arn = aws.ToString(out.TargetGroups[0].TargetGroupArn)
+	s.set(func(o *Outputs) { o.TargetGroupARN = t.arn })
+	t.repair = true
+	return t.arn, t.change(ctx)
+}
+
+// change sets the health check and the deregistration delay.
+func (t *targetGroup) change(ctx context.Context) error {
+	if !t.repair {
+		return nil
+	}
+	s := t.s
+	if _, err := s.c.ELB.ModifyTargetGroup(ctx, t.healthCheck()); err != nil {
+		return fmt.Errorf("set the target group's health check: %w", err)
+	}
+	_, err := s.c.ELB.ModifyTargetGroupAttributes(ctx, &elb.ModifyTargetGroupAttributesInput{TargetGroupArn: aws.String(t.arn),
+		Attributes: []elbtypes.TargetGroupAttribute{{Key: aws.String("deregistration_delay.timeout_seconds"), Value: aws.String(strconv.Itoa(s.cfg.DeregistrationDelay))}}})
+	return wrap("set the target group's deregistration delay", err)
+}
+
+func (t *targetGroup) destroy(ctx context.Context) error {
+	_, err := t.s.c.ELB.DeleteTargetGroup(ctx, &elb.DeleteTargetGroupInput{TargetGroupArn: aws.String(t.arn)})
+	return wrap("delete target group", err)
+}
