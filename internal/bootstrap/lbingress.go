@@ -41,21 +41,27 @@ func (g *lbIngress) find(ctx context.Context) (found, error) {
 	if err != nil || len(out.SecurityGroups) == 0 {
 		return found{}, fmt.Errorf("describe security group %s: %w", g.group, err)
 	}
-	sg := out.SecurityGroups[0]
-	owner := s.owner(ec2Tag.of(sg.Tags))
-	id := g.group + " from " + o.LoadBalancerSecurityGroupID
+	return judgeLBIngress(out.SecurityGroups[0], s.cfg.Name, s.cfg.ContainerPort, o.LoadBalancerSecurityGroupID, slices.Contains(s.cfg.Manage, "security-group")), nil
+}
+
+// judgeLBIngress wants the tasks' group to admit the container port from
+// the load balancer's group: found when it does, made when the group is
+// ours (or handed over), advised otherwise.
+func judgeLBIngress(sg ec2types.SecurityGroup, stack string, port int32, lbGroup string, managed bool) found {
+	owner := ownerOf(ec2Tag.of(sg.Tags), stack)
+	group := aws.ToString(sg.GroupId)
 	for _, p := range sg.IpPermissions {
-		if aws.ToInt32(p.FromPort) == s.cfg.ContainerPort && slices.ContainsFunc(p.UserIdGroupPairs, func(u ec2types.UserIdGroupPair) bool {
-			return aws.ToString(u.GroupId) == o.LoadBalancerSecurityGroupID
+		if aws.ToInt32(p.FromPort) == port && slices.ContainsFunc(p.UserIdGroupPairs, func(u ec2types.UserIdGroupPair) bool {
+			return aws.ToString(u.GroupId) == lbGroup
 		}) {
-			return found{owner: owner, id: id}, nil
+			return found{owner: owner, id: group + " from " + lbGroup}
 		}
 	}
-	if owner == OwnerAdopted && !slices.Contains(s.cfg.Manage, "security-group") {
+	if owner == OwnerAdopted && !managed {
 		return found{skip: "the tasks' group is adopted", advice: []string{fmt.Sprintf("let the load balancer reach the tasks: aws ec2 authorize-security-group-ingress --group-id %s --protocol tcp --port %d --source-group %s, or hand the group over with manage: [security-group]",
-			g.group, s.cfg.ContainerPort, o.LoadBalancerSecurityGroupID)}}, nil
+			group, port, lbGroup)}}
 	}
-	return found{}, nil
+	return found{}
 }
 
 func (g *lbIngress) create(ctx context.Context) (string, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -47,20 +48,21 @@ func (g *lbSecurityGroup) find(ctx context.Context) (found, error) {
 	sg := out.SecurityGroups[0]
 	g.id = aws.ToString(sg.GroupId)
 	s.set(func(o *Outputs) { o.LoadBalancerSecurityGroupID = g.id })
-	f := found{owner: s.owner(ec2Tag.of(sg.Tags)), id: g.id}
+	return judgeListenerGroup(sg, s.cfg.Name, g.ports(), s.cfg.IngressCIDRs, slices.Contains(s.cfg.Manage, "load-balancer")), nil
+}
+
+// judgeListenerGroup wants the listener ports open to ingress-cidrs on the
+// load balancer's group.
+func judgeListenerGroup(sg ec2types.SecurityGroup, stack string, ports []int32, cidrs []string, managed bool) found {
+	f := found{owner: ownerOf(ec2Tag.of(sg.Tags), stack), id: aws.ToString(sg.GroupId)}
 	var ds []drift
-	for _, p := range g.ports() {
-		if !hasIngress(sg.IpPermissions, p, s.cfg.IngressCIDRs) {
-			ds = append(ds, drift{fmt.Sprintf("ingress tcp %d from %s is missing", p, strings.Join(s.cfg.IngressCIDRs, ", ")), ""})
+	for _, p := range ports {
+		if !hasIngress(sg.IpPermissions, p, cidrs) {
+			ds = append(ds, drift{fmt.Sprintf("ingress tcp %d from %s is missing", p, strings.Join(cidrs, ", ")), ""})
 		}
 	}
-	if s.sortDrift(&f, "load-balancer", ds) {
-		f.changes = nil
-		for _, d := range ds {
-			f.changes = append(f.changes, d.what)
-		}
-	}
-	return f, nil
+	sortDrift(&f, "load-balancer", managed, ds)
+	return f
 }
 
 // hasIngress reports whether perms open tcp port to every one of cidrs.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
@@ -27,58 +29,77 @@ func (l *loadBalancer) stage() int                 { return 3 }
 
 func (l *loadBalancer) find(ctx context.Context) (found, error) {
 	s := l.s
+	seen, err := l.read(ctx)
+	if err != nil || seen == nil {
+		return found{}, err
+	}
+	l.listeners = seen.listeners
+	f, tagDomain := judgeLoadBalancer(*seen, s.cfg.Name, l.ports(), s.cfg.Domain, slices.Contains(s.cfg.Manage, "load-balancer"))
+	l.tagDomain = tagDomain
+	return f, nil
+}
+
+// loadBalancerSeen is the load balancer as ELBv2 has it.
+type loadBalancerSeen struct {
+	arn       string
+	tags      map[string]string
+	listeners map[int32]string // port -> listener ARN
+}
+
+// read finds the load balancer of the stack's name, its tags and its
+// listeners: nil when there is none.
+func (l *loadBalancer) read(ctx context.Context) (*loadBalancerSeen, error) {
+	s := l.s
 	out, err := s.c.ELB.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{Names: []string{s.name("alb")}})
 	var nf *elbtypes.LoadBalancerNotFoundException
 	if errors.As(err, &nf) {
-		return found{}, nil
+		return nil, nil
 	}
 	if err != nil {
-		return found{}, fmt.Errorf("describe load balancers: %w", err)
+		return nil, fmt.Errorf("describe load balancers: %w", err)
 	}
 	if len(out.LoadBalancers) == 0 {
-		return found{}, nil
+		return nil, nil
 	}
 	lb := out.LoadBalancers[0]
 	l.arn = aws.ToString(lb.LoadBalancerArn)
 	s.set(func(o *Outputs) { o.LoadBalancerARN, o.LoadBalancerDNS = l.arn, aws.ToString(lb.DNSName) })
-	owner, err := s.lbOwner(ctx, l.arn)
+	tags, err := s.c.ELB.DescribeTags(ctx, &elb.DescribeTagsInput{ResourceArns: []string{l.arn}})
 	if err != nil {
-		return found{}, err
+		return nil, fmt.Errorf("describe the load balancer's tags: %w", err)
 	}
-	f := found{owner: owner, id: l.arn}
+	seen := &loadBalancerSeen{arn: l.arn, tags: map[string]string{}}
+	for _, td := range tags.TagDescriptions {
+		maps.Copy(seen.tags, elbTag.of(td.Tags))
+	}
 	if err := l.readListeners(ctx); err != nil {
-		return found{}, err
+		return nil, err
 	}
+	seen.listeners = l.listeners
+	return seen, nil
+}
+
+// judgeLoadBalancer wants a listener on each port and, with a domain, the
+// domain tag the action reads; it reports whether apply is to set the tag.
+func judgeLoadBalancer(seen loadBalancerSeen, stack string, ports []int32, domain string, managed bool) (found, bool) {
+	f := found{owner: ownerOf(seen.tags, stack), id: seen.arn}
 	var ds []drift
-	for _, p := range l.ports() {
-		if l.listeners[p] == "" {
+	for _, p := range ports {
+		if seen.listeners[p] == "" {
 			ds = append(ds, drift{fmt.Sprintf("no listener on port %d", p), ""})
 		}
 	}
-	if d := s.cfg.Domain; d != "" {
-		tags, err := s.c.ELB.DescribeTags(ctx, &elb.DescribeTagsInput{ResourceArns: []string{l.arn}})
-		if err != nil {
-			return found{}, fmt.Errorf("describe the load balancer's tags: %w", err)
-		}
-		have := ""
-		for _, td := range tags.TagDescriptions {
-			for _, t := range td.Tags {
-				if aws.ToString(t.Key) == ecsdeploy.DomainTag {
-					have = aws.ToString(t.Value)
-				}
-			}
-		}
-		if have != d {
-			ds = append(ds, drift{fmt.Sprintf("domain tag %q, the config says %q (the action's url and smoke check read it)", have, d),
-				fmt.Sprintf("aws elbv2 add-tags --resource-arns %s --tags Key=%s,Value=%s", l.arn, ecsdeploy.DomainTag, d)})
-			// Set on ours (or one handed over) only: an adopted one gets the advice.
-			l.tagDomain = true
-		}
+	tagDomain := false
+	if have := seen.tags[ecsdeploy.DomainTag]; domain != "" && have != domain {
+		ds = append(ds, drift{fmt.Sprintf("domain tag %q, the config says %q (the action's url and smoke check read it)", have, domain),
+			fmt.Sprintf("aws elbv2 add-tags --resource-arns %s --tags Key=%s,Value=%s", seen.arn, ecsdeploy.DomainTag, domain)})
+		tagDomain = true
 	}
-	if !s.sortDrift(&f, "load-balancer", ds) {
-		l.tagDomain = false
+	// Set on ours (or one handed over) only: an adopted one gets the advice.
+	if !sortDrift(&f, "load-balancer", managed, ds) {
+		tagDomain = false
 	}
-	return f, nil
+	return f, tagDomain
 }
 
 // domainTags are the load balancer's tags beside the stack's: the domain.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -74,20 +75,48 @@ func (n *subnet) find(ctx context.Context) (found, error) {
 	}
 	n.id = aws.ToString(sn.SubnetId)
 	n.record()
-	f := found{owner: s.owner(ec2Tag.of(sn.Tags)), id: n.id + " in " + aws.ToString(sn.AvailabilityZone)}
-	n.label = label(f.owner, sn.Tags, aws.ToString(sn.CidrBlock))
-	if want := s.found.zones[n.i]; f.owner == OwnerUs && aws.ToString(sn.AvailabilityZone) != want {
-		return f, fmt.Errorf("subnet %s is in %s, the config puts it in %s: destroy it or name its zone in availability-zones", n.cidr(), aws.ToString(sn.AvailabilityZone), want)
+	v := judgeSubnet(sn, subnetWant{public: n.public, cidr: n.cidr(), zone: s.found.zones[n.i], stack: s.cfg.Name, managed: slices.Contains(s.cfg.Manage, "subnets")})
+	n.label, n.publicOff = v.label, v.publicOff
+	return v.found, v.err
+}
+
+// subnetWant is what the config asks of one subnet.
+type subnetWant struct {
+	public     bool
+	cidr, zone string
+	stack      string
+	managed    bool
+}
+
+// subnetVerdict is what the judge found, and whether apply is to turn
+// public IPs on.
+type subnetVerdict struct {
+	found
+	label     string
+	publicOff bool
+	err       error
+}
+
+// judgeSubnet compares a subnet found with the config: a subnet of ours in
+// another zone than the config's is an error (a subnet cannot move); a
+// block that differs is advice; a public subnet maps public IPs.
+func judgeSubnet(sn *types.Subnet, want subnetWant) subnetVerdict {
+	id := aws.ToString(sn.SubnetId)
+	v := subnetVerdict{found: found{owner: ownerOf(ec2Tag.of(sn.Tags), want.stack), id: id + " in " + aws.ToString(sn.AvailabilityZone)}}
+	v.label = label(v.owner, sn.Tags, aws.ToString(sn.CidrBlock))
+	if v.owner == OwnerUs && aws.ToString(sn.AvailabilityZone) != want.zone {
+		v.err = fmt.Errorf("subnet %s is in %s, the config puts it in %s: destroy it or name its zone in availability-zones", want.cidr, aws.ToString(sn.AvailabilityZone), want.zone)
+		return v
 	}
-	if got := aws.ToString(sn.CidrBlock); got != n.cidr() {
-		f.advice = append(f.advice, fmt.Sprintf("its block is %s, the config says %s", got, n.cidr()))
+	if got := aws.ToString(sn.CidrBlock); got != want.cidr {
+		v.advice = append(v.advice, fmt.Sprintf("its block is %s, the config says %s", got, want.cidr))
 	}
 	var ds []drift
-	if n.public && !aws.ToBool(sn.MapPublicIpOnLaunch) {
-		ds = append(ds, drift{"public IP on launch is off", "aws ec2 modify-subnet-attribute --subnet-id " + n.id + " --map-public-ip-on-launch (the service assigns its tasks a public IP either way)"})
+	if want.public && !aws.ToBool(sn.MapPublicIpOnLaunch) {
+		ds = append(ds, drift{"public IP on launch is off", "aws ec2 modify-subnet-attribute --subnet-id " + id + " --map-public-ip-on-launch (the service assigns its tasks a public IP either way)"})
 	}
-	n.publicOff = s.sortDrift(&f, "subnets", ds) && len(ds) > 0
-	return f, nil
+	v.publicOff = sortDrift(&v.found, "subnets", want.managed, ds) && len(ds) > 0
+	return v
 }
 
 func (n *subnet) create(ctx context.Context) (string, error) {

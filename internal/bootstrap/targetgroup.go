@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -25,31 +26,68 @@ func (t *targetGroup) stage() int                 { return 2 }
 
 func (t *targetGroup) find(ctx context.Context) (found, error) {
 	s := t.s
+	seen, err := t.read(ctx)
+	if err != nil || seen == nil {
+		return found{}, err
+	}
+	f, repair := judgeTargetGroup(*seen, s.cfg.HealthCheckPath, t.healthCheck(), strconv.Itoa(s.cfg.DeregistrationDelay), slices.Contains(s.cfg.Manage, "load-balancer"))
+	t.repair = repair
+	return f, nil
+}
+
+// targetGroupSeen is the target group as ELBv2 has it.
+type targetGroupSeen struct {
+	group elbtypes.TargetGroup
+	owner Owner
+	delay string // deregistration_delay.timeout_seconds
+}
+
+// read finds the target group of the stack's name, whose it is and its
+// deregistration delay: nil when there is none.
+func (t *targetGroup) read(ctx context.Context) (*targetGroupSeen, error) {
+	s := t.s
 	out, err := s.c.ELB.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{Names: []string{s.name("tg")}})
 	var nf *elbtypes.TargetGroupNotFoundException
 	if errors.As(err, &nf) {
-		return found{}, nil
+		return nil, nil
 	}
 	if err != nil {
-		return found{}, fmt.Errorf("describe target groups: %w", err)
+		return nil, fmt.Errorf("describe target groups: %w", err)
 	}
 	if len(out.TargetGroups) == 0 {
-		return found{}, nil
+		return nil, nil
 	}
-	tg := out.TargetGroups[0]
-	t.arn = aws.ToString(tg.TargetGroupArn)
+	seen := &targetGroupSeen{group: out.TargetGroups[0]}
+	t.arn = aws.ToString(seen.group.TargetGroupArn)
 	s.set(func(o *Outputs) { o.TargetGroupARN = t.arn })
-	owner, err := s.lbOwner(ctx, t.arn)
+	if seen.owner, err = s.lbOwner(ctx, t.arn); err != nil {
+		return nil, err
+	}
+	attrs, err := s.c.ELB.DescribeTargetGroupAttributes(ctx, &elb.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(t.arn)})
 	if err != nil {
-		return found{}, err
+		return nil, fmt.Errorf("describe target group attributes: %w", err)
 	}
-	f := found{owner: owner, id: t.arn}
+	for _, a := range attrs.Attributes {
+		if aws.ToString(a.Key) == "deregistration_delay.timeout_seconds" {
+			seen.delay = aws.ToString(a.Value)
+		}
+	}
+	return seen, nil
+}
+
+// judgeTargetGroup compares the target group's health check and
+// deregistration delay with the config's; it reports whether apply is to
+// set them.
+func judgeTargetGroup(seen targetGroupSeen, path string, hc *elb.ModifyTargetGroupInput, delay string, managed bool) (found, bool) {
+	tg := seen.group
+	arn := aws.ToString(tg.TargetGroupArn)
+	f := found{owner: seen.owner, id: arn}
 	var ds []drift
-	if p := aws.ToString(tg.HealthCheckPath); p != s.cfg.HealthCheckPath {
-		ds = append(ds, drift{fmt.Sprintf("health check path %s, the config says %s", p, s.cfg.HealthCheckPath),
-			fmt.Sprintf("aws elbv2 modify-target-group --target-group-arn %s --health-check-path %s", t.arn, s.cfg.HealthCheckPath)})
+	if p := aws.ToString(tg.HealthCheckPath); p != path {
+		ds = append(ds, drift{fmt.Sprintf("health check path %s, the config says %s", p, path),
+			fmt.Sprintf("aws elbv2 modify-target-group --target-group-arn %s --health-check-path %s", arn, path)})
 	}
-	if hc := t.healthCheck(); aws.ToInt32(tg.HealthCheckIntervalSeconds) != *hc.HealthCheckIntervalSeconds ||
+	if aws.ToInt32(tg.HealthCheckIntervalSeconds) != *hc.HealthCheckIntervalSeconds ||
 		aws.ToInt32(tg.HealthyThresholdCount) != *hc.HealthyThresholdCount || aws.ToInt32(tg.UnhealthyThresholdCount) != *hc.UnhealthyThresholdCount ||
 		aws.ToInt32(tg.HealthCheckTimeoutSeconds) != *hc.HealthCheckTimeoutSeconds {
 		ds = append(ds, drift{fmt.Sprintf("health check every %d s (timeout %d s), %d to be healthy and %d unhealthy; the config says every %d s (timeout %d s), %d and %d: a new task takes traffic after %d s instead of %d s",
@@ -57,21 +95,13 @@ func (t *targetGroup) find(ctx context.Context) (found, error) {
 			*hc.HealthCheckIntervalSeconds, *hc.HealthCheckTimeoutSeconds, *hc.HealthyThresholdCount, *hc.UnhealthyThresholdCount,
 			*hc.HealthCheckIntervalSeconds**hc.HealthyThresholdCount, aws.ToInt32(tg.HealthCheckIntervalSeconds)*aws.ToInt32(tg.HealthyThresholdCount)),
 			fmt.Sprintf("aws elbv2 modify-target-group --target-group-arn %s --health-check-interval-seconds %d --health-check-timeout-seconds %d --healthy-threshold-count %d --unhealthy-threshold-count %d",
-				t.arn, *hc.HealthCheckIntervalSeconds, *hc.HealthCheckTimeoutSeconds, *hc.HealthyThresholdCount, *hc.UnhealthyThresholdCount)})
+				arn, *hc.HealthCheckIntervalSeconds, *hc.HealthCheckTimeoutSeconds, *hc.HealthyThresholdCount, *hc.UnhealthyThresholdCount)})
 	}
-	attrs, err := s.c.ELB.DescribeTargetGroupAttributes(ctx, &elb.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(t.arn)})
-	if err != nil {
-		return found{}, fmt.Errorf("describe target group attributes: %w", err)
+	if seen.delay != "" && seen.delay != delay {
+		ds = append(ds, drift{fmt.Sprintf("deregistration delay %s s, the config says %s s: every deploy waits it before an old task stops", seen.delay, delay),
+			fmt.Sprintf("aws elbv2 modify-target-group-attributes --target-group-arn %s --attributes Key=deregistration_delay.timeout_seconds,Value=%s", arn, delay)})
 	}
-	delay := strconv.Itoa(s.cfg.DeregistrationDelay)
-	for _, a := range attrs.Attributes {
-		if aws.ToString(a.Key) == "deregistration_delay.timeout_seconds" && aws.ToString(a.Value) != delay {
-			ds = append(ds, drift{fmt.Sprintf("deregistration delay %s s, the config says %s s: every deploy waits it before an old task stops", aws.ToString(a.Value), delay),
-				fmt.Sprintf("aws elbv2 modify-target-group-attributes --target-group-arn %s --attributes Key=deregistration_delay.timeout_seconds,Value=%s", t.arn, delay)})
-		}
-	}
-	t.repair = s.sortDrift(&f, "load-balancer", ds) && len(ds) > 0
-	return f, nil
+	return f, sortDrift(&f, "load-balancer", managed, ds) && len(ds) > 0
 }
 
 // healthCheck is the target group's health check for an API with short

@@ -72,35 +72,59 @@ func (v *vpc) find(ctx context.Context) (found, error) {
 		return f, nil
 	}
 	v.id = aws.ToString(b.vpc.VpcId)
-	f := found{owner: s.owner(ec2Tag.of(b.vpc.Tags)), id: v.id}
-	v.label = label(f.owner, b.vpc.Tags, aws.ToString(b.vpc.CidrBlock))
 	s.set(func(o *Outputs) { o.VPCID = v.id })
-	if cidr := aws.ToString(b.vpc.CidrBlock); cidr != s.cfg.VPCCIDR {
-		if f.owner == OwnerUs {
-			return f, fmt.Errorf("VPC %s has CIDR %s, the config says %s: a VPC's block cannot change; run destroy first", v.id, cidr, s.cfg.VPCCIDR)
-		}
-		f.advice = append(f.advice, fmt.Sprintf("its block is %s, the config says %s: set vpc-cidr and the subnets to match it", cidr, s.cfg.VPCCIDR))
-	}
-	var ds []drift
-	v.dnsOff = nil
+	on := map[types.VpcAttributeName]bool{}
 	for _, attr := range []types.VpcAttributeName{types.VpcAttributeNameEnableDnsSupport, types.VpcAttributeNameEnableDnsHostnames} {
 		a, err := s.c.EC2.DescribeVpcAttribute(ctx, &ec2.DescribeVpcAttributeInput{VpcId: aws.String(v.id), Attribute: attr})
 		if err != nil {
-			return f, fmt.Errorf("describe VPC attribute %s: %w", attr, err)
+			return found{owner: s.owner(ec2Tag.of(b.vpc.Tags)), id: v.id}, fmt.Errorf("describe VPC attribute %s: %w", attr, err)
 		}
-		on := a.EnableDnsSupport
+		value := a.EnableDnsSupport
 		if attr == types.VpcAttributeNameEnableDnsHostnames {
-			on = a.EnableDnsHostnames
+			value = a.EnableDnsHostnames
 		}
-		if on == nil || !aws.ToBool(on.Value) {
-			v.dnsOff = append(v.dnsOff, attr)
-			ds = append(ds, drift{string(attr) + " is off", fmt.Sprintf("aws ec2 modify-vpc-attribute --vpc-id %s --%s", v.id, kebab(string(attr)))})
+		on[attr] = value != nil && aws.ToBool(value.Value)
+	}
+	verdict := judgeVPC(b.vpc, on, s.cfg.VPCCIDR, s.cfg.Name, slices.Contains(s.cfg.Manage, "vpc"))
+	v.label, v.dnsOff = verdict.label, verdict.dnsOff
+	return verdict.found, verdict.err
+}
+
+// vpcVerdict is what the judge found, and the DNS attributes to turn on.
+type vpcVerdict struct {
+	found
+	label  string
+	dnsOff []types.VpcAttributeName
+	err    error
+}
+
+// judgeVPC compares the VPC found (and whether its DNS attributes are on)
+// with the config: a block of ours that differs is an error (a VPC's block
+// cannot change), an adopted one's is advice; DNS support and hostnames
+// are to be on.
+func judgeVPC(vpc *types.Vpc, dnsOn map[types.VpcAttributeName]bool, cidr, stack string, managed bool) vpcVerdict {
+	id := aws.ToString(vpc.VpcId)
+	v := vpcVerdict{found: found{owner: ownerOf(ec2Tag.of(vpc.Tags), stack), id: id}}
+	v.label = label(v.owner, vpc.Tags, aws.ToString(vpc.CidrBlock))
+	if have := aws.ToString(vpc.CidrBlock); have != cidr {
+		if v.owner == OwnerUs {
+			v.err = fmt.Errorf("VPC %s has CIDR %s, the config says %s: a VPC's block cannot change; run destroy first", id, have, cidr)
+			return v
+		}
+		v.advice = append(v.advice, fmt.Sprintf("its block is %s, the config says %s: set vpc-cidr and the subnets to match it", have, cidr))
+	}
+	var ds []drift
+	var off []types.VpcAttributeName
+	for _, attr := range []types.VpcAttributeName{types.VpcAttributeNameEnableDnsSupport, types.VpcAttributeNameEnableDnsHostnames} {
+		if !dnsOn[attr] {
+			off = append(off, attr)
+			ds = append(ds, drift{string(attr) + " is off", fmt.Sprintf("aws ec2 modify-vpc-attribute --vpc-id %s --%s", id, kebab(string(attr)))})
 		}
 	}
-	if !s.sortDrift(&f, "vpc", ds) {
-		v.dnsOff = nil
+	if sortDrift(&v.found, "vpc", managed, ds) {
+		v.dnsOff = off
 	}
-	return f, nil
+	return v
 }
 
 func kebab(s string) string {

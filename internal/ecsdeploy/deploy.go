@@ -405,25 +405,26 @@ func (r *run) meetRollout(ctx context.Context, svc *types.Service) (_ *types.Ser
 	if err != nil {
 		return nil, false, err
 	}
-	if containerImage(td.TaskDefinition, container) == r.req.Image {
-		res.Container = container
-		return nil, true, r.attach(ctx, st)
-	}
-	from, err := r.rollingBackFrom(ctx, svc, st, container)
-	if err != nil {
-		return nil, false, err
-	}
-	if from != nil {
-		res.Container = container
-		return nil, true, r.awaitRollback(ctx, st, from)
+	var from *types.Deployment
+	sameBuild := containerImage(td.TaskDefinition, container) == r.req.Image
+	if !sameBuild {
+		if from, err = r.rollingBackFrom(ctx, svc, st, container); err != nil {
+			return nil, false, err
+		}
 	}
 	args := []any{"deployment", aws.ToString(st.rolling.Id), "taskDefinition", aws.ToString(st.rolling.TaskDefinition)}
-	switch {
-	case failed(st.rolling):
+	switch onMeet(sameBuild, from != nil, failed(st.rolling), r.req.OnRolloutInProgress == Supersede || r.req.DryRun) {
+	case meetAttach:
+		res.Container = container
+		return nil, true, r.attach(ctx, st)
+	case meetFollowReturn:
+		res.Container = container
+		return nil, true, r.awaitRollback(ctx, st, from)
+	case meetDeployOverFailed:
 		r.log.Info("the last rollout failed and was not rolled back; deploying over it", args...)
-	case r.req.OnRolloutInProgress == Supersede || r.req.DryRun:
+	case meetSupersede:
 		r.log.Info("another build is rolling out: superseding it", args...)
-	default:
+	case meetWait:
 		if svc, err = r.settle(ctx, svc); err != nil {
 			return nil, false, err
 		}
@@ -431,6 +432,43 @@ func (r *run) meetRollout(ctx context.Context, svc *types.Service) (_ *types.Ser
 		res.PreviousTaskDefinitionARN, res.TaskDefinitionARN = aws.ToString(svc.TaskDefinition), aws.ToString(svc.TaskDefinition)
 	}
 	return svc, false, nil
+}
+
+// meeting is what a deploy does about a rollout in flight.
+type meeting int
+
+const (
+	// meetAttach: the rollout is of this very build (a run cut short):
+	// watch it, deploy nothing.
+	meetAttach meeting = iota
+	// meetFollowReturn: the service returns from this build to the last
+	// stable revision: follow that, and say rolled back.
+	meetFollowReturn
+	// meetDeployOverFailed: another build's rollout failed and nothing
+	// returns from it: deploy over it.
+	meetDeployOverFailed
+	// meetSupersede: replace another build's rollout at once.
+	meetSupersede
+	// meetWait: let another build's rollout settle, then deploy.
+	meetWait
+)
+
+// onMeet chooses what a deploy does about a rollout in flight: of its own
+// build (sameBuild), a return from its own build (returning), a rollout
+// that failed, and whether the request supersedes (or is a dry run, which
+// changes nothing either way).
+func onMeet(sameBuild, returning, failed, supersede bool) meeting {
+	switch {
+	case sameBuild:
+		return meetAttach
+	case returning:
+		return meetFollowReturn
+	case failed:
+		return meetDeployOverFailed
+	case supersede:
+		return meetSupersede
+	}
+	return meetWait
 }
 
 // attach follows a rollout of the very build asked for, started by a run

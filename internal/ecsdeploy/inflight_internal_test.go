@@ -67,3 +67,24 @@ func TestPlaceholderIsNoRollout(t *testing.T) {
 		t.Error("a deployment with a task to start counted as no rollout")
 	}
 }
+
+// TestOnMeet: what a deploy does about a rollout in flight, as a table.
+func TestOnMeet(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		sameBuild, returning, failed, supersede bool
+		want                                    meeting
+	}{
+		{true, false, false, false, meetAttach},
+		{true, false, true, true, meetAttach}, // its own build, failed: attach, which recovers
+		{false, true, false, false, meetFollowReturn},
+		{false, true, false, true, meetFollowReturn}, // never supersede a return from this build
+		{false, false, true, false, meetDeployOverFailed},
+		{false, false, false, true, meetSupersede},
+		{false, false, false, false, meetWait},
+	} {
+		if got := onMeet(tc.sameBuild, tc.returning, tc.failed, tc.supersede); got != tc.want {
+			t.Errorf("onMeet(same %v, returning %v, failed %v, supersede %v) = %d, want %d", tc.sameBuild, tc.returning, tc.failed, tc.supersede, got, tc.want)
+		}
+	}
+}
