@@ -152,6 +152,12 @@ func Summary(r Report) string {
 		result += " (the rollout was not watched: wait is false; ECS's circuit breaker, if the service has one, rolls a failure back)"
 	}
 	row("Result", result)
+	if res.Strategy != "" {
+		row("Strategy", escape(res.Strategy)+" (traffic shifted by ECS; each lifecycle stage is in the timeline)")
+	}
+	if res.ReturnedAt != "" {
+		row("Sent back at", "`"+escape(res.ReturnedAt)+"`: traffic went back to the old tasks, which never stopped")
+	}
 	for i, reason := range ecsdeploy.Reasons(res.Stopped) {
 		k := ""
 		if i == 0 {

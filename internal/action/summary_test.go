@@ -62,6 +62,26 @@ func TestSummaryGolden(t *testing.T) {
 			Start: at(0), End: at(90200),
 			Err: errors.New("deployment ecs-svc/2234567890123456789 of service autonote-server-service failed: ECS deployment circuit breaker: tasks failed to start. | rolled back"),
 		}},
+		{"blue-green-sent-back", action.Report{
+			Command: action.CommandDeploy, Service: "autonote-server-service", Cluster: "autonote-server-cluster",
+			Image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/autonote/server:f95f852bd8fca8fcc58a9a2d6c842781e32a215e",
+			Result: &ecsdeploy.Result{
+				Status: ecsdeploy.StatusRolledBack, Container: "server", Watched: true, Strategy: "BLUE_GREEN", ReturnedAt: "POST_TEST_TRAFFIC_SHIFT",
+				PreviousTaskDefinitionARN: "arn:aws:ecs:us-east-1:123456789012:task-definition/autonote-server-task:42",
+				TaskDefinitionARN:         "arn:aws:ecs:us-east-1:123456789012:task-definition/autonote-server-task:42",
+				DeploymentID:              "ecs-svc/3234567890123456789",
+			},
+			Phases: []ecsdeploy.Phase{
+				{Name: "update service", Start: at(0), End: at(300)},
+				{Name: "watch rollout", Start: at(300), End: at(400)},
+				{Name: "stage SCALE_UP", Start: at(400), End: at(40400)},
+				{Name: "stage TEST_TRAFFIC_SHIFT", Start: at(40400), End: at(41400)},
+				{Name: "stage POST_TEST_TRAFFIC_SHIFT", Start: at(41400), End: at(44400), Failed: true},
+				{Name: "stage CLEAN_UP", Start: at(44400), End: at(46400)},
+			},
+			Start: at(0), End: at(46400),
+			Err: errors.New("deployment ecs-svc/3234567890123456789 of service autonote-server-service failed: at POST_TEST_TRAFFIC_SHIFT: smoke check failed: GET http://alb:8443/health: no 2xx within 2m0s: 500 Internal Server Error"),
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

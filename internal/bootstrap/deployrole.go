@@ -90,10 +90,15 @@ func (s *Stack) deployPolicy() string {
 		map[string]any{"Sid": "TagNewRevisions", "Effect": "Allow", "Resource": "*", "Action": []string{"ecs:TagResource"},
 			"Condition": map[string]any{"StringEquals": map[string]any{"ecs:CreateAction": "RegisterTaskDefinition"}}},
 		map[string]any{"Sid": "Service", "Effect": "Allow", "Resource": service, "Action": []string{"ecs:DescribeServices", "ecs:ListServiceDeployments", "ecs:UpdateService"}},
+		// A service that shifts traffic (blue/green, canary, linear): follow
+		// its service deployments, answer the PAUSE hooks of the gate, send
+		// one back during its bake.
+		map[string]any{"Sid": "ServiceDeployments", "Effect": "Allow", "Resource": strings.Replace(service, ":service/", ":service-deployment/", 1) + "/*",
+			"Action": []string{"ecs:ContinueServiceDeployment", "ecs:DescribeServiceDeployments", "ecs:StopServiceDeployment"}},
 		// What runs now: the revisions of past deployments, and the tasks'
 		// addresses (EC2's Describe calls take no resource).
 		map[string]any{"Sid": "Status", "Effect": "Allow", "Resource": "*", "Action": []string{"cloudwatch:DescribeAlarms", "ec2:DescribeNetworkInterfaces", "ecs:DescribeServiceRevisions",
-			"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeTargetGroups"}},
+			"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeTargetGroups"}},
 		map[string]any{"Sid": "Tasks", "Effect": "Allow", "Resource": "*", "Action": []string{"ecs:ListTasks", "ecs:DescribeTasks"},
 			"Condition": map[string]any{"ArnEquals": map[string]any{"ecs:cluster": o.ClusterARN}}},
 		map[string]any{"Sid": "PassTaskRoles", "Effect": "Allow", "Resource": passRoles, "Action": []string{"iam:PassRole"},

@@ -127,6 +127,10 @@ type run struct {
 	// since, for a deploy carried on (CarryOn), is when the runner that
 	// could not finish it started.
 	since time.Time
+	// strategy is the service's deployment strategy ("" or ROLLING: a
+	// rolling update); lbs its load balancers.
+	strategy types.DeploymentStrategy
+	lbs      []types.LoadBalancer
 }
 
 // DesiredCountTag on a service at zero tasks is the count its first deploy
@@ -176,6 +180,10 @@ func (r *run) deploy(ctx context.Context) (*Result, error) {
 	r.markSeen(svc)
 	r.scaleTo = firstDeployCount(svc)
 	r.behindLB = len(svc.LoadBalancers) > 0
+	r.lbs = svc.LoadBalancers
+	if c := svc.DeploymentConfiguration; c != nil {
+		r.strategy = c.Strategy
+	}
 	res.PreviousTaskDefinitionARN, res.TaskDefinitionARN = aws.ToString(svc.TaskDefinition), aws.ToString(svc.TaskDefinition)
 
 	svc, over, err := r.meetRollout(ctx, svc)
@@ -353,6 +361,10 @@ func (r *run) rollout(ctx context.Context, next, id, previous string) error {
 	}
 	r.phase("watch rollout")
 	res.Watched = true
+	if r.shifting() {
+		res.Strategy = string(r.strategy)
+		return r.followShift(ctx, next, id, previous)
+	}
 	if r.behindLB {
 		r.log.Info("the service is behind a load balancer: ECS completes the deployment once the new tasks pass its health check")
 	}
@@ -497,6 +509,10 @@ func (r *run) attach(ctx context.Context, st rolloutState) error {
 	}
 	r.phase("watch rollout")
 	res.Watched = true
+	if r.shifting() { // a paused or baking deployment is followed, and gated, as a new one is
+		res.Strategy = string(r.strategy)
+		return r.followShift(ctx, res.TaskDefinitionARN, id, previous)
+	}
 	w, err := r.watchRollout(ctx, id)
 	if err != nil {
 		return err

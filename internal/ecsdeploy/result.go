@@ -58,8 +58,15 @@ type Result struct {
 	PreDeploy *TaskRun
 	// Deregistered are the old revisions keep-revisions took away.
 	Deregistered []string
-	Start        time.Time
-	End          time.Time
+	// Strategy is the service's deployment strategy when it shifts
+	// traffic (BLUE_GREEN, CANARY, LINEAR); Stages are its lifecycle
+	// stages as they came, and ReturnedAt the stage at which the
+	// deployment was sent back, if it was.
+	Strategy   string
+	Stages     []Stage
+	ReturnedAt string
+	Start      time.Time
+	End        time.Time
 }
 
 // Duration is how long the deploy took.

@@ -123,6 +123,11 @@ func schemeOf(res *Result) string {
 
 // ask makes one request and says how it went, in one line of plain text.
 func (r *run) ask(ctx context.Context, client *http.Client, url string) (bool, string) {
+	return r.askWith(ctx, client, url, [2]string{})
+}
+
+// askWith is ask with one more header (a test listener rule's), if named.
+func (r *run) askWith(ctx context.Context, client *http.Client, url string, extra [2]string) (bool, string) {
 	sm := r.req.Smoke
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -130,6 +135,9 @@ func (r *run) ask(ctx context.Context, client *http.Client, url string) (bool, s
 	}
 	if sm.Header != "" {
 		req.Header.Set(sm.Header, sm.HeaderValue)
+	}
+	if extra[0] != "" {
+		req.Header.Set(extra[0], extra[1])
 	}
 	resp, err := client.Do(req)
 	if err != nil {

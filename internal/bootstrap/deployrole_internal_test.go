@@ -1,0 +1,56 @@
+package bootstrap
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestDeployRoleCoversTheEngine reads every AWS call the deploy engine
+// makes (internal/ecsdeploy, through its clients) and checks the deploy
+// role may make it: a new call (the service deployments of a blue/green
+// rollout, say) fails here, not in a user's first deploy.
+func TestDeployRoleCoversTheEngine(t *testing.T) {
+	t.Parallel()
+	prefix := map[string]string{"ecs": "ecs", "elb": "elasticloadbalancing", "ec2": "ec2", "alarms": "cloudwatch", "logs": "logs"}
+	call := regexp.MustCompile(`\br\.(ecs|elb|ec2|alarms|logs)\.([A-Z][A-Za-z]+)\(|\becs\.New([A-Z][A-Za-z]+)Paginator\(`)
+	files, _ := filepath.Glob("../ecsdeploy/*.go")
+	var called []string
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range call.FindAllStringSubmatch(string(src), -1) {
+			a := prefix[m[1]] + ":" + m[2]
+			if m[3] != "" {
+				a = "ecs:" + m[3]
+			}
+			if !slices.Contains(called, a) {
+				called = append(called, a)
+			}
+		}
+	}
+	if len(called) < 20 {
+		t.Fatalf("found %d calls in the engine: the pattern no longer matches it", len(called))
+	}
+	cfg := Named("pure")
+	cfg.Region = "us-east-1"
+	cfg.GitHub = &GitHub{Repository: "autonote/autonote", Branch: "main", Role: "pure-deploy"}
+	s, err := New(Clients{}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	granted := policyActions(s.deployPolicy())
+	for _, a := range called {
+		if !slices.Contains(granted, a) {
+			t.Errorf("the engine calls %s, which the deploy role may not", a)
+		}
+	}
+}
