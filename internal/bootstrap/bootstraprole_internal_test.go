@@ -18,23 +18,7 @@ func TestBootstrapRoleCoversEveryCall(t *testing.T) {
 	t.Parallel()
 	prefix := map[string]string{"ec2": "ec2", "iam": "iam", "ecs": "ecs", "ecr": "ecr", "secretsmanager": "secretsmanager", "cloudwatchlogs": "logs", "sts": "sts", "cloudwatch": "cloudwatch", "elb": "elasticloadbalancing"}
 	call := regexp.MustCompile(`[&*](ec2|iam|ecs|ecr|secretsmanager|cloudwatchlogs|cloudwatch|elb|sts)\.([A-Z][A-Za-z]+)Input\b|\b(ec2|iam|ecs|ecr|secretsmanager|cloudwatchlogs|cloudwatch|elb|sts)\.New([A-Z][A-Za-z]+)Paginator\(`)
-	files, _ := filepath.Glob("*.go")
-	var called []string
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range call.FindAllStringSubmatch(string(src), -1) {
-			pkg, op := m[1]+m[3], m[2]+m[4]
-			if a := prefix[pkg] + ":" + op; !slices.Contains(called, a) {
-				called = append(called, a)
-			}
-		}
-	}
+	called := awsCalls(t, "*.go", call, func(m []string) string { return prefix[m[1]+m[3]] + ":" + m[2] + m[4] })
 	// (An input is taken by address or by pointer type.) Calls that need more than their own action: tags given at creation,
 	// the roles a task definition names, ECS's service-linked role.
 	implied := []string{"ec2:CreateTags", "iam:TagRole", "iam:TagOpenIDConnectProvider", "secretsmanager:TagResource", "ecr:TagResource",
@@ -141,4 +125,27 @@ func TestJudgeBoundary(t *testing.T) {
 			}
 		})
 	}
+}
+
+// awsCalls are the IAM actions of the AWS calls in the Go files of glob
+// (tests left out), each match of call named by action.
+func awsCalls(t *testing.T, glob string, call *regexp.Regexp, action func(match []string) string) []string {
+	t.Helper()
+	files, _ := filepath.Glob(glob)
+	var called []string
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range call.FindAllStringSubmatch(string(src), -1) {
+			if a := action(m); !slices.Contains(called, a) {
+				called = append(called, a)
+			}
+		}
+	}
+	return called
 }

@@ -1,11 +1,8 @@
 package bootstrap
 
 import (
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -17,26 +14,12 @@ func TestDeployRoleCoversTheEngine(t *testing.T) {
 	t.Parallel()
 	prefix := map[string]string{"ecs": "ecs", "elb": "elasticloadbalancing", "ec2": "ec2", "alarms": "cloudwatch", "logs": "logs"}
 	call := regexp.MustCompile(`\br\.(ecs|elb|ec2|alarms|logs)\.([A-Z][A-Za-z]+)\(|\becs\.New([A-Z][A-Za-z]+)Paginator\(`)
-	files, _ := filepath.Glob("../ecsdeploy/*.go")
-	var called []string
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
+	called := awsCalls(t, "../ecsdeploy/*.go", call, func(m []string) string {
+		if m[3] != "" {
+			return "ecs:" + m[3]
 		}
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range call.FindAllStringSubmatch(string(src), -1) {
-			a := prefix[m[1]] + ":" + m[2]
-			if m[3] != "" {
-				a = "ecs:" + m[3]
-			}
-			if !slices.Contains(called, a) {
-				called = append(called, a)
-			}
-		}
-	}
+		return prefix[m[1]] + ":" + m[2]
+	})
 	if len(called) < 20 {
 		t.Fatalf("found %d calls in the engine: the pattern no longer matches it", len(called))
 	}
