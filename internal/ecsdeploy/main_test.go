@@ -52,8 +52,9 @@ type fixtureOpts struct {
 	public bool
 	// alarms are the service's deployment alarms (with rollback).
 	alarms []string
-	// loadBalanced puts the service behind a load balancer in moto.
-	loadBalanced bool
+	// loadBalanced puts the service behind a load balancer in moto;
+	// blueGreen deploys it by shifting traffic there.
+	loadBalanced, blueGreen bool
 }
 
 func newFixture(t *testing.T, o fixtureOpts) *fixture {
@@ -79,7 +80,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	}
 	svc := testbed.Service{
 		Cluster: name, Service: name, Family: name, Containers: containers, DesiredCount: 1,
-		CircuitBreaker: o.circuitBreaker, Rollback: o.rollback, Public: o.public, Alarms: o.alarms, LoadBalanced: o.loadBalanced,
+		CircuitBreaker: o.circuitBreaker, Rollback: o.rollback, Public: o.public, Alarms: o.alarms, LoadBalanced: o.loadBalanced, BlueGreen: o.blueGreen,
 	}
 	if o.fromZero {
 		svc.DesiredCount = 0

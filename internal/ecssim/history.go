@@ -40,6 +40,16 @@ func (sv *service) serviceDeployment(r *rollout, region string) types.ServiceDep
 			b.StatusReason = aws.String(reason)
 		}
 	}
+	if sh := r.shift; sh != nil {
+		b.Status = sh.status
+		if sh.reason != "" {
+			b.StatusReason = aws.String(sh.reason)
+		}
+		if !sh.finished.IsZero() {
+			b.FinishedAt = aws.Time(sh.finished)
+		}
+		return b
+	}
 	switch {
 	case r.d.RolloutState == types.DeploymentRolloutStateCompleted:
 		finished(r.d.UpdatedAt, types.ServiceDeploymentStatusSuccessful, "")

@@ -84,7 +84,14 @@ func (s *Simulator) startRollout(sv *service, tdARN string, at time.Time) *rollo
 			UpdatedAt:            aws.Time(at),
 		},
 	}
+	var blue *rollout
+	if len(sv.rollouts) > 0 {
+		blue = sv.rollouts[0]
+	}
 	sv.rollouts = append([]*rollout{r}, sv.rollouts...)
+	if sv.shifting() && blue != nil {
+		s.startShift(sv, r, blue)
+	}
 	return r
 }
 
@@ -102,6 +109,10 @@ func (s *Simulator) advance(sv *service) {
 	for changed := true; changed; {
 		changed = false
 		for _, r := range append([]*rollout(nil), sv.rollouts...) {
+			if r.shift != nil {
+				s.advanceShift(sv, r, now)
+				continue
+			}
 			for last := s.lastStepOf(sv, r); r.step < last; {
 				at := r.start.Add(s.offset(sv, r, r.step+1))
 				if now.Before(at) {

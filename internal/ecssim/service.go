@@ -35,6 +35,9 @@ type rollout struct {
 	// that return.
 	rolledBackBy *rollout
 	rollback     bool
+	// shift is the state of a deployment that shifts traffic (shift.go);
+	// nil for a rolling update.
+	shift *shift
 }
 
 func (s *Simulator) clusterARN(ctx context.Context, c *call, cluster *string) (string, error) {

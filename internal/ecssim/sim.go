@@ -6,8 +6,12 @@
 // network interfaces in moto's EC2), and service events worded the way ECS
 // words them; and one-off tasks (RunTask, StopTask) that write their log
 // lines into moto's CloudWatch Logs as the awslogs driver names its streams.
-// Every other ECS operation (task definitions, clusters) goes to moto
-// unchanged.
+// A service whose deployment strategy shifts traffic (BLUE_GREEN; CANARY and
+// LINEAR walked as one production step) goes through ECS's lifecycle stages,
+// with PAUSE hooks, DescribeServiceDeployments, ContinueServiceDeployment and
+// StopServiceDeployment (shift.go); Traffic says where its test and
+// production traffic go, for a test's load balancer stand-in. Every other
+// ECS operation (task definitions, clusters) goes to moto unchanged.
 //
 // Time is read lazily: each request advances the rollouts to the simulator's
 // clock, so nothing runs in the background.
@@ -170,10 +174,13 @@ func New(motoURL string, opts ...Option) (*Simulator, error) {
 		"ListTasks":        s.listTasks,
 		"DescribeTasks":    s.describeTasks,
 
-		"ListServiceDeployments":   s.listServiceDeployments,
-		"DescribeServiceRevisions": s.describeServiceRevisions,
-		"RunTask":                  s.runTask,
-		"StopTask":                 s.stopTask,
+		"ListServiceDeployments":     s.listServiceDeployments,
+		"DescribeServiceDeployments": s.describeServiceDeployments,
+		"ContinueServiceDeployment":  s.continueServiceDeployment,
+		"StopServiceDeployment":      s.stopServiceDeployment,
+		"DescribeServiceRevisions":   s.describeServiceRevisions,
+		"RunTask":                    s.runTask,
+		"StopTask":                   s.stopTask,
 	}
 	return s, nil
 }

@@ -125,6 +125,12 @@ type Service struct {
 	// moto (its own VPC, two subnets, an ip target group on the first
 	// container's first port, an HTTP listener); it implies Public.
 	LoadBalanced bool
+	// BlueGreen, with LoadBalanced, deploys the service by shifting
+	// traffic (strategy BLUE_GREEN, a bake): a second target group, a
+	// production listener rule on port 80, a test listener on TestPort with
+	// its rule, and a PAUSE hook at POST_TEST_TRAFFIC_SHIFT that rolls back
+	// if nobody answers it.
+	BlueGreen bool
 	// Public puts the service's tasks in a subnet of a new VPC in moto with
 	// public IPs, as the seed runs them: each task gets a network interface
 	// there (the address comes from the simulator's scenario).
@@ -167,25 +173,39 @@ func (b *Bed) Seed(ctx context.Context, s Service) (string, error) {
 				return "", err
 			}
 			lbs = []types.LoadBalancer{{TargetGroupArn: aws.String(tg), ContainerName: c.Name, ContainerPort: c.PortMappings[0].ContainerPort}}
+			if s.BlueGreen {
+				adv, err := b.blueGreen(ctx, s.Service, vpc, tg, aws.ToInt32(c.PortMappings[0].ContainerPort))
+				if err != nil {
+					return "", err
+				}
+				lbs[0].AdvancedConfiguration = adv
+			}
 		}
 	}
 	var alarms *types.DeploymentAlarms
 	if len(s.Alarms) > 0 {
 		alarms = &types.DeploymentAlarms{AlarmNames: s.Alarms, Enable: true, Rollback: true}
 	}
+	deployment := &types.DeploymentConfiguration{
+		DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{Enable: s.CircuitBreaker, Rollback: s.Rollback},
+		Alarms:                   alarms,
+	}
+	if s.BlueGreen {
+		deployment.Strategy, deployment.BakeTimeInMinutes = types.DeploymentStrategyBlueGreen, aws.Int32(1)
+		deployment.LifecycleHooks = []types.DeploymentLifecycleHook{{TargetType: types.DeploymentLifecycleHookTargetTypePause,
+			LifecycleStages:      []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePostTestTrafficShift},
+			TimeoutConfiguration: &types.DeploymentLifecycleHookTimeoutConfiguration{TimeoutInMinutes: aws.Int32(30), Action: types.DeploymentLifecycleHookActionRollback}}}
+	}
 	_, err = client.CreateService(ctx, &ecs.CreateServiceInput{
-		NetworkConfiguration: network,
-		LoadBalancers:        lbs,
-		Cluster:              aws.String(s.Cluster),
-		ServiceName:          aws.String(s.Service),
-		TaskDefinition:       aws.String(arn),
-		DesiredCount:         aws.Int32(s.DesiredCount),
-		LaunchType:           types.LaunchTypeFargate,
-		Tags:                 s.Tags,
-		DeploymentConfiguration: &types.DeploymentConfiguration{
-			DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{Enable: s.CircuitBreaker, Rollback: s.Rollback},
-			Alarms:                   alarms,
-		},
+		NetworkConfiguration:    network,
+		LoadBalancers:           lbs,
+		Cluster:                 aws.String(s.Cluster),
+		ServiceName:             aws.String(s.Service),
+		TaskDefinition:          aws.String(arn),
+		DesiredCount:            aws.Int32(s.DesiredCount),
+		LaunchType:              types.LaunchTypeFargate,
+		Tags:                    s.Tags,
+		DeploymentConfiguration: deployment,
 	})
 	if err != nil {
 		return "", fmt.Errorf("create service %s: %w", s.Service, err)
@@ -229,6 +249,50 @@ func (b *Bed) loadBalancer(ctx context.Context, name, vpc string, subnets []stri
 		return "", fmt.Errorf("create listener: %w", err)
 	}
 	return aws.ToString(arn), nil
+}
+
+// TestPort is where a blue/green service's test listener listens.
+const TestPort = 8080
+
+// blueGreen adds to the load balancer of tg what ECS shifts traffic with:
+// the alternate target group, a rule on the production listener, and a
+// test listener on TestPort with its rule.
+func (b *Bed) blueGreen(ctx context.Context, name, vpc, tg string, port int32) (*types.AdvancedConfiguration, error) {
+	c := elb.NewFromConfig(b.Config())
+	green, err := c.CreateTargetGroup(ctx, &elb.CreateTargetGroupInput{Name: aws.String(name + "-tg2"), Protocol: elbtypes.ProtocolEnumHttp,
+		Port: aws.Int32(port), VpcId: aws.String(vpc), TargetType: elbtypes.TargetTypeEnumIp})
+	if err != nil {
+		return nil, fmt.Errorf("create the alternate target group: %w", err)
+	}
+	lbs, err := c.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{Names: []string{name + "-alb"}})
+	if err != nil || len(lbs.LoadBalancers) == 0 {
+		return nil, fmt.Errorf("describe load balancer: %v", err)
+	}
+	lb := lbs.LoadBalancers[0].LoadBalancerArn
+	ls, err := c.DescribeListeners(ctx, &elb.DescribeListenersInput{LoadBalancerArn: lb})
+	if err != nil || len(ls.Listeners) == 0 {
+		return nil, fmt.Errorf("describe listeners: %v", err)
+	}
+	forward := func(arn *string) []elbtypes.Action {
+		return []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: arn}}
+	}
+	everything := []elbtypes.RuleCondition{{Field: aws.String("path-pattern"), PathPatternConfig: &elbtypes.PathPatternConditionConfig{Values: []string{"/*"}}}}
+	prod, err := c.CreateRule(ctx, &elb.CreateRuleInput{ListenerArn: ls.Listeners[0].ListenerArn, Priority: aws.Int32(1), Conditions: everything, Actions: forward(aws.String(tg))})
+	if err != nil {
+		return nil, fmt.Errorf("create the production listener rule: %w", err)
+	}
+	testListener, err := c.CreateListener(ctx, &elb.CreateListenerInput{LoadBalancerArn: lb, Port: aws.Int32(TestPort), Protocol: elbtypes.ProtocolEnumHttp,
+		DefaultActions: forward(green.TargetGroups[0].TargetGroupArn)})
+	if err != nil {
+		return nil, fmt.Errorf("create the test listener: %w", err)
+	}
+	test, err := c.CreateRule(ctx, &elb.CreateRuleInput{ListenerArn: testListener.Listeners[0].ListenerArn, Priority: aws.Int32(1), Conditions: everything,
+		Actions: forward(green.TargetGroups[0].TargetGroupArn)})
+	if err != nil {
+		return nil, fmt.Errorf("create the test listener rule: %w", err)
+	}
+	return &types.AdvancedConfiguration{AlternateTargetGroupArn: green.TargetGroups[0].TargetGroupArn, ProductionListenerRule: prod.Rules[0].RuleArn,
+		TestListenerRule: test.Rules[0].RuleArn, RoleArn: aws.String("arn:aws:iam::123456789012:role/ecsInfrastructureRoleForLoadBalancers")}, nil
 }
 
 // EC2 is an EC2 client of moto.

@@ -1,0 +1,143 @@
+package ecsdeploy_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/autonote/deploy-action/internal/ecsdeploy"
+	"github.com/autonote/deploy-action/internal/ecssim"
+	"github.com/autonote/deploy-action/internal/testbed"
+)
+
+// TestBlueGreen, over the wire: a blue/green service in the simulator, behind a
+// load balancer in moto whose listeners this test's dialer routes to
+// loopback: the test listener (8080) reaches green; production (80) reaches
+// blue until the simulator shifts it. A good build passes the gate through
+// the test listener, is continued, bakes and completes; a build whose green
+// tasks answer 500 is sent back at the gate and production never reaches
+// green, with one UpdateService and no task started for the return.
+func TestBlueGreen(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		green      int
+		wantStatus ecsdeploy.Status
+		wantCalls  map[string]int
+	}{
+		{"good", http.StatusOK, ecsdeploy.StatusSucceeded, map[string]int{"RegisterTaskDefinition": 1, "UpdateService": 1, "ContinueServiceDeployment": 1, "StopServiceDeployment": 0}},
+		{"green500", http.StatusInternalServerError, ecsdeploy.StatusRolledBack, map[string]int{"RegisterTaskDefinition": 1, "UpdateService": 1, "ContinueServiceDeployment": 1, "StopServiceDeployment": 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, fixtureOpts{loadBalanced: true, blueGreen: true, circuitBreaker: true})
+			f.bed.Sim.SetScenario("shift", ecssim.Scenario{Outcome: ecssim.Complete, After: 3 * time.Second})
+			var viaTest, prodOnGreen atomic.Int64
+			green := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				viaTest.Add(1)
+				w.WriteHeader(tc.green)
+			}))
+			defer green.Close()
+			prod := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				if _, onGreen := f.bed.Sim.Traffic(f.target.Service); onGreen {
+					prodOnGreen.Add(1)
+					w.WriteHeader(tc.green)
+					return
+				}
+				w.WriteHeader(http.StatusOK) // blue
+			}))
+			defer prod.Close()
+			dialer := &net.Dialer{Timeout: 2 * time.Second}
+			tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				// The load balancer's name resolves to loopback here only:
+				// its listeners by port.
+				_, port, _ := net.SplitHostPort(addr)
+				to := prod.Listener.Addr().String()
+				if port == strconv.Itoa(testbed.TestPort) {
+					to = green.Listener.Addr().String()
+				}
+				return dialer.DialContext(ctx, network, to)
+			}}
+			f.bed.Sim.ResetCalls()
+			req := f.request(f.image("shift-1"))
+			req.Timeout = 30 * time.Second
+			req.Smoke = &ecsdeploy.Smoke{Path: "/health", Timeout: time.Second, Transport: tr}
+			res, err := f.deployer.Deploy(context.Background(), req)
+			if res == nil || res.Status != tc.wantStatus || res.Strategy != "BLUE_GREEN" {
+				t.Fatalf("deploy: %+v, %v; want %s by BLUE_GREEN", res, err, tc.wantStatus)
+			}
+			calls := f.bed.Sim.Calls()
+			for op, n := range tc.wantCalls {
+				if calls[op] != n {
+					t.Errorf("%s calls: %d, want %d (all: %v)", op, calls[op], n, calls)
+				}
+			}
+			if viaTest.Load() == 0 {
+				t.Error("the gate never asked the test listener")
+			}
+			var stages []string
+			for _, s := range res.Stages {
+				stages = append(stages, s.Name)
+			}
+			if !slices.Contains(stages, "POST_TEST_TRAFFIC_SHIFT") {
+				t.Errorf("stages %q: want the gate's among them", stages)
+			}
+			svc := f.service(t)
+			switch tc.wantStatus {
+			case ecsdeploy.StatusSucceeded:
+				if err != nil || !slices.Contains(stages, "BAKE_TIME") || f.imageOf(t, aws.ToString(svc.TaskDefinition)) != req.Image {
+					t.Errorf("a good build: %v, stages %q, the service runs %s", err, stages, f.imageOf(t, aws.ToString(svc.TaskDefinition)))
+				}
+				if prodOnGreen.Load() == 0 {
+					t.Error("the bake's check never reached green through production")
+				}
+			default:
+				var rf *ecsdeploy.RolloutFailedError
+				if !errors.As(err, &rf) || !rf.RolledBack || !errors.Is(err, ecsdeploy.ErrSmokeFailed) || res.ReturnedAt != "POST_TEST_TRAFFIC_SHIFT" {
+					t.Errorf("a build that fails the gate: %v, returned at %q; want rolled back at POST_TEST_TRAFFIC_SHIFT for the smoke check", err, res.ReturnedAt)
+				}
+				if aws.ToString(svc.TaskDefinition) != f.firstTD || prodOnGreen.Load() != 0 {
+					t.Errorf("the service runs %s (want %s); production reached green %d times (want 0)", aws.ToString(svc.TaskDefinition), f.firstTD, prodOnGreen.Load())
+				}
+			}
+		})
+	}
+}
+
+// TestBlueGreenRerun: the run that deployed dies (its context
+// cancelled) right after UpdateService, while the deployment will pause at
+// the gate; the re-run meets it in flight, attaches, gates it through the
+// test listener and continues it once, registering and updating nothing.
+func TestBlueGreenRerun(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{loadBalanced: true, blueGreen: true, circuitBreaker: true})
+	f.bed.Sim.SetScenario("shift", ecssim.Scenario{Outcome: ecssim.Complete, After: 3 * time.Second})
+	green := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer green.Close()
+	dialer := &net.Dialer{Timeout: 2 * time.Second}
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return dialer.DialContext(ctx, network, green.Listener.Addr().String())
+	}}
+	req := f.request(f.image("shift-1"))
+	req.Timeout = 30 * time.Second
+	req.Smoke = &ecsdeploy.Smoke{Path: "/health", Timeout: time.Second, Transport: tr}
+	killed, ctx := crashAfter(t, f, 2)
+	if _, err := killed.Deploy(ctx, req); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the killed run ended with %v, want context.Canceled", err)
+	}
+	f.bed.Sim.ResetCalls()
+	res, err := f.deployer.Deploy(context.Background(), req)
+	calls := f.bed.Sim.Calls()
+	if err != nil || res.Status != ecsdeploy.StatusSucceeded || calls["ContinueServiceDeployment"] != 1 || calls["RegisterTaskDefinition"]+calls["UpdateService"] != 0 {
+		t.Errorf("re-run: %v, %s, calls %v; want succeeded, one ContinueServiceDeployment, no registration or update", err, res.Status, calls)
+	}
+}
