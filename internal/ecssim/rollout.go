@@ -142,16 +142,7 @@ func (s *Simulator) apply(sv *service, r *rollout, step int, at time.Time) {
 			s.stopFailed(sv, r, Scenario{StoppedReason: r.scenario.FirstStop}, at)
 			s.launch(sv, r, r.d.DesiredCount, at)
 		}
-		for _, t := range r.tasks {
-			if aws.ToString(t.LastStatus) == "PENDING" {
-				t.LastStatus = aws.String("RUNNING")
-				t.StartedAt = aws.Time(at)
-				for i := range t.Containers {
-					t.Containers[i].LastStatus = aws.String("RUNNING")
-				}
-			}
-		}
-		r.d.RunningCount, r.d.PendingCount = int32(len(r.tasks)), 0
+		r.running(at)
 		var stopped []string
 		for _, old := range sv.rollouts {
 			if old == r || aws.ToString(old.d.TaskDefinition) == aws.ToString(r.d.TaskDefinition) {
@@ -235,6 +226,19 @@ func (s *Simulator) rollBack(sv *service, r *rollout, at time.Time) {
 	sv.svc.TaskDefinition = prev.d.TaskDefinition
 	back := s.startRollback(sv, r, aws.ToString(prev.d.TaskDefinition), at)
 	back.scenario = Scenario{Outcome: Complete, After: s.after(prev)}
+}
+
+// running marks the pending tasks of r as running.
+func (r *rollout) running(at time.Time) {
+	for _, t := range r.tasks {
+		if aws.ToString(t.LastStatus) == "PENDING" {
+			t.LastStatus, t.StartedAt = aws.String("RUNNING"), aws.Time(at)
+			for i := range t.Containers {
+				t.Containers[i].LastStatus = aws.String("RUNNING")
+			}
+		}
+	}
+	r.d.RunningCount, r.d.PendingCount = int32(len(r.tasks)), 0
 }
 
 func (sv *service) has(r *rollout) bool {

@@ -143,15 +143,7 @@ func (s *Simulator) enterStage(sv *service, r *rollout, name string, at time.Tim
 			s.shiftBack(sv, r, at, "ECS deployment circuit breaker: tasks failed to start.")
 			return
 		}
-		for _, t := range r.tasks {
-			if aws.ToString(t.LastStatus) == "PENDING" {
-				t.LastStatus, t.StartedAt = aws.String("RUNNING"), aws.Time(at)
-				for i := range t.Containers {
-					t.Containers[i].LastStatus = aws.String("RUNNING")
-				}
-			}
-		}
-		r.d.RunningCount, r.d.PendingCount = int32(len(r.tasks)), 0
+		r.running(at)
 	case "TEST_TRAFFIC_SHIFT":
 		sh.test = true
 	case "PRODUCTION_TRAFFIC_SHIFT":
@@ -256,6 +248,17 @@ func (s *Simulator) shiftDeployment(arn, region string) (*service, *rollout) {
 	return nil, nil
 }
 
+// shiftOf is the traffic-shifting deployment of an ARN, advanced to now;
+// s.mu is held.
+func (s *Simulator) shiftOf(arn, region string) (*service, *rollout, error) {
+	sv, r := s.shiftDeployment(arn, region)
+	if r == nil || r.shift == nil {
+		return nil, nil, &apiError{Type: "ServiceDeploymentNotFoundException", Message: "The service deployment does not exist."}
+	}
+	s.advance(sv)
+	return sv, r, nil
+}
+
 func (s *Simulator) describeServiceDeployments(_ context.Context, c *call) (any, error) {
 	var in ecs.DescribeServiceDeploymentsInput
 	if err := c.decode(&in); err != nil {
@@ -294,11 +297,10 @@ func (s *Simulator) continueServiceDeployment(_ context.Context, c *call) (any, 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sv, r := s.shiftDeployment(aws.ToString(in.ServiceDeploymentArn), c.region)
-	if r == nil || r.shift == nil {
-		return nil, &apiError{Type: "ServiceDeploymentNotFoundException", Message: "The service deployment does not exist."}
+	sv, r, err := s.shiftOf(aws.ToString(in.ServiceDeploymentArn), c.region)
+	if err != nil {
+		return nil, err
 	}
-	s.advance(sv)
 	h := r.shift.hook
 	if h == nil || h.id != aws.ToString(in.HookId) {
 		return nil, &apiError{Type: "InvalidParameterException", Message: fmt.Sprintf("The lifecycle hook %s is not awaiting an action.", aws.ToString(in.HookId))}
@@ -319,11 +321,10 @@ func (s *Simulator) stopServiceDeployment(_ context.Context, c *call) (any, erro
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sv, r := s.shiftDeployment(aws.ToString(in.ServiceDeploymentArn), c.region)
-	if r == nil || r.shift == nil {
-		return nil, &apiError{Type: "ServiceDeploymentNotFoundException", Message: "The service deployment does not exist."}
+	sv, r, err := s.shiftOf(aws.ToString(in.ServiceDeploymentArn), c.region)
+	if err != nil {
+		return nil, err
 	}
-	s.advance(sv)
 	if r.shift.status != types.ServiceDeploymentStatusInProgress {
 		return nil, &apiError{Type: "ConflictException", Message: "The service deployment is not in progress."}
 	}
