@@ -53,8 +53,9 @@ type fixtureOpts struct {
 	// alarms are the service's deployment alarms (with rollback).
 	alarms []string
 	// loadBalanced puts the service behind a load balancer in moto;
-	// blueGreen deploys it by shifting traffic there.
-	loadBalanced, blueGreen bool
+	// blueGreen deploys it by shifting traffic there, canary in two
+	// production steps; alarmsWatchOnly leaves the alarms to the engine.
+	loadBalanced, blueGreen, canary, alarmsWatchOnly bool
 }
 
 func newFixture(t *testing.T, o fixtureOpts) *fixture {
@@ -66,7 +67,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	t.Cleanup(bed.Close)
 	n := seq.Add(1)
 	name := strings.NewReplacer("/", "-", "_", "-").Replace(strings.ToLower(t.Name()))
-	name = fmt.Sprintf("%s-%d", name[:min(len(name), 40)], n)
+	name = fmt.Sprintf("%s-%d", name[:min(len(name), 22)], n) // a target group name of it ("-tg2") fits in 32
 	image := func(tag string) string { return bed.Registry + "/autonote/server:" + tag }
 	containers := o.containers
 	if containers == nil {
@@ -81,6 +82,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	svc := testbed.Service{
 		Cluster: name, Service: name, Family: name, Containers: containers, DesiredCount: 1,
 		CircuitBreaker: o.circuitBreaker, Rollback: o.rollback, Public: o.public, Alarms: o.alarms, LoadBalanced: o.loadBalanced, BlueGreen: o.blueGreen,
+		Canary: o.canary, AlarmsWatchOnly: o.alarmsWatchOnly,
 	}
 	if o.fromZero {
 		svc.DesiredCount = 0

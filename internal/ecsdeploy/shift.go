@@ -256,8 +256,8 @@ func (r *run) serviceDeployment(ctx context.Context, id string) (string, error) 
 	return newest, nil
 }
 
-// gate smoke-checks the new tasks through the test listener (viaTests),
-// or through production.
+// gate checks the new tasks through the test listener (viaTests: the smoke
+// path), or through production (the rollback alarms, then the smoke path).
 func (r *run) gate(ctx context.Context, viaTests bool) error {
 	if viaTests {
 		u, header, err := r.testURL(ctx)
@@ -265,6 +265,12 @@ func (r *run) gate(ctx context.Context, viaTests bool) error {
 			return err
 		}
 		return r.smokeURL(ctx, u, header)
+	}
+	// Through production: the rollback alarms first (a canary's step
+	// that raised one goes no further), then the smoke path.
+	if firing := r.firingAlarms(ctx); len(firing) > 0 {
+		r.res.Alarms = firing
+		return fmt.Errorf("alarm %s is in ALARM: %s", firing[0].Name, cmpReason(firing[0].Reason, "no reason given"))
 	}
 	if r.res.URL == "" {
 		r.locate(ctx, r.res.TaskDefinitionARN)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
 	"github.com/autonote/deploy-action/internal/ecssim"
@@ -48,7 +50,7 @@ func TestBlueGreen(t *testing.T) {
 			}))
 			defer green.Close()
 			prod := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				if _, onGreen := f.bed.Sim.Traffic(f.target.Service); onGreen {
+				if _, share := f.bed.Sim.Traffic(f.target.Service); share > 0 {
 					prodOnGreen.Add(1)
 					w.WriteHeader(tc.green)
 					return
@@ -73,7 +75,7 @@ func TestBlueGreen(t *testing.T) {
 			req.Smoke = &ecsdeploy.Smoke{Path: "/health", Timeout: time.Second, Transport: tr}
 			res, err := f.deployer.Deploy(context.Background(), req)
 			if res == nil || res.Status != tc.wantStatus || res.Strategy != "BLUE_GREEN" {
-				t.Fatalf("deploy: %+v, %v; want %s by BLUE_GREEN", res, err, tc.wantStatus)
+				t.Fatalf("deploy: %v (result %v); want %s by BLUE_GREEN", err, res != nil && res.Strategy == "BLUE_GREEN", tc.wantStatus)
 			}
 			calls := f.bed.Sim.Calls()
 			for op, n := range tc.wantCalls {
@@ -139,5 +141,68 @@ func TestBlueGreenRerun(t *testing.T) {
 	calls := f.bed.Sim.Calls()
 	if err != nil || res.Status != ecsdeploy.StatusSucceeded || calls["ContinueServiceDeployment"] != 1 || calls["RegisterTaskDefinition"]+calls["UpdateService"] != 0 {
 		t.Errorf("re-run: %v, %s, calls %v; want succeeded, one ContinueServiceDeployment, no registration or update", err, res.Status, calls)
+	}
+}
+
+// TestCanaryAlarmAtTheSecondStep: a canary deployment (10 % of production
+// first, then the rest, a PAUSE hook before each step); a rollback alarm
+// goes to ALARM once the first step took production's 10 %: at the second
+// step's hook the engine reads it and sends the deployment back, traffic
+// returns to blue, and no task starts.
+func TestCanaryAlarmAtTheSecondStep(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	name := "canary-5xx-" + time.Now().Format("150405.000000")
+	f := newFixture(t, fixtureOpts{loadBalanced: true, blueGreen: true, canary: true, circuitBreaker: true, alarms: []string{name}, alarmsWatchOnly: true})
+	cw := cloudwatch.NewFromConfig(f.bed.Config())
+	if _, err := cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{
+		AlarmName: aws.String(name), Namespace: aws.String("AWS/ApplicationELB"), MetricName: aws.String("HTTPCode_Target_5XX_Count"),
+		Statistic: cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(10),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.bed.Sim.SetScenario("canary", ecssim.Scenario{Outcome: ecssim.Complete, After: 4 * time.Second})
+	ok := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer ok.Close()
+	dialer := &net.Dialer{Timeout: 2 * time.Second}
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return dialer.DialContext(ctx, network, ok.Listener.Addr().String())
+	}}
+	stepped := make(chan struct{})
+	go func() { // the canary's share raises the alarm
+		defer close(stepped)
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if _, share := f.bed.Sim.Traffic(f.target.Service); share > 0 {
+				_, _ = cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String(name), StateValue: cwtypes.StateValueAlarm,
+					StateReason: aws.String("Threshold Crossed: the canary's 10 % answered 5xx")})
+				return
+			}
+		}
+	}()
+	f.bed.Sim.ResetCalls()
+	req := f.request(f.image("canary-1"))
+	req.Timeout = 30 * time.Second
+	req.Smoke = &ecsdeploy.Smoke{Path: "/health", Timeout: time.Second, Transport: tr}
+	res, err := f.deployer.Deploy(ctx, req)
+	<-stepped
+	calls := f.bed.Sim.Calls()
+	var rf *ecsdeploy.RolloutFailedError
+	if res == nil || res.Status != ecsdeploy.StatusRolledBack || !errors.As(err, &rf) || !rf.RolledBack || res.ReturnedAt != "PRE_PRODUCTION_TRAFFIC_SHIFT" {
+		var st ecsdeploy.Status
+		var at string
+		if res != nil {
+			st, at = res.Status, res.ReturnedAt
+		}
+		t.Fatalf("canary: %s, sent back at %q, %v; want rolled back at PRE_PRODUCTION_TRAFFIC_SHIFT", st, at, err)
+	}
+	if len(res.Alarms) != 1 || res.Alarms[0].Name != name {
+		t.Errorf("alarms named %+v, want %s", res.Alarms, name)
+	}
+	if calls["ContinueServiceDeployment"] != 3 || calls["UpdateService"] != 1 {
+		t.Errorf("calls %v: want three hooks answered (the test traffic, the first step, the second: rollback) and one UpdateService", calls)
+	}
+	if _, share := f.bed.Sim.Traffic(f.target.Service); share != 0 || aws.ToString(f.service(t).TaskDefinition) != f.firstTD {
+		t.Errorf("after the return: production %d %% on green, the service runs %s; want 0 %% and %s", share, aws.ToString(f.service(t).TaskDefinition), f.firstTD)
 	}
 }

@@ -90,6 +90,13 @@ func (s *Simulator) failOnAlarm(sv *service, now time.Time) {
 		return
 	}
 	names := strings.Join(sv.firing, ", ")
+	if r.shift != nil { // traffic goes back to blue, which still runs
+		sv.firing = nil
+		if r.shift.status == types.ServiceDeploymentStatusInProgress && sv.svc.DeploymentConfiguration.Alarms.Rollback {
+			s.shiftBack(sv, r, now, fmt.Sprintf("alarm(s) %s in ALARM state.", names))
+		}
+		return
+	}
 	sv.firing = nil
 	r.step = lastStep
 	r.d.UpdatedAt = aws.Time(now)

@@ -22,32 +22,71 @@ import (
 // StopServiceDeployment with ROLLBACK, green tasks that fail) moves traffic
 // back to blue at once and starts no task.
 
-// shiftStages are the lifecycle stages of a traffic-shifting deployment and
-// when each begins, as a share of the rollout's duration (plus the time it
-// spent paused).
-var shiftStages = []struct {
+// stagePlan is one lifecycle stage, when it begins as a share of the
+// rollout's duration (plus the time spent paused), and the share of
+// production traffic green has once it begins.
+type stagePlan struct {
 	name string
 	at   float64
-}{
-	{"PRE_SCALE_UP", 0}, {"SCALE_UP", 0.05}, {"POST_SCALE_UP", 0.25}, {"TEST_TRAFFIC_SHIFT", 0.3}, {"POST_TEST_TRAFFIC_SHIFT", 0.35},
-	{"PRODUCTION_TRAFFIC_SHIFT", 0.45}, {"POST_PRODUCTION_TRAFFIC_SHIFT", 0.5}, {"BAKE_TIME", 0.55}, {"CLEAN_UP", 0.9},
+	prod int
+}
+
+// blueGreenStages are a blue/green deployment's stages.
+var blueGreenStages = []stagePlan{
+	{"PRE_SCALE_UP", 0, 0}, {"SCALE_UP", 0.05, 0}, {"POST_SCALE_UP", 0.25, 0}, {"TEST_TRAFFIC_SHIFT", 0.3, 0}, {"POST_TEST_TRAFFIC_SHIFT", 0.35, 0},
+	{"PRODUCTION_TRAFFIC_SHIFT", 0.45, 100}, {"POST_PRODUCTION_TRAFFIC_SHIFT", 0.5, 100}, {"BAKE_TIME", 0.55, 100}, {"CLEAN_UP", 0.9, 100},
+}
+
+// stepStages are a canary or linear deployment's stages: production moves
+// in two steps (the canary's share, or the linear step's, then the rest),
+// each after a PRE_PRODUCTION_TRAFFIC_SHIFT, where a PAUSE hook holds it.
+func stepStages(first int) []stagePlan {
+	return []stagePlan{
+		{"PRE_SCALE_UP", 0, 0}, {"SCALE_UP", 0.05, 0}, {"POST_SCALE_UP", 0.2, 0}, {"TEST_TRAFFIC_SHIFT", 0.25, 0}, {"POST_TEST_TRAFFIC_SHIFT", 0.3, 0},
+		{"PRE_PRODUCTION_TRAFFIC_SHIFT", 0.35, 0}, {"PRODUCTION_TRAFFIC_SHIFT", 0.4, first},
+		{"PRE_PRODUCTION_TRAFFIC_SHIFT", 0.5, first}, {"PRODUCTION_TRAFFIC_SHIFT", 0.55, 100},
+		{"POST_PRODUCTION_TRAFFIC_SHIFT", 0.6, 100}, {"BAKE_TIME", 0.65, 100}, {"CLEAN_UP", 0.9, 100},
+	}
+}
+
+// plan is the stages of the service's strategy.
+func (sv *service) plan() []stagePlan {
+	c := sv.svc.DeploymentConfiguration
+	switch {
+	case c.Strategy == types.DeploymentStrategyCanary:
+		first := 10
+		if cc := c.CanaryConfiguration; cc != nil && cc.CanaryPercent != nil {
+			first = int(*cc.CanaryPercent)
+		}
+		return stepStages(first)
+	case c.Strategy == types.DeploymentStrategyLinear:
+		first := 50
+		if lc := c.LinearConfiguration; lc != nil && lc.StepPercent != nil {
+			first = int(*lc.StepPercent)
+		}
+		return stepStages(first)
+	}
+	return blueGreenStages
 }
 
 // shift is the state of one traffic-shifting deployment.
 type shift struct {
-	stage      int // into shiftStages
-	status     types.ServiceDeploymentStatus
-	reason     string
-	hook       *pausedHook
-	answered   map[string]bool
-	paused     time.Duration // spent paused: later stages come that much later
-	test, prod bool          // green takes the test listener's, production's traffic
-	finished   time.Time
-	blue       *rollout // what it shifts from, and returns to
+	stages   []stagePlan
+	stage    int // into stages
+	status   types.ServiceDeploymentStatus
+	reason   string
+	hook     *pausedHook
+	answered map[int]bool  // the stages whose hook was answered
+	paused   time.Duration // spent paused: later stages come that much later
+	test     bool          // green takes the test listener's traffic
+	prod     int           // and this share of production's
+	finished time.Time
+	blue     *rollout // what it shifts from, and returns to
 }
 
 type pausedHook struct {
 	id, stage      string
+	index          int // of the stage
 	since, expires time.Time
 	onTimeout      types.DeploymentLifecycleHookAction
 }
@@ -60,7 +99,7 @@ func (sv *service) shifting() bool {
 
 // startShift makes r a traffic-shifting deployment from blue.
 func (s *Simulator) startShift(sv *service, r *rollout, blue *rollout) {
-	r.shift = &shift{stage: -1, status: types.ServiceDeploymentStatusInProgress, answered: map[string]bool{}, blue: blue}
+	r.shift = &shift{stages: sv.plan(), stage: -1, status: types.ServiceDeploymentStatusInProgress, answered: map[int]bool{}, blue: blue}
 	r.step = lastStep // the rolling steps do not apply
 }
 
@@ -96,24 +135,25 @@ func (s *Simulator) advanceShift(sv *service, r *rollout, now time.Time) {
 		}
 		next := sh.stage + 1
 		share := 1.0
-		if next < len(shiftStages) {
-			share = shiftStages[next].at
+		if next < len(sh.stages) {
+			share = sh.stages[next].at
 		}
 		at := r.start.Add(time.Duration(float64(s.after(r))*share) + sh.paused)
 		if now.Before(at) {
 			return
 		}
-		if next == len(shiftStages) {
+		if next == len(sh.stages) {
 			s.shiftDone(sv, r, at)
 			return
 		}
 		sh.stage = next
-		name := shiftStages[next].name
+		name := sh.stages[next].name
+		sh.prod = sh.stages[next].prod
 		s.enterStage(sv, r, name, at)
 		if sh.status != types.ServiceDeploymentStatusInProgress {
 			return
 		}
-		if hook := sv.pauseHook(name); hook != nil && !sh.answered[name] {
+		if hook := sv.pauseHook(name); hook != nil && !sh.answered[next] {
 			timeout, action := 1440*time.Minute, types.DeploymentLifecycleHookActionRollback
 			if c := hook.TimeoutConfiguration; c != nil {
 				if c.TimeoutInMinutes != nil {
@@ -124,7 +164,7 @@ func (s *Simulator) advanceShift(sv *service, r *rollout, now time.Time) {
 					action = c.Action
 				}
 			}
-			sh.hook = &pausedHook{id: s.id("hook", 16), stage: name, since: at, expires: at.Add(timeout), onTimeout: action}
+			sh.hook = &pausedHook{id: s.id("hook", 16), stage: name, index: next, since: at, expires: at.Add(timeout), onTimeout: action}
 			sv.event(s, at, fmt.Sprintf("(deployment %s) paused at %s: its lifecycle hook awaits an action.", aws.ToString(r.d.Id), name))
 		}
 	}
@@ -146,8 +186,6 @@ func (s *Simulator) enterStage(sv *service, r *rollout, name string, at time.Tim
 		r.running(at)
 	case "TEST_TRAFFIC_SHIFT":
 		sh.test = true
-	case "PRODUCTION_TRAFFIC_SHIFT":
-		sh.prod = true
 	}
 	sv.event(s, at, fmt.Sprintf("(deployment %s) lifecycle stage %s.", aws.ToString(r.d.Id), name))
 }
@@ -184,7 +222,7 @@ func (s *Simulator) shiftDone(sv *service, r *rollout, at time.Time) {
 // starts, blue is the service again.
 func (s *Simulator) shiftBack(sv *service, r *rollout, at time.Time, reason string) {
 	sh := r.shift
-	sh.test, sh.prod = false, false
+	sh.test, sh.prod = false, 0
 	sh.status, sh.reason, sh.finished, sh.hook = types.ServiceDeploymentStatusRollbackSuccessful, reason, at, nil
 	for _, t := range r.tasks {
 		if aws.ToString(t.DesiredStatus) == "RUNNING" {
@@ -211,7 +249,7 @@ func (s *Simulator) shiftBack(sv *service, r *rollout, at time.Time, reason stri
 func (s *Simulator) answer(sv *service, r *rollout, action types.DeploymentLifecycleHookAction, at time.Time, why string) {
 	sh := r.shift
 	h := sh.hook
-	sh.hook, sh.answered[h.stage] = nil, true
+	sh.hook, sh.answered[h.index] = nil, true
 	sh.paused += at.Sub(h.since)
 	if action == types.DeploymentLifecycleHookActionRollback {
 		s.shiftBack(sv, r, at, why+" (rollback).")
@@ -219,9 +257,9 @@ func (s *Simulator) answer(sv *service, r *rollout, action types.DeploymentLifec
 }
 
 // Traffic says whether the green tasks of the service's newest
-// deployment take the test listener's traffic and production's: what a
-// test's load balancer stand-in routes by.
-func (s *Simulator) Traffic(serviceName string) (test, production bool) {
+// deployment take the test listener's traffic, and what share (percent) of
+// production's: what a test's load balancer stand-in routes by.
+func (s *Simulator) Traffic(serviceName string) (test bool, production int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, sv := range s.services {
@@ -233,7 +271,7 @@ func (s *Simulator) Traffic(serviceName string) (test, production bool) {
 			return sh.test, sh.prod
 		}
 	}
-	return false, false
+	return false, 0
 }
 
 // shiftDeployment finds the rollout of a service deployment ARN.
@@ -279,7 +317,7 @@ func (s *Simulator) describeServiceDeployments(_ context.Context, c *call) (any,
 			Status: b.Status, StatusReason: b.StatusReason, StartedAt: b.StartedAt, FinishedAt: b.FinishedAt, CreatedAt: b.CreatedAt,
 			TargetServiceRevision: &types.ServiceRevisionSummary{Arn: b.TargetServiceRevisionArn}, DeploymentConfiguration: sv.svc.DeploymentConfiguration}
 		if sh := r.shift; sh != nil && sh.stage >= 0 {
-			sd.LifecycleStage = types.ServiceDeploymentLifecycleStage(shiftStages[sh.stage].name)
+			sd.LifecycleStage = types.ServiceDeploymentLifecycleStage(sh.stages[sh.stage].name)
 			if h := sh.hook; h != nil {
 				sd.LifecycleHookDetails = []types.DeploymentLifecycleHookDetail{{HookId: aws.String(h.id), Status: types.DeploymentLifecycleHookStatusAwaitingAction,
 					TargetType: types.DeploymentLifecycleHookTargetTypePause, ExpiresAt: aws.Time(h.expires), TimeoutAction: h.onTimeout}}
@@ -328,7 +366,7 @@ func (s *Simulator) stopServiceDeployment(_ context.Context, c *call) (any, erro
 	if r.shift.status != types.ServiceDeploymentStatusInProgress {
 		return nil, &apiError{Type: "ConflictException", Message: "The service deployment is not in progress."}
 	}
-	stage := shiftStages[max(r.shift.stage, 0)].name
+	stage := r.shift.stages[max(r.shift.stage, 0)].name
 	s.shiftBack(sv, r, s.now(), fmt.Sprintf("StopServiceDeployment (%s) at %s.", in.StopType, stage))
 	return &ecs.StopServiceDeploymentOutput{ServiceDeploymentArn: in.ServiceDeploymentArn}, nil
 }

@@ -119,8 +119,11 @@ type Service struct {
 	// CircuitBreaker and Rollback set the service's deployment circuit breaker.
 	CircuitBreaker, Rollback bool
 	Tags                     []types.Tag
-	// Alarms are the service's deployment alarms (enabled, with rollback).
-	Alarms []string
+	// Alarms are the service's deployment alarms (enabled, with rollback;
+	// AlarmsWatchOnly: without, so ECS does not act on them and only the
+	// engine's checks do).
+	Alarms          []string
+	AlarmsWatchOnly bool
 	// LoadBalanced puts the service behind an Application Load Balancer in
 	// moto (its own VPC, two subnets, an ip target group on the first
 	// container's first port, an HTTP listener); it implies Public.
@@ -131,6 +134,9 @@ type Service struct {
 	// its rule, and a PAUSE hook at POST_TEST_TRAFFIC_SHIFT that rolls back
 	// if nobody answers it.
 	BlueGreen bool
+	// Canary, with BlueGreen, shifts production in two steps instead
+	// (strategy CANARY, 10 % first), with a PAUSE hook before each.
+	Canary bool
 	// Public puts the service's tasks in a subnet of a new VPC in moto with
 	// public IPs, as the seed runs them: each task gets a network interface
 	// there (the address comes from the simulator's scenario).
@@ -184,7 +190,7 @@ func (b *Bed) Seed(ctx context.Context, s Service) (string, error) {
 	}
 	var alarms *types.DeploymentAlarms
 	if len(s.Alarms) > 0 {
-		alarms = &types.DeploymentAlarms{AlarmNames: s.Alarms, Enable: true, Rollback: true}
+		alarms = &types.DeploymentAlarms{AlarmNames: s.Alarms, Enable: true, Rollback: !s.AlarmsWatchOnly}
 	}
 	deployment := &types.DeploymentConfiguration{
 		DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{Enable: s.CircuitBreaker, Rollback: s.Rollback},
@@ -192,8 +198,13 @@ func (b *Bed) Seed(ctx context.Context, s Service) (string, error) {
 	}
 	if s.BlueGreen {
 		deployment.Strategy, deployment.BakeTimeInMinutes = types.DeploymentStrategyBlueGreen, aws.Int32(1)
-		deployment.LifecycleHooks = []types.DeploymentLifecycleHook{{TargetType: types.DeploymentLifecycleHookTargetTypePause,
-			LifecycleStages:      []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePostTestTrafficShift},
+		stages := []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePostTestTrafficShift}
+		if s.Canary {
+			deployment.Strategy = types.DeploymentStrategyCanary
+			deployment.CanaryConfiguration = &types.CanaryConfiguration{CanaryPercent: aws.Float64(10), CanaryBakeTimeInMinutes: aws.Int32(1)}
+			stages = append(stages, types.DeploymentLifecycleHookStagePreProductionTrafficShift)
+		}
+		deployment.LifecycleHooks = []types.DeploymentLifecycleHook{{TargetType: types.DeploymentLifecycleHookTargetTypePause, LifecycleStages: stages,
 			TimeoutConfiguration: &types.DeploymentLifecycleHookTimeoutConfiguration{TimeoutInMinutes: aws.Int32(30), Action: types.DeploymentLifecycleHookActionRollback}}}
 	}
 	_, err = client.CreateService(ctx, &ecs.CreateServiceInput{
