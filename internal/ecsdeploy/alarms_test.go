@@ -23,14 +23,7 @@ func TestAlarmDuringRolloutRollsBack(t *testing.T) {
 	ctx := context.Background()
 	name := "target-5xx-" + time.Now().Format("150405.000000")
 	f := newFixture(t, fixtureOpts{alarms: []string{name}})
-	cw := cloudwatch.NewFromConfig(f.bed.Config())
-	if _, err := cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{
-		AlarmName: aws.String(name), Namespace: aws.String("AWS/ApplicationELB"), MetricName: aws.String("HTTPCode_Target_5XX_Count"),
-		Statistic: cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(10),
-		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	cw := putAlarm(t, f, name)
 	f.bed.Sim.SetScenario(":errors", ecssim.Scenario{After: 3 * time.Second})
 
 	done := make(chan error, 1)
@@ -56,4 +49,19 @@ func TestAlarmDuringRolloutRollsBack(t *testing.T) {
 	if svc := f.waitStable(t); aws.ToString(svc.TaskDefinition) != f.firstTD {
 		t.Errorf("service runs %s after the alarm, want %s", aws.ToString(svc.TaskDefinition), f.firstTD)
 	}
+}
+
+// putAlarm makes a 5xx alarm of the load balancer in moto's CloudWatch, in
+// state OK until a test sets it, and returns the CloudWatch client.
+func putAlarm(t *testing.T, f *fixture, name string) *cloudwatch.Client {
+	t.Helper()
+	cw := cloudwatch.NewFromConfig(f.bed.Config())
+	if _, err := cw.PutMetricAlarm(context.Background(), &cloudwatch.PutMetricAlarmInput{
+		AlarmName: aws.String(name), Namespace: aws.String("AWS/ApplicationELB"), MetricName: aws.String("HTTPCode_Target_5XX_Count"),
+		Statistic: cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(10),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return cw
 }

@@ -154,14 +154,7 @@ func TestCanaryAlarmAtTheSecondStep(t *testing.T) {
 	ctx := context.Background()
 	name := "canary-5xx-" + time.Now().Format("150405.000000")
 	f := newFixture(t, fixtureOpts{loadBalanced: true, blueGreen: true, canary: true, circuitBreaker: true, alarms: []string{name}, alarmsWatchOnly: true})
-	cw := cloudwatch.NewFromConfig(f.bed.Config())
-	if _, err := cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{
-		AlarmName: aws.String(name), Namespace: aws.String("AWS/ApplicationELB"), MetricName: aws.String("HTTPCode_Target_5XX_Count"),
-		Statistic: cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(10),
-		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	cw := putAlarm(t, f, name)
 	f.bed.Sim.SetScenario("canary", ecssim.Scenario{Outcome: ecssim.Complete, After: 4 * time.Second})
 	ok := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer ok.Close()
