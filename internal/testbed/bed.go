@@ -306,6 +306,9 @@ func (b *Bed) blueGreen(ctx context.Context, name, vpc, tg string, port int32) (
 		TestListenerRule: test.Rules[0].RuleArn, RoleArn: aws.String("arn:aws:iam::123456789012:role/ecsInfrastructureRoleForLoadBalancers")}, nil
 }
 
+// ELB is an ELBv2 client of moto.
+func (b *Bed) ELB() *elb.Client { return elb.NewFromConfig(b.Config()) }
+
 // EC2 is an EC2 client of moto.
 func (b *Bed) EC2() *ec2.Client { return ec2.NewFromConfig(b.Config()) }
 
