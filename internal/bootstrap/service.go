@@ -91,7 +91,13 @@ type serviceVerdict struct {
 func judgeService(svc *ecstypes.Service, want serviceWant) serviceVerdict {
 	arn := aws.ToString(svc.ServiceArn)
 	v := serviceVerdict{found: found{owner: ownerOf(ecsTag.of(svc.Tags), want.stack), id: arn}}
-	if tg := want.targetGroup; tg != "" && !slices.ContainsFunc(svc.LoadBalancers, func(l ecstypes.LoadBalancer) bool { return aws.ToString(l.TargetGroupArn) == tg }) {
+	// A service that shifts traffic (blue/green) alternates between its two
+	// target groups: ours as the alternate one is registered too.
+	registered := func(l ecstypes.LoadBalancer) bool {
+		return aws.ToString(l.TargetGroupArn) == want.targetGroup ||
+			l.AdvancedConfiguration != nil && aws.ToString(l.AdvancedConfiguration.AlternateTargetGroupArn) == want.targetGroup
+	}
+	if tg := want.targetGroup; tg != "" && !slices.ContainsFunc(svc.LoadBalancers, registered) {
 		v.changes = append(v.changes, "register with the load balancer's target group (endpoint: load-balancer); ECS starts new tasks")
 		v.register = true
 	}

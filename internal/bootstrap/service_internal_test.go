@@ -30,6 +30,9 @@ func TestJudgeService(t *testing.T) {
 	}{
 		{"ours, as the config says", ecstypes.Service{Tags: ours, DeploymentConfiguration: breaker}, serviceWant{stack: "s"}, Exists, false, false, ""},
 		{"ours, behind its target group", ecstypes.Service{Tags: ours, DeploymentConfiguration: breaker, LoadBalancers: behind}, serviceWant{stack: "s", targetGroup: tg}, Exists, false, false, ""},
+		{"adopted blue/green, our group its alternate after a deploy swapped them", ecstypes.Service{DeploymentConfiguration: breaker, LoadBalancers: []ecstypes.LoadBalancer{{
+			TargetGroupArn: aws.String("arn:other-tg"), AdvancedConfiguration: &ecstypes.AdvancedConfiguration{AlternateTargetGroupArn: aws.String(tg)}}}},
+			serviceWant{stack: "s", targetGroup: tg}, Exists, false, false, ""},
 		{"ours, a load balancer asked for now", ecstypes.Service{Tags: ours, DeploymentConfiguration: breaker}, serviceWant{stack: "s", targetGroup: tg}, Change, true, false, "register with the load balancer's target group"},
 		{"adopted, a load balancer asked for: registered too", ecstypes.Service{DeploymentConfiguration: breaker}, serviceWant{stack: "s", targetGroup: tg}, Change, true, false, "ECS starts new tasks"},
 		{"ours, rollback alarms added in the config", ecstypes.Service{Tags: ours, DeploymentConfiguration: breaker}, serviceWant{stack: "s", alarms: []string{"s-5xx"}}, Change, false, true, "the config says [s-5xx]"},

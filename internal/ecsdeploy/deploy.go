@@ -183,6 +183,9 @@ func (r *run) deploy(ctx context.Context) (*Result, error) {
 	r.lbs = svc.LoadBalancers
 	if c := svc.DeploymentConfiguration; c != nil {
 		r.strategy = c.Strategy
+		if gates := unansweredGates(c); r.shifting() && len(gates) > 0 && r.req.Smoke == nil && r.req.Wait {
+			r.log.Warn(fmt.Sprintf("the service pauses each deployment at %s for an answer and no smoke-path is set, so this run gives none: ECS takes the hook's timeout action (ROLLBACK unless it says otherwise) when it times out; set smoke-path (and smoke-header) to gate it", strings.Join(gates, " and ")))
+		}
 	}
 	res.PreviousTaskDefinitionARN, res.TaskDefinitionARN = aws.ToString(svc.TaskDefinition), aws.ToString(svc.TaskDefinition)
 

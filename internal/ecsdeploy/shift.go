@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,6 +46,26 @@ func (r *run) shifting() bool {
 // through which listener it checks there: test traffic first, production
 // between the steps of a canary or linear shift.
 var gateStages = map[string]bool{"POST_TEST_TRAFFIC_SHIFT": true, "PRE_PRODUCTION_TRAFFIC_SHIFT": false}
+
+// unansweredGates are the gate stages where the service's PAUSE hooks hold
+// a deployment: a run without a smoke check leaves them to their timeout.
+func unansweredGates(c *types.DeploymentConfiguration) []string {
+	if c == nil {
+		return nil
+	}
+	var out []string
+	for _, h := range c.LifecycleHooks {
+		if h.TargetType != types.DeploymentLifecycleHookTargetTypePause {
+			continue
+		}
+		for _, st := range h.LifecycleStages {
+			if _, gate := gateStages[string(st)]; gate && !slices.Contains(out, string(st)) {
+				out = append(out, string(st))
+			}
+		}
+	}
+	return out
+}
 
 // move is what the follow does after one look at the service deployment.
 type move struct {

@@ -216,3 +216,28 @@ func TestNextMove(t *testing.T) {
 		}
 	}
 }
+
+// TestUnansweredGates: the PAUSE hooks a run without a smoke check would
+// leave to their timeout.
+func TestUnansweredGates(t *testing.T) {
+	t.Parallel()
+	pause := func(stages ...types.DeploymentLifecycleHookStage) types.DeploymentLifecycleHook {
+		return types.DeploymentLifecycleHook{TargetType: types.DeploymentLifecycleHookTargetTypePause, LifecycleStages: stages}
+	}
+	lambda := types.DeploymentLifecycleHook{TargetType: types.DeploymentLifecycleHookTargetTypeAwsLambda, LifecycleStages: []types.DeploymentLifecycleHookStage{"POST_TEST_TRAFFIC_SHIFT"}}
+	for _, tc := range []struct {
+		name  string
+		hooks []types.DeploymentLifecycleHook
+		want  []string
+	}{
+		{"none", nil, nil},
+		{"a Lambda hook answers itself", []types.DeploymentLifecycleHook{lambda}, nil},
+		{"a pause at the gate", []types.DeploymentLifecycleHook{pause("POST_TEST_TRAFFIC_SHIFT")}, []string{"POST_TEST_TRAFFIC_SHIFT"}},
+		{"a pause before each step, and an approval elsewhere", []types.DeploymentLifecycleHook{pause("POST_TEST_TRAFFIC_SHIFT", "PRE_PRODUCTION_TRAFFIC_SHIFT"), pause("POST_SCALE_UP")},
+			[]string{"POST_TEST_TRAFFIC_SHIFT", "PRE_PRODUCTION_TRAFFIC_SHIFT"}},
+	} {
+		if got := unansweredGates(&types.DeploymentConfiguration{LifecycleHooks: tc.hooks}); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
