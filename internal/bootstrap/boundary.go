@@ -27,9 +27,9 @@ var executionActions = []string{
 // them an administrator: the bootstrap role may write a role only with
 // this boundary on it, and may not change the boundary.
 type boundary struct {
-	s         *Stack
-	arn, have string
-	update    bool
+	s      *Stack
+	arn    string
+	update bool
 }
 
 func (b *boundary) describe() (string, string) { return "permissions boundary", b.s.boundaryName() }
@@ -88,7 +88,7 @@ func (b *boundary) find(ctx context.Context) (found, error) {
 	if err != nil || seen == nil {
 		return found{}, err
 	}
-	b.arn, b.have = seen.arn, seen.doc
+	b.arn = seen.arn
 	b.s.set(func(o *Outputs) { o.BoundaryARN = seen.arn })
 	f := judgeBoundary(*seen, b.s.owner(seen.tags), b.s.boundaryPolicy())
 	b.update = f.owner == OwnerUs && len(f.changes) > 0

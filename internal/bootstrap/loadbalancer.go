@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -64,14 +63,11 @@ func (l *loadBalancer) read(ctx context.Context) (*loadBalancerSeen, error) {
 	lb := out.LoadBalancers[0]
 	l.arn = aws.ToString(lb.LoadBalancerArn)
 	s.set(func(o *Outputs) { o.LoadBalancerARN, o.LoadBalancerDNS = l.arn, aws.ToString(lb.DNSName) })
-	tags, err := s.c.ELB.DescribeTags(ctx, &elb.DescribeTagsInput{ResourceArns: []string{l.arn}})
+	tags, err := s.lbTags(ctx, l.arn)
 	if err != nil {
-		return nil, fmt.Errorf("describe the load balancer's tags: %w", err)
+		return nil, err
 	}
-	seen := &loadBalancerSeen{arn: l.arn, tags: map[string]string{}}
-	for _, td := range tags.TagDescriptions {
-		maps.Copy(seen.tags, elbTag.of(td.Tags))
-	}
+	seen := &loadBalancerSeen{arn: l.arn, tags: tags}
 	if err := l.readListeners(ctx); err != nil {
 		return nil, err
 	}

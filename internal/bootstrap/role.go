@@ -31,8 +31,8 @@ type role struct {
 	bounded bool
 
 	// Found.
-	attached                            []string
-	haveInline, haveTrust, haveBoundary string
+	attached   []string
+	haveInline string
 	// To do.
 	putTrust, putBoundary bool
 	attach, detach        []string
@@ -50,7 +50,7 @@ func (r *role) find(ctx context.Context) (found, error) {
 		return found{}, err
 	}
 	s.set(func(o *Outputs) { r.record(o, seen.arn) })
-	r.attached, r.haveInline, r.haveTrust, r.haveBoundary = seen.attached, seen.inline, seen.trust, seen.boundary
+	r.attached, r.haveInline = seen.attached, seen.inline
 	v := judgeRole(*seen, roleWant{
 		name: r.name, key: r.key, inlineName: r.inlineName, stack: s.cfg.Name, managed: slices.Contains(s.cfg.Manage, r.key),
 		trust: r.trust(), policies: r.managed(), inline: r.inline(), adopted: r.adopted(),

@@ -90,15 +90,24 @@ func filter(name string, values ...string) ec2types.Filter {
 	return ec2types.Filter{Name: aws.String(name), Values: values}
 }
 
-// lbOwner reads the owner of an ELBv2 resource from its tags.
-func (s *Stack) lbOwner(ctx context.Context, arn string) (Owner, error) {
+// lbTags reads the tags of an ELBv2 resource.
+func (s *Stack) lbTags(ctx context.Context, arn string) (map[string]string, error) {
 	out, err := s.c.ELB.DescribeTags(ctx, &elb.DescribeTagsInput{ResourceArns: []string{arn}})
 	if err != nil {
-		return OwnerNone, fmt.Errorf("describe tags of %s: %w", arn, err)
+		return nil, fmt.Errorf("describe tags of %s: %w", arn, err)
 	}
 	tags := map[string]string{}
 	for _, d := range out.TagDescriptions {
 		maps.Copy(tags, elbTag.of(d.Tags))
+	}
+	return tags, nil
+}
+
+// lbOwner reads the owner of an ELBv2 resource from its tags.
+func (s *Stack) lbOwner(ctx context.Context, arn string) (Owner, error) {
+	tags, err := s.lbTags(ctx, arn)
+	if err != nil {
+		return OwnerNone, err
 	}
 	return s.owner(tags), nil
 }

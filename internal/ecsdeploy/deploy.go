@@ -365,7 +365,6 @@ func (r *run) rollout(ctx context.Context, next, id, previous string) error {
 	r.phase("watch rollout")
 	res.Watched = true
 	if r.shifting() {
-		res.Strategy = string(r.strategy)
 		return r.followShift(ctx, next, id, previous)
 	}
 	if r.behindLB {
@@ -513,7 +512,6 @@ func (r *run) attach(ctx context.Context, st rolloutState) error {
 	r.phase("watch rollout")
 	res.Watched = true
 	if r.shifting() { // a paused or baking deployment is followed, and gated, as a new one is
-		res.Strategy = string(r.strategy)
 		return r.followShift(ctx, res.TaskDefinitionARN, id, previous)
 	}
 	w, err := r.watchRollout(ctx, id)

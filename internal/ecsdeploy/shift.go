@@ -1,6 +1,7 @@
 package ecsdeploy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -120,6 +121,7 @@ func nextMove(sd *types.ServiceDeployment, acted map[string]bool, gating, baked 
 // the revision a return goes back to.
 func (r *run) followShift(ctx context.Context, next, id, previous string) error {
 	res := r.res
+	res.Strategy = string(r.strategy)
 	arn, err := r.serviceDeployment(ctx, id)
 	if err != nil {
 		return err
@@ -207,7 +209,7 @@ func (r *run) shiftEnded(sd *types.ServiceDeployment, next, id, previous string,
 		r.log.Info("the deployment completed: production traffic is on the new tasks and the old ones are gone")
 		return nil
 	case types.ServiceDeploymentStatusRollbackSuccessful:
-		res.Status, res.TaskDefinitionARN = StatusRolledBack, cmpStr(previous, res.PreviousTaskDefinitionARN)
+		res.Status, res.TaskDefinitionARN = StatusRolledBack, cmp.Or(previous, res.PreviousTaskDefinitionARN)
 		if res.ReturnedAt == "" {
 			res.ReturnedAt = string(sd.LifecycleStage)
 		}
@@ -223,13 +225,6 @@ func (r *run) shiftEnded(sd *types.ServiceDeployment, next, id, previous string,
 	}
 	res.Status = StatusFailed
 	return &RolloutFailedError{Service: r.req.Service, DeploymentID: id, Reason: fmt.Sprintf("the deployment ended %s at %s: %s", sd.Status, sd.LifecycleStage, reason)}
-}
-
-func cmpStr(s, otherwise string) string {
-	if s != "" {
-		return s
-	}
-	return otherwise
 }
 
 // noteStage records a stage as the follow first sees it.
@@ -347,30 +342,8 @@ func (r *run) testURL(ctx context.Context) (string, [2]string, error) {
 // smokeURL asks base+path until a 2xx or the smoke timeout, with the test
 // rule's header when there is one.
 func (r *run) smokeURL(ctx context.Context, base string, header [2]string) error {
-	sm := r.req.Smoke
 	if base == "" {
-		return fmt.Errorf("smoke check: the service's address is not known")
+		return fmt.Errorf("%w: the service's address is not known", ErrSmokeFailed)
 	}
-	timeout := sm.Timeout
-	if timeout <= 0 {
-		timeout = DefaultSmokeTimeout
-	}
-	client := r.smokeClient()
-	deadline := r.clock.Now().Add(timeout)
-	target := strings.TrimSuffix(base, "/") + sm.Path
-	for {
-		ok, answer := r.askWith(ctx, client, target, header)
-		if ok {
-			r.log.Info("smoke check passed", "url", target, "answer", answer)
-			return nil
-		}
-		if !r.clock.Now().Before(deadline) {
-			return fmt.Errorf("%w: GET %s: no 2xx within %v: %s", ErrSmokeFailed, target, timeout, answer)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-r.clock.After(r.poll.Fast):
-		}
-	}
+	return r.askUntil(ctx, []string{strings.TrimSuffix(base, "/") + r.req.Smoke.Path}, header)
 }

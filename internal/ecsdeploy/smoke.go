@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -46,22 +47,39 @@ func (r *run) smoke(ctx context.Context) error {
 	if len(targets) == 0 {
 		return fmt.Errorf("smoke check: the new tasks have no public address to check (is assignPublicIp ENABLED, and may this role call ec2:DescribeNetworkInterfaces?)")
 	}
-	timeout := sm.Timeout
-	if timeout <= 0 {
-		timeout = DefaultSmokeTimeout
-	}
 	if r.res.LoadBalanced && strings.HasPrefix(r.res.URL, "https://") && r.lbAddress == "" {
 		return fmt.Errorf("smoke check: the load balancer listens on 443, but names no domain (the bootstrap config's domain, its %s tag), so its certificate cannot be checked against the name users call: set domain, or drop smoke-path", DomainTag)
+	}
+	var urls []string
+	for _, a := range targets {
+		urls = append(urls, schemeOf(r.res)+a+sm.Path)
+	}
+	return r.askUntil(ctx, urls, [2]string{})
+}
+
+// noAnswerError is a smoke check that got no 2xx in time: an
+// ErrSmokeFailed, saying the last answer of each address.
+type noAnswerError struct{ msg string }
+
+func (e *noAnswerError) Error() string { return "smoke check: " + e.msg }
+func (e *noAnswerError) Unwrap() error { return ErrSmokeFailed }
+
+// askUntil asks each url, with the extra header if one is named, until
+// every one answers 2xx or the smoke timeout passes.
+func (r *run) askUntil(ctx context.Context, urls []string, extra [2]string) error {
+	timeout := r.req.Smoke.Timeout
+	if timeout <= 0 {
+		timeout = DefaultSmokeTimeout
 	}
 	client := r.smokeClient()
 	deadline := r.clock.Now().Add(timeout)
 	pending := map[string]string{} // url -> its last answer
-	for _, a := range targets {
-		pending[schemeOf(r.res)+a+sm.Path] = "no answer yet"
+	for _, u := range urls {
+		pending[u] = "no answer yet"
 	}
 	for {
 		for url := range pending {
-			ok, answer := r.ask(ctx, client, url)
+			ok, answer := r.ask(ctx, client, url, extra)
 			if ok {
 				r.log.Info("smoke check passed", "url", url, "answer", answer)
 				delete(pending, url)
@@ -77,7 +95,8 @@ func (r *run) smoke(ctx context.Context) error {
 			for url, answer := range pending {
 				parts = append(parts, "GET "+url+": "+answer)
 			}
-			return fmt.Errorf("smoke check: no 2xx within %v: %s", timeout, strings.Join(parts, "; "))
+			slices.Sort(parts)
+			return &noAnswerError{fmt.Sprintf("no 2xx within %v: %s", timeout, strings.Join(parts, "; "))}
 		}
 		select {
 		case <-ctx.Done():
@@ -121,13 +140,9 @@ func schemeOf(res *Result) string {
 	return "http://"
 }
 
-// ask makes one request and says how it went, in one line of plain text.
-func (r *run) ask(ctx context.Context, client *http.Client, url string) (bool, string) {
-	return r.askWith(ctx, client, url, [2]string{})
-}
-
-// askWith is ask with one more header (a test listener rule's), if named.
-func (r *run) askWith(ctx context.Context, client *http.Client, url string, extra [2]string) (bool, string) {
+// ask makes one request, with the extra header if one is named (a test
+// listener rule's), and says how it went, in one line of plain text.
+func (r *run) ask(ctx context.Context, client *http.Client, url string, extra [2]string) (bool, string) {
 	sm := r.req.Smoke
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
