@@ -11,12 +11,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 )
 
-// alarmNames are the alarms the bootstrap makes on the target group.
+// alarmNames are the alarms the bootstrap makes on the target group, two
+// of each: the 5xx answers and the unhealthy tasks. A strategy that
+// shifts traffic has them on the alternate target group too, where the
+// new tasks are while they are checked.
 func (s *Stack) alarmNames() []string {
 	if !s.behindLoadBalancer() {
 		return nil
 	}
-	return []string{s.name("target-5xx"), s.name("unhealthy-hosts")}
+	names := []string{s.name("target-5xx"), s.name("unhealthy-hosts")}
+	if s.cfg.Shifts() {
+		names = append(names, s.name("tg2-target-5xx"), s.name("tg2-unhealthy-hosts"))
+	}
+	return names
 }
 
 // lbAlarms are CloudWatch alarms on the target group: the tasks' 5xx
@@ -57,21 +64,26 @@ func (a *lbAlarms) create(ctx context.Context) (string, error) {
 	s := a.s
 	o := s.get()
 	tags := cwTag.list(s.tagMap())
-	dims := []cwtypes.Dimension{
-		{Name: aws.String("TargetGroup"), Value: aws.String("targetgroup/" + dimension(o.TargetGroupARN, ":targetgroup/"))},
-		{Name: aws.String("LoadBalancer"), Value: aws.String(dimension(o.LoadBalancerARN, ":loadbalancer/"))},
-	}
 	names := s.alarmNames()
-	for i, in := range []*cloudwatch.PutMetricAlarmInput{
-		{MetricName: aws.String("HTTPCode_Target_5XX_Count"), Statistic: cwtypes.StatisticSum, Threshold: aws.Float64(float64(s.cfg.Alarm5xxPerMinute)),
-			TreatMissingData: aws.String("notBreaching"), AlarmDescription: aws.String("The API answered 5xx: a deploy in progress rolls back.")},
-		{MetricName: aws.String("UnHealthyHostCount"), Statistic: cwtypes.StatisticMaximum, Threshold: aws.Float64(float64(s.cfg.AlarmUnhealthyHosts)),
-			TreatMissingData: aws.String("notBreaching"), AlarmDescription: aws.String("Tasks fail the target group's health check: a deploy in progress rolls back.")},
-	} {
-		in.AlarmName, in.Namespace, in.Dimensions, in.Tags = aws.String(names[i]), aws.String("AWS/ApplicationELB"), dims, tags
+	for i, name := range names {
+		tg := o.TargetGroupARN
+		if i >= 2 {
+			tg = o.AlternateTargetGroupARN
+		}
+		dims := []cwtypes.Dimension{
+			{Name: aws.String("TargetGroup"), Value: aws.String("targetgroup/" + dimension(tg, ":targetgroup/"))},
+			{Name: aws.String("LoadBalancer"), Value: aws.String(dimension(o.LoadBalancerARN, ":loadbalancer/"))},
+		}
+		in := &cloudwatch.PutMetricAlarmInput{MetricName: aws.String("HTTPCode_Target_5XX_Count"), Statistic: cwtypes.StatisticSum, Threshold: aws.Float64(float64(s.cfg.Alarm5xxPerMinute)),
+			TreatMissingData: aws.String("notBreaching"), AlarmDescription: aws.String("The API answered 5xx: a deploy in progress rolls back.")}
+		if i%2 == 1 {
+			in = &cloudwatch.PutMetricAlarmInput{MetricName: aws.String("UnHealthyHostCount"), Statistic: cwtypes.StatisticMaximum, Threshold: aws.Float64(float64(s.cfg.AlarmUnhealthyHosts)),
+				TreatMissingData: aws.String("notBreaching"), AlarmDescription: aws.String("Tasks fail the target group's health check: a deploy in progress rolls back.")}
+		}
+		in.AlarmName, in.Namespace, in.Dimensions, in.Tags = aws.String(name), aws.String("AWS/ApplicationELB"), dims, tags
 		in.Period, in.EvaluationPeriods, in.ComparisonOperator = aws.Int32(60), aws.Int32(1), cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold
 		if _, err := s.c.CloudWatch.PutMetricAlarm(ctx, in); err != nil {
-			return "", fmt.Errorf("create alarm %s: %w", names[i], err)
+			return "", fmt.Errorf("create alarm %s: %w", name, err)
 		}
 	}
 	s.set(func(o *Outputs) { o.AlarmNames = names })

@@ -96,6 +96,13 @@ type Outputs struct {
 	LoadBalancerARN             string   `json:"loadBalancerArn,omitempty"`
 	LoadBalancerDNS             string   `json:"loadBalancerDns,omitempty"`
 	AlarmNames                  []string `json:"alarmNames,omitempty"`
+	// With a deployment-strategy that shifts traffic: the second target
+	// group, the listener rules ECS moves traffic on (production, and the
+	// test rule the gate checks through), and the role it does it with.
+	AlternateTargetGroupARN string `json:"alternateTargetGroupArn,omitempty"`
+	ProductionRuleARN       string `json:"productionRuleArn,omitempty"`
+	TestRuleARN             string `json:"testRuleArn,omitempty"`
+	InfrastructureRoleARN   string `json:"infrastructureRoleArn,omitempty"`
 	// Resources says of each resource whose it is: "ours" (made by the
 	// bootstrap) or "adopted" (found, left as it was).
 	Resources []Resource `json:"resources,omitempty"`
@@ -121,8 +128,11 @@ type Stack struct {
 	// forceDeleteSecrets makes destroy delete secrets without a recovery window.
 	forceDeleteSecrets bool
 
-	mu         sync.Mutex
-	out        Outputs
+	mu  sync.Mutex
+	out Outputs
+	// rulesSkip: the listener rules are not to be made (the load balancer
+	// is not the bootstrap's), so the service keeps its strategy.
+	rulesSkip  bool
 	oursSecret map[string]bool  // ARNs of the secrets the bootstrap made
 	roleOwner  map[string]Owner // whose each role found or made is, by name
 }

@@ -38,7 +38,7 @@ var bootstrapActions = map[string][]string{
 		"iam:GetOpenIDConnectProvider", "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
 		"iam:ListOpenIDConnectProviders", "iam:ListRoles", "iam:ListPolicies", "iam:GetPolicy", "iam:GetPolicyVersion", "cloudwatch:DescribeAlarms",
 		"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTags",
-		"elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTargetGroups",
+		"elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTargetGroups",
 	},
 	// EC2 names what it creates only once it exists: a creation is
 	// allowed when it carries the bootstrap's tag, and inside a VPC that
@@ -83,8 +83,8 @@ var bootstrapActions = map[string][]string{
 	// ELBv2 names what it makes only once it exists, like EC2; the load
 	// balancer's names are the baseline's, and only those may be deleted.
 	"LoadBalancer": {
-		"elasticloadbalancing:AddTags", "elasticloadbalancing:CreateListener", "elasticloadbalancing:CreateLoadBalancer",
-		"elasticloadbalancing:CreateTargetGroup", "elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:DeleteTargetGroup",
+		"elasticloadbalancing:AddTags", "elasticloadbalancing:CreateListener", "elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateRule",
+		"elasticloadbalancing:CreateTargetGroup", "elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:DeleteRule", "elasticloadbalancing:DeleteTargetGroup",
 		"elasticloadbalancing:ModifyTargetGroup", "elasticloadbalancing:ModifyTargetGroupAttributes",
 	},
 	"Alarms":   {"cloudwatch:DeleteAlarms", "cloudwatch:ListTagsForResource", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource"},
@@ -92,9 +92,12 @@ var bootstrapActions = map[string][]string{
 	"Cluster":  {"ecs:CreateCluster", "ecs:DeleteCluster", "ecs:PutClusterCapacityProviders", "ecs:TagResource"},
 	"Service":  {"ecs:CreateService", "ecs:DeleteService", "ecs:TagResource", "ecs:UpdateService"},
 	// ECS takes no resource for registering a revision.
-	"TaskDefinitions":      {"ecs:DeregisterTaskDefinition", "ecs:RegisterTaskDefinition", "ecs:TagResource"},
-	"PassTaskRoles":        {"iam:PassRole"},
-	"ECSServiceLinkedRole": {"iam:CreateServiceLinkedRole"},
+	"TaskDefinitions": {"ecs:DeregisterTaskDefinition", "ecs:RegisterTaskDefinition", "ecs:TagResource"},
+	"PassTaskRoles":   {"iam:PassRole"},
+	// A strategy that shifts traffic: the service names the role ECS
+	// moves traffic with.
+	"PassInfrastructureRole": {"iam:PassRole"},
+	"ECSServiceLinkedRole":   {"iam:CreateServiceLinkedRole"},
 }
 
 // adminOnly are the bootstrap's calls its role may not make, by design:
@@ -124,6 +127,12 @@ func (s *Stack) bootstrapPolicy() string {
 	}
 	if s.writableRole(cfg.GitHub.Role, "deploy-role") {
 		roles = append(roles, roleARN(cfg.GitHub.Role))
+	}
+	infraRole := cmpStr(o.InfrastructureRoleARN, roleARN(cfg.InfrastructureRoleName()))
+	managedPolicies := []string{executionPolicy, secretsRWPolicy}
+	if cfg.Shifts() && s.writableRole(lastSegment(infraRole), "infrastructure-role") {
+		roles = append(roles, infraRole)
+		managedPolicies = append(managedPolicies, infrastructurePolicy)
 	}
 	secrets := s.secretPatterns()
 	logGroup := cmpStr(strings.TrimSuffix(o.LogGroupARN, ":*"), arn("logs", "log-group:"+cfg.LogGroup))
@@ -160,7 +169,7 @@ func (s *Stack) bootstrapPolicy() string {
 	st("RolesBounded", roles, bounded)
 	st("Roles", roles, nil)
 	st("RolesManagedPolicies", roles, map[string]any{
-		"ArnEquals":    map[string]any{"iam:PolicyARN": []string{executionPolicy, secretsRWPolicy}},
+		"ArnEquals":    map[string]any{"iam:PolicyARN": managedPolicies},
 		"StringEquals": map[string]any{"iam:PermissionsBoundary": s.boundaryARN()},
 	})
 	st("OIDCProvider", fmt.Sprintf("arn:aws:iam::%s:oidc-provider/%s", account, cfg.GitHub.TokenHost()), nil)
@@ -169,13 +178,17 @@ func (s *Stack) bootstrapPolicy() string {
 	st("LogGroup", []string{logGroup, logGroup + ":*"}, nil)
 	st("LoadBalancer", []string{
 		arn("elasticloadbalancing", "loadbalancer/app/"+s.name("alb")+"/*"), arn("elasticloadbalancing", "targetgroup/"+s.name("tg")+"/*"),
-		arn("elasticloadbalancing", "listener/app/"+s.name("alb")+"/*"),
+		arn("elasticloadbalancing", "listener/app/"+s.name("alb")+"/*"), arn("elasticloadbalancing", "listener-rule/app/"+s.name("alb")+"/*"),
+		arn("elasticloadbalancing", "targetgroup/"+s.name("tg2")+"/*"),
 	}, nil)
 	st("Alarms", arn("cloudwatch", "alarm:"+s.name("*")), nil)
 	st("Cluster", cmpStr(o.ClusterARN, arn("ecs", "cluster/"+cfg.Cluster)), nil)
 	st("Service", cmpStr(o.ServiceARN, arn("ecs", "service/"+cfg.Cluster+"/"+cfg.Service)), nil)
 	st("TaskDefinitions", "*", nil)
 	st("PassTaskRoles", passRoles, map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"}})
+	if cfg.Shifts() {
+		st("PassInfrastructureRole", []string{infraRole}, map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ecs.amazonaws.com"}})
+	}
 	st("ECSServiceLinkedRole", fmt.Sprintf("arn:aws:iam::%s:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS", account),
 		map[string]any{"StringEquals": map[string]any{"iam:AWSServiceName": "ecs.amazonaws.com"}})
 	return policyDoc(statements...)

@@ -21,7 +21,8 @@ var executionActions = []string{
 }
 
 // boundary is the permissions boundary of every role the bootstrap makes
-// (the execution and deploy roles): whatever policy a role gets later, it
+// (the execution and deploy roles, and the infrastructure role of a
+// strategy that shifts traffic): whatever policy a role gets later, it
 // may do no more than a deploy and a task's start do. It is what keeps the
 // bootstrap role, which writes those roles' policies, from making one of
 // them an administrator: the bootstrap role may write a role only with
@@ -50,6 +51,9 @@ func (s *Stack) boundaryARN() string {
 // role's own policy names the resources.
 func (s *Stack) boundaryPolicy() string {
 	acts := slices.Clone(executionActions)
+	if s.cfg.Shifts() {
+		acts = append(acts, infrastructureActions...)
+	}
 	for _, a := range policyActions(s.deployPolicy()) {
 		if a != "iam:PassRole" && !slices.Contains(acts, a) {
 			acts = append(acts, a)
@@ -137,7 +141,7 @@ func judgeBoundary(seen boundarySeen, owner Owner, want string) found {
 	switch {
 	case samePolicy(seen.doc, want):
 	case owner == OwnerUs:
-		f.changes = append(f.changes, "its actions differ from what the roles under it do (another version of deploy-action): a new default version, which admin credentials may make and the bootstrap role may not")
+		f.changes = append(f.changes, "its actions differ from what the roles under it do (a role the config adds, such as the infrastructure role of a deployment-strategy, or another version of deploy-action): a new default version, which admin credentials may make and the bootstrap role may not")
 	default:
 		f.advice = append(f.advice, "a policy of this name exists and is not the bootstrap's: the roles the bootstrap makes get it as their boundary as it is; delete it, or give the stack another name, to have the bootstrap's")
 	}

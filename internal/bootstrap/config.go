@@ -2,6 +2,7 @@ package bootstrap
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -77,6 +78,32 @@ type Config struct {
 	// service back when one is in ALARM during it (the service's
 	// deploymentConfiguration.alarms); they must exist.
 	RollbackAlarms []string `yaml:"rollback-alarms"`
+	// DeploymentStrategy is how ECS moves traffic to a new revision, with
+	// endpoint: load-balancer: rolling (the tasks replaced in place),
+	// blue-green (a second target group: the new tasks are checked through
+	// the test rule, then take all of production at once, the old ones
+	// stand through bake-time), canary (step-percent of production first,
+	// step-bake-time, then the rest) or linear (step-percent at a time).
+	DeploymentStrategy string `yaml:"deployment-strategy"`
+	// BakeTime is how long, in minutes, the old tasks stand after
+	// production moved (0 to 1440): a return within it starts no task.
+	BakeTime int `yaml:"bake-time"`
+	// StepPercent is a canary's share of production (default 10), or a
+	// linear step's (default 25).
+	StepPercent float64 `yaml:"step-percent"`
+	// StepBakeTime is how long, in minutes, a canary's or linear step's
+	// share runs before the next step (0 to 1440).
+	StepBakeTime int `yaml:"step-bake-time"`
+	// SmokePath, with a strategy that shifts traffic, pauses each
+	// deployment before production (a PAUSE hook at POST_TEST_TRAFFIC_SHIFT,
+	// and before each canary or linear step) until the deploy's smoke check
+	// of that path answers it: give the action the same smoke-path. Unset:
+	// no pause, ECS shifts on its own.
+	SmokePath string `yaml:"smoke-path"`
+	// InfrastructureRole is the role ECS moves traffic with (trusted by
+	// ecs.amazonaws.com, AWS's AmazonECSInfrastructureRolePolicyForLoadBalancers):
+	// made, or adopted by this name. Default NAME-ecs-infrastructure.
+	InfrastructureRole string `yaml:"infrastructure-role"`
 
 	// IDs of an existing network to use; they win over discovery.
 	VPCID            string   `yaml:"vpc-id"`
@@ -90,7 +117,21 @@ type Config struct {
 }
 
 // manageable are the keys the manage list takes.
-var manageable = []string{"vpc", "subnets", "security-group", "execution-role", "deploy-role", "bootstrap-role", "repository", "log-group", "cluster", "service", "load-balancer"}
+var manageable = []string{"vpc", "subnets", "security-group", "execution-role", "deploy-role", "bootstrap-role", "infrastructure-role", "repository", "log-group", "cluster", "service", "load-balancer"}
+
+// The deployment strategies.
+const (
+	StrategyRolling   = "rolling"
+	StrategyBlueGreen = "blue-green"
+	StrategyCanary    = "canary"
+	StrategyLinear    = "linear"
+)
+
+// Shifts reports whether the strategy moves traffic between two target
+// groups (anything but rolling).
+func (c Config) Shifts() bool {
+	return c.DeploymentStrategy != "" && c.DeploymentStrategy != StrategyRolling
+}
 
 // GitHub asks for the OIDC provider and a deploy role that only the
 // repository's branch may assume.
@@ -154,6 +195,9 @@ func Default() Config {
 		DeregistrationDelay: 10,
 		Alarm5xxPerMinute:   10,
 		AlarmUnhealthyHosts: 1,
+		DeploymentStrategy:  StrategyRolling,
+		BakeTime:            5,
+		StepBakeTime:        2,
 		VPCCIDR:             "10.0.0.0/16",
 		PublicSubnets:       []string{"10.0.1.0/24", "10.0.2.0/24"},
 		PrivateSubnets:      []string{"10.0.101.0/24", "10.0.102.0/24"},
@@ -318,6 +362,7 @@ func (c Config) Check() error {
 	if c.DeregistrationDelay < 0 || c.DeregistrationDelay > 3600 {
 		add("deregistration-delay %d: give seconds from 0 to 3600", c.DeregistrationDelay)
 	}
+	errs = append(errs, c.checkStrategy()...)
 	if c.Alarm5xxPerMinute < 1 || c.AlarmUnhealthyHosts < 1 {
 		add("alarm-5xx-per-minute and alarm-unhealthy-hosts must be 1 or more")
 	}
@@ -331,6 +376,68 @@ func (c Config) Check() error {
 		add("github.bootstrap-role %q is also github.role: the bootstrap role must be a role of its own", g.BootstrapRole)
 	}
 	return errors.Join(errs...)
+}
+
+// Step is step-percent, or its default for the strategy.
+func (c Config) Step() float64 {
+	switch {
+	case c.StepPercent != 0:
+		return c.StepPercent
+	case c.DeploymentStrategy == StrategyCanary:
+		return 10
+	case c.DeploymentStrategy == StrategyLinear:
+		return 25
+	}
+	return 0
+}
+
+// InfrastructureRoleName is infrastructure-role, or its default.
+func (c Config) InfrastructureRoleName() string {
+	return cmp.Or(c.InfrastructureRole, c.Name+"-ecs-infrastructure")
+}
+
+// checkStrategy checks deployment-strategy and its settings, in ECS's
+// ranges.
+func (c Config) checkStrategy() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	switch c.DeploymentStrategy {
+	case StrategyRolling, "":
+		if c.SmokePath != "" || c.StepPercent != 0 {
+			add("smoke-path and step-percent are for a deployment-strategy that shifts traffic (blue-green, canary, linear); a rolling deploy checks smoke-path in the action alone")
+		}
+		return errs
+	case StrategyBlueGreen, StrategyCanary, StrategyLinear:
+	default:
+		return append(errs, fmt.Errorf("deployment-strategy %q: use rolling, blue-green, canary or linear", c.DeploymentStrategy))
+	}
+	if c.Endpoint != EndpointLoadBalancer {
+		add("deployment-strategy %s shifts traffic between two target groups: set endpoint: load-balancer too", c.DeploymentStrategy)
+	}
+	if c.BakeTime < 0 || c.BakeTime > 1440 {
+		add("bake-time %d: give minutes from 0 to 1440", c.BakeTime)
+	}
+	switch c.DeploymentStrategy {
+	case StrategyCanary:
+		if p := c.Step(); p < 0.1 || p > 100 {
+			add("step-percent %g: give the canary's share of production, from 0.1 to 100 (e.g. 10)", p)
+		}
+	case StrategyLinear:
+		if p := c.Step(); p < 3 || p > 100 {
+			add("step-percent %g: give each linear step's share of production, from 3 to 100 (e.g. 25)", p)
+		}
+	default:
+		if c.StepPercent != 0 {
+			add("step-percent is for canary and linear; blue-green moves all of production at once")
+		}
+	}
+	if c.StepBakeTime < 0 || c.StepBakeTime > 1440 {
+		add("step-bake-time %d: give minutes from 0 to 1440", c.StepBakeTime)
+	}
+	if c.SmokePath != "" && !strings.HasPrefix(c.SmokePath, "/") {
+		add("smoke-path %q: give a path that starts with /, the action's smoke-path", c.SmokePath)
+	}
+	return errs
 }
 
 // OpenToTheWorld reports whether the service's port is open to any address.

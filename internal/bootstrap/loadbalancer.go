@@ -21,6 +21,7 @@ type loadBalancer struct {
 	arn       string
 	listeners map[int32]string // port -> listener ARN
 	tagDomain bool             // the domain tag is to be set
+	owner     Owner
 }
 
 func (l *loadBalancer) describe() (string, string) { return "load balancer", l.s.name("alb") }
@@ -34,7 +35,7 @@ func (l *loadBalancer) find(ctx context.Context) (found, error) {
 	}
 	l.listeners = seen.listeners
 	f, tagDomain := judgeLoadBalancer(*seen, s.cfg.Name, l.ports(), s.cfg.Domain, slices.Contains(s.cfg.Manage, "load-balancer"))
-	l.tagDomain = tagDomain
+	l.tagDomain, l.owner = tagDomain, f.owner
 	return f, nil
 }
 
@@ -106,6 +107,15 @@ func (l *loadBalancer) domainTags() []elbtypes.Tag {
 	return nil
 }
 
+// productionPort is the listener users reach the tasks on: HTTPS with a
+// certificate (HTTP then redirects), else HTTP.
+func (l *loadBalancer) productionPort() int32 {
+	if l.s.cfg.CertificateARN != "" {
+		return 443
+	}
+	return 80
+}
+
 func (l *loadBalancer) ports() []int32 {
 	if l.s.cfg.CertificateARN != "" {
 		return []int32{80, 443}
@@ -139,7 +149,7 @@ func (l *loadBalancer) create(ctx context.Context) (string, error) {
 	lb := out.LoadBalancers[0]
 	l.arn = aws.ToString(lb.LoadBalancerArn)
 	s.set(func(o *Outputs) { o.LoadBalancerARN, o.LoadBalancerDNS = l.arn, aws.ToString(lb.DNSName) })
-	l.listeners = map[int32]string{}
+	l.listeners, l.owner = map[int32]string{}, OwnerUs
 	return l.arn, l.change(ctx)
 }
 

@@ -8,21 +8,26 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// stages groups the resources by stage, in order.
+// stages groups the resources by stage, in order; a stage no resource of
+// this config has is left out.
 func stages(rs []resource) [][]resource {
+	last := 0
+	for _, r := range rs {
+		last = max(last, r.stage())
+	}
 	var out [][]resource
-	for stage := 1; ; stage++ {
+	for stage := 1; stage <= last; stage++ {
 		var st []resource
 		for _, r := range rs {
 			if r.stage() == stage {
 				st = append(st, r)
 			}
 		}
-		if len(st) == 0 {
-			return out
+		if len(st) > 0 {
+			out = append(out, st)
 		}
-		out = append(out, st)
 	}
+	return out
 }
 
 // prepare finds what runs already, before any resource is judged. It
@@ -37,7 +42,7 @@ func (s *Stack) prepare(ctx context.Context) error {
 	}
 	s.found = b
 	s.set(func(o *Outputs) { o.AvailabilityZones = b.zones })
-	return nil
+	return s.checkMoveBack()
 }
 
 // step is what a plan or a run says of one resource.

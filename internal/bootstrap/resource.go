@@ -139,7 +139,11 @@ func (s *Stack) resources() []resource {
 	rs = append(rs, &securityGroup{s: s}, s.executionRole(), &routeTable{s: s, public: true}, &routeTable{s: s, public: false},
 		&taskDefinition{s: s}, &service{s: s})
 	if s.behindLoadBalancer() {
-		rs = append(rs, &lbSecurityGroup{s: s}, &targetGroup{s: s}, &loadBalancer{s: s}, &lbIngress{s: s}, &lbAlarms{s: s})
+		lb := &loadBalancer{s: s}
+		rs = append(rs, &lbSecurityGroup{s: s}, &targetGroup{s: s}, lb, &lbIngress{s: s}, &lbAlarms{s: s})
+		if s.cfg.Shifts() {
+			rs = append(rs, &targetGroup{s: s, alternate: true}, s.infrastructureRole(), &trafficRules{s: s, lb: lb})
+		}
 	}
 	if s.cfg.GitHub != nil {
 		rs = append(rs, &oidcProvider{s: s}, s.deployRole())

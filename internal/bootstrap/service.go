@@ -23,12 +23,16 @@ type service struct {
 	config *ecstypes.DeploymentConfiguration
 	alarms bool
 	// register is true when change is to put the service behind the
-	// target group.
-	register bool
+	// target group; settings, when it is to write the strategy's settings
+	// and load balancer entry; gates, its PAUSE hooks.
+	register, settings, gates bool
+	// primary is the found service's target group of the two (ECS swaps
+	// them at each deploy of a strategy that shifts traffic).
+	primary string
 }
 
 func (v *service) describe() (string, string) { return "ECS service", v.s.cfg.Service }
-func (v *service) stage() int                 { return 4 }
+func (v *service) stage() int                 { return 5 }
 
 func (v *service) find(ctx context.Context) (found, error) {
 	s := v.s
@@ -39,12 +43,15 @@ func (v *service) find(ctx context.Context) (found, error) {
 	s.set(func(o *Outputs) { o.ServiceARN = aws.ToString(svc.ServiceArn) })
 	v.config = svc.DeploymentConfiguration
 	w := serviceWant{cluster: s.cfg.Cluster, service: s.cfg.Service, stack: s.cfg.Name, alarms: s.deploymentAlarmNames(),
-		managed: slices.Contains(s.cfg.Manage, "service")}
+		managed: slices.Contains(s.cfg.Manage, "service"), strategy: s.strategyWant()}
 	if s.behindLoadBalancer() {
 		w.targetGroup = s.get().TargetGroupARN
 	}
+	if s.rulesSkipped() {
+		w.strategy = strategyWant{strategy: strategyOf(svc.DeploymentConfiguration)} // nothing to shift on: left as it is
+	}
 	verdict := judgeService(svc, w)
-	v.register, v.alarms = verdict.register, verdict.alarms
+	v.register, v.alarms, v.settings, v.gates, v.primary = verdict.register, verdict.alarms, verdict.settings, verdict.gates, verdict.primary
 	return verdict.found, nil
 }
 
@@ -77,12 +84,14 @@ type serviceWant struct {
 	targetGroup             string // behind a load balancer: the target group it registers with
 	alarms                  []string
 	managed                 bool
+	strategy                strategyWant
 }
 
 // serviceVerdict is what the judge found and what apply is to change.
 type serviceVerdict struct {
 	found
-	register, alarms bool
+	register, alarms, settings, gates bool
+	primary                           string
 }
 
 // judgeService compares the service with the config: registered with the
@@ -113,6 +122,17 @@ func judgeService(svc *ecstypes.Service, want serviceWant) serviceVerdict {
 			}})
 		}
 	}
+	v.primary = want.targetGroup
+	for _, l := range svc.LoadBalancers {
+		if tg := aws.ToString(l.TargetGroupArn); want.strategy.shifts() && (tg == want.strategy.targetGroups[0] || tg == want.strategy.targetGroups[1]) {
+			v.primary = tg
+		}
+	}
+	if sv := judgeStrategy(svc, want.strategy, want.cluster, want.service); sv.back {
+		v.advice = append(v.advice, sv.drifts[0].what)
+	} else if len(sv.drifts) > 0 && sortDrift(&v.found, "service", want.managed, sv.drifts) {
+		v.settings, v.gates = sv.settings, sv.gates
+	}
 	if cb := svc.DeploymentConfiguration; v.owner == OwnerAdopted && (cb == nil || cb.DeploymentCircuitBreaker == nil || !cb.DeploymentCircuitBreaker.Enable) {
 		v.advice = append(v.advice, fmt.Sprintf("its deployment circuit breaker is off (a failed rollout runs until someone stops it; the action still rolls back itself): aws ecs update-service --cluster %s --service %s --deployment-configuration 'deploymentCircuitBreaker={enable=true,rollback=true}'",
 			want.cluster, want.service))
@@ -133,12 +153,12 @@ func (v *service) create(ctx context.Context) (string, error) {
 		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
 			Subnets: o.PublicSubnetIDs, SecurityGroups: o.SecurityGroupIDs, AssignPublicIp: ecstypes.AssignPublicIpEnabled,
 		}},
-		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{
+		DeploymentConfiguration: s.strategyWant().deploymentConfiguration(&ecstypes.DeploymentConfiguration{
 			DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true},
 			MaximumPercent:           aws.Int32(200), MinimumHealthyPercent: aws.Int32(100),
 			Alarms: s.deploymentAlarms(),
-		},
-		LoadBalancers:                 s.serviceLoadBalancers(),
+		}, true),
+		LoadBalancers:                 s.serviceLoadBalancers(o.TargetGroupARN, true),
 		HealthCheckGracePeriodSeconds: s.healthGrace(),
 	})
 	if err != nil {
@@ -148,29 +168,46 @@ func (v *service) create(ctx context.Context) (string, error) {
 	return v.s.get().ServiceARN, nil
 }
 
-// change puts the service behind the target group, and sets the
-// deployment alarms (the config's and the load balancer's) with nothing
-// else of its deployment configuration.
+// change puts the service behind the target group, sets the deployment
+// alarms (the config's and the load balancer's), and the strategy's
+// settings, with nothing else of its deployment configuration. A move to a
+// strategy that shifts traffic is two updates: the strategy and the load
+// balancer entry first (an update of loadBalancers starts a deployment of
+// the running revision, which then shifts with no gate: it is the build
+// users are served already), then the PAUSE hooks, which hold the next
+// deploy's build for its smoke check.
 func (v *service) change(ctx context.Context) error {
-	if !v.alarms && !v.register {
-		return nil
-	}
 	s := v.s
+	have := v.config
 	in := &ecs.UpdateServiceInput{Cluster: aws.String(s.cfg.Cluster), Service: aws.String(s.cfg.Service)}
-	if v.alarms {
+	if v.alarms || v.settings {
 		c := &ecstypes.DeploymentConfiguration{}
-		if v.config != nil {
-			copied := *v.config
+		if have != nil {
+			copied := *have
 			c = &copied
 		}
-		c.Alarms = s.deploymentAlarms()
-		in.DeploymentConfiguration = c
+		if v.settings {
+			c = s.strategyWant().deploymentConfiguration(have, false)
+		}
+		if v.alarms {
+			c.Alarms = s.deploymentAlarms()
+		}
+		in.DeploymentConfiguration, have = c, c
 	}
-	if v.register {
-		in.LoadBalancers, in.HealthCheckGracePeriodSeconds = s.serviceLoadBalancers(), s.healthGrace()
+	if v.register || v.settings {
+		in.LoadBalancers, in.HealthCheckGracePeriodSeconds = s.serviceLoadBalancers(cmpStr(v.primary, s.get().TargetGroupARN), v.settings), s.healthGrace()
 	}
-	_, err := s.c.ECS.UpdateService(ctx, in)
-	return wrap("update service "+s.cfg.Service, err)
+	if in.DeploymentConfiguration != nil || in.LoadBalancers != nil {
+		if _, err := s.c.ECS.UpdateService(ctx, in); err != nil {
+			return fmt.Errorf("update service %s: %w", s.cfg.Service, err)
+		}
+	}
+	if !v.gates {
+		return nil
+	}
+	_, err := s.c.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(s.cfg.Cluster), Service: aws.String(s.cfg.Service),
+		DeploymentConfiguration: s.strategyWant().deploymentConfiguration(have, true)})
+	return wrap("set the PAUSE hooks of service "+s.cfg.Service, err)
 }
 
 // healthGraceSeconds is how long a new task may fail the load balancer's
@@ -184,12 +221,17 @@ func (s *Stack) healthGrace() *int32 {
 	return aws.Int32(healthGraceSeconds)
 }
 
-// serviceLoadBalancers registers the container's port in the target group.
-func (s *Stack) serviceLoadBalancers() []ecstypes.LoadBalancer {
+// serviceLoadBalancers registers the container's port in the target group
+// (primary), with, when shift, what ECS shifts traffic with.
+func (s *Stack) serviceLoadBalancers(primary string, shift bool) []ecstypes.LoadBalancer {
 	if !s.behindLoadBalancer() {
 		return nil
 	}
-	return []ecstypes.LoadBalancer{{TargetGroupArn: aws.String(s.get().TargetGroupARN), ContainerName: aws.String(s.containerName()), ContainerPort: aws.Int32(s.cfg.ContainerPort)}}
+	w := strategyWant{strategy: ecstypes.DeploymentStrategyRolling}
+	if shift {
+		w = s.strategyWant()
+	}
+	return []ecstypes.LoadBalancer{w.loadBalancer(primary, s.containerName(), s.cfg.ContainerPort)}
 }
 
 // containerName is the app's container: the running task definition's,

@@ -14,15 +14,41 @@ import (
 )
 
 // targetGroup is where the load balancer sends requests: the tasks' IPs on
-// the container port, checked on health-check-path.
+// the container port, checked on health-check-path. A strategy that shifts
+// traffic has a second one (alternate: NAME-tg2), which ECS fills with the
+// new tasks and swaps with the first at each deploy.
 type targetGroup struct {
-	s      *Stack
-	arn    string
-	repair bool // change is to set the health check path and attributes
+	s         *Stack
+	alternate bool
+	arn       string
+	repair    bool // change is to set the health check path and attributes
 }
 
-func (t *targetGroup) describe() (string, string) { return "target group", t.s.name("tg") }
-func (t *targetGroup) stage() int                 { return 2 }
+func (t *targetGroup) describe() (string, string) {
+	if t.alternate {
+		return "alternate target group", t.name()
+	}
+	return "target group", t.name()
+}
+
+func (t *targetGroup) name() string {
+	if t.alternate {
+		return t.s.name("tg2")
+	}
+	return t.s.name("tg")
+}
+
+// record keeps the group's ARN among the outputs.
+func (t *targetGroup) record() {
+	t.s.set(func(o *Outputs) {
+		if t.alternate {
+			o.AlternateTargetGroupARN = t.arn
+		} else {
+			o.TargetGroupARN = t.arn
+		}
+	})
+}
+func (t *targetGroup) stage() int { return 2 }
 
 func (t *targetGroup) find(ctx context.Context) (found, error) {
 	s := t.s
@@ -46,7 +72,7 @@ type targetGroupSeen struct {
 // deregistration delay: nil when there is none.
 func (t *targetGroup) read(ctx context.Context) (*targetGroupSeen, error) {
 	s := t.s
-	out, err := s.c.ELB.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{Names: []string{s.name("tg")}})
+	out, err := s.c.ELB.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{Names: []string{t.name()}})
 	var nf *elbtypes.TargetGroupNotFoundException
 	if errors.As(err, &nf) {
 		return nil, nil
@@ -59,7 +85,7 @@ func (t *targetGroup) read(ctx context.Context) (*targetGroupSeen, error) {
 	}
 	seen := &targetGroupSeen{group: out.TargetGroups[0]}
 	t.arn = aws.ToString(seen.group.TargetGroupArn)
-	s.set(func(o *Outputs) { o.TargetGroupARN = t.arn })
+	t.record()
 	if seen.owner, err = s.lbOwner(ctx, t.arn); err != nil {
 		return nil, err
 	}
@@ -120,7 +146,7 @@ func (t *targetGroup) healthCheck() *elb.ModifyTargetGroupInput {
 func (t *targetGroup) create(ctx context.Context) (string, error) {
 	s := t.s
 	out, err := s.c.ELB.CreateTargetGroup(ctx, &elb.CreateTargetGroupInput{
-		Name: aws.String(s.name("tg")), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(s.cfg.ContainerPort),
+		Name: aws.String(t.name()), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(s.cfg.ContainerPort),
 		VpcId: aws.String(s.get().VPCID), TargetType: elbtypes.TargetTypeEnumIp,
 		HealthCheckPath: aws.String(s.cfg.HealthCheckPath), HealthCheckIntervalSeconds: aws.Int32(int32(s.cfg.HealthCheckInterval)),
 		HealthCheckTimeoutSeconds: aws.Int32(3), HealthyThresholdCount: aws.Int32(2), UnhealthyThresholdCount: aws.Int32(2),
@@ -130,7 +156,7 @@ func (t *targetGroup) create(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("create target group: %w", err)
 	}
 	t.arn = aws.ToString(out.TargetGroups[0].TargetGroupArn)
-	s.set(func(o *Outputs) { o.TargetGroupARN = t.arn })
+	t.record()
 	t.repair = true
 	return t.arn, t.change(ctx)
 }
