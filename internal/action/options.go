@@ -2,6 +2,7 @@ package action
 
 import (
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
@@ -13,6 +14,8 @@ type options struct {
 	now      func() time.Time
 	polling  ecsdeploy.Polling
 	terminal bool
+	// smokeTransport is the base of the smoke check's transport.
+	smokeTransport *http.Transport
 }
 
 func defaults() options {
@@ -60,6 +63,16 @@ func WithPolling(p ecsdeploy.Polling) Option {
 func WithTerminal(terminal bool) Option {
 	return func(o *options) error {
 		o.terminal = terminal
+		return nil
+	}
+}
+
+// WithSmokeTransport sets the base of the smoke check's transport: its
+// dialer and TLS roots (the demo's load balancer, on loopback, with a
+// certificate of its own). Default (or nil): http.DefaultTransport's.
+func WithSmokeTransport(tr *http.Transport) Option {
+	return func(o *options) error {
+		o.smokeTransport = tr
 		return nil
 	}
 }

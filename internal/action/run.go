@@ -152,6 +152,9 @@ func (r *runner) request(ctx context.Context, s *session, preDeploy bool) (ecsde
 	if !preDeploy {
 		req.PreDeploy = nil
 	}
+	if req.Smoke != nil {
+		req.Smoke.Transport = r.opts.smokeTransport
+	}
 	return req, err
 }
 

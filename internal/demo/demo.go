@@ -103,14 +103,14 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 	bed.Registry = reg.Host
 	fmt.Fprintf(stdout, "moto %s, ECS %s, registry %s\n", moto.URL, bed.ECSURL, bed.Registry)
 
-	shas := []string{"", testbed.SHA(), testbed.SHA(), testbed.SHA(), testbed.SHA(), testbed.SHA()}
+	shas := []string{"", testbed.SHA(), testbed.SHA(), testbed.SHA(), testbed.SHA(), testbed.SHA(), testbed.SHA(), testbed.SHA()}
 	say("bootstrap apply: the AWS baseline (network, roles, secrets, repository, logs, cluster, service)")
 	if err := runBootstrap(ctx, stdout, bed); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s waits at 0 tasks with a placeholder image; the first deploy scales it to 1\n", service)
 
-	say("building an image of commits 1 to 5 (OCI layouts, as docker buildx --output type=oci writes them)")
+	say("building an image of commits 1 to 7 (OCI layouts, as docker buildx --output type=oci writes them)")
 	layouts := map[string]string{}
 	for i, sha := range shas[1:] {
 		dir, err := buildImage(filepath.Join(o.OutDir, "images", sha[:7]), i+1, sha)
@@ -132,11 +132,17 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 	// (3 at least); the action returns at the first.
 	bed.Sim.SetScenario(broken, ecssim.Scenario{Outcome: ecssim.Fail, After: 4 * o.Rollout,
 		StoppedReason: "Essential container in task exited", ContainerReason: "Error: Cannot find module '/app/dist/main'", ExitCode: aws.Int32(1)})
-	stopAPI, err := serveAPI(apiHost+":3000", key)
+	api := apiHandler(key)
+	stopAPI, err := serveAPI(apiHost+":3000", api)
 	if err != nil {
 		return err
 	}
 	defer stopAPI()
+	lb, err := newLoadBalancer(bed, api)
+	if err != nil {
+		return err
+	}
+	defer lb.Close()
 	// Commit 5's rollout lasts long enough for its alarm to fire during it.
 	bed.Sim.SetScenario(shas[5], ecssim.Scenario{Address: apiHost, After: 5 * o.Rollout})
 	bed.Sim.SetTaskScenario("migration:run", ecssim.TaskScenario{Lines: []string{
@@ -181,6 +187,23 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 	steps = append(steps, step{title: "deploy commit 2 through the deploy hook (the action holds no AWS credentials)", inputs: map[string]string{
 		"tag": shas[2], "webhook-url": hookURL, "webhook-secret": hookSecret,
 	}, want: "succeeded"})
+	gated := func(sha string) map[string]string {
+		return map[string]string{"tag": sha, "image": "oci:" + layouts[sha], "smoke-path": "/health", "smoke-header": "X-API-KEY",
+			"smoke-header-secret": "autonote/server/api-key", "smoke-timeout": "3s"}
+	}
+	steps = append(steps,
+		step{title: "move to blue/green behind HTTPS (bootstrap apply: deployment-strategy: blue-green, smoke-path, certificate-arn, domain), then deploy commit 6, whose new tasks answer 500: the gate checks them through the test rule and sends them back before any user reaches them",
+			inputs: gated(shas[6]), want: "rolled-back",
+			before: func(ctx context.Context) error {
+				if err := moveToBlueGreen(ctx, stdout, bed, lb); err != nil {
+					return err
+				}
+				return lb.greenAnswers(http.StatusInternalServerError)(ctx)
+			},
+			after: lb.report(stdout, true)},
+		step{title: "deploy commit 7 by blue/green: checked through the test rule over HTTPS by its real name, continued, production moved, baked beside the old tasks",
+			inputs: gated(shas[7]), want: "succeeded", before: lb.greenAnswers(0), after: lb.report(stdout, false)},
+	)
 	var failed []string
 	for i, s := range steps {
 		say("step %d: %s", i+1, s.title)
@@ -200,7 +223,7 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 		} else {
 			during <- nil
 		}
-		status, err := runAction(ctx, stdout, runEnv, s.inputs, filepath.Join(o.OutDir, fmt.Sprintf("step-%d-summary.md", i+1)), o.Polling)
+		status, err := runAction(ctx, stdout, runEnv, s.inputs, filepath.Join(o.OutDir, fmt.Sprintf("step-%d-summary.md", i+1)), o.Polling, lb.Transport())
 		if err != nil && status == "" {
 			return err
 		}
@@ -229,8 +252,8 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 	}
 	image := aws.ToString(td.TaskDefinition.ContainerDefinitions[0].Image)
 	fmt.Fprintf(stdout, "%s runs %s\n  image %s\n", service, aws.ToString(out.Services[0].TaskDefinition), image)
-	if !strings.HasSuffix(image, ":"+shas[2]) {
-		failed = append(failed, fmt.Sprintf("service runs %s, want commit 2 (%s)", image, shas[2][:7]))
+	if !strings.HasSuffix(image, ":"+shas[7]) {
+		failed = append(failed, fmt.Sprintf("service runs %s, want commit 7 (%s)", image, shas[7][:7]))
 	}
 	fmt.Fprintf(stdout, "job summaries: %s\n", o.OutDir)
 	if len(failed) > 0 {
@@ -242,7 +265,7 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 
 // runAction runs the action as a runner would and prints its log as the
 // Actions page shows it.
-func runAction(ctx context.Context, stdout io.Writer, base, inputs map[string]string, summary string, polling ecsdeploy.Polling) (string, error) {
+func runAction(ctx context.Context, stdout io.Writer, base, inputs map[string]string, summary string, polling ecsdeploy.Polling, smoke *http.Transport) (string, error) {
 	env := maps.Clone(base)
 	dir, err := os.MkdirTemp("", "demo-step")
 	if err != nil {
@@ -257,7 +280,7 @@ func runAction(ctx context.Context, stdout io.Writer, base, inputs map[string]st
 	}
 	var log bytes.Buffer
 	a := githubactions.New(githubactions.WithGetenv(func(k string) string { return env[k] }), githubactions.WithWriter(&log))
-	runErr := action.Run(ctx, a, action.WithVersion("demo"), action.WithPolling(polling))
+	runErr := action.Run(ctx, a, action.WithVersion("demo"), action.WithPolling(polling), action.WithSmokeTransport(smoke))
 	render(stdout, &log)
 	raw, err := os.ReadFile(env["GITHUB_OUTPUT"])
 	if err != nil {
@@ -363,23 +386,35 @@ func startHook(bed *testbed.Bed, polling ecsdeploy.Polling) (string, func(), err
 // load-balancer, the port kept open to clients that still use the tasks'
 // addresses, and prints what changed.
 func moveBehindLoadBalancer(ctx context.Context, stdout io.Writer, bed *testbed.Bed) error {
-	cfg := demoConfig()
-	cfg.Endpoint, cfg.TaskIngressCIDRs = bootstrap.EndpointLoadBalancer, []string{"0.0.0.0/0"}
-	stack, err := bootstrap.New(bootstrap.NewClients(bed.Config(), bed.Getenv), cfg)
+	o, err := reapply(ctx, stdout, bed, func(*bootstrap.Config) {})
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(stdout, "  the API now answers at http://%s; alarms %s roll a deploy back\n", o.LoadBalancerDNS, strings.Join(o.AlarmNames, ", "))
+	return nil
+}
+
+// reapply applies the baseline again behind the load balancer (the port
+// kept open to clients that still use the tasks' addresses), with what
+// change adds to the config, and prints what it created or changed.
+func reapply(ctx context.Context, stdout io.Writer, bed *testbed.Bed, change func(*bootstrap.Config)) (bootstrap.Outputs, error) {
+	cfg := demoConfig()
+	cfg.Endpoint, cfg.TaskIngressCIDRs = bootstrap.EndpointLoadBalancer, []string{"0.0.0.0/0"}
+	change(&cfg)
+	stack, err := bootstrap.New(bootstrap.NewClients(bed.Config(), bed.Getenv), cfg)
+	if err != nil {
+		return bootstrap.Outputs{}, err
+	}
 	steps, err := stack.Apply(ctx, nil)
 	if err != nil {
-		return err
+		return bootstrap.Outputs{}, err
 	}
 	for _, s := range steps {
 		if s.Action == bootstrap.Create || s.Action == bootstrap.Change {
 			fmt.Fprintf(stdout, "  %-8s %-32s %s %s\n", s.Action, s.Kind, s.Name, s.Detail)
 		}
 	}
-	fmt.Fprintf(stdout, "  the API now answers at http://%s; alarms %s roll a deploy back\n", stack.Outputs().LoadBalancerDNS, strings.Join(stack.Outputs().AlarmNames, ", "))
-	return nil
+	return stack.Outputs(), nil
 }
 
 // fireWhileRolling puts the 5xx alarm in ALARM once the rollout of sha is
@@ -436,20 +471,25 @@ func apiKey(ctx context.Context, bed *testbed.Bed) (string, error) {
 	return aws.ToString(out.SecretString), nil
 }
 
-// serveAPI answers /health as the seed's NestJS API does: 200 with the
+// apiHandler answers /health as the seed's NestJS API does: 200 with the
 // API key in X-API-KEY, 401 without.
-func serveAPI(addr, key string) (func(), error) {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("serve the demo API on %s: %w", addr, err)
-	}
-	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func apiHandler(key string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-API-KEY") != key {
 			http.Error(w, `{"statusCode":401,"message":"Unauthorized"}`, http.StatusUnauthorized)
 			return
 		}
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
-	})}
+	})
+}
+
+// serveAPI serves the API on addr, as the tasks' public IPs do.
+func serveAPI(addr string, api http.Handler) (func(), error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("serve the demo API on %s: %w", addr, err)
+	}
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: api}
 	go func() { _ = srv.Serve(l) }()
 	return func() { _ = srv.Close() }, nil
 }

@@ -3,6 +3,7 @@ package demo_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,6 +47,10 @@ func TestDemo(t *testing.T) {
 		"alarm autonote-target-5xx is in ALARM: Threshold Crossed",
 		"-> status rolled-back (expected rolled-back)",
 		"the API answers at http://autonote-alb",
+		"users call https://api.autonote.example",
+		"through the test rule, 0 from users (production)",
+		"POST_TEST_TRAFFIC_SHIFT",
+		"BAKE_TIME",
 		"== demo passed",
 	} {
 		if !strings.Contains(log.String(), want) {
@@ -55,8 +60,8 @@ func TestDemo(t *testing.T) {
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Errorf("an image of an earlier run is still in %s: %v", stale, err)
 	}
-	for i := 1; i <= 8; i++ {
-		b, err := os.ReadFile(filepath.Join(out, "step-"+string(rune('0'+i))+"-summary.md"))
+	for i := 1; i <= 10; i++ {
+		b, err := os.ReadFile(filepath.Join(out, fmt.Sprintf("step-%d-summary.md", i)))
 		want := "```mermaid"
 		if i == 7 {
 			want = "### Last deployments" // command status: what runs, no timeline
