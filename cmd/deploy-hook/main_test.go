@@ -32,7 +32,7 @@ import (
 	"github.com/autonote/deploy-action/internal/testbed"
 )
 
-var motoServer testbed.LazyMoto
+var motoServer = testbed.LazyMoto{Size: 2}
 
 func TestMain(m *testing.M) {
 	if os.Getenv(asHook) == "1" { // a replica a test started (takeover_test.go)

@@ -26,7 +26,9 @@ import (
 	"github.com/autonote/deploy-action/internal/testbed"
 )
 
-var motoServer testbed.LazyMoto
+// Four servers: the package's parallel applies (the convergence tests make
+// over a hundred stacks) spread over them.
+var motoServer = testbed.LazyMoto{Size: 4}
 
 func TestMain(m *testing.M) { os.Exit(motoServer.Run(m)) }
 

@@ -23,7 +23,7 @@ import (
 )
 
 // moto is shared by the package's tests; each test uses names of its own.
-var motoServer testbed.LazyMoto
+var motoServer = testbed.LazyMoto{Size: 2}
 
 func TestMain(m *testing.M) { os.Exit(motoServer.Run(m)) }
 

@@ -121,29 +121,48 @@ func freePort() (int, error) {
 // for it and shared by the package's tests; a package whose tests need no
 // server never starts one. Under go test -short, the fast layer, a test
 // that asks for it is skipped: it crosses the wire, and make test runs it.
+//
+// Size, when above 1, makes it that many servers, handed out in turn: a
+// package of many parallel tests then spreads them over processes (moto
+// serves one request at a time, and slows as its store grows). A test
+// keeps the one Get gave it.
 type LazyMoto struct {
-	once sync.Once
-	m    *Moto
+	Size int
+
+	mu   sync.Mutex
+	ms   []*Moto
+	next int
 	err  error
 }
 
-// Get returns the package's moto, starting it on first use.
+// Get returns one of the package's motos, starting it on first use.
 func (l *LazyMoto) Get(t testing.TB) *Moto {
 	t.Helper()
 	SkipShort(t, "moto")
-	l.once.Do(func() { l.m, l.err = StartMoto(context.Background()) })
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	i := l.next % max(l.Size, 1)
+	l.next++
+	for l.err == nil && len(l.ms) <= i {
+		var m *Moto
+		if m, l.err = StartMoto(context.Background()); l.err == nil {
+			l.ms = append(l.ms, m)
+		}
+	}
 	if l.err != nil {
 		t.Fatalf("start moto: %v (make test-deps says what the test bed needs)", l.err)
 	}
-	return l.m
+	return l.ms[i]
 }
 
-// Run runs a package's tests and stops its moto, if one was started:
+// Run runs a package's tests and stops its motos, if any were started:
 // func TestMain(m *testing.M) { os.Exit(motoServer.Run(m)) }.
 func (l *LazyMoto) Run(m interface{ Run() int }) int {
 	code := m.Run()
-	if l.m != nil {
-		_ = l.m.Stop()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, m := range l.ms {
+		_ = m.Stop()
 	}
 	return code
 }
