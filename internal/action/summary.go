@@ -1,6 +1,7 @@
 package action
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -186,6 +187,7 @@ func Summary(r Report) string {
 			end := max(p.End.Sub(r.Start).Milliseconds(), start+1)
 			fmt.Fprintf(&b, "    %s (%s) :%s, p%d, %d, %d\n", ganttName(p.Name), p.End.Sub(p.Start).Round(10*time.Millisecond), tag, i, start, end)
 		}
+		writeShares(&b, r.Start, res)
 		b.WriteString("```\n")
 	}
 	if p := res.PreDeploy; p != nil && len(p.Last) > 0 && (p.ExitCode == nil || *p.ExitCode != 0) {
@@ -274,6 +276,36 @@ func imageTag(image string) string {
 		return image[i+1:]
 	}
 	return image
+}
+
+// writeShares adds to the timeline, for a deployment that shifted
+// traffic, a section of the share of production the new tasks had, from
+// the stage at which it began to the next change.
+func writeShares(b *strings.Builder, start time.Time, res *ecsdeploy.Result) {
+	type span struct {
+		share      int
+		start, end time.Time
+	}
+	var spans []span
+	for _, st := range res.Stages {
+		if !st.Weighed {
+			continue
+		}
+		end := cmp.Or(st.End, res.End)
+		if n := len(spans); n > 0 && spans[n-1].share == st.Production {
+			spans[n-1].end = end
+			continue
+		}
+		spans = append(spans, span{st.Production, st.Start, end})
+	}
+	if len(spans) == 0 {
+		return
+	}
+	b.WriteString("    section production on the new tasks\n")
+	for i, sp := range spans {
+		from := sp.start.Sub(start).Milliseconds()
+		fmt.Fprintf(b, "    %d %% :s%d, %d, %d\n", sp.share, i, from, max(sp.end.Sub(start).Milliseconds(), from+1))
+	}
 }
 
 // ganttName writes a phase name as a Mermaid gantt task name: a colon

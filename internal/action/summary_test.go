@@ -82,6 +82,36 @@ func TestSummaryGolden(t *testing.T) {
 			Start: at(0), End: at(46400),
 			Err: errors.New("deployment ecs-svc/3234567890123456789 of service autonote-server-service failed: at POST_TEST_TRAFFIC_SHIFT: smoke check failed: GET http://alb:8443/health: no 2xx within 2m0s: 500 Internal Server Error"),
 		}},
+		{"canary-succeeded", action.Report{
+			Command: action.CommandDeploy, Service: "autonote-server-service", Cluster: "autonote-server-cluster",
+			Image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/autonote/server:3484a3fb2a1c1b4dbb5d1a3c1f7c0b5e0c2e6f1a",
+			Result: &ecsdeploy.Result{
+				Status: ecsdeploy.StatusSucceeded, Container: "server", Watched: true, Strategy: "CANARY",
+				PreviousTaskDefinitionARN: "arn:aws:ecs:us-east-1:123456789012:task-definition/autonote-server-task:42",
+				TaskDefinitionARN:         "arn:aws:ecs:us-east-1:123456789012:task-definition/autonote-server-task:43",
+				DeploymentID:              "ecs-svc/4234567890123456789",
+				Stages: []ecsdeploy.Stage{
+					{Name: "SCALE_UP", Start: at(400), End: at(40400), Weighed: true},
+					{Name: "POST_TEST_TRAFFIC_SHIFT", Start: at(40400), End: at(44400), Weighed: true},
+					{Name: "PRODUCTION_TRAFFIC_SHIFT", Start: at(44400), End: at(164400), Production: 10, Weighed: true},
+					{Name: "PRE_PRODUCTION_TRAFFIC_SHIFT", Start: at(164400), End: at(166400), Production: 10, Weighed: true},
+					{Name: "BAKE_TIME", Start: at(166400), End: at(466400), Production: 100, Weighed: true},
+					{Name: "CLEAN_UP", Start: at(466400), End: at(470400), Production: 100, Weighed: true},
+				},
+				End: at(470400),
+			},
+			Phases: []ecsdeploy.Phase{
+				{Name: "update service", Start: at(0), End: at(300)},
+				{Name: "watch rollout", Start: at(300), End: at(400)},
+				{Name: "stage SCALE_UP", Start: at(400), End: at(40400)},
+				{Name: "stage POST_TEST_TRAFFIC_SHIFT", Start: at(40400), End: at(44400)},
+				{Name: "stage PRODUCTION_TRAFFIC_SHIFT", Start: at(44400), End: at(164400)},
+				{Name: "stage PRE_PRODUCTION_TRAFFIC_SHIFT", Start: at(164400), End: at(166400)},
+				{Name: "stage BAKE_TIME", Start: at(166400), End: at(466400)},
+				{Name: "stage CLEAN_UP", Start: at(466400), End: at(470400)},
+			},
+			Start: at(0), End: at(470400),
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

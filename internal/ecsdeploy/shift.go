@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 )
 
 // A service whose deploymentConfiguration.strategy is BLUE_GREEN, CANARY or
@@ -36,6 +37,11 @@ import (
 type Stage struct {
 	Name       string
 	Start, End time.Time
+	// Production is the share of production traffic (percent) the
+	// production listener rule sent to the new tasks' target group when
+	// the stage began; Weighed says it was read.
+	Production int
+	Weighed    bool
 }
 
 // shifting reports whether the run's service deploys by shifting traffic.
@@ -139,7 +145,7 @@ func (r *run) followShift(ctx context.Context, next, id, previous string) error 
 			return fmt.Errorf("service deployment %s: ECS no longer knows it", arn)
 		}
 		sd := &out.ServiceDeployments[0]
-		r.noteStage(string(sd.LifecycleStage))
+		r.noteStage(ctx, string(sd.LifecycleStage))
 		m := nextMove(sd, acted, r.req.Smoke != nil, baked)
 		switch m.kind {
 		case moveDone:
@@ -227,15 +233,67 @@ func (r *run) shiftEnded(sd *types.ServiceDeployment, next, id, previous string,
 	return &RolloutFailedError{Service: r.req.Service, DeploymentID: id, Reason: fmt.Sprintf("the deployment ended %s at %s: %s", sd.Status, sd.LifecycleStage, reason)}
 }
 
-// noteStage records a stage as the follow first sees it.
-func (r *run) noteStage(name string) {
+// noteStage records a stage as the follow first sees it, with the share
+// of production the new tasks had then.
+func (r *run) noteStage(ctx context.Context, name string) {
 	res, now := r.res, r.clock.Now()
 	if name == "" || len(res.Stages) > 0 && res.Stages[len(res.Stages)-1].Name == name {
 		return
 	}
 	r.closeStage()
-	res.Stages = append(res.Stages, Stage{Name: name, Start: now})
+	st := Stage{Name: name, Start: now}
+	st.Production, st.Weighed = r.productionShare(ctx)
+	res.Stages = append(res.Stages, st)
 	r.reporter.Phase("stage " + name)
+}
+
+// productionShare reads the production listener rule's weights: the
+// percent it sends to the alternate target group, where the new tasks
+// start. It reports false when there is no rule to read.
+func (r *run) productionShare(ctx context.Context) (int, bool) {
+	var rule, green string
+	for _, lb := range r.lbs {
+		if c := lb.AdvancedConfiguration; c != nil && aws.ToString(c.ProductionListenerRule) != "" {
+			rule, green = aws.ToString(c.ProductionListenerRule), aws.ToString(c.AlternateTargetGroupArn)
+		}
+	}
+	if rule == "" || r.elb == nil {
+		return 0, false
+	}
+	out, err := r.elb.DescribeRules(ctx, &elb.DescribeRulesInput{RuleArns: []string{rule}})
+	if err != nil || len(out.Rules) == 0 {
+		return 0, false
+	}
+	return greenShare(out.Rules[0].Actions, green)
+}
+
+// greenShare is the percent of a rule's forward action that goes to the
+// target group green.
+func greenShare(actions []elbtypes.Action, green string) (int, bool) {
+	for _, a := range actions {
+		if a.Type != elbtypes.ActionTypeEnumForward {
+			continue
+		}
+		if a.ForwardConfig == nil || len(a.ForwardConfig.TargetGroups) == 0 {
+			if aws.ToString(a.TargetGroupArn) == green {
+				return 100, true
+			}
+			return 0, true
+		}
+		var all, to int32
+		for _, g := range a.ForwardConfig.TargetGroups {
+			w := aws.ToInt32(g.Weight)
+			all += w
+			if aws.ToString(g.TargetGroupArn) == green {
+				to += w
+			}
+		}
+		if all == 0 {
+			return 0, true
+		}
+		return int(100 * to / all), true
+	}
+	return 0, false
 }
 
 func (r *run) closeStage() {

@@ -241,3 +241,32 @@ func TestUnansweredGates(t *testing.T) {
 		}
 	}
 }
+
+func TestGreenShare(t *testing.T) {
+	t.Parallel()
+	weighted := func(blue, green int32) []elbtypes.Action {
+		return []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, ForwardConfig: &elbtypes.ForwardActionConfig{TargetGroups: []elbtypes.TargetGroupTuple{
+			{TargetGroupArn: aws.String("blue"), Weight: aws.Int32(blue)}, {TargetGroupArn: aws.String("green"), Weight: aws.Int32(green)}}}}}
+	}
+	for _, tc := range []struct {
+		name    string
+		actions []elbtypes.Action
+		want    int
+		read    bool
+	}{
+		{"all on blue", weighted(100, 0), 0, true},
+		{"a canary's 10 %", weighted(90, 10), 10, true},
+		{"weights that do not add to 100", weighted(3, 1), 25, true},
+		{"all on green", weighted(0, 100), 100, true},
+		{"a plain forward to green", []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String("green")}}, 100, true},
+		{"a plain forward to blue", []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String("blue")}}, 0, true},
+		{"no forward (a fixed response)", []elbtypes.Action{{Type: elbtypes.ActionTypeEnumFixedResponse}}, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got, read := greenShare(tc.actions, "green"); got != tc.want || read != tc.read {
+				t.Errorf("greenShare = %d %v, want %d %v", got, read, tc.want, tc.read)
+			}
+		})
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
 	"github.com/autonote/deploy-action/internal/ecssim"
@@ -93,7 +94,34 @@ func TestBlueGreen(t *testing.T) {
 			if !slices.Contains(stages, "POST_TEST_TRAFFIC_SHIFT") {
 				t.Errorf("stages %q: want the gate's among them", stages)
 			}
+			// The simulator moves the rules' weights in moto as ECS does;
+			// the engine read production's share at each stage.
+			share := map[string]int{}
+			for _, st := range res.Stages {
+				if !st.Weighed {
+					t.Errorf("stage %s: the production rule's weights were not read", st.Name)
+				}
+				share[st.Name] = st.Production
+			}
+			if p, ok := share["POST_TEST_TRAFFIC_SHIFT"]; !ok || p != 0 {
+				t.Errorf("production on green at the gate: %d %% (%v), want 0 %%", p, ok)
+			}
+			if p, ok := share["BAKE_TIME"]; tc.wantStatus == ecsdeploy.StatusSucceeded && (!ok || p != 100) {
+				t.Errorf("production on green during the bake: %d %% (%v), want 100 %%", p, ok)
+			}
 			svc := f.service(t)
+			adv := svc.LoadBalancers[0].AdvancedConfiguration
+			rules, rerr := f.bed.ELB().DescribeRules(context.Background(), &elb.DescribeRulesInput{RuleArns: []string{aws.ToString(adv.ProductionListenerRule)}})
+			if rerr != nil || len(rules.Rules) != 1 || rules.Rules[0].Actions[0].ForwardConfig == nil {
+				t.Fatalf("production rule in moto: %v %+v", rerr, rules)
+			}
+			weights := map[string]int32{}
+			for _, g := range rules.Rules[0].Actions[0].ForwardConfig.TargetGroups {
+				weights[aws.ToString(g.TargetGroupArn)] = aws.ToInt32(g.Weight)
+			}
+			if wantGreen := map[ecsdeploy.Status]int32{ecsdeploy.StatusSucceeded: 100, ecsdeploy.StatusRolledBack: 0}[tc.wantStatus]; weights[aws.ToString(adv.AlternateTargetGroupArn)] != wantGreen {
+				t.Errorf("production rule's weights in moto after the deploy: %v, want %d on the alternate target group", weights, wantGreen)
+			}
 			switch tc.wantStatus {
 			case ecsdeploy.StatusSucceeded:
 				if err != nil || !slices.Contains(stages, "BAKE_TIME") || f.imageOf(t, aws.ToString(svc.TaskDefinition)) != req.Image {
@@ -188,6 +216,11 @@ func TestCanaryAlarmAtTheSecondStep(t *testing.T) {
 			st, at = res.Status, res.ReturnedAt
 		}
 		t.Fatalf("canary: %s, sent back at %q, %v; want rolled back at PRE_PRODUCTION_TRAFFIC_SHIFT", st, at, err)
+	}
+	if !slices.ContainsFunc(res.Stages, func(st ecsdeploy.Stage) bool {
+		return st.Name == "PRE_PRODUCTION_TRAFFIC_SHIFT" && st.Weighed && st.Production == 10
+	}) {
+		t.Errorf("stages %+v: want the second step's hook met with the canary's 10 %% of production on green", res.Stages)
 	}
 	if len(res.Alarms) != 1 || res.Alarms[0].Name != name {
 		t.Errorf("alarms named %+v, want %s", res.Alarms, name)

@@ -107,6 +107,62 @@ func (s *Simulator) syncTargets(ctx context.Context, region string) error {
 	return nil
 }
 
+// syncWeights writes the listener rules' weights in moto as ECS moves
+// them with the service's infrastructure role: the production rule sends
+// a shifting deployment's share of production to the alternate target
+// group, the test rule all of the test traffic once it shifted. moto is
+// called without the simulator's lock held.
+func (s *Simulator) syncWeights(ctx context.Context, region string) error {
+	type write struct {
+		sv                       *service
+		rule, primary, alternate string
+		green                    int
+	}
+	var writes []write
+	s.mu.Lock()
+	for _, sv := range s.services {
+		if len(sv.history) == 0 || sv.history[0].shift == nil {
+			continue
+		}
+		sh := sv.history[0].shift
+		test := 0
+		if sh.test {
+			test = 100
+		}
+		for _, lb := range sv.svc.LoadBalancers {
+			c := lb.AdvancedConfiguration
+			if c == nil {
+				continue
+			}
+			for _, w := range []write{{rule: aws.ToString(c.ProductionListenerRule), green: sh.prod}, {rule: aws.ToString(c.TestListenerRule), green: test}} {
+				if last, ok := sv.weights[w.rule]; w.rule == "" || ok && last == w.green {
+					continue
+				}
+				w.sv, w.primary, w.alternate = sv, aws.ToString(lb.TargetGroupArn), aws.ToString(c.AlternateTargetGroupArn)
+				writes = append(writes, w)
+			}
+		}
+	}
+	s.mu.Unlock()
+	for _, w := range writes {
+		_, err := s.elbClient(region).ModifyRule(ctx, &elb.ModifyRuleInput{RuleArn: aws.String(w.rule), Actions: []elbtypes.Action{{
+			Type: elbtypes.ActionTypeEnumForward, ForwardConfig: &elbtypes.ForwardActionConfig{TargetGroups: []elbtypes.TargetGroupTuple{
+				{TargetGroupArn: aws.String(w.primary), Weight: aws.Int32(int32(100 - w.green))},
+				{TargetGroupArn: aws.String(w.alternate), Weight: aws.Int32(int32(w.green))},
+			}}}}})
+		if err != nil {
+			return fmt.Errorf("shift the weights of rule %s in moto: %w", w.rule, err)
+		}
+		s.mu.Lock()
+		if w.sv.weights == nil {
+			w.sv.weights = map[string]int{}
+		}
+		w.sv.weights[w.rule] = w.green
+		s.mu.Unlock()
+	}
+	return nil
+}
+
 func (s *Simulator) anyTargets() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -21,6 +21,7 @@ type service struct {
 	history  []*rollout      // every deployment, newest first, up to maxHistory
 	firing   []string        // deployment alarms in ALARM, as last read
 	targets  map[string]bool // private addresses registered in its target groups
+	weights  map[string]int  // listener rule -> the percent last written to the alternate target group
 }
 
 // rollout is one deployment and the scenario it follows.

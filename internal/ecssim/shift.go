@@ -11,11 +11,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// A service whose deploymentConfiguration.strategy is BLUE_GREEN (CANARY
-// and LINEAR are walked the same way, in one production step) deploys by
-// shifting traffic, as ECS does: the green tasks start beside the blue
-// ones, take the test listener's traffic, then production's, bake with
-// blue still up, and only at CLEAN_UP does blue stop. A PAUSE lifecycle
+// A service whose deploymentConfiguration.strategy is BLUE_GREEN, CANARY
+// or LINEAR deploys by shifting traffic, as ECS does: the green tasks
+// start beside the blue ones, take the test rule's traffic, then
+// production's (a canary or linear deployment in two steps, the canary's
+// or step's share first), bake with blue still up, and only at CLEAN_UP
+// does blue stop. The listener rules' weights in moto move with it
+// (syncWeights). A PAUSE lifecycle
 // hook on a stage holds the deployment there (its hook AWAITING_ACTION in
 // DescribeServiceDeployments) until ContinueServiceDeployment answers it or
 // its timeout's action is taken. A return (a hook's ROLLBACK,

@@ -238,6 +238,10 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if err := s.syncWeights(r.Context(), region); err != nil {
+		writeError(w, err)
+		return
+	}
 	c := &call{body: body, region: region, moto: s.motoClient(region)}
 	out, err := h(r.Context(), c)
 	if err != nil {
