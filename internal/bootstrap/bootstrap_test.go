@@ -20,6 +20,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/autonote/deploy-action/internal/bootstrap"
@@ -342,6 +343,18 @@ func TestInterruptedLoadBalancerApplyConverges(t *testing.T) {
 	converges(t, func(e *env) { e.cfg.Endpoint = bootstrap.EndpointLoadBalancer }, false)
 }
 
+// TestInterruptedBlueGreenApplyConverges: the same with
+// deployment-strategy: blue-green and smoke-path: the alternate target
+// group, the infrastructure role, the two listener rules and the
+// service's strategy and PAUSE hook are each found again by a re-run, and
+// none is made twice.
+func TestInterruptedBlueGreenApplyConverges(t *testing.T) {
+	t.Parallel()
+	converges(t, func(e *env) {
+		e.cfg.Endpoint, e.cfg.DeploymentStrategy, e.cfg.SmokePath = bootstrap.EndpointLoadBalancer, bootstrap.StrategyBlueGreen, "/health"
+	}, false)
+}
+
 // converges fails each mutating call of a fresh apply of the config that
 // setup makes (with lose, then loses each one's answer), and checks each
 // time that a re-run finishes the baseline and the next plan has nothing
@@ -411,6 +424,14 @@ func converges(t *testing.T, setup func(*env), lose bool) {
 			}
 			if len(subnets.Subnets) != 4 || len(igws.InternetGateways) != 1 || n != 2 {
 				t.Errorf("after the re-run: %d subnets, %d gateways, %d secrets; want 4, 1, 2", len(subnets.Subnets), len(igws.InternetGateways), n)
+			}
+			if e.cfg.Shifts() {
+				listener := s.Outputs().ProductionRuleARN
+				listener = strings.Replace(listener[:strings.LastIndex(listener, "/")], ":listener-rule/", ":listener/", 1)
+				rules, err := elb.NewFromConfig(c).DescribeRules(ctx, &elb.DescribeRulesInput{ListenerArn: aws.String(listener)})
+				if err != nil || len(rules.Rules) != 3 {
+					t.Errorf("after the re-run, the production listener's rules: %v, %d; want the default, production and test rules", err, len(rules.Rules))
+				}
 			}
 		})
 	}
