@@ -247,4 +247,8 @@ func TestNetworkDiagramShowsTheLoadBalancer(t *testing.T) {
 			t.Errorf("diagram lacks %q:\n%s", want, d)
 		}
 	}
+	cfg.DeploymentStrategy = bootstrap.StrategyCanary
+	if d := bootstrap.NetworkDiagram(cfg, bootstrap.Outputs{}); !strings.Contains(d, "canary: autonote-tg ⇄ autonote-tg2, test rule X-Deploy-Test") {
+		t.Errorf("canary diagram lacks the two target groups and the test rule:\n%s", d)
+	}
 }

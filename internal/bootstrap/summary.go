@@ -76,6 +76,9 @@ func NetworkDiagram(cfg Config, o Outputs) string {
 		if cfg.CertificateARN != "" {
 			listeners = "HTTPS 443, HTTP 80 → 443"
 		}
+		if cfg.Shifts() {
+			listeners += fmt.Sprintf("<br/>%s: %s-tg ⇄ %s-tg2, test rule %s", cfg.DeploymentStrategy, cfg.Name, cfg.Name, TestHeader)
+		}
 		fmt.Fprintf(&b, "        alb[\"%s-alb<br/>%s<br/>%s\"]\n", cfg.Name, listeners, cmpStr(o.LoadBalancerDNS, "its DNS name"))
 	}
 	fmt.Fprintf(&b, "        svc[\"%s<br/>Fargate, port %d<br/>%s\"]\n", cfg.Service, cfg.ContainerPort, from)
