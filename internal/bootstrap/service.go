@@ -47,9 +47,7 @@ func (v *service) find(ctx context.Context) (found, error) {
 	if s.behindLoadBalancer() {
 		w.targetGroup = s.get().TargetGroupARN
 	}
-	if s.rulesSkipped() {
-		w.strategy = strategyWant{strategy: strategyOf(svc.DeploymentConfiguration)} // nothing to shift on: left as it is
-	}
+	w.keepStrategy = s.rulesSkipped() // no rules to shift on: its strategy is left as it is
 	verdict := judgeService(svc, w)
 	v.register, v.alarms, v.settings, v.gates, v.primary = verdict.register, verdict.alarms, verdict.settings, verdict.gates, verdict.primary
 	return verdict.found, nil
@@ -85,6 +83,7 @@ type serviceWant struct {
 	alarms                  []string
 	managed                 bool
 	strategy                strategyWant
+	keepStrategy            bool // the strategy is not judged
 }
 
 // serviceVerdict is what the judge found and what apply is to change.
@@ -128,9 +127,11 @@ func judgeService(svc *ecstypes.Service, want serviceWant) serviceVerdict {
 			v.primary = tg
 		}
 	}
-	if sv := judgeStrategy(svc, want.strategy, want.cluster, want.service); sv.back {
+	switch sv := judgeStrategy(svc, want.strategy, want.cluster, want.service); {
+	case want.keepStrategy: // the listener rules were not made: nothing to judge it against
+	case sv.back:
 		v.advice = append(v.advice, sv.drifts[0].what)
-	} else if len(sv.drifts) > 0 && sortDrift(&v.found, "service", want.managed, sv.drifts) {
+	case len(sv.drifts) > 0 && sortDrift(&v.found, "service", want.managed, sv.drifts):
 		v.settings, v.gates = sv.settings, sv.gates
 	}
 	if cb := svc.DeploymentConfiguration; v.owner == OwnerAdopted && (cb == nil || cb.DeploymentCircuitBreaker == nil || !cb.DeploymentCircuitBreaker.Enable) {

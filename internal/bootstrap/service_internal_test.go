@@ -20,6 +20,8 @@ func TestJudgeService(t *testing.T) {
 	}
 	const tg = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/s-tg/1"
 	behind := []ecstypes.LoadBalancer{{TargetGroupArn: aws.String(tg), ContainerName: aws.String("server"), ContainerPort: aws.Int32(3000)}}
+	blueGreen := &ecstypes.DeploymentConfiguration{DeploymentCircuitBreaker: breaker.DeploymentCircuitBreaker, Strategy: ecstypes.DeploymentStrategyBlueGreen}
+	bg := strategyWant{strategy: ecstypes.DeploymentStrategyBlueGreen, bake: 5, targetGroups: [2]string{tg, "tg2"}, production: "p", test: "t", infrastructureRole: "r"}
 	for _, tc := range []struct {
 		name             string
 		svc              ecstypes.Service
@@ -40,6 +42,10 @@ func TestJudgeService(t *testing.T) {
 		{"adopted, alarms asked for: advice", ecstypes.Service{DeploymentConfiguration: breaker}, serviceWant{stack: "s", alarms: []string{"s-5xx"}}, Exists, false, false, "update-service"},
 		{"adopted, alarms asked for, handed over", ecstypes.Service{DeploymentConfiguration: breaker}, serviceWant{stack: "s", alarms: []string{"s-5xx"}, managed: true}, Change, false, true, ""},
 		{"adopted, no circuit breaker: advice", ecstypes.Service{}, serviceWant{stack: "s"}, Exists, false, false, "circuit breaker is off"},
+		{"adopted blue/green, the config says rolling: advice only", ecstypes.Service{DeploymentConfiguration: blueGreen}, serviceWant{stack: "s"}, Exists, false, false, "does not move a service back"},
+		{"ours, the config says blue/green", ecstypes.Service{Tags: ours, DeploymentConfiguration: breaker, LoadBalancers: behind}, serviceWant{stack: "s", targetGroup: tg, strategy: bg}, Change, false, false, "it deploys by ROLLING, the config says BLUE_GREEN"},
+		{"adopted, the config says blue/green: advice with the command", ecstypes.Service{DeploymentConfiguration: breaker, LoadBalancers: behind}, serviceWant{cluster: "c", service: "s", stack: "s", targetGroup: tg, strategy: bg}, Exists, false, false, "aws ecs update-service --cluster c --service s"},
+		{"ours, blue/green by hand, on someone's load balancer: left as it is", ecstypes.Service{Tags: ours, DeploymentConfiguration: blueGreen, LoadBalancers: behind}, serviceWant{stack: "s", targetGroup: tg, strategy: bg, keepStrategy: true}, Exists, false, false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := judgeService(&tc.svc, tc.want)
