@@ -17,7 +17,7 @@ const bootstrapPolicyName = "bootstrap"
 // the others are and whose.
 func (s *Stack) bootstrapRole() *role {
 	g := s.cfg.GitHub
-	return &role{s: s, kind: "bootstrap role", key: "bootstrap-role", name: g.BootstrapRole, stg: 6, inlineName: bootstrapPolicyName,
+	return &role{s: s, kind: "bootstrap role", key: "bootstrap-role", name: g.BootstrapRole, stg: 7, inlineName: bootstrapPolicyName,
 		trust:   s.githubTrust(g.BootstrapSubject()),
 		managed: func() []string { return nil },
 		inline:  s.bootstrapPolicy,

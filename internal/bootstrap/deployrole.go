@@ -9,7 +9,7 @@ import (
 // configured repository's branch, allowed only what a deploy does.
 func (s *Stack) deployRole() *role {
 	g := s.cfg.GitHub
-	return &role{s: s, kind: "deploy role", key: "deploy-role", name: g.Role, stg: 5, inlineName: deployPolicy, bounded: true,
+	return &role{s: s, kind: "deploy role", key: "deploy-role", name: g.Role, stg: 6, inlineName: deployPolicy, bounded: true,
 		trust:   s.githubTrust(g.Subject()),
 		managed: func() []string { return nil },
 		inline:  s.deployPolicy,
