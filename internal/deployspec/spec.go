@@ -112,7 +112,7 @@ func Settings() []Setting {
 		{Name: "keep-revisions", Default: "0", Example: "5", Doc: "after a successful deploy, deregister revisions older than the newest N; 0 keeps all"},
 		{Name: "pre-deploy-command", Example: "npm run migration:run", Doc: "a command run once in a task of the new revision before the service changes (a JSON array, or a string run with sh -c)"},
 		{Name: "pre-deploy-timeout", Default: "10m", Example: "5m", Doc: "how long the pre-deploy task may run"},
-		{Name: "smoke-path", Example: "/health", Doc: "a path every new task must answer 2xx on, or the service returns to the last stable revision"},
+		{Name: "smoke-path", Example: "/health", Doc: "a path every new task must answer 2xx on, or the service returns to the last stable revision; for a service that shifts traffic, the gate before production"},
 		{Name: "smoke-timeout", Default: "2m", Example: "90s", Doc: "how long the new tasks have to answer the smoke check"},
 		{Name: "smoke-header", Example: "X-API-KEY", Doc: "a header sent with the smoke check; its value comes from smoke-header-secret"},
 		{Name: "smoke-header-secret", Example: "autonote/server/api-key", Doc: "the secret (name-or-arn[:json-key]) holding smoke-header's value; masked, never printed"},
