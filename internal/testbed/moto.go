@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,22 +39,31 @@ func StartMoto(ctx context.Context) (*Moto, error) {
 	if err != nil {
 		return nil, fmt.Errorf("find moto_server: %w (install it with: pip install 'moto[server]==5.2.1')", err)
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
+	// A port another process takes between freePort and moto's bind makes
+	// this moto exit: it starts again on another, twice at most.
+	for attempt := 1; ; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		cmd := exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+		cmd.Env = append(os.Environ(), "MOTO_IAM_LOAD_MANAGED_POLICIES=true")
+		url := fmt.Sprintf("http://127.0.0.1:%d", port)
+		err = serve(ctx, cmd, url+"/moto-api/data.json", 60*time.Second, func(code int) bool { return code == http.StatusOK })
+		if err == nil {
+			return &Moto{URL: url, cmd: cmd}, nil
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "in use") {
+			return nil, err
+		}
 	}
-	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	cmd.Env = append(os.Environ(), "MOTO_IAM_LOAD_MANAGED_POLICIES=true")
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	if err := serve(ctx, cmd, url+"/moto-api/data.json", 60*time.Second, func(code int) bool { return code == http.StatusOK }); err != nil {
-		return nil, err
-	}
-	return &Moto{URL: url, cmd: cmd}, nil
 }
 
 // serve starts a test bed server and polls url until ready accepts its
-// status, the process exits (its output is in the error), or timeout
-// passes. The process dies with the test binary.
+// status from the process itself (it listens on the url's port: another
+// server that took the port first does not count), the process exits (its
+// output is in the error), or timeout passes. The process dies with the
+// test binary.
 func serve(ctx context.Context, cmd *exec.Cmd, url string, timeout time.Duration, ready func(code int) bool) error {
 	name := filepath.Base(cmd.Path)
 	out := &bytes.Buffer{}
@@ -69,7 +80,7 @@ func serve(ctx context.Context, cmd *exec.Cmd, url string, timeout time.Duration
 		resp, err := http.Get(url)
 		if err == nil {
 			resp.Body.Close()
-			if ready(resp.StatusCode) {
+			if ready(resp.StatusCode) && listens(cmd.Process.Pid, portOf(url)) {
 				return nil
 			}
 		}
@@ -106,6 +117,16 @@ func (m *Moto) Stop() error {
 		return err
 	}
 	return nil
+}
+
+// portOf is the port of a http://host:port/... URL, 0 when it has none.
+func portOf(raw string) int {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return 0
+	}
+	p, _ := strconv.Atoi(u.Port())
+	return p
 }
 
 func freePort() (int, error) {
