@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -78,7 +79,12 @@ func newWorld(t *testing.T) *world {
 	worldMu.Unlock()
 	ctx := context.Background()
 	w := &world{bed: bed, name: name, repo: "autonote/" + name}
-	if _, err := bed.ECR().CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String(w.repo)}); err != nil {
+	// The name is this process's alone: "already exists" can only be the
+	// SDK retrying this very call after an attempt that landed without a
+	// good answer (seen once in CI under load), and the repository is
+	// what the fixture wants.
+	var exists *ecrtypes.RepositoryAlreadyExistsException
+	if _, err := bed.ECR().CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String(w.repo)}); err != nil && !errors.As(err, &exists) {
 		t.Fatal(err)
 	}
 	for range 3 {
