@@ -11,17 +11,34 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 )
 
-// alarmNames are the alarms the bootstrap makes on the target group, two
+// lbAlarm is one alarm the bootstrap makes: its name, the target group
+// it watches, and whether it counts 5xx answers or unhealthy tasks.
+type lbAlarm struct {
+	name, targetGroup string
+	unhealthy         bool
+}
+
+// lbAlarmList are the alarms the bootstrap makes on the target group, two
 // of each: the 5xx answers and the unhealthy tasks. A strategy that
 // shifts traffic has them on the alternate target group too, where the
 // new tasks are while they are checked.
-func (s *Stack) alarmNames() []string {
+func (s *Stack) lbAlarmList() []lbAlarm {
 	if !s.behindLoadBalancer() {
 		return nil
 	}
-	names := []string{s.name("target-5xx"), s.name("unhealthy-hosts")}
+	o := s.get()
+	list := []lbAlarm{{s.name("target-5xx"), o.TargetGroupARN, false}, {s.name("unhealthy-hosts"), o.TargetGroupARN, true}}
 	if s.cfg.Shifts() {
-		names = append(names, s.name("tg2-target-5xx"), s.name("tg2-unhealthy-hosts"))
+		list = append(list, lbAlarm{s.name("tg2-target-5xx"), o.AlternateTargetGroupARN, false}, lbAlarm{s.name("tg2-unhealthy-hosts"), o.AlternateTargetGroupARN, true})
+	}
+	return list
+}
+
+// alarmNames are the names of lbAlarmList.
+func (s *Stack) alarmNames() []string {
+	var names []string
+	for _, a := range s.lbAlarmList() {
+		names = append(names, a.name)
 	}
 	return names
 }
@@ -64,28 +81,24 @@ func (a *lbAlarms) create(ctx context.Context) (string, error) {
 	s := a.s
 	o := s.get()
 	tags := cwTag.list(s.tagMap())
-	names := s.alarmNames()
-	for i, name := range names {
-		tg := o.TargetGroupARN
-		if i >= 2 {
-			tg = o.AlternateTargetGroupARN
-		}
+	for _, a := range s.lbAlarmList() {
 		dims := []cwtypes.Dimension{
-			{Name: aws.String("TargetGroup"), Value: aws.String("targetgroup/" + dimension(tg, ":targetgroup/"))},
+			{Name: aws.String("TargetGroup"), Value: aws.String("targetgroup/" + dimension(a.targetGroup, ":targetgroup/"))},
 			{Name: aws.String("LoadBalancer"), Value: aws.String(dimension(o.LoadBalancerARN, ":loadbalancer/"))},
 		}
 		in := &cloudwatch.PutMetricAlarmInput{MetricName: aws.String("HTTPCode_Target_5XX_Count"), Statistic: cwtypes.StatisticSum, Threshold: aws.Float64(float64(s.cfg.Alarm5xxPerMinute)),
 			TreatMissingData: aws.String("notBreaching"), AlarmDescription: aws.String("The API answered 5xx: a deploy in progress rolls back.")}
-		if i%2 == 1 {
+		if a.unhealthy {
 			in = &cloudwatch.PutMetricAlarmInput{MetricName: aws.String("UnHealthyHostCount"), Statistic: cwtypes.StatisticMaximum, Threshold: aws.Float64(float64(s.cfg.AlarmUnhealthyHosts)),
 				TreatMissingData: aws.String("notBreaching"), AlarmDescription: aws.String("Tasks fail the target group's health check: a deploy in progress rolls back.")}
 		}
-		in.AlarmName, in.Namespace, in.Dimensions, in.Tags = aws.String(name), aws.String("AWS/ApplicationELB"), dims, tags
+		in.AlarmName, in.Namespace, in.Dimensions, in.Tags = aws.String(a.name), aws.String("AWS/ApplicationELB"), dims, tags
 		in.Period, in.EvaluationPeriods, in.ComparisonOperator = aws.Int32(60), aws.Int32(1), cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold
 		if _, err := s.c.CloudWatch.PutMetricAlarm(ctx, in); err != nil {
-			return "", fmt.Errorf("create alarm %s: %w", name, err)
+			return "", fmt.Errorf("create alarm %s: %w", a.name, err)
 		}
 	}
+	names := s.alarmNames()
 	s.set(func(o *Outputs) { o.AlarmNames = names })
 	return strings.Join(names, ", "), nil
 }

@@ -19,7 +19,7 @@ var infrastructureActions = []string{
 // with AWS's managed policy for load balancers and nothing else.
 func (s *Stack) infrastructureRole() *role {
 	return &role{s: s, kind: "infrastructure role", key: "infrastructure-role", name: s.cfg.InfrastructureRoleName(), stg: 2, bounded: true,
-		inlineName: "deploy-action", // none is written: its policy is AWS's
+		// No inline policy: its policy is AWS's.
 		trust: func() string {
 			return policyDoc(map[string]any{"Sid": "AllowAccessToECSForInfrastructureManagement", "Effect": "Allow",
 				"Principal": map[string]any{"Service": "ecs.amazonaws.com"}, "Action": "sts:AssumeRole"})

@@ -92,6 +92,9 @@ func (r *role) read(ctx context.Context) (*roleSeen, error) {
 	for _, p := range ap.AttachedPolicies {
 		seen.attached = append(seen.attached, aws.ToString(p.PolicyArn))
 	}
+	if r.inlineName == "" { // the bootstrap writes no inline policy on it
+		return seen, nil
+	}
 	if rp, err := iamc.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(r.name), PolicyName: aws.String(r.inlineName)}); err == nil {
 		seen.inline = decodePolicy(aws.ToString(rp.PolicyDocument))
 	} else if !errors.As(err, &nf) {

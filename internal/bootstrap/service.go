@@ -122,10 +122,8 @@ func judgeService(svc *ecstypes.Service, want serviceWant) serviceVerdict {
 		}
 	}
 	v.primary = want.targetGroup
-	for _, l := range svc.LoadBalancers {
-		if tg := aws.ToString(l.TargetGroupArn); want.strategy.shifts() && (tg == want.strategy.targetGroups[0] || tg == want.strategy.targetGroups[1]) {
-			v.primary = tg
-		}
+	if p := want.strategy.primary(svc.LoadBalancers); want.strategy.shifts() && p != "" {
+		v.primary = p
 	}
 	switch sv := judgeStrategy(svc, want.strategy, want.cluster, want.service); {
 	case want.keepStrategy: // the listener rules were not made: nothing to judge it against
@@ -182,11 +180,7 @@ func (v *service) change(ctx context.Context) error {
 	have := v.config
 	in := &ecs.UpdateServiceInput{Cluster: aws.String(s.cfg.Cluster), Service: aws.String(s.cfg.Service)}
 	if v.alarms || v.settings {
-		c := &ecstypes.DeploymentConfiguration{}
-		if have != nil {
-			copied := *have
-			c = &copied
-		}
+		c := cloneConfig(have)
 		if v.settings {
 			c = s.strategyWant().deploymentConfiguration(have, false)
 		}

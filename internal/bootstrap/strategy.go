@@ -67,11 +67,7 @@ func strategyOf(c *ecstypes.DeploymentConfiguration) ecstypes.DeploymentStrategy
 // step, and, with gates, the bootstrap's PAUSE hook beside the hooks
 // someone else put there (a Lambda's), which it keeps.
 func (w strategyWant) deploymentConfiguration(have *ecstypes.DeploymentConfiguration, gates bool) *ecstypes.DeploymentConfiguration {
-	c := &ecstypes.DeploymentConfiguration{}
-	if have != nil {
-		copied := *have
-		c = &copied
-	}
+	c := cloneConfig(have)
 	c.Strategy = w.strategy
 	c.BakeTimeInMinutes, c.CanaryConfiguration, c.LinearConfiguration = nil, nil, nil
 	if !w.shifts() {
@@ -96,6 +92,15 @@ func (w strategyWant) deploymentConfiguration(have *ecstypes.DeploymentConfigura
 	}
 	c.LifecycleHooks = hooks
 	return c
+}
+
+// cloneConfig is a copy of c to change, an empty one for nil.
+func cloneConfig(c *ecstypes.DeploymentConfiguration) *ecstypes.DeploymentConfiguration {
+	if c == nil {
+		return &ecstypes.DeploymentConfiguration{}
+	}
+	copied := *c
+	return &copied
 }
 
 // loadBalancer is the service's entry for the primary target group
@@ -159,13 +164,8 @@ func judgeStrategy(svc *ecstypes.Service, w strategyWant, cluster, service strin
 	if w.strategy != ecstypes.DeploymentStrategyBlueGreen && (step != w.step || stepBake != w.stepBake) {
 		v.drifts = append(v.drifts, drift{fmt.Sprintf("steps of %g %% every %d minutes, the config says %g %% every %d", step, stepBake, w.step, w.stepBake), ""})
 	}
-	var entry *ecstypes.LoadBalancer
-	for i, l := range svc.LoadBalancers {
-		if tg := aws.ToString(l.TargetGroupArn); tg == w.targetGroups[0] || tg == w.targetGroups[1] {
-			entry = &svc.LoadBalancers[i]
-		}
-	}
-	if entry == nil || !sameAdvanced(entry.AdvancedConfiguration, w.loadBalancer(aws.ToString(entryTG(entry, w)), "", 0).AdvancedConfiguration) {
+	if entry := w.primary(svc.LoadBalancers); entry == "" ||
+		!sameAdvanced(advancedOf(svc.LoadBalancers, entry), w.loadBalancer(entry, "", 0).AdvancedConfiguration) {
 		v.drifts = append(v.drifts, drift{"its load balancer entry lacks what ECS shifts traffic with (the alternate target group, the production and test rules, the infrastructure role)", ""})
 	}
 	v.settings = len(v.drifts) > 0
@@ -184,13 +184,26 @@ func judgeStrategy(svc *ecstypes.Service, w strategyWant, cluster, service strin
 	return v
 }
 
-// entryTG is the primary target group of the service's entry, the first
-// of the bootstrap's when it has none.
-func entryTG(entry *ecstypes.LoadBalancer, w strategyWant) *string {
-	if entry == nil {
-		return aws.String(w.targetGroups[0])
+// primary is the target group of the service's entry that is one of the
+// bootstrap's two (ECS makes either the primary as it swaps them), ""
+// when it has none.
+func (w strategyWant) primary(lbs []ecstypes.LoadBalancer) string {
+	for _, l := range lbs {
+		if tg := aws.ToString(l.TargetGroupArn); tg != "" && (tg == w.targetGroups[0] || tg == w.targetGroups[1]) {
+			return tg
+		}
 	}
-	return entry.TargetGroupArn
+	return ""
+}
+
+// advancedOf is the advanced configuration of the entry of target group tg.
+func advancedOf(lbs []ecstypes.LoadBalancer, tg string) *ecstypes.AdvancedConfiguration {
+	for _, l := range lbs {
+		if aws.ToString(l.TargetGroupArn) == tg {
+			return l.AdvancedConfiguration
+		}
+	}
+	return nil
 }
 
 // sameAdvanced compares two advanced configurations field by field.

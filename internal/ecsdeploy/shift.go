@@ -251,12 +251,8 @@ func (r *run) noteStage(ctx context.Context, name string) {
 // percent it sends to the alternate target group, where the new tasks
 // start. It reports false when there is no rule to read.
 func (r *run) productionShare(ctx context.Context) (int, bool) {
-	var rule, green string
-	for _, lb := range r.lbs {
-		if c := lb.AdvancedConfiguration; c != nil && aws.ToString(c.ProductionListenerRule) != "" {
-			rule, green = aws.ToString(c.ProductionListenerRule), aws.ToString(c.AlternateTargetGroupArn)
-		}
-	}
+	c := r.advanced()
+	rule, green := aws.ToString(c.ProductionListenerRule), aws.ToString(c.AlternateTargetGroupArn)
 	if rule == "" || r.elb == nil {
 		return 0, false
 	}
@@ -265,6 +261,17 @@ func (r *run) productionShare(ctx context.Context) (int, bool) {
 		return 0, false
 	}
 	return greenShare(out.Rules[0].Actions, green)
+}
+
+// advanced is what ECS shifts the service's traffic with (its load
+// balancer entry's advancedConfiguration), empty when it has none.
+func (r *run) advanced() types.AdvancedConfiguration {
+	for _, lb := range r.lbs {
+		if c := lb.AdvancedConfiguration; c != nil {
+			return *c
+		}
+	}
+	return types.AdvancedConfiguration{}
 }
 
 // greenShare is the percent of a rule's forward action that goes to the
@@ -357,12 +364,7 @@ func (r *run) gate(ctx context.Context, viaTests bool) error {
 // any (a test rule on the production listener).
 func (r *run) testURL(ctx context.Context) (string, [2]string, error) {
 	var none [2]string
-	rule := ""
-	for _, lb := range r.lbs {
-		if c := lb.AdvancedConfiguration; c != nil && aws.ToString(c.TestListenerRule) != "" {
-			rule = aws.ToString(c.TestListenerRule)
-		}
-	}
+	rule := aws.ToString(r.advanced().TestListenerRule)
 	if rule == "" || r.elb == nil {
 		return "", none, fmt.Errorf("the service has no test listener rule to check the new tasks through (its loadBalancers' advancedConfiguration.testListenerRule)")
 	}
