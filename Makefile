@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin
 
-.PHONY: all build deps test-deps test vet staticcheck actionlint unit unit-fast fuzz demo bench clean
+.PHONY: all build deps evaluator test-deps test vet staticcheck actionlint unit unit-fast fuzz demo bench clean
 
 all: build
 
@@ -17,13 +17,16 @@ vet:
 staticcheck:
 	$(GO) tool staticcheck ./...
 
+# Every wire test is judged (internal/testbed/awsjudge); what the judges
+# judged is summed at the end.
 unit:
-	$(GO) test -race -count=1 ./...
+	@stats=$$(mktemp -d) && TESTBED_JUDGE_STATS=$$stats $(GO) test -race -count=1 ./... ; status=$$?; \
+		$(GO) run ./internal/testbed/judgestats $$stats; rm -rf $$stats; exit $$status
 
 # The fast layer: every test that needs no server (pure decisions, parsing,
 # judging, summaries, the hook's routing on a fake runner), in seconds, with
 # no moto, registry or simulator; the over-the-wire tests skip themselves.
-unit-fast:
+unit-fast: evaluator
 	$(GO) test -short -count=1 ./...
 
 # Each fuzz target runs briefly on every make test; a finding is written
@@ -63,7 +66,16 @@ deps:
 			DEBIAN_FRONTEND=noninteractive apt-get update -q && apt-get install -y -q --no-install-recommends docker-registry; \
 		else echo "docker-registry is missing: sudo apt-get install docker-registry" >&2; exit 1; fi; }
 
-test-deps: deps
+# The test bed judges every request as AWS would: AWS's request rules from
+# the aws CLI's own service models (botocore), and IAM with a maintained
+# evaluator, @cloud-copilot/iam-simulate under node, installed here at the
+# versions internal/testbed/iamsim/js/package-lock.json pins.
+evaluator:
+	@command -v node >/dev/null || { echo "node is missing: apt-get install nodejs npm" >&2; exit 1; }
+	@test -d internal/testbed/iamsim/js/node_modules/@cloud-copilot/iam-simulate || \
+		npm ci --prefix internal/testbed/iamsim/js --no-audit --no-fund --loglevel=error
+
+test-deps: deps evaluator
 	@command -v aws >/dev/null || { echo "the aws CLI is missing: pip install awscli" >&2; exit 1; }
 
 test: test-deps vet staticcheck actionlint unit fuzz

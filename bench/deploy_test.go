@@ -48,11 +48,7 @@ func setupWith(b *testing.B, edit func(*testbed.Bed, *testbed.Service)) (*testbe
 	if motoErr != nil {
 		b.Fatal(motoErr)
 	}
-	bed, err := testbed.Start(moto, ecssim.WithDuration(rollout))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(bed.Close)
+	bed := testbed.New(b, moto, ecssim.WithDuration(rollout))
 	seq++
 	name := fmt.Sprintf("bench-%d", seq)
 	svc := testbed.Service{

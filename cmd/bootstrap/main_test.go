@@ -25,11 +25,7 @@ var motoServer testbed.LazyMoto
 func TestMain(m *testing.M) { os.Exit(motoServer.Run(m)) }
 
 func TestPlanApplyDestroy(t *testing.T) {
-	bed, err := testbed.Start(motoServer.Get(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bed.Close()
+	bed := testbed.New(t, motoServer.Get(t))
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "bootstrap.yaml")
 	os.WriteFile(cfg, []byte("name: cmd\necr-repository: cmd/server\nlog-group: /ecs/cmd\ncluster: cmd-cluster\nfamily: cmd-task\nservice: cmd-service\nexecution-role: cmd-exec\napp-secret: cmd/env\napi-key-secret: cmd/api-key\ningress-cidrs: [203.0.113.0/24]\n"), 0o600)

@@ -36,11 +36,7 @@ const (
 // more: each gets its status, and not one deploy starts (counted where a
 // deploy would land, at the ECS simulator).
 func TestHostileRequestsStartNothing(t *testing.T) {
-	bed, err := testbed.Start(motoServer.Get(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bed.Close()
+	bed := testbed.New(t, motoServer.Get(t))
 	ctx := context.Background()
 	for _, name := range []string{"hostile-prod", "hostile-staging"} {
 		if _, err := bed.Seed(ctx, testbed.Service{Cluster: name, Service: name, Family: name, DesiredCount: 1,
@@ -214,11 +210,7 @@ func bodyOf(s string) io.ReadCloser { return io.NopCloser(strings.NewReader(s)) 
 // once and answers the rest 503, so its heap grows by a few MiB, not 200;
 // a signed delivery sent meanwhile is answered.
 func TestSlowForgedBodiesHoldLittleMemory(t *testing.T) {
-	bed, err := testbed.Start(motoServer.Get(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bed.Close()
+	bed := testbed.New(t, motoServer.Get(t))
 	cfg := "targets:\n  production: {region: us-east-1, cluster: c, service: s, ecr-repository: autonote/server}\ngithub:\n  repositories: [autonote/autonote]\n  environments: {production: production}\n  branch: main\n"
 	base, cancel, done, _ := startHookWith(t, bed, cfg, map[string]string{"GITHUB_WEBHOOK_SECRET": githubSecret})
 	defer func() { cancel(); <-done }()

@@ -131,11 +131,7 @@ func waitJob(t *testing.T, url string) deployhook.Job {
 }
 
 func TestHookDeploysThroughECS(t *testing.T) {
-	bed, err := testbed.Start(motoServer.Get(t), ecssim.WithDuration(300*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bed.Close()
+	bed := testbed.New(t, motoServer.Get(t), ecssim.WithDuration(300*time.Millisecond))
 	ctx := context.Background()
 	good, missing := testbed.SHA(), testbed.SHA()
 	for _, sha := range []string{"first", good} {
@@ -208,11 +204,7 @@ func TestHookDeploysThroughECS(t *testing.T) {
 // TestHookRunsTheLifecycle: a target with a migration, a smoke check and
 // keep-revisions deploys as the action does.
 func TestHookRunsTheLifecycle(t *testing.T) {
-	bed, err := testbed.Start(motoServer.Get(t), ecssim.WithDuration(200*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bed.Close()
+	bed := testbed.New(t, motoServer.Get(t), ecssim.WithDuration(200*time.Millisecond))
 	ctx := context.Background()
 	good := testbed.SHA()
 	for _, sha := range []string{"first", good} {
@@ -281,11 +273,7 @@ func TestHookRunsTheLifecycle(t *testing.T) {
 // action's rollout of build A is in flight. The job waits for A to settle,
 // then deploys B; the rollback target is then A, the last stable revision.
 func TestHookJobMeetsAnActionsRollout(t *testing.T) {
-	bed, err := testbed.Start(motoServer.Get(t), ecssim.WithDuration(200*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bed.Close()
+	bed := testbed.New(t, motoServer.Get(t), ecssim.WithDuration(200*time.Millisecond))
 	ctx := context.Background()
 	a, b := testbed.SHA(), testbed.SHA()
 	for _, sha := range []string{"first", a, b} {
@@ -331,11 +319,7 @@ func TestHookJobMeetsAnActionsRollout(t *testing.T) {
 // TestOversizedHeadersAreRefused: 20,000 forged signatures (960 KB of
 // header) are refused by the HTTP server before any handler runs.
 func TestOversizedHeadersAreRefused(t *testing.T) {
-	bed, err := testbed.Start(motoServer.Get(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bed.Close()
+	bed := testbed.New(t, motoServer.Get(t))
 	base, cancel, done, _ := startHook(t, bed, "oversized")
 	defer func() { cancel(); <-done }()
 	req, _ := http.NewRequest(http.MethodPost, base+"/v1/deployments", strings.NewReader(`{}`))
@@ -355,11 +339,7 @@ func TestOversizedHeadersAreRefused(t *testing.T) {
 
 // TestMetricsOnTheirOwnAddress: /metrics answers on -metrics-addr only.
 func TestMetricsOnTheirOwnAddress(t *testing.T) {
-	bed, err := testbed.Start(motoServer.Get(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bed.Close()
+	bed := testbed.New(t, motoServer.Get(t))
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -382,11 +362,7 @@ func TestMetricsOnTheirOwnAddress(t *testing.T) {
 }
 
 func TestSlowClientIsCutOff(t *testing.T) {
-	bed, err := testbed.Start(motoServer.Get(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bed.Close()
+	bed := testbed.New(t, motoServer.Get(t))
 	base, cancel, done, _ := startHook(t, bed, "slow", "-read-header-timeout", "200ms")
 	defer func() { cancel(); <-done }()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
@@ -434,11 +410,7 @@ func TestRunRefusesBadSetup(t *testing.T) {
 }
 
 func TestHookWithASharedTable(t *testing.T) {
-	bed, err := testbed.Start(motoServer.Get(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bed.Close()
+	bed := testbed.New(t, motoServer.Get(t))
 	db, table, err := bed.HookTable(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -470,11 +442,7 @@ func TestHookWithASharedTable(t *testing.T) {
 // the key, no secret value is in the job's events, and the rollout in
 // flight was superseded, not waited for.
 func TestHookTargetTakesTheActionsSettings(t *testing.T) {
-	bed, err := testbed.Start(motoServer.Get(t), ecssim.WithDuration(200*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bed.Close()
+	bed := testbed.New(t, motoServer.Get(t), ecssim.WithDuration(200*time.Millisecond))
 	ctx := context.Background()
 	inFlight, good := testbed.SHA(), testbed.SHA()
 	for _, sha := range []string{"first", inFlight, good} {
@@ -616,11 +584,7 @@ func deploy(t *testing.T, base, sha string) deployhook.Job {
 // a target's secrets-env naming an empty variable is refused with what to
 // put in it.
 func TestStartupSaysWhatIsMissing(t *testing.T) {
-	bed, err := testbed.Start(motoServer.Get(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bed.Close()
+	bed := testbed.New(t, motoServer.Get(t))
 	cfg := "targets:\n  production: {region: us-east-1, cluster: c, service: s, ecr-repository: autonote/server}\ngithub:\n  repositories: [autonote/autonote]\n  environments: {production: production}\n  branch: main\n"
 	_, cancel, done, out := startHookWith(t, bed, cfg, map[string]string{"DEPLOY_HOOK_SECRETS": secret})
 	cancel()
@@ -632,7 +596,7 @@ func TestStartupSaysWhatIsMissing(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "hook.yaml")
 	os.WriteFile(file, []byte("targets:\n  production: {region: us-east-1, cluster: c, service: s, ecr-repository: e, secrets-env: PROD_SECRETS}\n"), 0o600)
 	env := map[string]string{"DEPLOY_HOOK_SECRETS": secret}
-	err = run(context.Background(), []string{"-config", file, "-addr", "127.0.0.1:0", "-metrics-addr", ""}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	err := run(context.Background(), []string{"-config", file, "-addr", "127.0.0.1:0", "-metrics-addr", ""}, func(k string) string { return env[k] }, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "PROD_SECRETS (its secrets-env) is empty or unset") || strings.Contains(err.Error(), "<nil>") {
 		t.Errorf("an empty secrets-env: %v", err)
 	}
@@ -643,11 +607,7 @@ func TestStartupSaysWhatIsMissing(t *testing.T) {
 // the service runs at that moment (ECS goes on), and the job queued behind
 // it cancelled; the log says both.
 func TestSIGTERMPastGraceInterrupts(t *testing.T) {
-	bed, err := testbed.Start(motoServer.Get(t), ecssim.WithDuration(200*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bed.Close()
+	bed := testbed.New(t, motoServer.Get(t), ecssim.WithDuration(200*time.Millisecond))
 	ctx := context.Background()
 	hangs, next := testbed.SHA(), testbed.SHA()
 	for _, sha := range []string{"first", hangs, next} {

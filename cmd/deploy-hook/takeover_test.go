@@ -117,11 +117,7 @@ func TestKilledReplicasJobsAreCarriedOn(t *testing.T) {
 }
 
 func carryOn(t *testing.T, outcome ecssim.Outcome, want deployhook.State, githubState string) {
-	bed, err := testbed.Start(motoServer.Get(t), ecssim.WithDuration(4*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bed.Close()
+	bed := testbed.New(t, motoServer.Get(t), ecssim.WithDuration(4*time.Second))
 	ctx := context.Background()
 	db, table, err := bed.HookTable(ctx)
 	if err != nil {

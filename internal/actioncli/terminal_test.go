@@ -24,11 +24,7 @@ func TestMain(m *testing.M) { os.Exit(motoServer.Run(m)) }
 // would: flags for inputs, the shell's environment for credentials.
 func TestTerminalStatus(t *testing.T) {
 	t.Parallel()
-	bed, err := testbed.Start(motoServer.Get(t), ecssim.WithDuration(100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(bed.Close)
+	bed := testbed.New(t, motoServer.Get(t), ecssim.WithDuration(100*time.Millisecond))
 	ctx := context.Background()
 	sha := testbed.SHA()
 	bed.Sim.SetScenario(sha, ecssim.Scenario{Address: "127.0.0.2"})

@@ -50,11 +50,7 @@ func TestAdoptConsoleStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = m.Stop() })
-	bed, err := testbed.Start(m, ecssim.WithDuration(150*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(bed.Close)
+	bed := testbed.New(t, m, ecssim.WithDuration(150*time.Millisecond))
 	cfg, err := bootstrap.LoadConfig("../../examples/bootstrap.yaml")
 	if err != nil {
 		t.Fatal(err)

@@ -91,7 +91,7 @@ func (g *lbSecurityGroup) create(ctx context.Context) (string, error) {
 	name := s.name("alb-sg")
 	out, err := s.c.EC2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
 		GroupName: aws.String(name), VpcId: aws.String(s.get().VPCID),
-		Description:       aws.String(fmt.Sprintf("%s: the load balancer's listeners", s.cfg.Name)),
+		Description:       aws.String(fmt.Sprintf("%s: the load balancer listeners", s.cfg.Name)),
 		TagSpecifications: s.ec2Tags(ec2types.ResourceTypeSecurityGroup, name),
 	})
 	if err != nil {

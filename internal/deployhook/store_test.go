@@ -29,11 +29,7 @@ func TestMain(m *testing.M) { os.Exit(motoServer.Run(m)) }
 // newTable makes a table in moto's DynamoDB as the docs say to make it.
 func newTable(t *testing.T) (*dynamodb.Client, string) {
 	t.Helper()
-	bed, err := testbed.Start(motoServer.Get(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(bed.Close)
+	bed := testbed.New(t, motoServer.Get(t))
 	db, name, err := bed.HookTable(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -20,11 +20,7 @@ func TestMain(m *testing.M) { os.Exit(motoServer.Run(m)) }
 
 func TestLogin(t *testing.T) {
 	t.Parallel()
-	bed, err := testbed.Start(motoServer.Get(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bed.Close()
+	bed := testbed.New(t, motoServer.Get(t))
 	ctx := context.Background()
 
 	reg, err := ecrimage.Login(ctx, bed.ECR(), "")
@@ -56,11 +52,7 @@ func TestLogin(t *testing.T) {
 
 func TestHeadNeedsECRCredentials(t *testing.T) {
 	t.Parallel()
-	bed, err := testbed.Start(motoServer.Get(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bed.Close()
+	bed := testbed.New(t, motoServer.Get(t))
 	ctx := context.Background()
 	digest, err := bed.PushRandomImage(ctx, "autonote/server", "v1")
 	if err != nil {

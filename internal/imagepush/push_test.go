@@ -80,11 +80,7 @@ type target struct {
 
 func newTarget(t *testing.T, create bool) *target {
 	t.Helper()
-	bed, err := testbed.Start(motoServer.Get(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(bed.Close)
+	bed := testbed.New(t, motoServer.Get(t))
 	name := fmt.Sprintf("autonote/push-%d", seq.Add(1))
 	client := bed.ECR()
 	if create {

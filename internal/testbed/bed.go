@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,6 +27,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/autonote/deploy-action/internal/ecssim"
+	"github.com/autonote/deploy-action/internal/testbed/awsjudge"
 )
 
 // Region is the region every test bed resource lives in.
@@ -37,24 +39,50 @@ const Region = "us-east-1"
 const ECRPassword = "123456789012-auth-token"
 
 // Bed is one test's view of the test bed: moto, a simulator of its own in
-// front of it, and a registry of its own.
+// front of it, and a registry of its own. Every request it sends is judged
+// (Moto.Judge) against the session of its own credentials.
 type Bed struct {
 	Moto     *Moto
 	Sim      *ecssim.Simulator
-	ECSURL   string // the simulator
+	ECSURL   string // the simulator, behind the judge
 	Registry string // host:port of the registry
 	servers  []*httptest.Server
-	writes   atomic.Int64
+	writes   *atomic.Int64
+	session  *awsjudge.Session
+
+	// The credentials its clients and environment sign with: the bed's
+	// admin, or a role's (As).
+	accessKey, secretKey, sessionToken string
+	role                               string
 }
 
-// Start starts a simulator in front of moto and an in-process registry.
+// New starts a bed for a test (Start), stops it when the test ends, and
+// fails the test with every request of it that AWS would have refused.
+func New(t testing.TB, moto *Moto, opts ...ecssim.Option) *Bed {
+	t.Helper()
+	b, err := Start(moto, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		b.Close()
+		for _, v := range b.Violations() {
+			t.Errorf("the test bed judged a request as AWS would: %s", v)
+		}
+	})
+	return b
+}
+
+// Start starts a simulator in front of moto (behind the judge) and an
+// in-process registry, with admin credentials of its own.
 func Start(moto *Moto, opts ...ecssim.Option) (*Bed, error) {
-	sim, err := ecssim.New(moto.URL, opts...)
+	sim, err := ecssim.New(moto.Direct, opts...)
 	if err != nil {
 		return nil, err
 	}
-	ecsSrv := httptest.NewServer(sim)
-	b := &Bed{Moto: moto, Sim: sim, ECSURL: ecsSrv.URL}
+	key := "AKIATESTBED" + strings.ToUpper(rand.Text()[:9])
+	ecsSrv := httptest.NewServer(moto.Judge.Handler(sim))
+	b := &Bed{Moto: moto, Sim: sim, ECSURL: ecsSrv.URL, session: moto.Judge.Session(key), accessKey: key, secretKey: "testing", writes: &atomic.Int64{}}
 	regHandler := BasicAuth("AWS", ECRPassword, registry.New(registry.Logger(log.New(discard{}, "", 0))))
 	reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -77,13 +105,25 @@ func (b *Bed) Close() {
 	}
 }
 
+// ExpectDenied says IAM is to deny action on resource (a test of a bad
+// input): that denial does not fail the test.
+func (b *Bed) ExpectDenied(action, resource string) { b.session.Expect(action, resource) }
+
+// WebIdentity says the credentials the product gets for role with a web
+// identity (the action's OIDC token) are this bed's.
+func (b *Bed) WebIdentity(roleARN string) { b.Moto.Judge.WebIdentity(roleARN, b.session) }
+
+// Violations are the requests of the bed that AWS would have refused.
+func (b *Bed) Violations() []awsjudge.Violation { return b.session.Violations() }
+
 // Env is the environment that points an AWS SDK or the aws CLI at the bed.
 func (b *Bed) Env() map[string]string {
 	return map[string]string{
 		"AWS_REGION":                  Region,
 		"AWS_DEFAULT_REGION":          Region,
-		"AWS_ACCESS_KEY_ID":           "testing",
-		"AWS_SECRET_ACCESS_KEY":       "testing",
+		"AWS_ACCESS_KEY_ID":           b.accessKey,
+		"AWS_SECRET_ACCESS_KEY":       b.secretKey,
+		"AWS_SESSION_TOKEN":           b.sessionToken,
 		"AWS_ENDPOINT_URL":            b.Moto.URL,
 		"AWS_ENDPOINT_URL_ECS":        b.ECSURL,
 		"AWS_EC2_METADATA_DISABLED":   "true",
@@ -96,7 +136,7 @@ func (b *Bed) Env() map[string]string {
 func (b *Bed) Config() aws.Config {
 	return aws.Config{
 		Region:       Region,
-		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+		Credentials:  credentials.NewStaticCredentialsProvider(b.accessKey, b.secretKey, b.sessionToken),
 		BaseEndpoint: aws.String(b.Moto.URL),
 	}
 }

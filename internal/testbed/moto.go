@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	neturl "net/url"
 	"os"
 	"os/exec"
@@ -19,18 +21,55 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/autonote/deploy-action/internal/testbed/awsjudge"
+	"github.com/autonote/deploy-action/internal/testbed/awsmodel"
+	"github.com/autonote/deploy-action/internal/testbed/iamsim"
 )
 
-// Moto is a running moto_server.
+// Moto is a running moto_server with a judge in front of it.
 type Moto struct {
+	// URL is the judge's: every request a test sends goes there, is judged
+	// as AWS would judge it (request rules, IAM) and, if AWS would take
+	// it, reaches moto.
 	URL string
-	cmd *exec.Cmd
+	// Direct is moto's own address, for the test bed's parts that act as
+	// AWS itself (the ECS simulator) and for the judge's reads.
+	Direct string
+	// Judge judges the requests and holds what they broke.
+	Judge *awsjudge.Judge
+	cmd   *exec.Cmd
+	front *httptest.Server
 }
 
+// botocoreDir is the data directory of the aws CLI's botocore, found once.
+var botocoreDir = sync.OnceValues(awsmodel.FindBotocore)
+
 // StartMoto starts moto_server on a free loopback port, with the AWS managed
-// policies loaded, and waits until it answers. MOTO_SERVER names the binary
-// when it is not moto_server on PATH.
+// policies loaded, and a judge in front of it, and waits until it answers.
+// MOTO_SERVER names the binary when it is not moto_server on PATH.
 func StartMoto(ctx context.Context) (*Moto, error) {
+	return startMoto(ctx, &iamsim.Lazy{})
+}
+
+// startMoto starts a moto whose judge asks eval about IAM.
+func startMoto(ctx context.Context, eval *iamsim.Lazy) (*Moto, error) {
+	dir, err := botocoreDir()
+	if err != nil {
+		return nil, err
+	}
+	m, err := startMotoServer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m.Judge = awsjudge.New(m.Direct, dir, eval.Get)
+	direct, _ := neturl.Parse(m.Direct)
+	m.front = httptest.NewServer(m.Judge.Handler(httputil.NewSingleHostReverseProxy(direct)))
+	m.URL = m.front.URL
+	return m, nil
+}
+
+func startMotoServer(ctx context.Context) (*Moto, error) {
 	bin := os.Getenv("MOTO_SERVER")
 	if bin == "" {
 		bin = "moto_server"
@@ -51,7 +90,7 @@ func StartMoto(ctx context.Context) (*Moto, error) {
 		url := fmt.Sprintf("http://127.0.0.1:%d", port)
 		err = serve(ctx, cmd, url+"/moto-api/data.json", 60*time.Second, func(code int) bool { return code == http.StatusOK })
 		if err == nil {
-			return &Moto{URL: url, cmd: cmd}, nil
+			return &Moto{Direct: url, cmd: cmd}, nil
 		}
 		if attempt == 3 || !strings.Contains(err.Error(), "in use") {
 			return nil, err
@@ -97,7 +136,7 @@ func serve(ctx context.Context, cmd *exec.Cmd, url string, timeout time.Duration
 
 // Reset clears every resource moto holds.
 func (m *Moto) Reset() error {
-	resp, err := http.Post(m.URL+"/moto-api/reset", "application/json", nil)
+	resp, err := http.Post(m.Direct+"/moto-api/reset", "application/json", nil)
 	if err != nil {
 		return fmt.Errorf("reset moto: %w", err)
 	}
@@ -112,6 +151,9 @@ func (m *Moto) Reset() error {
 func (m *Moto) Stop() error {
 	if m == nil || m.cmd.Process == nil {
 		return nil
+	}
+	if m.front != nil {
+		m.front.Close()
 	}
 	if err := m.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return err
@@ -154,6 +196,7 @@ type LazyMoto struct {
 	ms   []*Moto
 	next int
 	err  error
+	eval iamsim.Lazy // the judges' IAM evaluator, one for the package
 }
 
 // Get returns one of the package's motos, starting it on first use.
@@ -166,7 +209,7 @@ func (l *LazyMoto) Get(t testing.TB) *Moto {
 	l.next++
 	for l.err == nil && len(l.ms) <= i {
 		var m *Moto
-		if m, l.err = StartMoto(context.Background()); l.err == nil {
+		if m, l.err = startMoto(context.Background(), &l.eval); l.err == nil {
 			l.ms = append(l.ms, m)
 		}
 	}
@@ -178,13 +221,25 @@ func (l *LazyMoto) Get(t testing.TB) *Moto {
 
 // Run runs a package's tests and stops its motos, if any were started:
 // func TestMain(m *testing.M) { os.Exit(motoServer.Run(m)) }.
+//
+// A request no test's bed sent (a client a test made on the package's moto
+// by hand) that AWS would refuse fails the run here; the judges' counts go
+// to the folder $TESTBED_JUDGE_STATS names, when set (make test sums them).
 func (l *LazyMoto) Run(m interface{ Run() int }) int {
 	code := m.Run()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, m := range l.ms {
+		for _, v := range m.Judge.Orphans() {
+			fmt.Fprintf(os.Stderr, "testbed: a request no test bed sent: %s\n", v)
+			code = 1
+		}
+		if err := WriteJudgeStats(m.Judge); err != nil {
+			fmt.Fprintf(os.Stderr, "testbed: %v\n", err)
+		}
 		_ = m.Stop()
 	}
+	_ = l.eval.Close()
 	return code
 }
 
