@@ -59,6 +59,8 @@ type world struct {
 	shas    []string
 	// logGroup is where the server container's awslogs lines go.
 	logGroup string
+	// deployRole is the role the action runs as.
+	deployRole string
 }
 
 var (
@@ -68,11 +70,7 @@ var (
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	bed, err := testbed.Start(motoServer.Get(t), ecssim.WithDuration(150*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(bed.Close)
+	bed := testbed.New(t, motoServer.Get(t), ecssim.WithDuration(150*time.Millisecond))
 	worldMu.Lock()
 	worldSeq++
 	name := fmt.Sprintf("action-%d", worldSeq)
@@ -101,18 +99,28 @@ func newWorld(t *testing.T) *world {
 	if _, err := cloudwatchlogs.NewFromConfig(bed.Config()).CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(w.logGroup)}); err != nil {
 		t.Fatal(err)
 	}
-	w.firstTD, err = bed.Seed(ctx, testbed.Service{
+	svc := testbed.Service{
 		Cluster: name, Service: name, Family: name, DesiredCount: 1, CircuitBreaker: true, Rollback: true, Public: true,
 		Containers: []types.ContainerDefinition{{Name: aws.String("server"), Image: aws.String(bed.Registry + "/" + w.repo + ":" + w.shas[0]), Essential: aws.Bool(true),
 			PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(3000)}},
 			LogConfiguration: &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: map[string]string{
 				"awslogs-group": w.logGroup, "awslogs-region": testbed.Region, "awslogs-stream-prefix": "ecs"}}}},
-	})
+	}
+	var err error
+	if w.firstTD, err = bed.Seed(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	// The action runs as the deploy role the bootstrap writes for this
+	// stack: every call it makes is judged by IAM.
+	scope := svc.Scope()
+	scope.Repository, scope.LogGroup, scope.AppSecret = w.repo, w.logGroup, name+"/env"
+	deployer, err := bed.DeployRole(ctx, scope)
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.deployRole = deployer.Role()
 	dir := t.TempDir()
-	w.env = bed.Env()
+	w.env = deployer.Env()
 	for k, v := range map[string]string{
 		"GITHUB_OUTPUT":        filepath.Join(dir, "output"),
 		"GITHUB_STEP_SUMMARY":  filepath.Join(dir, "summary.md"),
@@ -126,6 +134,14 @@ func newWorld(t *testing.T) *world {
 		w.env[k] = v
 	}
 	return w
+}
+
+// asAdmin runs the world's next runs with the bed's admin credentials
+// instead of the deploy role's.
+func (w *world) asAdmin() {
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
+		w.env[k] = w.bed.Env()[k]
+	}
 }
 
 // runResult is what the runner would show of one action run.
@@ -206,7 +222,7 @@ func TestDeploy(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", s, r.summary)
 		}
 	}
-	assertMasked(t, r.log, testbed.ECRPassword, "testing")
+	assertMasked(t, r.log, testbed.ECRPassword, w.env["AWS_SECRET_ACCESS_KEY"], w.env["AWS_SESSION_TOKEN"])
 	if !strings.Contains(r.log, "::notice::registry "+w.bed.Registry+" is used instead of the one ECR reports") ||
 		!strings.Contains(r.log, "the execution role must be allowed to pull from it") {
 		t.Errorf("the registry input's effect on the task definition goes unsaid:\n%s", r.log)
@@ -375,6 +391,9 @@ func TestBadInputFailsBeforeAnyChange(t *testing.T) {
 		{name: "missing region", env: map[string]string{"AWS_REGION": "", "AWS_DEFAULT_REGION": ""}, says: "no AWS region: set the aws-region input"},
 		{name: "missing credentials", env: map[string]string{"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}, says: "no AWS credentials"},
 	}
+	// The deploy role may describe its own service alone.
+	w.bed.ExpectDenied("ecs:DescribeServices", "arn:aws:ecs:us-east-1:123456789012:service/"+w.name+"/nope")
+	w.bed.ExpectDenied("ecs:DescribeServices", "arn:aws:ecs:us-east-1:123456789012:service/nope/"+w.name)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := &world{bed: w.bed, name: w.name, repo: w.repo, firstTD: w.firstTD, shas: w.shas, env: maps.Clone(w.env)}
@@ -413,11 +432,12 @@ func TestRoleToAssumeThroughOIDC(t *testing.T) {
 		fmt.Fprint(rw, `{"value":"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmF1dG9ub3RlL2F1dG9ub3RlOnJlZjpyZWZzL2hlYWRzL21haW4ifQ.c2ln"}`)
 	}))
 	defer tokens.Close()
-	w.env["AWS_ACCESS_KEY_ID"], w.env["AWS_SECRET_ACCESS_KEY"] = "", ""
+	w.env["AWS_ACCESS_KEY_ID"], w.env["AWS_SECRET_ACCESS_KEY"], w.env["AWS_SESSION_TOKEN"] = "", "", ""
 	w.env["ACTIONS_ID_TOKEN_REQUEST_URL"] = tokens.URL + "/token"
 	w.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = "runner-request-token"
+	w.bed.WebIdentity(w.deployRole)
 
-	r := w.run(t, map[string]string{"role-to-assume": "arn:aws:iam::123456789012:role/autonote-deploy"})
+	r := w.run(t, map[string]string{"role-to-assume": w.deployRole})
 	if r.err != nil {
 		t.Fatalf("Run: %v\n%s", r.err, r.log)
 	}
@@ -429,7 +449,7 @@ func TestRoleToAssumeThroughOIDC(t *testing.T) {
 	assertMasked(t, r.log, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmF1dG9ub3RlL2F1dG9ub3RlOnJlZjpyZWZzL2hlYWRzL21haW4ifQ.c2ln")
 
 	w.env["ACTIONS_ID_TOKEN_REQUEST_URL"] = ""
-	r = w.run(t, map[string]string{"role-to-assume": "arn:aws:iam::123456789012:role/autonote-deploy"})
+	r = w.run(t, map[string]string{"role-to-assume": w.deployRole})
 	if r.err == nil || !strings.Contains(r.log, "id-token: write") {
 		t.Errorf("without a token endpoint: %v, want an error that asks for id-token: write\n%s", r.err, r.log)
 	}
@@ -472,6 +492,7 @@ func TestPushThenDeploy(t *testing.T) {
 	}
 
 	w.env["INPUT_ECR-REPOSITORY"] = "autonote/never-created"
+	w.bed.ExpectDenied("ecr:DescribeRepositories", "arn:aws:ecr:us-east-1:123456789012:repository/autonote/never-created")
 	r = w.run(t, map[string]string{"image": "oci:" + dir, "tag": sha})
 	if r.err == nil || !strings.Contains(r.log, "bootstrap apply") {
 		t.Errorf("push to a missing repository: %v, want an error pointing to the bootstrap\n%s", r.err, r.log)
@@ -503,6 +524,7 @@ func TestDryRunWithImagePushesNothing(t *testing.T) {
 func TestBootstrapCommand(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
+	w.asAdmin() // the first apply is an administrator's
 	cfg := filepath.Join(t.TempDir(), "bootstrap.yaml")
 	n := w.name + "-boot"
 	os.WriteFile(cfg, fmt.Appendf(nil, "name: %s\necr-repository: %s/server\nlog-group: /ecs/%s\ncluster: %s-cluster\nfamily: %s-task\nservice: %s-service\nexecution-role: %s-exec\napp-secret: %s/env\napi-key-secret: %s/api-key\n", n, n, n, n, n, n, n, n, n), 0o600)
@@ -619,6 +641,7 @@ func TestNoWaitSaysStarted(t *testing.T) {
 func TestBootstrapCommandOneRegion(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
+	w.asAdmin() // the first apply is an administrator's
 	n := w.name + "-region"
 	names := fmt.Sprintf("name: %s\necr-repository: %s/server\nlog-group: /ecs/%s\ncluster: %s-cluster\nfamily: %s-task\nservice: %s-service\nexecution-role: %s-exec\napp-secret: %s/env\napi-key-secret: %s/api-key\n", n, n, n, n, n, n, n, n, n)
 	dir := t.TempDir()

@@ -173,6 +173,7 @@ func TestEnvSecretsRevisions(t *testing.T) {
 	ctx := context.Background()
 	arn := w.secret(t, w.name+"/env", `{"DATABASE_URL":"postgres://db/autonote"}`)
 	const plain = "plain-value-4d1f"
+	w.bed.ExpectDenied("secretsmanager:DescribeSecret", "arn:aws:secretsmanager:us-east-1:123456789012:secret:"+w.name+"/nothing-AbCdEf")
 
 	for _, tt := range []struct {
 		name   string
@@ -180,7 +181,10 @@ func TestEnvSecretsRevisions(t *testing.T) {
 		says   string
 	}{
 		{"secrets line without =", map[string]string{"secrets": "DATABASE_URL"}, "input secrets, line 1: want KEY=secret-name-or-arn[:json-key]"},
-		{"unknown secret", map[string]string{"secrets": "DATABASE_URL=" + w.name + "/nothing:DATABASE_URL"}, "there is no secret " + w.name + "/nothing"},
+		// The deploy role may describe its stack's secrets: one of them
+		// that does not exist is said not to, another name is refused.
+		{"unknown secret", map[string]string{"secrets": "DATABASE_URL=" + w.name + "/api-key:DATABASE_URL"}, "there is no secret " + w.name + "/api-key"},
+		{"another stack's secret", map[string]string{"secrets": "DATABASE_URL=" + w.name + "/nothing:DATABASE_URL"}, "these credentials may not describe secret " + w.name + "/nothing"},
 		{"env value never echoed", map[string]string{"env": "not a line " + plain}, "input env, line 1: want KEY=VALUE"},
 		{"negative keep-revisions", map[string]string{"keep-revisions": "-1"}, "input keep-revisions"},
 	} {

@@ -21,6 +21,7 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // Load builds an aws.Config for region: static keys when getenv has them,
@@ -83,6 +84,7 @@ type SDK struct {
 	CloudWatch *cloudwatch.Client
 	ELB        *elb.Client
 	DynamoDB   *dynamodb.Client
+	STS        *sts.Client
 }
 
 // NewSDK makes the clients of cfg.
@@ -98,5 +100,6 @@ func NewSDK(cfg aws.Config, getenv func(string) string) SDK {
 		CloudWatch: cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) { o.BaseEndpoint = at("CLOUDWATCH", o.BaseEndpoint) }),
 		ELB:        elb.NewFromConfig(cfg, func(o *elb.Options) { o.BaseEndpoint = at("ELASTIC_LOAD_BALANCING_V2", o.BaseEndpoint) }),
 		DynamoDB:   dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = at("DYNAMODB", o.BaseEndpoint) }),
+		STS:        sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = at("STS", o.BaseEndpoint) }),
 	}
 }

@@ -26,6 +26,7 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // Tags every resource the bootstrap makes carries.
@@ -52,6 +53,9 @@ type Clients struct {
 	// load balancer's.
 	CloudWatch *cloudwatch.Client
 	ELB        *elb.Client
+	// STS says which account the credentials are in (nil: the account
+	// comes from the ARNs found).
+	STS *sts.Client
 }
 
 // NewClients builds the clients from one aws.Config, each at the endpoint
@@ -59,7 +63,7 @@ type Clients struct {
 // ECS simulator), else the SDK's.
 func NewClients(cfg aws.Config, getenv func(string) string) Clients {
 	sdk := awsenv.NewSDK(cfg, getenv)
-	return Clients{EC2: sdk.EC2, IAM: sdk.IAM, Secrets: sdk.Secrets, ECR: sdk.ECR, Logs: sdk.Logs, CloudWatch: sdk.CloudWatch, ELB: sdk.ELB, ECS: sdk.ECS}
+	return Clients{EC2: sdk.EC2, IAM: sdk.IAM, Secrets: sdk.Secrets, ECR: sdk.ECR, Logs: sdk.Logs, CloudWatch: sdk.CloudWatch, ELB: sdk.ELB, ECS: sdk.ECS, STS: sdk.STS}
 }
 
 // Outputs are the IDs and ARNs of what the bootstrap made or found. They
@@ -127,6 +131,9 @@ type Stack struct {
 	found *baseline
 	// forceDeleteSecrets makes destroy delete secrets without a recovery window.
 	forceDeleteSecrets bool
+
+	// acct is the account of the credentials, from STS; "" before prepare.
+	acct string
 
 	mu  sync.Mutex
 	out Outputs

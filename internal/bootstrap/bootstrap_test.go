@@ -46,11 +46,7 @@ type env struct {
 
 func newEnv(t *testing.T, withGitHub bool) *env {
 	t.Helper()
-	bed, err := testbed.Start(motoServer.Get(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(bed.Close)
+	bed := testbed.New(t, motoServer.Get(t))
 	n := fmt.Sprintf("s%d", seq.Add(1))
 	cfg := bootstrap.Named(n)
 	cfg.Region = testbed.Region
@@ -305,14 +301,16 @@ func TestFreshApplyMakesTheBaseline(t *testing.T) {
 	var deployPolicy struct{ PolicyDocument any }
 	e.cli(t, &deployPolicy, "iam", "get-role-policy", "--role-name", e.cfg.GitHub.Role, "--policy-name", "deploy")
 	if doc := fmt.Sprint(deployPolicy.PolicyDocument); strings.Contains(doc, `:*`) && strings.Contains(doc, "Action:*") || !strings.Contains(doc, "iam:PassRole") ||
-		!strings.Contains(doc, "ecs:ListServices") || !strings.Contains(doc, "ecs:ListServiceDeployments") || !strings.Contains(doc, "ec2:DescribeNetworkInterfaces") || !strings.Contains(doc, "ecr:CreateRepository") || !strings.Contains(doc, "ecs:CreateAction:RegisterTaskDefinition") {
+		!strings.Contains(doc, "ecs:ListServices") || !strings.Contains(doc, "ecs:ListServiceDeployments") || !strings.Contains(doc, "ec2:DescribeNetworkInterfaces") || !strings.Contains(doc, "ecr:CreateRepository") || !strings.Contains(doc, "ecs:CreateAction:[RegisterTaskDefinition RunTask]") {
 		t.Errorf("deploy policy = %s", doc)
 	}
 	// Narrowed to what a deploy needs: revisions of its own family are
-	// deregistered, and of the secrets only the API key's value is read.
-	if doc := fmt.Sprint(deployPolicy.PolicyDocument); !strings.Contains(doc, "Action:[ecs:DeregisterTaskDefinition] Effect:Allow Resource:arn:aws:ecs:"+testbed.Region+":123456789012:task-definition/"+e.cfg.Family+":*") ||
-		!strings.Contains(doc, "Action:[secretsmanager:GetSecretValue] Effect:Allow Resource:arn:aws:secretsmanager:") || strings.Count(doc, "secretsmanager:GetSecretValue") != 1 ||
-		!strings.Contains(doc, "api-key") {
+	// registered (ECS takes no resource for deregistering one), and of the
+	// secrets only the API key's value is read, by its name and AWS's six
+	// characters.
+	if doc := fmt.Sprint(deployPolicy.PolicyDocument); !strings.Contains(doc, "Action:[ecs:RegisterTaskDefinition] Effect:Allow Resource:arn:aws:ecs:"+testbed.Region+":123456789012:task-definition/"+e.cfg.Family+":*") ||
+		!strings.Contains(doc, "Action:[secretsmanager:GetSecretValue] Effect:Allow Resource:arn:aws:secretsmanager:"+testbed.Region+":123456789012:secret:"+e.cfg.APIKeySecret+"-??????") ||
+		strings.Count(doc, "secretsmanager:GetSecretValue") != 1 {
 		t.Errorf("deploy policy is not narrowed to its family and the API key: %s", doc)
 	}
 

@@ -41,9 +41,10 @@ var bootstrapActions = map[string][]string{
 		"elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTargetGroups",
 	},
 	// EC2 names what it creates only once it exists: a creation is
-	// allowed when it carries the bootstrap's tag, and inside a VPC that
-	// is the bootstrap's or the baseline's; a change only on what carries
-	// the tag, or on the baseline's own VPC, subnets and security groups.
+	// allowed when it carries the stack's tags, and inside a VPC that is
+	// the stack's or the baseline's; a change only on what carries the
+	// stack's tags (never another stack's), or on the baseline's own VPC,
+	// subnets and security groups.
 	"NetworkCreateVPC": {"ec2:CreateVpc"},
 	"NetworkCreate":    {"ec2:CreateInternetGateway", "ec2:CreateRouteTable", "ec2:CreateSecurityGroup", "ec2:CreateSubnet"},
 	"NetworkInOurVPC":  {"ec2:CreateRouteTable", "ec2:CreateSecurityGroup", "ec2:CreateSubnet"},
@@ -64,14 +65,16 @@ var bootstrapActions = map[string][]string{
 		"ec2:DeleteVpc", "ec2:DetachInternetGateway", "ec2:DisassociateRouteTable", "ec2:RevokeSecurityGroupIngress",
 	},
 	// The roles the bootstrap made or was handed, and only with the
-	// boundary on them: whatever policy they get, no more than a deploy.
-	"RolesBounded": {"iam:CreateRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"},
-	// (IAM has no boundary condition for these.)
-	"Roles": {"iam:DeleteRole", "iam:TagRole", "iam:UpdateAssumeRolePolicy"},
+	// boundary on them: whatever policy they get, no more than the stack's
+	// roles do, on the stack's resources. Their trust is admin's alone.
+	"RolesBounded": {"iam:CreateRole", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"},
+	"RoleTags":     {"iam:TagRole"},
 	// Only the managed policies the bootstrap attaches, never another (an
-	// AdministratorAccess on the deploy role).
-	"RolesManagedPolicies": {"iam:AttachRolePolicy", "iam:DetachRolePolicy"},
-	"OIDCProvider":         {"iam:CreateOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider", "iam:TagOpenIDConnectProvider"},
+	// AdministratorAccess on the deploy role); AWS's load-balancer policy
+	// of an earlier version's infrastructure role may be taken off.
+	"RolesAttach":  {"iam:AttachRolePolicy"},
+	"RolesDetach":  {"iam:DetachRolePolicy"},
+	"OIDCProvider": {"iam:CreateOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider", "iam:TagOpenIDConnectProvider"},
 	"Secrets": {
 		"secretsmanager:CreateSecret", "secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
 		"secretsmanager:PutSecretValue", "secretsmanager:TagResource",
@@ -89,11 +92,14 @@ var bootstrapActions = map[string][]string{
 	},
 	"Alarms":   {"cloudwatch:DeleteAlarms", "cloudwatch:ListTagsForResource", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource"},
 	"LogGroup": {"logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:ListTagsForResource", "logs:PutRetentionPolicy", "logs:TagResource"},
-	"Cluster":  {"ecs:CreateCluster", "ecs:DeleteCluster", "ecs:PutClusterCapacityProviders", "ecs:TagResource"},
-	"Service":  {"ecs:CreateService", "ecs:DeleteService", "ecs:TagResource", "ecs:UpdateService"},
-	// ECS takes no resource for registering a revision.
-	"TaskDefinitions": {"ecs:DeregisterTaskDefinition", "ecs:RegisterTaskDefinition", "ecs:TagResource"},
-	"PassTaskRoles":   {"iam:PassRole"},
+	"Cluster":  {"ecs:CreateCluster", "ecs:DeleteCluster", "ecs:PutClusterCapacityProviders"},
+	"Service":  {"ecs:CreateService", "ecs:DeleteService", "ecs:UpdateService"},
+	// Tags only as part of a creation, never on another's cluster or service.
+	"ECSTagOnCreate": {"ecs:TagResource"},
+	// The service's family; ECS takes no resource for deregistering.
+	"TaskDefinitions":     {"ecs:RegisterTaskDefinition"},
+	"DeregisterRevisions": {"ecs:DeregisterTaskDefinition"},
+	"PassTaskRoles":       {"iam:PassRole"},
 	// A strategy that shifts traffic: the service names the role ECS
 	// moves traffic with.
 	"PassInfrastructureRole": {"iam:PassRole"},
@@ -102,20 +108,19 @@ var bootstrapActions = map[string][]string{
 
 // adminOnly are the bootstrap's calls its role may not make, by design:
 // the boundary is changed or deleted with admin credentials alone (a role
-// that could rewrite it could lift it).
-var adminOnly = []string{"iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:ListPolicyVersions"}
+// that could rewrite it could lift it), and so is a role's trust (a role
+// that could retrust one could assume it).
+var adminOnly = []string{"iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:ListPolicyVersions",
+	"iam:UpdateAssumeRolePolicy"}
 
-// bootstrapPolicy scopes bootstrapActions to the baseline's names: the
-// roles it makes or was handed (never the bootstrap role itself, never an
-// adopted one), the OIDC provider, its secrets, repository, log group,
-// cluster, service and network.
+// bootstrapPolicy scopes bootstrapActions to the stack's names and tags:
+// the roles it makes or was handed (never the bootstrap role itself, never
+// an adopted one), the OIDC provider, its secrets, repository, log group,
+// cluster, service, load balancer, alarms and network.
 func (s *Stack) bootstrapPolicy() string {
-	o, cfg := s.get(), s.cfg
-	account := accountOf(cmpStr(o.RepositoryARN, cmpStr(o.ExecutionRoleARN, o.OIDCProviderARN)))
-	arn := func(service, resource string) string {
-		return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, cfg.Region, account, resource)
-	}
-	roleARN := func(name string) string { return fmt.Sprintf("arn:aws:iam::%s:role/%s", account, name) }
+	o, cfg, sc := s.get(), s.cfg, s.scope()
+	arn := sc.arn
+	roleARN := func(name string) string { return fmt.Sprintf("arn:aws:iam::%s:role/%s", sc.Account, name) }
 	execName := cmpStr(lastSegment(o.ExecutionRoleARN), cfg.ExecutionRole)
 	passRoles := []string{roleARN(execName)}
 	if t := lastSegment(o.TaskRoleARN); t != "" && !slices.Contains(passRoles, roleARN(t)) {
@@ -129,26 +134,20 @@ func (s *Stack) bootstrapPolicy() string {
 		roles = append(roles, roleARN(cfg.GitHub.Role))
 	}
 	infraRole := cmpStr(o.InfrastructureRoleARN, roleARN(cfg.InfrastructureRoleName()))
-	managedPolicies := []string{executionPolicy, secretsRWPolicy}
 	if cfg.Shifts() && s.writableRole(lastSegment(infraRole), "infrastructure-role") {
 		roles = append(roles, infraRole)
-		managedPolicies = append(managedPolicies, infrastructurePolicy)
 	}
-	secrets := s.secretPatterns()
-	logGroup := cmpStr(strings.TrimSuffix(o.LogGroupARN, ":*"), arn("logs", "log-group:"+cfg.LogGroup))
+	logGroup := sc.logGroupARN()
 	var statements []map[string]any
 	st := func(sid string, resource any, cond map[string]any) {
 		if r, ok := resource.([]string); ok && len(r) == 0 {
 			return // nothing to allow it on
 		}
-		m := map[string]any{"Sid": sid, "Effect": "Allow", "Action": bootstrapActions[sid], "Resource": resource}
-		if cond != nil {
-			m["Condition"] = cond
-		}
-		statements = append(statements, m)
+		statements = append(statements, statement(sid, bootstrapActions[sid], resource, cond))
 	}
-	ours := map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + TagManagedBy: ManagedByValue}}
-	tagged := map[string]any{"StringEquals": map[string]any{"aws:RequestTag/" + TagManagedBy: ManagedByValue}}
+	// The stack's own: both tags, the bootstrap's and the stack's name.
+	ours := map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + TagManagedBy: ManagedByValue, "aws:ResourceTag/" + TagStack: cfg.Name}}
+	tagged := map[string]any{"StringEquals": map[string]any{"aws:RequestTag/" + TagManagedBy: ManagedByValue, "aws:RequestTag/" + TagStack: cfg.Name}}
 	bounded := map[string]any{"StringEquals": map[string]any{"iam:PermissionsBoundary": s.boundaryARN()}}
 	var baseline []string
 	for _, id := range append(append(append([]string{o.VPCID}, o.PublicSubnetIDs...), o.PrivateSubnetIDs...), append(o.SecurityGroupIDs, o.SecurityGroupID, o.LoadBalancerSecurityGroupID)...) {
@@ -167,41 +166,40 @@ func (s *Stack) bootstrapPolicy() string {
 		"CreateVpc", "CreateSubnet", "CreateInternetGateway", "CreateRouteTable", "CreateSecurityGroup"}}})
 	st("NetworkTakeOnlyOurs", "*", ours)
 	st("RolesBounded", roles, bounded)
-	st("Roles", roles, nil)
-	st("RolesManagedPolicies", roles, map[string]any{
-		"ArnEquals":    map[string]any{"iam:PolicyARN": managedPolicies},
+	st("RoleTags", roles, nil)
+	st("RolesAttach", roles, map[string]any{
+		"ArnEquals":    map[string]any{"iam:PolicyARN": []string{executionPolicy, secretsRWPolicy}},
 		"StringEquals": map[string]any{"iam:PermissionsBoundary": s.boundaryARN()},
 	})
-	st("OIDCProvider", fmt.Sprintf("arn:aws:iam::%s:oidc-provider/%s", account, cfg.GitHub.TokenHost()), nil)
-	st("Secrets", secrets, nil)
-	st("Repository", cmpStr(o.RepositoryARN, arn("ecr", "repository/"+cfg.ECRRepository)), nil)
+	st("RolesDetach", roles, map[string]any{
+		"ArnEquals":    map[string]any{"iam:PolicyARN": []string{executionPolicy, secretsRWPolicy, infrastructurePolicy}},
+		"StringEquals": map[string]any{"iam:PermissionsBoundary": s.boundaryARN()},
+	})
+	st("OIDCProvider", fmt.Sprintf("arn:aws:iam::%s:oidc-provider/%s", sc.Account, cfg.GitHub.TokenHost()), nil)
+	st("Secrets", []string{sc.secret(sc.AppSecret), sc.secret(sc.APIKeySecret)}, nil)
+	st("Repository", sc.repositoryARN(), nil)
 	st("LogGroup", []string{logGroup, logGroup + ":*"}, nil)
 	st("LoadBalancer", []string{
 		arn("elasticloadbalancing", "loadbalancer/app/"+s.name("alb")+"/*"), arn("elasticloadbalancing", "targetgroup/"+s.name("tg")+"/*"),
 		arn("elasticloadbalancing", "listener/app/"+s.name("alb")+"/*"), arn("elasticloadbalancing", "listener-rule/app/"+s.name("alb")+"/*"),
 		arn("elasticloadbalancing", "targetgroup/"+s.name("tg2")+"/*"),
 	}, nil)
-	st("Alarms", arn("cloudwatch", "alarm:"+s.name("*")), nil)
-	st("Cluster", cmpStr(o.ClusterARN, arn("ecs", "cluster/"+cfg.Cluster)), nil)
-	st("Service", cmpStr(o.ServiceARN, arn("ecs", "service/"+cfg.Cluster+"/"+cfg.Service)), nil)
-	st("TaskDefinitions", "*", nil)
+	var alarms []string
+	for _, name := range []string{"target-5xx", "unhealthy-hosts", "tg2-target-5xx", "tg2-unhealthy-hosts"} {
+		alarms = append(alarms, arn("cloudwatch", "alarm:"+s.name(name)))
+	}
+	st("Alarms", alarms, nil)
+	st("Cluster", sc.clusterARN(), nil)
+	st("Service", sc.serviceARN(), nil)
+	st("ECSTagOnCreate", []string{sc.clusterARN(), sc.serviceARN(), sc.familyARN()}, map[string]any{"StringEquals": map[string]any{
+		"ecs:CreateAction": []string{"CreateCluster", "CreateService", "RegisterTaskDefinition"}}})
+	st("TaskDefinitions", sc.familyARN(), nil)
+	st("DeregisterRevisions", "*", nil)
 	st("PassTaskRoles", passRoles, map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"}})
 	if cfg.Shifts() {
 		st("PassInfrastructureRole", []string{infraRole}, map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ecs.amazonaws.com"}})
 	}
-	st("ECSServiceLinkedRole", fmt.Sprintf("arn:aws:iam::%s:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS", account),
+	st("ECSServiceLinkedRole", fmt.Sprintf("arn:aws:iam::%s:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS", sc.Account),
 		map[string]any{"StringEquals": map[string]any{"iam:AWSServiceName": "ecs.amazonaws.com"}})
 	return policyDoc(statements...)
-}
-
-// secretPattern matches a secret by its name, whatever random suffix
-// Secrets Manager gave it (a secret made again gets another).
-func secretPattern(arn, fallback string) string {
-	if arn == "" {
-		return fallback + "-*"
-	}
-	if i := strings.LastIndex(arn, "-"); i > 0 && len(arn)-i == 7 {
-		return arn[:i] + "-*"
-	}
-	return arn
 }

@@ -2,30 +2,23 @@ package bootstrap
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
-)
 
-// executionActions are what ECS does with the execution role: pull the
-// image, write the logs, read the secrets (decrypting them with their key).
-var executionActions = []string{
-	"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer",
-	"logs:CreateLogStream", "logs:PutLogEvents", "secretsmanager:GetSecretValue", "kms:Decrypt",
-}
+	"github.com/autonote/deploy-action/internal/awserr"
+)
 
 // boundary is the permissions boundary of every role the bootstrap makes
 // (the execution and deploy roles, and the infrastructure role of a
 // strategy that shifts traffic): whatever policy a role gets later, it
-// may do no more than a deploy and a task's start do. It is what keeps the
-// bootstrap role, which writes those roles' policies, from making one of
-// them an administrator: the bootstrap role may write a role only with
+// may do no more than a deploy, a task's start and a traffic shift do, on
+// the stack's own resources. It is what keeps the bootstrap role, which
+// writes those roles' policies, from making one of them an administrator
+// or reaching another stack: the bootstrap role may write a role only with
 // this boundary on it, and may not change the boundary.
 type boundary struct {
 	s      *Stack
@@ -44,48 +37,11 @@ func (s *Stack) boundaryARN() string {
 	if a := s.get().BoundaryARN; a != "" {
 		return a
 	}
-	return fmt.Sprintf("arn:aws:iam::%s:policy/%s", accountOf(s.get().RepositoryARN), s.boundaryName())
+	return fmt.Sprintf("arn:aws:iam::%s:policy/%s", s.account(), s.boundaryName())
 }
 
-// boundaryPolicy allows what the roles under it do, on any resource: each
-// role's own policy names the resources.
-func (s *Stack) boundaryPolicy() string {
-	acts := slices.Clone(executionActions)
-	if s.cfg.Shifts() {
-		acts = append(acts, infrastructureActions...)
-	}
-	for _, a := range policyActions(s.deployPolicy()) {
-		if a != "iam:PassRole" && !slices.Contains(acts, a) {
-			acts = append(acts, a)
-		}
-	}
-	slices.Sort(acts)
-	return policyDoc(
-		map[string]any{"Sid": "WhatDeploysAndTasksDo", "Effect": "Allow", "Action": acts, "Resource": "*"},
-		map[string]any{"Sid": "PassRolesToTasks", "Effect": "Allow", "Action": []string{"iam:PassRole"}, "Resource": "*",
-			"Condition": map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
-	)
-}
-
-// policyActions are the actions a policy document allows.
-func policyActions(doc string) []string {
-	var d struct{ Statement []struct{ Action any } }
-	_ = json.Unmarshal([]byte(doc), &d)
-	var out []string
-	for _, st := range d.Statement {
-		switch a := st.Action.(type) {
-		case string:
-			out = append(out, a)
-		case []any:
-			for _, x := range a {
-				if s, ok := x.(string); ok {
-					out = append(out, s)
-				}
-			}
-		}
-	}
-	return out
-}
+// boundaryPolicy is the stack's boundary (Scope.BoundaryPolicy).
+func (s *Stack) boundaryPolicy() string { return s.scope().BoundaryPolicy() }
 
 func (b *boundary) find(ctx context.Context) (found, error) {
 	seen, err := b.read(ctx)
@@ -209,7 +165,7 @@ func (b *boundary) destroy(ctx context.Context) error {
 	switch {
 	case errors.As(err, &conflict):
 		return &leftError{"a role still has it as its boundary: " + err.Error()}
-	case err != nil && strings.Contains(err.Error(), "AccessDenied"):
+	case awserr.AccessDenied(err):
 		return &leftError{"these credentials may not delete it (the bootstrap role may not): aws iam delete-policy --policy-arn " + b.arn + " with admin credentials"}
 	}
 	return wrap("delete policy "+b.arn, err)

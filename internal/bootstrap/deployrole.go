@@ -1,8 +1,12 @@
 package bootstrap
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 // deployRole is the role the workflow assumes: trusted only by the
@@ -18,22 +22,52 @@ func (s *Stack) deployRole() *role {
 	}
 }
 
-// secretPatterns match the baseline's secrets by name.
-func (s *Stack) secretPatterns() []string {
-	o, account := s.get(), accountOf(s.get().RepositoryARN)
-	arn := func(name string) string {
-		return fmt.Sprintf("arn:aws:secretsmanager:%s:%s:secret:%s", s.cfg.Region, account, name)
+// scope is what the stack's roles act on. It reads only the config, what
+// discovery found before any resource was judged, and the account, never
+// the outputs the stages fill in: each stage, and each run, renders the
+// same policies.
+func (s *Stack) scope() Scope {
+	cfg := s.cfg
+	sc := Scope{
+		Region: cfg.Region, Account: s.account(), Stack: cfg.Name,
+		Cluster: cfg.Cluster, Service: cfg.Service, Family: s.family(),
+		Repository: (&repository{s: s}).repoName(), LogGroup: (&logGroup{s: s}).groupName(),
+		AppSecret: cfg.AppSecret, APIKeySecret: cfg.APIKeySecret,
+		ExecutionRole: fmt.Sprintf("arn:aws:iam::%s:role/%s", s.account(), cfg.ExecutionRole),
+		Shifts:        cfg.Shifts(), LoadBalancer: s.name("alb"), TargetGroups: []string{s.name("tg"), s.name("tg2")},
 	}
-	return []string{secretPattern(o.AppSecretARN, arn(s.cfg.AppSecret)), secretPattern(o.APIKeySecretARN, arn(s.cfg.APIKeySecret))}
+	if b := s.found; b != nil && b.taskDef != nil {
+		if arn := aws.ToString(b.taskDef.ExecutionRoleArn); arn != "" {
+			sc.ExecutionRole = arn
+		}
+		sc.TaskRole = aws.ToString(b.taskDef.TaskRoleArn)
+		for _, arn := range b.secretRefs() {
+			// The baseline's own secrets are named already; the others are
+			// an adopted task definition's.
+			if n := secretName(arn); n != sc.AppSecret && n != sc.APIKeySecret && !slices.Contains(sc.TaskSecrets, arn) {
+				sc.TaskSecrets = append(sc.TaskSecrets, arn)
+			}
+		}
+		slices.Sort(sc.TaskSecrets)
+	}
+	return sc
+}
+
+// account is the account the stack is in: the credentials' (STS), else
+// what the ARNs found say.
+func (s *Stack) account() string {
+	if s.acct != "" {
+		return s.acct
+	}
+	o := s.get()
+	return accountOf(cmp.Or(o.RepositoryARN, o.ExecutionRoleARN, o.OIDCProviderARN, o.ServiceARN, o.ClusterARN))
 }
 
 // family is the task definition family of the service: the one it runs,
 // else the config's.
 func (s *Stack) family() string {
-	if arn := s.get().TaskDefinitionARN; arn != "" {
-		if f, _, ok := strings.Cut(lastSegment(arn), ":"); ok && f != "" {
-			return f
-		}
+	if b := s.found; b != nil && b.taskDef != nil && aws.ToString(b.taskDef.Family) != "" {
+		return aws.ToString(b.taskDef.Family)
 	}
 	return s.cfg.Family
 }
@@ -54,54 +88,22 @@ func (s *Stack) githubTrust(subject string) func() string {
 	}
 }
 
-// deployPolicy allows exactly what the action does, and no "*" action, on
-// what was found or made: the service, its cluster, its repository, and
-// the roles its task definition names.
+// deployPolicy allows exactly what the action does (Scope.DeployPolicy),
+// on the baseline's secrets as found (an adopted stack's may have other
+// names than the config's).
 func (s *Stack) deployPolicy() string {
-	o := s.get()
-	account := accountOf(o.RepositoryARN)
-	service := cmpStr(o.ServiceARN, fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", s.cfg.Region, account, s.cfg.Cluster, s.cfg.Service))
-	passRoles := []string{o.ExecutionRoleARN}
-	if o.TaskRoleARN != "" && o.TaskRoleARN != o.ExecutionRoleARN {
-		passRoles = append(passRoles, o.TaskRoleARN)
+	sc, o := s.scope(), s.get()
+	sc.AppSecret = cmp.Or(secretName(o.AppSecretARN), sc.AppSecret)
+	sc.APIKeySecret = cmp.Or(secretName(o.APIKeySecretARN), sc.APIKeySecret)
+	return sc.DeployPolicy()
+}
+
+// secretName is a secret's name from its ARN (without the six characters
+// AWS appends), "" for none.
+func secretName(arn string) string {
+	_, name, ok := strings.Cut(arn, ":secret:")
+	if !ok || len(name) < 8 || name[len(name)-7] != '-' {
+		return ""
 	}
-	return policyDoc(
-		map[string]any{"Sid": "EcrLogin", "Effect": "Allow", "Action": []string{"ecr:GetAuthorizationToken"}, "Resource": "*"},
-		map[string]any{"Sid": "EcrPush", "Effect": "Allow", "Resource": o.RepositoryARN, "Action": []string{
-			"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload", "ecr:CreateRepository", "ecr:DescribeImages",
-			"ecr:DescribeRepositories", "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:ListImages",
-			"ecr:PutImage", "ecr:UploadLayerPart"}},
-		// Read-only, so that "cluster/service not found" can name those that exist.
-		map[string]any{"Sid": "ListForErrors", "Effect": "Allow", "Resource": "*", "Action": []string{"ecs:ListClusters", "ecs:ListServices"}},
-		map[string]any{"Sid": "TaskDefinitions", "Effect": "Allow", "Resource": "*", "Action": []string{
-			"ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions", "ecs:RegisterTaskDefinition"}},
-		// keep-revisions: the service's own family, no other.
-		map[string]any{"Sid": "PruneOwnFamily", "Effect": "Allow", "Action": []string{"ecs:DeregisterTaskDefinition"},
-			"Resource": fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/%s:*", s.cfg.Region, account, s.family())},
-		// pre-deploy-command: one task of the family in the cluster, its log lines.
-		map[string]any{"Sid": "PreDeployTask", "Effect": "Allow", "Resource": "*", "Action": []string{"ecs:RunTask", "ecs:StopTask"},
-			"Condition": map[string]any{"ArnEquals": map[string]any{"ecs:cluster": o.ClusterARN}}},
-		map[string]any{"Sid": "PreDeployLogs", "Effect": "Allow", "Resource": strings.TrimSuffix(o.LogGroupARN, ":*") + ":log-stream:*", "Action": []string{"logs:GetLogEvents"}},
-		// secrets input: the baseline's own secrets are named by ARN (no
-		// value is read); smoke-header-secret: the API key's value, no other.
-		map[string]any{"Sid": "NameBaselineSecrets", "Effect": "Allow", "Resource": s.secretPatterns(), "Action": []string{"secretsmanager:DescribeSecret"}},
-		map[string]any{"Sid": "ReadAPIKey", "Effect": "Allow", "Resource": s.secretPatterns()[1], "Action": []string{"secretsmanager:GetSecretValue"}},
-		// Tags only as part of registering a revision, never on anything else.
-		map[string]any{"Sid": "TagNewRevisions", "Effect": "Allow", "Resource": "*", "Action": []string{"ecs:TagResource"},
-			"Condition": map[string]any{"StringEquals": map[string]any{"ecs:CreateAction": "RegisterTaskDefinition"}}},
-		map[string]any{"Sid": "Service", "Effect": "Allow", "Resource": service, "Action": []string{"ecs:DescribeServices", "ecs:ListServiceDeployments", "ecs:UpdateService"}},
-		// A service that shifts traffic (blue/green, canary, linear): follow
-		// its service deployments, answer the PAUSE hooks of the gate, send
-		// one back during its bake.
-		map[string]any{"Sid": "ServiceDeployments", "Effect": "Allow", "Resource": strings.Replace(service, ":service/", ":service-deployment/", 1) + "/*",
-			"Action": []string{"ecs:ContinueServiceDeployment", "ecs:DescribeServiceDeployments", "ecs:StopServiceDeployment"}},
-		// What runs now: the revisions of past deployments, and the tasks'
-		// addresses (EC2's Describe calls take no resource).
-		map[string]any{"Sid": "Status", "Effect": "Allow", "Resource": "*", "Action": []string{"cloudwatch:DescribeAlarms", "ec2:DescribeNetworkInterfaces", "ecs:DescribeServiceRevisions",
-			"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeTargetGroups"}},
-		map[string]any{"Sid": "Tasks", "Effect": "Allow", "Resource": "*", "Action": []string{"ecs:ListTasks", "ecs:DescribeTasks"},
-			"Condition": map[string]any{"ArnEquals": map[string]any{"ecs:cluster": o.ClusterARN}}},
-		map[string]any{"Sid": "PassTaskRoles", "Effect": "Allow", "Resource": passRoles, "Action": []string{"iam:PassRole"},
-			"Condition": map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
-	)
+	return name[:len(name)-7]
 }

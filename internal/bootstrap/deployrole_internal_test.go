@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"encoding/json"
 	"regexp"
 	"slices"
 	"testing"
@@ -36,4 +37,24 @@ func TestDeployRoleCoversTheEngine(t *testing.T) {
 			t.Errorf("the engine calls %s, which the deploy role may not", a)
 		}
 	}
+}
+
+// policyActions are the actions a policy document allows.
+func policyActions(doc string) []string {
+	var d struct{ Statement []struct{ Action any } }
+	_ = json.Unmarshal([]byte(doc), &d)
+	var out []string
+	for _, st := range d.Statement {
+		switch a := st.Action.(type) {
+		case string:
+			out = append(out, a)
+		case []any:
+			for _, x := range a {
+				if s, ok := x.(string); ok {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return out
 }

@@ -21,6 +21,9 @@ func (g *logGroup) describe() (string, string) { return "log group", g.groupName
 func (g *logGroup) stage() int                 { return 1 }
 
 func (g *logGroup) groupName() string {
+	if g.s.found == nil {
+		return g.s.cfg.LogGroup
+	}
 	if c := g.s.found.container; c != nil && c.LogConfiguration != nil && c.LogConfiguration.Options["awslogs-group"] != "" {
 		return c.LogConfiguration.Options["awslogs-group"]
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -33,6 +35,15 @@ func stages(rs []resource) [][]resource {
 // prepare finds what runs already, before any resource is judged. It
 // changes nothing.
 func (s *Stack) prepare(ctx context.Context) error {
+	if s.c.STS != nil {
+		// Every ARN a policy names is in this account, known before the
+		// first resource is: the boundary, made first, names them all.
+		id, err := s.c.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			return fmt.Errorf("who are these credentials (sts get-caller-identity): %w", err)
+		}
+		s.acct = aws.ToString(id.Account)
+	}
 	if err := s.checkAlarms(ctx); err != nil {
 		return err
 	}

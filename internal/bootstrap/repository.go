@@ -25,6 +25,9 @@ func (r *repository) describe() (string, string) { return "ECR repository", r.re
 func (r *repository) stage() int                 { return 1 }
 
 func (r *repository) repoName() string {
+	if r.s.found == nil {
+		return r.s.cfg.ECRRepository
+	}
 	if c := r.s.found.container; c != nil {
 		if n := repositoryOf(aws.ToString(c.Image)); n != "" {
 			return n

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/autonote/deploy-action/internal/awserr"
 )
 
 // role is an IAM role with a trust policy, attached managed policies and
@@ -238,6 +240,9 @@ func (r *role) change(ctx context.Context) error {
 	}
 	if r.putTrust {
 		if _, err := iamc.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: name, PolicyDocument: aws.String(r.trust())}); err != nil {
+			if awserr.AccessDenied(err) {
+				return fmt.Errorf("update trust of %s: %w (a role's trust is changed with admin credentials alone, never the bootstrap role's: run this apply once with admin credentials)", r.name, err)
+			}
 			return fmt.Errorf("update trust of %s: %w", r.name, err)
 		}
 	}
@@ -266,18 +271,34 @@ func (r *role) change(ctx context.Context) error {
 
 func (r *role) destroy(ctx context.Context) error {
 	iamc := r.s.c.IAM
-	for _, p := range r.attached {
-		if _, err := iamc.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(r.name), PolicyArn: aws.String(p)}); err != nil {
-			return fmt.Errorf("detach %s: %w", p, err)
+	err := func() error {
+		for _, p := range r.attached {
+			if _, err := iamc.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(r.name), PolicyArn: aws.String(p)}); err != nil {
+				return fmt.Errorf("detach %s: %w", p, err)
+			}
 		}
-	}
-	if r.haveInline != "" {
-		if _, err := iamc.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(r.name), PolicyName: aws.String(r.inlineName)}); err != nil {
-			return fmt.Errorf("delete policy %s: %w", r.inlineName, err)
+		if r.haveInline != "" {
+			if _, err := iamc.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(r.name), PolicyName: aws.String(r.inlineName)}); err != nil {
+				return fmt.Errorf("delete policy %s: %w", r.inlineName, err)
+			}
 		}
+		_, err := iamc.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(r.name)})
+		return wrap("delete role "+r.name, err)
+	}()
+	if awserr.AccessDenied(err) {
+		// The bootstrap role may not delete itself, nor a role these
+		// credentials may not write: the rest of destroy goes on.
+		cmds := []string{}
+		for _, p := range r.attached {
+			cmds = append(cmds, "aws iam detach-role-policy --role-name "+r.name+" --policy-arn "+p)
+		}
+		if r.haveInline != "" {
+			cmds = append(cmds, "aws iam delete-role-policy --role-name "+r.name+" --policy-name "+r.inlineName)
+		}
+		cmds = append(cmds, "aws iam delete-role --role-name "+r.name)
+		return &leftError{"these credentials may not delete it (the bootstrap role may not delete itself): with admin credentials, " + strings.Join(cmds, " && ")}
 	}
-	_, err := iamc.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(r.name)})
-	return wrap("delete role "+r.name, err)
+	return err
 }
 
 // boundaryToSet is the boundary a new role is made with, if any.

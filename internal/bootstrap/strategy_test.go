@@ -2,6 +2,7 @@ package bootstrap_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -158,7 +159,10 @@ func TestDeploymentStrategies(t *testing.T) {
 			var role struct {
 				Role struct {
 					AssumeRolePolicyDocument struct {
-						Statement []struct{ Principal struct{ Service string } }
+						Statement []struct {
+							Principal struct{ Service string }
+							Condition map[string]map[string]string
+						}
 					}
 					PermissionsBoundary struct{ PermissionsBoundaryArn string }
 				}
@@ -166,10 +170,15 @@ func TestDeploymentStrategies(t *testing.T) {
 			e.cli(t, &role, "iam", "get-role", "--role-name", e.cfg.InfrastructureRoleName())
 			var attached struct{ AttachedPolicies []struct{ PolicyArn string } }
 			e.cli(t, &attached, "iam", "list-attached-role-policies", "--role-name", e.cfg.InfrastructureRoleName())
+			var inline struct{ PolicyDocument any }
+			e.cli(t, &inline, "iam", "get-role-policy", "--role-name", e.cfg.InfrastructureRoleName(), "--policy-name", "shift-traffic")
+			// ECS alone, for this account's services; the stack's load
+			// balancer alone, never AWS's policy for every one of the account.
 			if st := role.Role.AssumeRolePolicyDocument.Statement; len(st) != 1 || st[0].Principal.Service != "ecs.amazonaws.com" ||
-				len(attached.AttachedPolicies) != 1 || attached.AttachedPolicies[0].PolicyArn != "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers" ||
+				st[0].Condition["StringEquals"]["aws:SourceAccount"] != "123456789012" || !strings.HasPrefix(st[0].Condition["ArnLike"]["aws:SourceArn"], "arn:aws:ecs:us-east-1:123456789012:") ||
+				len(attached.AttachedPolicies) != 0 || !strings.Contains(fmt.Sprint(inline.PolicyDocument), "listener-rule/app/"+e.cfg.Name+"-alb/*") ||
 				role.Role.PermissionsBoundary.PermissionsBoundaryArn != o.BoundaryARN {
-				t.Errorf("infrastructure role %+v with %+v: want ECS's trust, AWS's load balancer policy alone, the boundary", role, attached)
+				t.Errorf("infrastructure role %+v with %+v and %+v: want ECS's trust for this account, the stack's load balancer alone, the boundary", role, attached, inline)
 			}
 
 			var svc describedService

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
+	"github.com/autonote/deploy-action/internal/awserr"
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
 )
 
@@ -98,6 +99,9 @@ func (s Spec) resolveSecrets(ctx context.Context, c SecretsAPI) ([]types.Secret,
 		var nf *smtypes.ResourceNotFoundException
 		if errors.As(err, &nf) {
 			return nil, fmt.Errorf("%s, %s: there is no secret %s in this account and region: check the name, or create it (aws secretsmanager create-secret --name %s)", s.name("secrets"), ref.Var, ref.ID, ref.ID)
+		}
+		if awserr.AccessDenied(err) {
+			return nil, fmt.Errorf("%s, %s: these credentials may not describe secret %s: %w (a deploy role made by the bootstrap may name its stack's secrets alone, app-secret and api-key-secret: check the name, or add it to the execution role and the deploy role by hand)", s.name("secrets"), ref.Var, ref.ID, err)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s, %s: describe secret %s: %w", s.name("secrets"), ref.Var, ref.ID, err)

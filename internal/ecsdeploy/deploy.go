@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/autonote/deploy-action/internal/awserr"
 )
 
 // Target is the service a deploy changes and how to find its container.
@@ -616,6 +619,11 @@ func (r *run) describeService(ctx context.Context) (*types.Service, error) {
 	if errors.As(err, &notFound) {
 		return nil, r.clusterNotFound(ctx)
 	}
+	if awserr.AccessDenied(err) {
+		// A deploy role is scoped to its service: IAM answers a name it
+		// does not hold before ECS could say it does not exist.
+		return nil, r.deniedService(ctx, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("describe service %s: %w", r.req.Service, err)
 	}
@@ -641,6 +649,19 @@ func (r *run) clusterNotFound(ctx context.Context) error {
 		}
 	}
 	return e
+}
+
+// deniedService says why these credentials may not describe the service:
+// a cluster or service that does not exist (the names a typo would give),
+// or a role that is another service's.
+func (r *run) deniedService(ctx context.Context, denied error) error {
+	if nf := r.clusterNotFound(ctx).(*NotFoundError); len(nf.Exists) > 0 && !slices.Contains(nf.Exists, lastPart(r.req.Cluster)) {
+		return nf
+	}
+	if nf := r.serviceNotFound(ctx).(*NotFoundError); len(nf.Exists) > 0 && !slices.Contains(nf.Exists, lastPart(r.req.Service)) {
+		return nf
+	}
+	return fmt.Errorf("describe service %s in cluster %s: %w (these credentials may not: a deploy role made by the bootstrap is allowed its own service alone; check that the role is this service's, the deployRoleArn of its bootstrap)", r.req.Service, r.req.Cluster, denied)
 }
 
 func (r *run) serviceNotFound(ctx context.Context) error {

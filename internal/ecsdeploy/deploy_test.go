@@ -198,6 +198,10 @@ func TestDeployBadInputChangesNothing(t *testing.T) {
 		{"no container runs the repository", func(r *ecsdeploy.Request) {}, ecsdeploy.ErrContainerNotFound, []string{"set container-name", "autonote/server"}},
 		{"no timeout", func(r *ecsdeploy.Request) { r.Container = "server"; r.Timeout = 0 }, nil, []string{"timeout"}},
 	}
+	// The deploy role may describe its own service alone: IAM refuses
+	// the others before ECS could say they do not exist.
+	f.bed.ExpectDenied("ecs:DescribeServices", "arn:aws:ecs:us-east-1:123456789012:service/nope-cluster/"+f.target.Service)
+	f.bed.ExpectDenied("ecs:DescribeServices", "arn:aws:ecs:us-east-1:123456789012:service/"+f.target.Cluster+"/nope-service")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f.bed.Sim.ResetCalls()

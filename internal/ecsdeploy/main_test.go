@@ -60,11 +60,7 @@ type fixtureOpts struct {
 
 func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	t.Helper()
-	bed, err := testbed.Start(motoServer.Get(t), ecssim.WithDuration(200*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(bed.Close)
+	bed := testbed.New(t, motoServer.Get(t), ecssim.WithDuration(200*time.Millisecond))
 	n := seq.Add(1)
 	name := strings.NewReplacer("/", "-", "_", "-").Replace(strings.ToLower(t.Name()))
 	name = fmt.Sprintf("%s-%d", name[:min(len(name), 22)], n) // a target group name of it ("-tg2") fits in 32
@@ -92,9 +88,15 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The engine runs as the deploy role the bootstrap would write for
+	// this service: every call it makes is judged by IAM.
+	deployer, err := bed.DeployRole(context.Background(), svc.Scope())
+	if err != nil {
+		t.Fatal(err)
+	}
 	events := &eventLog{}
-	d, err := ecsdeploy.New(bed.ECS(), ecsdeploy.WithPolling(fastPolling), ecsdeploy.WithReporter(events), ecsdeploy.WithEC2(bed.EC2()),
-		ecsdeploy.WithAlarms(cloudwatch.NewFromConfig(bed.Config())), ecsdeploy.WithLoadBalancers(elb.NewFromConfig(bed.Config())))
+	d, err := ecsdeploy.New(deployer.ECS(), ecsdeploy.WithPolling(fastPolling), ecsdeploy.WithReporter(events), ecsdeploy.WithEC2(deployer.EC2()),
+		ecsdeploy.WithAlarms(cloudwatch.NewFromConfig(deployer.Config())), ecsdeploy.WithLoadBalancers(elb.NewFromConfig(deployer.Config())))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package ecsdeploy_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -61,7 +62,8 @@ func TestStatus(t *testing.T) {
 	if len(st.Notes) != 0 {
 		t.Errorf("notes = %q, want none", st.Notes)
 	}
-	if _, err := f.deployer.Status(ctx, ecsdeploy.Target{Cluster: f.target.Cluster, Service: "nope"}); err == nil || !strings.Contains(err.Error(), "nope") {
+	f.bed.ExpectDenied("ecs:DescribeServices", "arn:aws:ecs:us-east-1:123456789012:service/"+f.target.Cluster+"/nope")
+	if _, err := f.deployer.Status(ctx, ecsdeploy.Target{Cluster: f.target.Cluster, Service: "nope"}); !errors.Is(err, ecsdeploy.ErrServiceNotFound) || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("status of a missing service: %v, want an error that names it", err)
 	}
 }

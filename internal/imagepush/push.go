@@ -16,6 +16,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/autonote/deploy-action/internal/awserr"
 	"github.com/autonote/deploy-action/internal/ecrimage"
 )
 
@@ -159,6 +160,10 @@ func ensureRepository(ctx context.Context, client ECRAPI, name string, create bo
 	switch {
 	case err == nil && len(out.Repositories) == 1:
 		return out.Repositories[0].ImageTagMutability, nil
+	case awserr.AccessDenied(err):
+		// A deploy role is scoped to its stack's repository: IAM answers
+		// a name it does not hold before ECR could say it does not exist.
+		return "", fmt.Errorf("describe ECR repository %s: %w (these credentials may use no repository of that name: a deploy role made by the bootstrap is allowed its stack's repository alone; check the repository's name, or make it with `bootstrap apply`)", name, err)
 	case err != nil && !errors.As(err, &nf):
 		return "", fmt.Errorf("describe ECR repository %s: %w", name, err)
 	case !create:
