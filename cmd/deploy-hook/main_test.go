@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -25,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/autonote/deploy-action/internal/bootstrap"
 	"github.com/autonote/deploy-action/internal/deployhook"
 	"github.com/autonote/deploy-action/internal/ecssim"
 	"github.com/autonote/deploy-action/internal/hookapi"
@@ -72,7 +74,9 @@ func startHookWith(t *testing.T, bed *testbed.Bed, cfg string, secrets map[strin
 	}
 	addr := l.Addr().String()
 	l.Close()
-	env := bed.Env()
+	// The hook runs as its role: each target's deploy policy and, with a
+	// shared table, the jobs policy of docs/deploy-hook.md.
+	env := hookRole(t, bed, file, extra).Env()
 	for k, v := range secrets {
 		env[k] = v
 	}
@@ -97,6 +101,35 @@ func startHookWith(t *testing.T, bed *testbed.Bed, cfg string, secrets map[strin
 		time.Sleep(20 * time.Millisecond)
 	}
 	return "http://" + addr, cancel, done, out
+}
+
+// hookRole makes the role the hook runs as for the targets of a config
+// file: the deploy role policy of each, and the jobs policy of the docs for
+// the table -dynamodb-table in args names.
+func hookRole(t *testing.T, bed *testbed.Bed, file string, args []string) *testbed.Bed {
+	t.Helper()
+	cfg, err := deployhook.LoadConfig(file)
+	if err != nil {
+		return bed // a config the hook refuses: it calls nothing
+	}
+	var scopes []bootstrap.Scope
+	for _, name := range slices.Sorted(maps.Keys(cfg.Targets)) {
+		tg := cfg.Targets[name]
+		sc := testbed.Service{Cluster: tg.Cluster, Service: tg.Service, Family: tg.Service}.Scope()
+		sc.Region, sc.Repository = tg.Region, tg.Repository
+		scopes = append(scopes, sc)
+	}
+	jobs := ""
+	if i := slices.Index(args, "-dynamodb-table"); i >= 0 && i+1 < len(args) {
+		if jobs, err = testbed.JobsPolicy(args[i+1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	role, err := bed.HookRole(context.Background(), fmt.Sprintf("hook-%d", time.Now().UnixNano()), jobs, scopes...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return role
 }
 
 func signed(t *testing.T, method, url, body string) *http.Response {

@@ -153,9 +153,9 @@ github:
 		t.Fatal(err)
 	}
 	const githubSecret = "carry-on-github-secret"
-	env := bed.Env()
-	env["DEPLOY_HOOK_SECRETS"], env["GITHUB_WEBHOOK_SECRET"], env["GITHUB_TOKEN"], env["GITHUB_API_URL"] = secret, githubSecret, "test-token", gh.URL
 	leases := []string{"-dynamodb-table", table, "-lease", "1500ms", "-heartbeat", "250ms", "-grace", "1s"}
+	env := hookRole(t, bed, cfgFile, leases).Env() // both replicas run as the hook's role
+	env["DEPLOY_HOOK_SECRETS"], env["GITHUB_WEBHOOK_SECRET"], env["GITHUB_TOKEN"], env["GITHUB_API_URL"] = secret, githubSecret, "test-token", gh.URL
 	bed.Sim.ResetCalls()
 
 	a, replicaA, _ := startReplica(t, env, cfgFile, append(leases, "-replica-id", "replica-a")...)

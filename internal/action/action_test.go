@@ -113,7 +113,7 @@ func newWorld(t *testing.T) *world {
 	// The action runs as the deploy role the bootstrap writes for this
 	// stack: every call it makes is judged by IAM.
 	scope := svc.Scope()
-	scope.Repository, scope.LogGroup, scope.AppSecret = w.repo, w.logGroup, name+"/env"
+	scope.Repository, scope.LogGroup = w.repo, w.logGroup
 	deployer, err := bed.DeployRole(ctx, scope)
 	if err != nil {
 		t.Fatal(err)

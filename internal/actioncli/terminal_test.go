@@ -28,15 +28,22 @@ func TestTerminalStatus(t *testing.T) {
 	ctx := context.Background()
 	sha := testbed.SHA()
 	bed.Sim.SetScenario(sha, ecssim.Scenario{Address: "127.0.0.2"})
-	if _, err := bed.Seed(ctx, testbed.Service{Cluster: "cli", Service: "cli-svc", Family: "cli", DesiredCount: 1, Public: true,
+	svc := testbed.Service{Cluster: "cli", Service: "cli-svc", Family: "cli", DesiredCount: 1, Public: true,
 		Containers: []types.ContainerDefinition{{Name: aws.String("server"), Image: aws.String(bed.Registry + "/autonote/server:" + sha), Essential: aws.Bool(true),
-			PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(3000)}}}}}); err != nil {
+			PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(3000)}}}}}
+	if _, err := bed.Seed(ctx, svc); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := bed.WaitStable(ctx, "cli", "cli-svc"); err != nil {
 		t.Fatal(err)
 	}
-	env := bed.Env()
+	// The person holds the deploy role (the least that reads a status):
+	// every call it makes is judged by IAM.
+	deployer, err := bed.DeployRole(ctx, svc.Scope())
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := deployer.Env()
 	env["GITHUB_OUTPUT"] = "/nonexistent/output" // a runner's file left in the shell is not written to
 	getenv := func(k string) string { return env[k] }
 

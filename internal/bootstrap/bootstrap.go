@@ -133,7 +133,11 @@ type Stack struct {
 	forceDeleteSecrets bool
 
 	// acct is the account of the credentials, from STS; "" before prepare.
-	acct string
+	// asRole is the role they are a session of, "" for another principal.
+	acct, asRole string
+	// destroying: a secret already scheduled for deletion is as good as
+	// gone (a destroy run again after one that left something).
+	destroying bool
 
 	mu  sync.Mutex
 	out Outputs

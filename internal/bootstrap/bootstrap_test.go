@@ -1,6 +1,7 @@
 package bootstrap_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,6 +43,9 @@ type env struct {
 	cfg   bootstrap.Config
 	calls *bootstrap.Calls
 	opts  []bootstrap.Option
+	// runner is who runs the bootstrap: the bed's admin (the first apply
+	// is an administrator's), or the bootstrap role (asBootstrapRole).
+	runner *testbed.Bed
 }
 
 func newEnv(t *testing.T, withGitHub bool) *env {
@@ -64,15 +68,37 @@ func (e *env) stack(t *testing.T, failAt int) *bootstrap.Stack {
 func (e *env) stackWith(t *testing.T, calls *bootstrap.Calls) *bootstrap.Stack {
 	t.Helper()
 	e.calls = calls
-	cfg := e.bed.Config()
+	runner := cmp.Or(e.runner, e.bed)
+	cfg := runner.Config()
 	cfg.APIOptions = append(cfg.APIOptions, e.calls.APIOption)
-	s, err := bootstrap.New(bootstrap.NewClients(cfg, e.bed.Getenv), e.cfg,
+	s, err := bootstrap.New(bootstrap.NewClients(cfg, runner.Getenv), e.cfg,
 		append([]bootstrap.Option{bootstrap.WithAppSecret([]byte(`{"DATABASE_URL":"postgres://db/autonote"}`))}, e.opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
+
+// withBootstrapRole has the stack make the bootstrap role (for the
+// bootstrap environment's jobs), as bootstrap.yml needs.
+func (e *env) withBootstrapRole() {
+	e.cfg.GitHub.BootstrapRole, e.cfg.GitHub.BootstrapEnvironment = e.cfg.Name+"-bootstrap", "bootstrap"
+}
+
+// asBootstrapRole runs the next stacks as the bootstrap role, as
+// bootstrap.yml does from GitHub once an administrator's apply made it:
+// every call is judged against the policy the bootstrap wrote on it.
+func (e *env) asBootstrapRole(t *testing.T) {
+	t.Helper()
+	r, err := e.bed.As(context.Background(), "arn:aws:iam::"+testbed.Account+":role/"+e.cfg.GitHub.BootstrapRole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.runner = r
+}
+
+// asAdmin runs the next stacks with the bed's admin credentials.
+func (e *env) asAdmin() { e.runner = nil }
 
 // cli runs the aws CLI against the bed: an independent check of what the
 // bootstrap made.
@@ -626,17 +652,42 @@ func TestBootstrapRoleOnGitHubEnterprise(t *testing.T) {
 			t.Errorf("the boundary allows %s", acts)
 		}
 	}
+	// From GitHub, as the bootstrap role: the re-plan and the destroy
+	// make only calls its policy allows (the test bed judges each), and
+	// destroy leaves the role itself and the boundary to an administrator.
+	e.asBootstrapRole(t)
 	if steps, err := e.stack(t, 0).Plan(ctx); err != nil || bootstrap.Changes(steps) != 0 {
 		t.Errorf("re-plan: %v, %d changes; want none: %+v", err, bootstrap.Changes(steps), steps)
 	}
-	if _, err := e.stack(t, 0).Destroy(ctx, nil); err != nil {
+	steps, err := e.stack(t, 0).Destroy(ctx, nil)
+	if err != nil {
 		t.Fatal(err)
+	}
+	left := map[string]string{}
+	for _, st := range steps {
+		if st.Action == "left" {
+			left[st.Kind] = st.Detail
+		}
+	}
+	if !strings.Contains(left["bootstrap role"], "aws iam delete-role --role-name "+e.cfg.GitHub.BootstrapRole) || !strings.Contains(left["permissions boundary"], "admin credentials") ||
+		!strings.Contains(left["GitHub OIDC provider"], e.cfg.GitHub.BootstrapRole) || len(left) != 3 {
+		t.Errorf("destroy as the bootstrap role left %v; want the role itself, the boundary and the provider it trusts, each with the administrator's commands", left)
 	}
 	var roles struct{ Roles []struct{ RoleName string } }
 	e.cli(t, &roles, "iam", "list-roles")
 	for _, r := range roles.Roles {
+		if r.RoleName == e.cfg.GitHub.Role || r.RoleName == e.cfg.ExecutionRole {
+			t.Errorf("destroy as the bootstrap role left %s", r.RoleName)
+		}
+	}
+	e.asAdmin()
+	if _, err := e.stack(t, 0).Destroy(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.cli(t, &roles, "iam", "list-roles")
+	for _, r := range roles.Roles {
 		if r.RoleName == e.cfg.GitHub.BootstrapRole {
-			t.Error("destroy left the bootstrap role")
+			t.Error("the administrator's destroy left the bootstrap role")
 		}
 	}
 }

@@ -148,6 +148,9 @@ func (b *boundary) change(ctx context.Context) error {
 // first). The bootstrap role may not: that is left to admin credentials.
 func (b *boundary) destroy(ctx context.Context) error {
 	iamc := b.s.c.IAM
+	if b.s.asRole != "" && b.s.cfg.GitHub != nil && b.s.asRole == b.s.cfg.GitHub.BootstrapRole {
+		return &leftError{"the bootstrap role may not delete it (a role that could change the boundary could lift it): aws iam delete-policy --policy-arn " + b.arn + " with admin credentials"}
+	}
 	vs, err := iamc.ListPolicyVersions(ctx, &iam.ListPolicyVersionsInput{PolicyArn: aws.String(b.arn)})
 	if err == nil {
 		for _, v := range vs.Versions {

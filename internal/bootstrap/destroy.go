@@ -17,6 +17,7 @@ func (s *Stack) Destroy(ctx context.Context, progress func(Step)) ([]Step, error
 	if progress == nil {
 		progress = func(Step) {}
 	}
+	s.destroying = true
 	if err := s.prepare(ctx); err != nil {
 		return nil, err
 	}

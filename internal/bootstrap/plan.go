@@ -43,6 +43,10 @@ func (s *Stack) prepare(ctx context.Context) error {
 			return fmt.Errorf("who are these credentials (sts get-caller-identity): %w", err)
 		}
 		s.acct = aws.ToString(id.Account)
+		// arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION
+		if _, rest, ok := strings.Cut(aws.ToString(id.Arn), ":assumed-role/"); ok {
+			s.asRole, _, _ = strings.Cut(rest, "/")
+		}
 	}
 	if err := s.checkAlarms(ctx); err != nil {
 		return err

@@ -271,6 +271,11 @@ func (r *role) change(ctx context.Context) error {
 
 func (r *role) destroy(ctx context.Context) error {
 	iamc := r.s.c.IAM
+	if r.s.asRole == r.name {
+		// A role may not delete itself (the bootstrap role's policy names
+		// every role but its own): nothing is asked that IAM would refuse.
+		return &leftError{"the credentials are this role's own, and a role does not delete itself: with admin credentials, " + strings.Join(r.deleteCommands(), " && ")}
+	}
 	err := func() error {
 		for _, p := range r.attached {
 			if _, err := iamc.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(r.name), PolicyArn: aws.String(p)}); err != nil {
@@ -286,19 +291,23 @@ func (r *role) destroy(ctx context.Context) error {
 		return wrap("delete role "+r.name, err)
 	}()
 	if awserr.AccessDenied(err) {
-		// The bootstrap role may not delete itself, nor a role these
-		// credentials may not write: the rest of destroy goes on.
-		cmds := []string{}
-		for _, p := range r.attached {
-			cmds = append(cmds, "aws iam detach-role-policy --role-name "+r.name+" --policy-arn "+p)
-		}
-		if r.haveInline != "" {
-			cmds = append(cmds, "aws iam delete-role-policy --role-name "+r.name+" --policy-name "+r.inlineName)
-		}
-		cmds = append(cmds, "aws iam delete-role --role-name "+r.name)
-		return &leftError{"these credentials may not delete it (the bootstrap role may not delete itself): with admin credentials, " + strings.Join(cmds, " && ")}
+		// Credentials that may not write this role: the rest of destroy
+		// goes on.
+		return &leftError{"these credentials may not delete it: with admin credentials, " + strings.Join(r.deleteCommands(), " && ")}
 	}
 	return err
+}
+
+// deleteCommands delete the role with the aws CLI.
+func (r *role) deleteCommands() []string {
+	var cmds []string
+	for _, p := range r.attached {
+		cmds = append(cmds, "aws iam detach-role-policy --role-name "+r.name+" --policy-arn "+p)
+	}
+	if r.haveInline != "" {
+		cmds = append(cmds, "aws iam delete-role-policy --role-name "+r.name+" --policy-name "+r.inlineName)
+	}
+	return append(cmds, "aws iam delete-role --role-name "+r.name)
 }
 
 // boundaryToSet is the boundary a new role is made with, if any.

@@ -36,6 +36,9 @@ func (x *secret) lookup(ctx context.Context, id string) (f found, ok bool, err e
 	if err != nil {
 		return found{}, false, fmt.Errorf("describe secret %s: %w", id, err)
 	}
+	if out.DeletedDate != nil && x.s.destroying {
+		return found{}, false, nil // on its way out already
+	}
 	if out.DeletedDate != nil {
 		return found{}, false, fmt.Errorf("secret %s is scheduled for deletion: restore it (aws secretsmanager restore-secret --secret-id %s) or wait until it is gone", id, id)
 	}

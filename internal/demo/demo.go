@@ -104,10 +104,19 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 	fmt.Fprintf(stdout, "moto %s, ECS %s, registry %s\n", moto.URL, bed.ECSURL, bed.Registry)
 
 	shas := []string{"", testbed.SHA(), testbed.SHA(), testbed.SHA(), testbed.SHA(), testbed.SHA(), testbed.SHA(), testbed.SHA()}
-	say("bootstrap apply: the AWS baseline (network, roles, secrets, repository, logs, cluster, service)")
-	if err := runBootstrap(ctx, stdout, bed); err != nil {
+	say("bootstrap apply: the AWS baseline (network, roles, secrets, repository, logs, cluster, service, the deploy role)")
+	baseline, err := runBootstrap(ctx, stdout, bed)
+	if err != nil {
 		return err
 	}
+	// The workflow holds the deploy role the bootstrap made, through
+	// GitHub's OIDC token: every AWS call below is judged as IAM would
+	// judge that role's (and each request against AWS's request rules).
+	deployer, err := bed.As(ctx, baseline.DeployRoleARN)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "the steps below run as %s, as the workflow would; the test bed judges every AWS call as IAM and AWS's request rules would\n", baseline.DeployRoleARN)
 	fmt.Fprintf(stdout, "%s waits at 0 tasks with a placeholder image; the first deploy scales it to 1\n", service)
 
 	say("building an image of commits 1 to 7 (OCI layouts, as docker buildx --output type=oci writes them)")
@@ -152,7 +161,7 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 		"query: SELECT * FROM \"migrations\"", "Migration AddNoteOwner1764576000000 failed, transaction rolled back:",
 		"QueryFailedError: column \"owner_id\" of relation \"note\" contains null values"}, ExitCode: 1})
 
-	env := bed.Env()
+	env := deployer.Env()
 	maps.Copy(env, map[string]string{
 		"INPUT_REGISTRY": bed.Registry,
 		"INPUT_TIMEOUT":  "2m",
@@ -179,7 +188,7 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 			after:  func(ctx context.Context) error { return resetAlarm(ctx, bed) }},
 		{title: "what runs now (command: status)", inputs: map[string]string{"command": "status"}, want: "unchanged"},
 	}
-	hookURL, stopHook, err := startHook(bed, o.Polling)
+	hookURL, stopHook, err := startHook(deployer, o.Polling)
 	if err != nil {
 		return err
 	}
@@ -210,7 +219,7 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 		runEnv := env
 		if s.inputs["webhook-url"] != "" {
 			runEnv = maps.Clone(env)
-			runEnv["AWS_ACCESS_KEY_ID"], runEnv["AWS_SECRET_ACCESS_KEY"] = "", ""
+			runEnv["AWS_ACCESS_KEY_ID"], runEnv["AWS_SECRET_ACCESS_KEY"], runEnv["AWS_SESSION_TOKEN"] = "", "", ""
 		}
 		if s.before != nil {
 			if err := s.before(ctx); err != nil {
@@ -256,6 +265,17 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 		failed = append(failed, fmt.Sprintf("service runs %s, want commit 7 (%s)", image, shas[7][:7]))
 	}
 	fmt.Fprintf(stdout, "job summaries: %s\n", o.OutDir)
+
+	say("what AWS itself would have said: every request above, judged")
+	st := moto.Judge.Stats()
+	fmt.Fprintf(stdout, "%d requests held to AWS's request rules, %d IAM authorizations over %d actions evaluated (as the deploy role, or the administrator's bootstrap)\n",
+		st.Requests, st.IAMChecks, st.Actions)
+	for _, v := range bed.Violations() {
+		failed = append(failed, "AWS would have refused it: "+v.String())
+	}
+	if len(bed.Violations()) == 0 {
+		fmt.Fprintln(stdout, "none would have been refused")
+	}
 	if len(failed) > 0 {
 		return errors.New("demo: " + strings.Join(failed, "; "))
 	}
@@ -494,29 +514,31 @@ func serveAPI(addr string, api http.Handler) (func(), error) {
 	return func() { _ = srv.Close() }, nil
 }
 
-// demoConfig is the seed's baseline in the bed's region.
+// demoConfig is the seed's baseline in the bed's region, with the deploy
+// role the workflow assumes.
 func demoConfig() bootstrap.Config {
 	cfg := bootstrap.Default()
 	cfg.Region = testbed.Region
+	cfg.GitHub = &bootstrap.GitHub{Repository: "autonote/autonote", Branch: "main", Role: "autonote-deploy"}
 	return cfg
 }
 
 // runBootstrap makes the baseline in the bed as bootstrap apply does.
-func runBootstrap(ctx context.Context, stdout io.Writer, bed *testbed.Bed) error {
+func runBootstrap(ctx context.Context, stdout io.Writer, bed *testbed.Bed) (bootstrap.Outputs, error) {
 	cfg := demoConfig()
 	awsCfg := bed.Config()
 	stack, err := bootstrap.New(bootstrap.NewClients(awsCfg, bed.Getenv), cfg, bootstrap.WithAppSecret([]byte(`{"DATABASE_URL":"postgres://autonote@db/autonote"}`)))
 	if err != nil {
-		return err
+		return bootstrap.Outputs{}, err
 	}
 	start := time.Now()
 	steps, err := stack.Apply(ctx, func(s bootstrap.Step) {
 		fmt.Fprintf(stdout, "  %-8s %-20s %s\n", s.Action, s.Kind, s.Name)
 	})
 	if err != nil {
-		return err
+		return bootstrap.Outputs{}, err
 	}
 	o := stack.Outputs()
 	fmt.Fprintf(stdout, "  %d resources in %s: VPC %s, subnets %v in %v\n", len(steps), time.Since(start).Round(time.Millisecond), o.VPCID, o.PublicSubnetIDs, o.AvailabilityZones)
-	return nil
+	return o, nil
 }

@@ -51,6 +51,8 @@ func TestDemo(t *testing.T) {
 		"through the test rule, 0 from users (production)",
 		"POST_TEST_TRAFFIC_SHIFT",
 		"BAKE_TIME",
+		"the steps below run as arn:aws:iam::123456789012:role/autonote-deploy",
+		"none would have been refused",
 		"== demo passed",
 	} {
 		if !strings.Contains(log.String(), want) {

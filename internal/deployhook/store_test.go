@@ -30,11 +30,20 @@ func TestMain(m *testing.M) { os.Exit(motoServer.Run(m)) }
 func newTable(t *testing.T) (*dynamodb.Client, string) {
 	t.Helper()
 	bed := testbed.New(t, motoServer.Get(t))
-	db, name, err := bed.HookTable(context.Background())
+	_, name, err := bed.HookTable(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return db, name
+	// The store runs as the hook's role: the jobs policy of the docs.
+	jobs, err := testbed.JobsPolicy(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook, err := bed.HookRole(context.Background(), "hook-"+name, jobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dynamodb.NewFromConfig(hook.Config()), name
 }
 
 func TestDynamoStore(t *testing.T) {

@@ -3,6 +3,9 @@ package testbed
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -39,10 +42,10 @@ func (b *Bed) Role() string { return b.role }
 // Scope is what a deploy role for a seeded service is scoped to, with the
 // bootstrap's default names for what the seed does not make (the
 // repository autonote/server, the log group /ecs/<service>, the secrets
-// <service>/app and <service>/api-key).
+// <service>/env and <service>/api-key, as bootstrap.Named names them).
 func (s Service) Scope() bootstrap.Scope {
 	return bootstrap.Scope{Region: Region, Account: Account, Stack: s.Service, Cluster: s.Cluster, Service: s.Service, Family: s.Family,
-		Repository: "autonote/server", LogGroup: "/ecs/" + s.Service, AppSecret: s.Service + "/app", APIKeySecret: s.Service + "/api-key",
+		Repository: "autonote/server", LogGroup: "/ecs/" + s.Service, AppSecret: s.Service + "/env", APIKeySecret: s.Service + "/api-key",
 		LoadBalancer: s.Service + "-alb", TargetGroups: []string{s.Service + "-tg", s.Service + "-tg2"}, Shifts: s.BlueGreen}
 }
 
@@ -91,4 +94,47 @@ func (b *Bed) makeRole(ctx context.Context, name, trust, boundary, policyName, d
 		return "", fmt.Errorf("put policy %s on %s: %w", policyName, name, err)
 	}
 	return aws.ToString(out.Role.Arn), nil
+}
+
+// HookRole makes the deploy hook's role: for each target, what its deploy
+// role may do (the bootstrap's deploy policy of that scope), and, with a
+// shared table, the jobs policy docs/deploy-hook.md gives (jobsPolicy, ""
+// for none). It returns the bed as that role: what the hook runs as.
+func (b *Bed) HookRole(ctx context.Context, name, jobsPolicy string, scopes ...bootstrap.Scope) (*Bed, error) {
+	c := iam.NewFromConfig(b.Config())
+	const trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	out, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust)})
+	if err != nil {
+		return nil, fmt.Errorf("create role %s: %w", name, err)
+	}
+	policies := map[string]string{}
+	for i, sc := range scopes {
+		policies[fmt.Sprintf("deploy-%d", i)] = sc.DeployPolicy()
+	}
+	if jobsPolicy != "" {
+		policies["jobs"] = jobsPolicy
+	}
+	for p, doc := range policies {
+		if _, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(p), PolicyDocument: aws.String(doc)}); err != nil {
+			return nil, fmt.Errorf("put policy %s on %s: %w", p, name, err)
+		}
+	}
+	return b.As(ctx, aws.ToString(out.Role.Arn))
+}
+
+// JobsPolicy is the deploy hook's policy for its shared table, as
+// docs/deploy-hook.md gives it (the block after <!-- jobs-policy -->), for
+// table: the hook's tests run as what the docs tell a user to grant.
+func JobsPolicy(table string) (string, error) {
+	_, file, _, _ := runtime.Caller(0)
+	doc, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "docs", "deploy-hook.md"))
+	if err != nil {
+		return "", fmt.Errorf("read the hook's jobs policy: %w", err)
+	}
+	_, after, ok := strings.Cut(string(doc), "<!-- jobs-policy -->\n```json\n")
+	policy, _, ok2 := strings.Cut(after, "\n```")
+	if !ok || !ok2 {
+		return "", fmt.Errorf("docs/deploy-hook.md has no jobs policy after <!-- jobs-policy -->")
+	}
+	return strings.NewReplacer("REGION", Region, "ACCOUNT", Account, "TABLE", table).Replace(policy), nil
 }

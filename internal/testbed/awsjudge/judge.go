@@ -275,6 +275,9 @@ func (j *Judge) authorize(ctx context.Context, p principal, req *awsmodel.Reques
 		return "" // the test bed's admin: AdministratorAccess
 	}
 	checks, err := authz.Checks(ctx, authz.Request{Service: req.Model.Name, Operation: req.Operation, Params: req.Params, Region: req.Region, Account: Account}, j.moto)
+	if ctx.Err() != nil {
+		return ""
+	}
 	if err != nil {
 		j.countUnmapped()
 		j.record(p, Violation{Kind: "unmapped", Operation: op, Detail: err.Error()})
@@ -284,6 +287,9 @@ func (j *Judge) authorize(ctx context.Context, p principal, req *awsmodel.Reques
 		return ""
 	}
 	set, err := j.policiesOf(ctx, p.role)
+	if ctx.Err() != nil {
+		return ""
+	}
 	if err != nil {
 		j.record(p, Violation{Kind: "unmapped", Operation: op, Detail: "read the policies of " + p.role + ": " + err.Error()})
 		return ""
@@ -297,6 +303,9 @@ func (j *Judge) authorize(ctx context.Context, p principal, req *awsmodel.Reques
 		sim := iamsim.Simulation{Principal: sessionARN(p.role), Action: c.Action, Resource: c.Resource, Account: Account,
 			Context: j.context(ctx, p.role, req.Region, c, set), Identity: set.identity, Boundary: set.boundary}
 		d, err := e.Evaluate(ctx, sim)
+		if ctx.Err() != nil {
+			return "" // the caller went away (a killed replica): nothing to judge
+		}
 		if err != nil {
 			j.record(p, Violation{Kind: "unmapped", Operation: op, Action: c.Action, Resource: c.Resource, Detail: err.Error()})
 			continue
