@@ -2,6 +2,7 @@ package bootstrap_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -316,5 +317,62 @@ func TestMoveToBlueGreen(t *testing.T) {
 	e.cfg.DeploymentStrategy, e.cfg.SmokePath = bootstrap.StrategyRolling, ""
 	if _, err := e.stack(t, 0).Apply(ctx, nil); err == nil || !strings.Contains(err.Error(), "does not move a service back") || e.calls.Mutating() != 0 {
 		t.Errorf("apply back to rolling: %v after %d mutating calls; want it refused before any", err, e.calls.Mutating())
+	}
+}
+
+// TestInfrastructurePolicyIsAWSsNarrowed: the infrastructure role's policy
+// allows every action of AWS's own AmazonECSInfrastructureRolePolicyForLoadBalancers
+// (as moto ships it) and no other, each on the stack's load balancer and
+// target groups only, where AWS's names every one of the account.
+func TestInfrastructurePolicyIsAWSsNarrowed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	var p struct{ Policy struct{ DefaultVersionId string } }
+	e.cli(t, &p, "iam", "get-policy", "--policy-arn", "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers")
+	var v struct {
+		PolicyVersion struct {
+			Document struct {
+				Statement []struct {
+					Action   any
+					Resource any
+				}
+			}
+		}
+	}
+	e.cli(t, &v, "iam", "get-policy-version", "--policy-arn", "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers", "--version-id", p.Policy.DefaultVersionId)
+	actions := func(doc []struct{ Action, Resource any }) []string {
+		var out []string
+		for _, st := range doc {
+			switch a := st.Action.(type) {
+			case string:
+				out = append(out, a)
+			case []any:
+				for _, x := range a {
+					out = append(out, x.(string))
+				}
+			}
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	var aws []struct{ Action, Resource any }
+	for _, st := range v.PolicyVersion.Document.Statement {
+		aws = append(aws, struct{ Action, Resource any }{st.Action, st.Resource})
+	}
+	sc := bootstrap.Scope{Region: "us-east-1", Account: "123456789012", Stack: "s", LoadBalancer: "s-alb", TargetGroups: []string{"s-tg", "s-tg2"}}
+	var ours struct {
+		Statement []struct{ Action, Resource any }
+	}
+	if err := json.Unmarshal([]byte(sc.InfrastructurePolicy()), &ours); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := actions(ours.Statement), actions(aws); !slices.Equal(got, want) || len(want) < 5 {
+		t.Errorf("actions %v, want AWS's %v", got, want)
+	}
+	for _, st := range ours.Statement {
+		res := fmt.Sprint(st.Resource)
+		if res != "*" && (strings.Contains(res, ":*:") || !strings.Contains(res, "/s-")) {
+			t.Errorf("%v on %s: not the stack's own", st.Action, res)
+		}
 	}
 }

@@ -22,7 +22,7 @@ import (
 func (s *Simulator) syncTargets(ctx context.Context, region string) error {
 	type change struct {
 		sv       *service
-		tg       string
+		tg, role string // role: the infrastructure role ECS registers with, if any
 		port     int32
 		add, del []string
 	}
@@ -57,6 +57,9 @@ func (s *Simulator) syncTargets(ctx context.Context, region string) error {
 				}
 			}
 			c := change{sv: sv, tg: aws.ToString(lb.TargetGroupArn), port: aws.ToInt32(lb.ContainerPort)}
+			if lb.AdvancedConfiguration != nil {
+				c.role = aws.ToString(lb.AdvancedConfiguration.RoleArn)
+			}
 			for ip := range want {
 				if !sv.targets[ip] {
 					c.add = append(c.add, ip)
@@ -74,7 +77,10 @@ func (s *Simulator) syncTargets(ctx context.Context, region string) error {
 	}
 	s.mu.Unlock()
 	for _, c := range changes {
-		cl := s.elbClient(region)
+		cl, err := s.elbAs(ctx, region, c.role)
+		if err != nil {
+			return err
+		}
 		targets := func(ips []string) []elbtypes.TargetDescription {
 			var out []elbtypes.TargetDescription
 			for _, ip := range ips {
@@ -114,9 +120,9 @@ func (s *Simulator) syncTargets(ctx context.Context, region string) error {
 // called without the simulator's lock held.
 func (s *Simulator) syncWeights(ctx context.Context, region string) error {
 	type write struct {
-		sv                       *service
-		rule, primary, alternate string
-		green                    int
+		sv                             *service
+		rule, primary, alternate, role string
+		green                          int
 	}
 	var writes []write
 	s.mu.Lock()
@@ -138,14 +144,18 @@ func (s *Simulator) syncWeights(ctx context.Context, region string) error {
 				if last, ok := sv.weights[w.rule]; w.rule == "" || ok && last == w.green {
 					continue
 				}
-				w.sv, w.primary, w.alternate = sv, aws.ToString(lb.TargetGroupArn), aws.ToString(c.AlternateTargetGroupArn)
+				w.sv, w.primary, w.alternate, w.role = sv, aws.ToString(lb.TargetGroupArn), aws.ToString(c.AlternateTargetGroupArn), aws.ToString(c.RoleArn)
 				writes = append(writes, w)
 			}
 		}
 	}
 	s.mu.Unlock()
 	for _, w := range writes {
-		_, err := s.elbClient(region).ModifyRule(ctx, &elb.ModifyRuleInput{RuleArn: aws.String(w.rule), Actions: []elbtypes.Action{{
+		cl, err := s.elbAs(ctx, region, w.role)
+		if err != nil {
+			return err
+		}
+		_, err = cl.ModifyRule(ctx, &elb.ModifyRuleInput{RuleArn: aws.String(w.rule), Actions: []elbtypes.Action{{
 			Type: elbtypes.ActionTypeEnumForward, ForwardConfig: &elbtypes.ForwardActionConfig{TargetGroups: []elbtypes.TargetGroupTuple{
 				{TargetGroupArn: aws.String(w.primary), Weight: aws.Int32(int32(100 - w.green))},
 				{TargetGroupArn: aws.String(w.alternate), Weight: aws.Int32(int32(w.green))},
@@ -184,6 +194,31 @@ func privateIP(t *types.Task) string {
 		}
 	}
 	return ""
+}
+
+// elbAs is the ELBv2 client ECS moves a service's traffic with: as its
+// infrastructure role when it has one and the simulator acts as roles
+// (WithActingRoles), else moto's, directly.
+func (s *Simulator) elbAs(ctx context.Context, region, role string) (*elb.Client, error) {
+	if role == "" || s.actAs == nil {
+		return s.elbClient(region), nil
+	}
+	s.mu.Lock()
+	c, ok := s.roleELBs[role+" "+region]
+	s.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	cfg, err := s.actAs(ctx, role)
+	if err != nil {
+		return nil, fmt.Errorf("act as %s: %w", role, err)
+	}
+	cfg.Region = region
+	c = elb.NewFromConfig(cfg)
+	s.mu.Lock()
+	s.roleELBs[role+" "+region] = c
+	s.mu.Unlock()
+	return c, nil
 }
 
 // elbClient is the moto ELBv2 client of a region, made once.

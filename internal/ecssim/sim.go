@@ -110,6 +110,26 @@ type Simulator struct {
 	elbs       map[string]*elb.Client            // moto ELBv2 clients by region
 
 	handlers map[string]func(context.Context, *call) (any, error) // the operations it serves
+
+	// actAs gives the configuration ECS's calls as a role go with (the
+	// infrastructure role of a service that shifts traffic); nil: moto,
+	// directly. roleELBs caches its clients by role and region.
+	actAs    func(ctx context.Context, roleARN string) (aws.Config, error)
+	roleELBs map[string]*elb.Client
+}
+
+// WithActingRoles makes the calls ECS makes as a role (moving a shifting
+// service's listener rules and targets, as its infrastructure role) go
+// with the configuration actAs gives for the role: the test bed's judge
+// then holds them to the role's policies, as IAM would.
+func WithActingRoles(actAs func(ctx context.Context, roleARN string) (aws.Config, error)) Option {
+	return func(s *Simulator) error {
+		if actAs == nil {
+			return fmt.Errorf("actAs is nil")
+		}
+		s.actAs = actAs
+		return nil
+	}
 }
 
 // Option configures a Simulator.
@@ -159,6 +179,7 @@ func New(motoURL string, opts ...Option) (*Simulator, error) {
 		logs:       map[string]*cloudwatchlogs.Client{},
 		cloudwatch: map[string]*cloudwatch.Client{},
 		elbs:       map[string]*elb.Client{},
+		roleELBs:   map[string]*elb.Client{},
 	}
 	for _, opt := range opts {
 		if err := opt(s); err != nil {

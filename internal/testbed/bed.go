@@ -76,13 +76,23 @@ func New(t testing.TB, moto *Moto, opts ...ecssim.Option) *Bed {
 // Start starts a simulator in front of moto (behind the judge) and an
 // in-process registry, with admin credentials of its own.
 func Start(moto *Moto, opts ...ecssim.Option) (*Bed, error) {
-	sim, err := ecssim.New(moto.Direct, opts...)
+	key := "AKIATESTBED" + strings.ToUpper(rand.Text()[:9])
+	b := &Bed{Moto: moto, session: moto.Judge.Session(key), accessKey: key, secretKey: "testing", writes: &atomic.Int64{}}
+	// What ECS does as a service's infrastructure role (moving its
+	// traffic) goes through the judge with that role's credentials.
+	actAs := ecssim.WithActingRoles(func(ctx context.Context, role string) (aws.Config, error) {
+		v, err := b.As(ctx, role)
+		if err != nil {
+			return aws.Config{}, err
+		}
+		return v.Config(), nil
+	})
+	sim, err := ecssim.New(moto.Direct, append([]ecssim.Option{actAs}, opts...)...)
 	if err != nil {
 		return nil, err
 	}
-	key := "AKIATESTBED" + strings.ToUpper(rand.Text()[:9])
 	ecsSrv := httptest.NewServer(moto.Judge.Handler(sim))
-	b := &Bed{Moto: moto, Sim: sim, ECSURL: ecsSrv.URL, session: moto.Judge.Session(key), accessKey: key, secretKey: "testing", writes: &atomic.Int64{}}
+	b.Sim, b.ECSURL = sim, ecsSrv.URL
 	regHandler := BasicAuth("AWS", ECRPassword, registry.New(registry.Logger(log.New(discard{}, "", 0))))
 	reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -342,8 +352,12 @@ func (b *Bed) blueGreen(ctx context.Context, name, vpc, tg string, port int32) (
 	if err != nil {
 		return nil, fmt.Errorf("create the test listener rule: %w", err)
 	}
+	role, err := b.InfrastructureRole(ctx, Service{Cluster: name, Service: name, Family: name, BlueGreen: true}.Scope())
+	if err != nil {
+		return nil, err
+	}
 	return &types.AdvancedConfiguration{AlternateTargetGroupArn: green.TargetGroups[0].TargetGroupArn, ProductionListenerRule: prod.Rules[0].RuleArn,
-		TestListenerRule: test.Rules[0].RuleArn, RoleArn: aws.String("arn:aws:iam::123456789012:role/ecsInfrastructureRoleForLoadBalancers")}, nil
+		TestListenerRule: test.Rules[0].RuleArn, RoleArn: aws.String(role)}, nil
 }
 
 // ELB is an ELBv2 client of moto.

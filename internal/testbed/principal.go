@@ -64,6 +64,18 @@ func (b *Bed) DeployRole(ctx context.Context, sc bootstrap.Scope) (*Bed, error) 
 	return b.As(ctx, role)
 }
 
+// InfrastructureRole makes the infrastructure role of a stack that
+// shifts traffic as the bootstrap writes it (its policy, trust and
+// boundary, Scope's) and returns its ARN: what ECS moves the service's
+// traffic as, judged by IAM in the simulator's calls.
+func (b *Bed) InfrastructureRole(ctx context.Context, sc bootstrap.Scope) (string, error) {
+	boundary, err := b.policy(ctx, sc.Stack+"-boundary", sc.BoundaryPolicy())
+	if err != nil {
+		return "", err
+	}
+	return b.makeRole(ctx, sc.Stack+"-infra", sc.InfrastructureTrust(), boundary, "shift-traffic", sc.InfrastructurePolicy())
+}
+
 // githubTrust is a deploy role's trust, as the bootstrap writes it.
 const githubTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},` +
 	`"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com","token.actions.githubusercontent.com:sub":"repo:autonote/autonote:ref:refs/heads/main"}}}]}`
