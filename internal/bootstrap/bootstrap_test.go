@@ -589,7 +589,7 @@ func TestBootstrapRoleOnGitHubEnterprise(t *testing.T) {
 	}
 	// It attaches only the managed policies the bootstrap uses, and tags EC2
 	// resources only while creating them.
-	for _, want := range []string{`"iam:PolicyARN":["arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy","arn:aws:iam::aws:policy/SecretsManagerReadWrite"]`,
+	for _, want := range []string{`"iam:PolicyARN":["arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy","arn:aws:iam::aws:policy/SecretsManagerReadWrite","arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"]`,
 		`"Action":["ec2:CreateTags"]`, `"ec2:CreateAction":["CreateVpc","CreateSubnet","CreateInternetGateway","CreateRouteTable","CreateSecurityGroup"]`} {
 		if !strings.Contains(string(doc), want) {
 			t.Errorf("bootstrap policy lacks %s:\n%s", want, doc)

@@ -30,15 +30,15 @@ func (s *Stack) bootstrapRole() *role {
 // no resource; writes are scoped below. A test checks that every call in
 // the package's code is here.
 var bootstrapActions = map[string][]string{
+	// EC2's and ELB's Describe calls read the network's shape alone (IAM
+	// scopes none of them): one wildcard each keeps the policy within
+	// IAM's 10,240 characters.
 	"Read": {
-		"ec2:DescribeAvailabilityZones", "ec2:DescribeInternetGateways", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups",
-		"ec2:DescribeSubnets", "ec2:DescribeVpcAttribute", "ec2:DescribeVpcs",
+		"ec2:Describe*", "elasticloadbalancing:Describe*",
 		"ecs:DescribeClusters", "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions",
 		"ecr:DescribeRepositories", "logs:DescribeLogGroups",
 		"iam:GetOpenIDConnectProvider", "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
 		"iam:ListOpenIDConnectProviders", "iam:ListRoles", "iam:ListPolicies", "iam:GetPolicy", "iam:GetPolicyVersion", "cloudwatch:DescribeAlarms",
-		"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTags",
-		"elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTargetGroups",
 	},
 	// EC2 names what it creates only once it exists: a creation is
 	// allowed when it carries the stack's tags, and inside a VPC that is
@@ -47,10 +47,13 @@ var bootstrapActions = map[string][]string{
 	// subnets and security groups.
 	"NetworkCreateVPC": {"ec2:CreateVpc"},
 	"NetworkCreate":    {"ec2:CreateInternetGateway", "ec2:CreateRouteTable", "ec2:CreateSecurityGroup", "ec2:CreateSubnet"},
-	"NetworkInOurVPC":  {"ec2:CreateRouteTable", "ec2:CreateSecurityGroup", "ec2:CreateSubnet"},
-	"NetworkChangeOurs": {
+	// What carries the stack's tags: made in it, changed, taken down.
+	"NetworkOurs": {
 		"ec2:AssociateRouteTable", "ec2:AttachInternetGateway", "ec2:AuthorizeSecurityGroupIngress", "ec2:CreateRoute",
-		"ec2:ModifySubnetAttribute", "ec2:ModifyVpcAttribute", "ec2:ReplaceRoute",
+		"ec2:CreateRouteTable", "ec2:CreateSecurityGroup", "ec2:CreateSubnet",
+		"ec2:DeleteInternetGateway", "ec2:DeleteRoute", "ec2:DeleteRouteTable", "ec2:DeleteSecurityGroup", "ec2:DeleteSubnet",
+		"ec2:DeleteVpc", "ec2:DetachInternetGateway", "ec2:DisassociateRouteTable",
+		"ec2:ModifySubnetAttribute", "ec2:ModifyVpcAttribute", "ec2:ReplaceRoute", "ec2:RevokeSecurityGroupIngress",
 	},
 	"NetworkBaseline": {
 		"ec2:AssociateRouteTable", "ec2:AttachInternetGateway", "ec2:AuthorizeSecurityGroupIngress", "ec2:CreateRouteTable",
@@ -60,21 +63,17 @@ var bootstrapActions = map[string][]string{
 	// the bootstrap's tag on a VPC it did not make, which destroy would then
 	// take.
 	"TagOnCreate": {"ec2:CreateTags"},
-	"NetworkTakeOnlyOurs": {
-		"ec2:DeleteInternetGateway", "ec2:DeleteRoute", "ec2:DeleteRouteTable", "ec2:DeleteSecurityGroup", "ec2:DeleteSubnet",
-		"ec2:DeleteVpc", "ec2:DetachInternetGateway", "ec2:DisassociateRouteTable", "ec2:RevokeSecurityGroupIngress",
-	},
 	// The roles the bootstrap made or was handed, and only with the
 	// boundary on them: whatever policy they get, no more than the stack's
 	// roles do, on the stack's resources. Their trust is admin's alone.
 	"RolesBounded": {"iam:CreateRole", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"},
 	"RoleTags":     {"iam:TagRole"},
-	// Only the managed policies the bootstrap attaches, never another (an
-	// AdministratorAccess on the deploy role); AWS's load-balancer policy
-	// of an earlier version's infrastructure role may be taken off.
-	"RolesAttach":  {"iam:AttachRolePolicy"},
-	"RolesDetach":  {"iam:DetachRolePolicy"},
-	"OIDCProvider": {"iam:CreateOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider", "iam:TagOpenIDConnectProvider"},
+	// Only the managed policies the bootstrap attaches or takes off (AWS's
+	// load-balancer policy, of an earlier version's infrastructure role),
+	// never another (an AdministratorAccess on the deploy role); the
+	// boundary holds any of them to the stack.
+	"RolesManagedPolicies": {"iam:AttachRolePolicy", "iam:DetachRolePolicy"},
+	"OIDCProvider":         {"iam:CreateOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider", "iam:TagOpenIDConnectProvider"},
 	"Secrets": {
 		"secretsmanager:CreateSecret", "secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
 		"secretsmanager:PutSecretValue", "secretsmanager:TagResource",
@@ -90,10 +89,9 @@ var bootstrapActions = map[string][]string{
 		"elasticloadbalancing:CreateTargetGroup", "elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:DeleteRule", "elasticloadbalancing:DeleteTargetGroup",
 		"elasticloadbalancing:ModifyTargetGroup", "elasticloadbalancing:ModifyTargetGroupAttributes",
 	},
-	"Alarms":   {"cloudwatch:DeleteAlarms", "cloudwatch:ListTagsForResource", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource"},
-	"LogGroup": {"logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:ListTagsForResource", "logs:PutRetentionPolicy", "logs:TagResource"},
-	"Cluster":  {"ecs:CreateCluster", "ecs:DeleteCluster", "ecs:PutClusterCapacityProviders"},
-	"Service":  {"ecs:CreateService", "ecs:DeleteService", "ecs:UpdateService"},
+	"Alarms":            {"cloudwatch:DeleteAlarms", "cloudwatch:ListTagsForResource", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource"},
+	"LogGroup":          {"logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:ListTagsForResource", "logs:PutRetentionPolicy", "logs:TagResource"},
+	"ClusterAndService": {"ecs:CreateCluster", "ecs:CreateService", "ecs:DeleteCluster", "ecs:DeleteService", "ecs:PutClusterCapacityProviders", "ecs:UpdateService"},
 	// Tags only as part of a creation, never on another's cluster or service.
 	"ECSTagOnCreate": {"ecs:TagResource"},
 	// The service's family; ECS takes no resource for deregistering.
@@ -159,19 +157,13 @@ func (s *Stack) bootstrapPolicy() string {
 	st("Read", "*", nil)
 	st("NetworkCreateVPC", arn("ec2", "vpc/*"), tagged)
 	st("NetworkCreate", []string{arn("ec2", "internet-gateway/*"), arn("ec2", "route-table/*"), arn("ec2", "security-group/*"), arn("ec2", "subnet/*")}, tagged)
-	st("NetworkInOurVPC", arn("ec2", "vpc/*"), ours)
-	st("NetworkChangeOurs", "*", ours)
+	st("NetworkOurs", "*", ours)
 	st("NetworkBaseline", baseline, nil)
 	st("TagOnCreate", "*", map[string]any{"StringEquals": map[string]any{"ec2:CreateAction": []string{
 		"CreateVpc", "CreateSubnet", "CreateInternetGateway", "CreateRouteTable", "CreateSecurityGroup"}}})
-	st("NetworkTakeOnlyOurs", "*", ours)
 	st("RolesBounded", roles, bounded)
 	st("RoleTags", roles, nil)
-	st("RolesAttach", roles, map[string]any{
-		"ArnEquals":    map[string]any{"iam:PolicyARN": []string{executionPolicy, secretsRWPolicy}},
-		"StringEquals": map[string]any{"iam:PermissionsBoundary": s.boundaryARN()},
-	})
-	st("RolesDetach", roles, map[string]any{
+	st("RolesManagedPolicies", roles, map[string]any{
 		"ArnEquals":    map[string]any{"iam:PolicyARN": []string{executionPolicy, secretsRWPolicy, infrastructurePolicy}},
 		"StringEquals": map[string]any{"iam:PermissionsBoundary": s.boundaryARN()},
 	})
@@ -180,17 +172,16 @@ func (s *Stack) bootstrapPolicy() string {
 	st("Repository", sc.repositoryARN(), nil)
 	st("LogGroup", []string{logGroup, logGroup + ":*"}, nil)
 	st("LoadBalancer", []string{
-		arn("elasticloadbalancing", "loadbalancer/app/"+s.name("alb")+"/*"), arn("elasticloadbalancing", "targetgroup/"+s.name("tg")+"/*"),
-		arn("elasticloadbalancing", "listener/app/"+s.name("alb")+"/*"), arn("elasticloadbalancing", "listener-rule/app/"+s.name("alb")+"/*"),
-		arn("elasticloadbalancing", "targetgroup/"+s.name("tg2")+"/*"),
+		arn("elasticloadbalancing", "loadbalancer/app/"+s.name("alb")+"/*"), arn("elasticloadbalancing", "listener/app/"+s.name("alb")+"/*"),
+		arn("elasticloadbalancing", "listener-rule/app/"+s.name("alb")+"/*"),
+		arn("elasticloadbalancing", "targetgroup/"+s.name("tg")+"/*"), arn("elasticloadbalancing", "targetgroup/"+s.name("tg2")+"/*"),
 	}, nil)
 	var alarms []string
-	for _, name := range []string{"target-5xx", "unhealthy-hosts", "tg2-target-5xx", "tg2-unhealthy-hosts"} {
-		alarms = append(alarms, arn("cloudwatch", "alarm:"+s.name(name)))
+	for _, a := range s.lbAlarmList() {
+		alarms = append(alarms, arn("cloudwatch", "alarm:"+a.name))
 	}
 	st("Alarms", alarms, nil)
-	st("Cluster", sc.clusterARN(), nil)
-	st("Service", sc.serviceARN(), nil)
+	st("ClusterAndService", []string{sc.clusterARN(), sc.serviceARN()}, nil)
 	st("ECSTagOnCreate", []string{sc.clusterARN(), sc.serviceARN(), sc.familyARN()}, map[string]any{"StringEquals": map[string]any{
 		"ecs:CreateAction": []string{"CreateCluster", "CreateService", "RegisterTaskDefinition"}}})
 	st("TaskDefinitions", sc.familyARN(), nil)

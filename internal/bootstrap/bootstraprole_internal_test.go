@@ -31,18 +31,24 @@ func TestBootstrapRoleCoversEveryCall(t *testing.T) {
 	if len(called) < 40 {
 		t.Fatalf("found %d calls in the code: the pattern no longer matches it", len(called))
 	}
+	// A granted action ending in * (ec2:Describe*) covers the calls it names.
+	covers := func(g, a string) bool { return g == a || strings.HasSuffix(g, "*") && strings.HasPrefix(a, strings.TrimSuffix(g, "*")) }
+	grants := func(a string) bool { return slices.ContainsFunc(granted, func(g string) bool { return covers(g, a) }) }
 	for _, a := range called {
 		switch {
 		case a == "sts:GetCallerIdentity": // needs no permission
-		case slices.Contains(adminOnly, a) && slices.Contains(granted, a):
+		case slices.Contains(adminOnly, a) && grants(a):
 			t.Errorf("the bootstrap role may %s, which is for admin credentials alone", a)
-		case !slices.Contains(adminOnly, a) && !slices.Contains(granted, a):
+		case !slices.Contains(adminOnly, a) && !grants(a):
 			t.Errorf("the bootstrap calls %s, which the bootstrap role may not", a)
 		}
 	}
-	for _, a := range granted {
-		if !slices.Contains(called, a) && !slices.Contains(implied, a) {
-			t.Errorf("the bootstrap role may %s, which the bootstrap never does", a)
+	for _, g := range granted {
+		if !slices.ContainsFunc(append(called, implied...), func(a string) bool { return covers(g, a) }) {
+			t.Errorf("the bootstrap role may %s, which the bootstrap never does", g)
+		}
+		if strings.HasSuffix(g, "*") && !strings.Contains(g, ":Describe") {
+			t.Errorf("the bootstrap role may %s: only read-only Describe calls go by a wildcard", g)
 		}
 	}
 }

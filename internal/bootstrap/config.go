@@ -363,6 +363,7 @@ func (c Config) Check() error {
 		add("deregistration-delay %d: give seconds from 0 to 3600", c.DeregistrationDelay)
 	}
 	errs = append(errs, c.checkStrategy()...)
+	errs = append(errs, c.checkNames()...)
 	if c.Alarm5xxPerMinute < 1 || c.AlarmUnhealthyHosts < 1 {
 		add("alarm-5xx-per-minute and alarm-unhealthy-hosts must be 1 or more")
 	}

@@ -198,10 +198,32 @@ func (sc Scope) BoundaryPolicy() string {
 	if len(sc.TaskSecrets) > 0 {
 		sts = append(sts, statement("TaskSecretNames", []string{"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"}, sc.TaskSecrets, nil))
 	}
+	return policyDoc(merged(sts)...)
+}
+
+// merged folds statements that allow on the same resources under the same
+// conditions into one, without Sids: the boundary is a managed policy, and
+// IAM allows one 6,144 characters.
+func merged(sts []map[string]any) []map[string]any {
+	var out []map[string]any
+	at := map[string]int{}
 	for _, st := range sts {
-		st["Sid"] = "Bound" + st["Sid"].(string)
+		key := normalJSON(map[string]any{"r": st["Resource"], "c": st["Condition"]})
+		i, ok := at[key]
+		if !ok {
+			at[key] = len(out)
+			m := map[string]any{"Effect": "Allow", "Resource": st["Resource"], "Action": []string{}}
+			if st["Condition"] != nil {
+				m["Condition"] = st["Condition"]
+			}
+			out = append(out, m)
+			i = len(out) - 1
+		}
+		acts := append(out[i]["Action"].([]string), st["Action"].([]string)...)
+		slices.Sort(acts)
+		out[i]["Action"] = slices.Compact(acts)
 	}
-	return policyDoc(sts...)
+	return out
 }
 
 // InfrastructureTrust lets ECS alone assume the infrastructure role, and

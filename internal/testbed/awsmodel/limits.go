@@ -52,6 +52,14 @@ var limits = map[string][]func(p map[string]any) []problem{
 	// and the following characters: /_+=.@-", and not ending with a hyphen
 	// and six characters.
 	"secretsmanager:CreateSecret": {named("Name", "secret-name", secretName, "ASCII letters, digits and /_+=.@-, not ending with a hyphen and six characters (CreateSecret, Name)")},
+	// IAM quotas (IAM user guide, "IAM and AWS STS quotas"): a managed
+	// policy of 6,144 characters, a role's inline policies 10,240 in all,
+	// a trust policy 2,048, whitespace not counted.
+	"iam:CreatePolicy":           {policySize("PolicyDocument", 6144, "managed policy")},
+	"iam:CreatePolicyVersion":    {policySize("PolicyDocument", 6144, "managed policy")},
+	"iam:PutRolePolicy":          {policySize("PolicyDocument", 10240, "role's inline policies")},
+	"iam:CreateRole":             {policySize("AssumeRolePolicyDocument", 2048, "trust policy")},
+	"iam:UpdateAssumeRolePolicy": {policySize("PolicyDocument", 2048, "trust policy")},
 	// DynamoDB developer guide, "Item size": 400 KB an item, names and values
 	// counted in their UTF-8 bytes.
 	"dynamodb:PutItem": {func(p map[string]any) []problem {
@@ -60,6 +68,18 @@ var limits = map[string][]func(p map[string]any) []problem{
 		}
 		return nil
 	}},
+}
+
+// policySize: a policy document within IAM's quota, whitespace not counted.
+func policySize(member string, most int, what string) func(map[string]any) []problem {
+	return func(p map[string]any) []problem {
+		doc, _ := p[member].(string)
+		n := len(strings.Join(strings.Fields(doc), ""))
+		if n > most {
+			return []problem{{member, "iam-quota", fmt.Sprintf("%d characters, over IAM's %d for a %s", n, most, what)}}
+		}
+		return nil
+	}
 }
 
 var (
