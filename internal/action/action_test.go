@@ -222,7 +222,11 @@ func TestDeploy(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", s, r.summary)
 		}
 	}
-	assertMasked(t, r.log, testbed.ECRPassword, w.env["AWS_SECRET_ACCESS_KEY"], w.env["AWS_SESSION_TOKEN"])
+	registryPassword := regexp.MustCompile(`::add-mask::(ecr-[a-z0-9]+)`).FindStringSubmatch(r.log)
+	if registryPassword == nil {
+		t.Fatalf("the registry's password was never masked:\n%s", r.log)
+	}
+	assertMasked(t, r.log, registryPassword[1], w.env["AWS_SECRET_ACCESS_KEY"], w.env["AWS_SESSION_TOKEN"])
 	if !strings.Contains(r.log, "::notice::registry "+w.bed.Registry+" is used instead of the one ECR reports") ||
 		!strings.Contains(r.log, "the execution role must be allowed to pull from it") {
 		t.Errorf("the registry input's effect on the task definition goes unsaid:\n%s", r.log)

@@ -100,7 +100,7 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 		return err
 	}
 	defer reg.Stop()
-	bed.Registry = reg.Host
+	bed.UseRegistry(reg)
 	fmt.Fprintf(stdout, "moto %s, ECS %s, registry %s\n", moto.URL, bed.ECSURL, bed.Registry)
 
 	shas := []string{"", testbed.SHA(), testbed.SHA(), testbed.SHA(), testbed.SHA(), testbed.SHA(), testbed.SHA(), testbed.SHA()}

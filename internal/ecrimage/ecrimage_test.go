@@ -30,14 +30,17 @@ func TestLogin(t *testing.T) {
 	if got, want := reg.Host, "123456789012.dkr.ecr.us-east-1.amazonaws.com"; got != want {
 		t.Errorf("host = %q, want the registry ECR reports, %q", got, want)
 	}
-	if reg.Username != "AWS" || reg.Password.Reveal() != testbed.ECRPassword {
-		t.Errorf("credentials = %q/%q, want AWS and moto's token", reg.Username, reg.Password.Reveal())
+	// ECR's token is the caller's own: the test bed's judge hands each
+	// principal a password of its own, and judges its pushes and pulls.
+	password := reg.Password.Reveal()
+	if reg.Username != "AWS" || !strings.HasPrefix(password, "ecr-") {
+		t.Errorf("credentials = %q/%q, want AWS and the token ECR handed out", reg.Username, password)
 	}
 
 	var logged strings.Builder
 	slog.New(slog.NewTextHandler(&logged, nil)).Info("login", "registry", reg, "password", reg.Password)
 	fmt.Fprintf(&logged, "%v %+v %s", reg, reg, reg.Password)
-	if strings.Contains(logged.String(), testbed.ECRPassword) {
+	if strings.Contains(logged.String(), password) {
 		t.Errorf("password printed: %s", logged.String())
 	}
 

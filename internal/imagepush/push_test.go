@@ -80,17 +80,31 @@ type target struct {
 
 func newTarget(t *testing.T, create bool) *target {
 	t.Helper()
-	bed := testbed.New(t, motoServer.Get(t))
-	name := fmt.Sprintf("autonote/push-%d", seq.Add(1))
-	client := bed.ECR()
+	return newTargetIn(t, testbed.New(t, motoServer.Get(t)), create)
+}
+
+// newTargetIn is a target in a bed shared with others.
+func newTargetIn(t *testing.T, bed *testbed.Bed, create bool) *target {
+	t.Helper()
+	n := seq.Add(1)
+	name := fmt.Sprintf("autonote/push-%d", n)
 	if create {
-		if _, err := client.CreateRepository(context.Background(), &ecr.CreateRepositoryInput{
+		if _, err := bed.ECR().CreateRepository(context.Background(), &ecr.CreateRepositoryInput{
 			RepositoryName: aws.String(name), ImageTagMutability: ecrtypes.ImageTagMutabilityImmutable,
 		}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	r, err := ecrimage.Login(context.Background(), client, registry.get(t).Host)
+	// The push runs as the deploy role of a stack whose repository this
+	// is: ECR's API and the registry's pushes are judged by IAM.
+	scope := testbed.Service{Cluster: "c", Service: fmt.Sprintf("push-%d", n), Family: "f"}.Scope()
+	scope.Repository = name
+	deployer, err := bed.DeployRole(context.Background(), scope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := deployer.ECR()
+	r, err := ecrimage.Login(context.Background(), client, bed.UseRegistry(registry.get(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,13 +291,16 @@ func TestWarmPushSendsNothing(t *testing.T) {
 
 func TestPushMountsFromAnotherRepository(t *testing.T) {
 	t.Parallel()
-	from, to := newTarget(t, true), newTarget(t, true)
+	bed := testbed.New(t, motoServer.Get(t))
+	from, to := newTargetIn(t, bed, true), newTargetIn(t, bed, true)
 	img := randomImage(t, 2)
 	ctx := context.Background()
 	if _, err := imagepush.Push(ctx, from.ecr, from.repo, "v1", img, imagepush.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	src, err := imagepush.Open(ctx, "docker://"+registry.get(t).Host+"/"+from.name+":v1", imagepush.Env{Keychain: to.registry})
+	// Read with the source's credentials: each deploy role may pull from
+	// its own repository alone.
+	src, err := imagepush.Open(ctx, "docker://"+from.registry.Host+"/"+from.name+":v1", imagepush.Env{Keychain: from.registry})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	neturl "net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -49,6 +51,7 @@ type Bed struct {
 	servers  []*httptest.Server
 	writes   *atomic.Int64
 	session  *awsjudge.Session
+	proxied  string // the docker-registry UseRegistry put behind the judge
 
 	// The credentials its clients and environment sign with: the bed's
 	// admin, or a role's (As).
@@ -93,7 +96,9 @@ func Start(moto *Moto, opts ...ecssim.Option) (*Bed, error) {
 	}
 	ecsSrv := httptest.NewServer(moto.Judge.Handler(sim))
 	b.Sim, b.ECSURL = sim, ecsSrv.URL
-	regHandler := BasicAuth("AWS", ECRPassword, registry.New(registry.Logger(log.New(discard{}, "", 0))))
+	// The registry admits ECR's password; the judge in front of it holds
+	// each push and pull to the IAM actions ECR authorizes it as.
+	regHandler := moto.Judge.Registry(Region, ECRPassword, BasicAuth("AWS", ECRPassword, registry.New(registry.Logger(log.New(discard{}, "", 0)))))
 	reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			b.writes.Add(1)
@@ -102,6 +107,20 @@ func Start(moto *Moto, opts ...ecssim.Option) (*Bed, error) {
 	}))
 	b.Registry, b.servers = strings.TrimPrefix(reg.URL, "http://"), []*httptest.Server{ecsSrv, reg}
 	return b, nil
+}
+
+// UseRegistry makes a running docker-registry the bed's registry, behind
+// the judge (as the in-process one is), and returns the host it answers on.
+func (b *Bed) UseRegistry(reg *Registry) string {
+	if b.proxied == reg.Host {
+		return b.Registry
+	}
+	b.proxied = reg.Host
+	target, _ := neturl.Parse("http://" + reg.Host)
+	srv := httptest.NewServer(b.Moto.Judge.Registry(Region, ECRPassword, httputil.NewSingleHostReverseProxy(target)))
+	b.servers = append(b.servers, srv)
+	b.Registry = strings.TrimPrefix(srv.URL, "http://")
+	return b.Registry
 }
 
 // RegistryWrites is how many requests that change something (PUT, POST,

@@ -101,6 +101,7 @@ type Judge struct {
 
 	mu       sync.Mutex
 	keys     map[string]principal // by access key
+	tokens   map[string]principal // registry passwords GetAuthorizationToken gave, by password
 	roles    map[string]*Session  // who asked for a role's web identity
 	orphans  []Violation          // violations of keys no session holds
 	policies map[string]*policySet
@@ -124,7 +125,7 @@ type Stats struct {
 // dir, and IAM with the evaluator eval returns.
 func New(motoURL, dir string, eval func() (*iamsim.Evaluator, error)) *Judge {
 	return &Judge{models: awsmodel.Open(dir), eval: eval, moto: newMoto(motoURL),
-		keys: map[string]principal{}, roles: map[string]*Session{}, policies: map[string]*policySet{}, actions: map[string]bool{}}
+		keys: map[string]principal{}, tokens: map[string]principal{}, roles: map[string]*Session{}, policies: map[string]*policySet{}, actions: map[string]bool{}}
 }
 
 // Session registers an access key as a test's admin credentials.
@@ -245,6 +246,10 @@ func (j *Judge) Handler(next http.Handler) http.Handler {
 			j.assumed(w, r, next, p, req)
 			return
 		}
+		if req.Model.Name == "ecr" && req.Operation == "GetAuthorizationToken" {
+			j.registryToken(w, r, next, p)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -286,6 +291,12 @@ func (j *Judge) authorize(ctx context.Context, p principal, req *awsmodel.Reques
 		}
 		return ""
 	}
+	return j.evaluate(ctx, p, op, req.Region, checks)
+}
+
+// evaluate judges checks as p's role: AWS's message for the first one
+// IAM denies, "" when all are allowed.
+func (j *Judge) evaluate(ctx context.Context, p principal, op, region string, checks []authz.Check) string {
 	set, err := j.policiesOf(ctx, p.role)
 	if ctx.Err() != nil {
 		return ""
@@ -301,7 +312,7 @@ func (j *Judge) authorize(ctx context.Context, p principal, req *awsmodel.Reques
 	}
 	for _, c := range checks {
 		sim := iamsim.Simulation{Principal: sessionARN(p.role), Action: c.Action, Resource: c.Resource, Account: Account,
-			Context: j.context(ctx, p.role, req.Region, c, set), Identity: set.identity, Boundary: set.boundary}
+			Context: j.context(ctx, p.role, region, c, set), Identity: set.identity, Boundary: set.boundary}
 		d, err := e.Evaluate(ctx, sim)
 		if ctx.Err() != nil {
 			return "" // the caller went away (a killed replica): nothing to judge
