@@ -13,6 +13,7 @@ build:
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags awslive ./internal/livetest/
 
 staticcheck:
 	$(GO) tool staticcheck ./...

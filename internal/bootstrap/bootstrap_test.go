@@ -340,6 +340,12 @@ func TestFreshApplyMakesTheBaseline(t *testing.T) {
 		t.Errorf("deploy policy is not narrowed to its family and the API key: %s", doc)
 	}
 
+	// What IAM cannot narrow is said in the plan, on the deploy role.
+	for _, st := range out {
+		if st.Kind == "deploy role" && !strings.Contains(st.Detail, "ecs:DeregisterTaskDefinition") {
+			t.Errorf("the plan's deploy role says nothing of what IAM cannot narrow: %+v", st)
+		}
+	}
 	// The second apply changes nothing and says so.
 	if n := bootstrap.Changes(out); n != 0 {
 		t.Errorf("plan after apply has %d changes: %+v", n, out)

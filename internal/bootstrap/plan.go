@@ -70,6 +70,10 @@ func step(r resource, f found) Step {
 	case Skip:
 		st.Detail = f.skip
 	}
+	// What a resource cannot be narrowed to, said wherever it shows.
+	if n, ok := r.(interface{ planNote() string }); ok && st.Action != Skip && n.planNote() != "" {
+		st.Detail = strings.TrimPrefix(st.Detail+"; "+n.planNote(), "; ")
+	}
 	return st
 }
 

@@ -43,6 +43,14 @@ type role struct {
 }
 
 func (r *role) describe() (string, string) { return r.kind, r.name }
+
+// planNote says what IAM cannot narrow in the role's policy.
+func (r *role) planNote() string {
+	if r.key != "deploy-role" {
+		return ""
+	}
+	return "note: IAM takes no resource for ecs:DeregisterTaskDefinition, so keep-revisions' permission reaches every family's revisions (docs/security.md)"
+}
 func (r *role) stage() int                 { return r.stg }
 
 func (r *role) find(ctx context.Context) (found, error) {

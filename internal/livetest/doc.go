@@ -5,5 +5,8 @@
 //
 // It makes a baseline under a name of its own (desired count 0, so no task
 // runs and nothing but the two secrets costs money), checks it from the
-// real APIs, deploys nothing, and destroys it again.
+// real APIs, deploys nothing, and destroys it again. TestBlueGreenAsTheDeployRole
+// deploys twice by blue/green, through the gate and with keep-revisions, as a
+// role with the deploy role's own policy and boundary (a task and a load
+// balancer for some minutes: cents).
 package livetest
