@@ -1,8 +1,12 @@
 package bootstrap
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/autonote/deploy-action/internal/testbed/awsmodel"
 )
 
 // TestConfigRefusesWhatAWSRefuses: every value the config check let
@@ -97,5 +101,15 @@ func TestPoliciesFitIAMsQuotas(t *testing.T) {
 		} else {
 			t.Logf("%s: %d of %d characters", tc.what, n, tc.most)
 		}
+	}
+}
+
+// TestFargateSizesAreTheJudges: the config check's Fargate sizes are the
+// ones the test bed's judge holds task definitions to (each keeps its own
+// table, so that neither trusts the other; this keeps them one fact).
+func TestFargateSizesAreTheJudges(t *testing.T) {
+	t.Parallel()
+	if !maps.EqualFunc(fargateMemory, awsmodel.FargateSizes, slices.Equal[[]int]) {
+		t.Errorf("config check %v, judge %v", fargateMemory, awsmodel.FargateSizes)
 	}
 }

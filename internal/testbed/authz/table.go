@@ -12,13 +12,13 @@ import (
 // (tagging on creation, passing a role).
 var table = map[string]func(r *call){
 	// ECS
-	"ecs:ListClusters":           func(r *call) { r.add("ecs:ListClusters", "*") },
+	"ecs:ListClusters":           anyResource("ecs:ListClusters"),
 	"ecs:ListServices":           func(r *call) { r.add("ecs:ListServices", "*", r.clusterKey()) },
-	"ecs:ListTaskDefinitions":    func(r *call) { r.add("ecs:ListTaskDefinitions", "*") },
-	"ecs:DescribeTaskDefinition": func(r *call) { r.add("ecs:DescribeTaskDefinition", "*") },
+	"ecs:ListTaskDefinitions":    anyResource("ecs:ListTaskDefinitions"),
+	"ecs:DescribeTaskDefinition": anyResource("ecs:DescribeTaskDefinition"),
 	// ECS takes no resource for deregistering a revision: a policy cannot
 	// narrow it to one family.
-	"ecs:DeregisterTaskDefinition": func(r *call) { r.add("ecs:DeregisterTaskDefinition", "*") },
+	"ecs:DeregisterTaskDefinition": anyResource("ecs:DeregisterTaskDefinition"),
 	"ecs:DescribeClusters": func(r *call) {
 		names := r.list("clusters")
 		if len(names) == 0 {
@@ -112,7 +112,7 @@ var table = map[string]func(r *call){
 
 	// ECR (the registry API's push and pull are judged by the test bed's
 	// registry, as the same actions)
-	"ecr:GetAuthorizationToken": func(r *call) { r.add("ecr:GetAuthorizationToken", "*") },
+	"ecr:GetAuthorizationToken": anyResource("ecr:GetAuthorizationToken"),
 	"ecr:DescribeRepositories": func(r *call) {
 		names := r.list("repositoryNames")
 		if len(names) == 0 {
@@ -140,14 +140,12 @@ var table = map[string]func(r *call){
 	"ecr:PutImageScanningConfiguration": repositoryAction("ecr:PutImageScanningConfiguration"),
 	"ecr:PutImageTagMutability":         repositoryAction("ecr:PutImageTagMutability"),
 	"ecr:ListTagsForResource":           func(r *call) { r.add("ecr:ListTagsForResource", r.s("resourceArn")) },
-	"ecr:TagResource": func(r *call) {
-		r.add("ecr:TagResource", r.s("resourceArn"), tagContext(r.tags("tags", "Key", "Value")))
-	},
+	"ecr:TagResource":                   tagging("ecr:TagResource", "resourceArn", "tags", "Key", "Value"),
 
 	// IAM
-	"iam:ListRoles":                  func(r *call) { r.add("iam:ListRoles", "*") },
-	"iam:ListPolicies":               func(r *call) { r.add("iam:ListPolicies", "*") },
-	"iam:ListOpenIDConnectProviders": func(r *call) { r.add("iam:ListOpenIDConnectProviders", "*") },
+	"iam:ListRoles":                  anyResource("iam:ListRoles"),
+	"iam:ListPolicies":               anyResource("iam:ListPolicies"),
+	"iam:ListOpenIDConnectProviders": anyResource("iam:ListOpenIDConnectProviders"),
 	"iam:GetRole":                    roleAction("iam:GetRole", false),
 	"iam:GetRolePolicy":              roleAction("iam:GetRolePolicy", false),
 	"iam:ListRolePolicies":           roleAction("iam:ListRolePolicies", false),
@@ -219,7 +217,7 @@ var table = map[string]func(r *call){
 	"sts:GetCallerIdentity":         func(r *call) {}, // needs no permission
 
 	// Secrets Manager
-	"secretsmanager:ListSecrets": func(r *call) { r.add("secretsmanager:ListSecrets", "*") },
+	"secretsmanager:ListSecrets": anyResource("secretsmanager:ListSecrets"),
 	"secretsmanager:CreateSecret": func(r *call) {
 		// The new secret's ARN ends in a suffix AWS draws: any six characters.
 		arn := r.arn("secretsmanager", "secret:"+r.s("Name")+"-AbCdEf")
@@ -239,7 +237,7 @@ var table = map[string]func(r *call){
 	},
 
 	// CloudWatch Logs
-	"logs:DescribeLogGroups": func(r *call) { r.add("logs:DescribeLogGroups", "*") },
+	"logs:DescribeLogGroups": anyResource("logs:DescribeLogGroups"),
 	"logs:CreateLogGroup": func(r *call) {
 		arn := r.arn("logs", "log-group:"+r.s("logGroupName"))
 		tags := stringMap(r.at("tags"))
@@ -282,21 +280,19 @@ var table = map[string]func(r *call){
 		}
 	},
 	"cloudwatch:ListTagsForResource": func(r *call) { r.add("cloudwatch:ListTagsForResource", r.s("ResourceARN")) },
-	"cloudwatch:TagResource": func(r *call) {
-		r.add("cloudwatch:TagResource", r.s("ResourceARN"), tagContext(r.tags("Tags", "Key", "Value")))
-	},
+	"cloudwatch:TagResource":         tagging("cloudwatch:TagResource", "ResourceARN", "Tags", "Key", "Value"),
 
 	// Elastic Load Balancing v2. Its names live only once made: a
 	// creation is judged on the ARN the new resource will have.
-	"elbv2:DescribeLoadBalancers":          func(r *call) { r.add("elasticloadbalancing:DescribeLoadBalancers", "*") },
-	"elbv2:DescribeTargetGroups":           func(r *call) { r.add("elasticloadbalancing:DescribeTargetGroups", "*") },
-	"elbv2:DescribeTargetGroupAttributes":  func(r *call) { r.add("elasticloadbalancing:DescribeTargetGroupAttributes", "*") },
-	"elbv2:DescribeListeners":              func(r *call) { r.add("elasticloadbalancing:DescribeListeners", "*") },
-	"elbv2:DescribeRules":                  func(r *call) { r.add("elasticloadbalancing:DescribeRules", "*") },
-	"elbv2:DescribeTags":                   func(r *call) { r.add("elasticloadbalancing:DescribeTags", "*") },
-	"elbv2:DescribeTargetHealth":           func(r *call) { r.add("elasticloadbalancing:DescribeTargetHealth", "*") },
-	"elbv2:DescribeLoadBalancerAttributes": func(r *call) { r.add("elasticloadbalancing:DescribeLoadBalancerAttributes", "*") },
-	"elbv2:DescribeListenerCertificates":   func(r *call) { r.add("elasticloadbalancing:DescribeListenerCertificates", "*") },
+	"elbv2:DescribeLoadBalancers":          anyResource("elasticloadbalancing:DescribeLoadBalancers"),
+	"elbv2:DescribeTargetGroups":           anyResource("elasticloadbalancing:DescribeTargetGroups"),
+	"elbv2:DescribeTargetGroupAttributes":  anyResource("elasticloadbalancing:DescribeTargetGroupAttributes"),
+	"elbv2:DescribeListeners":              anyResource("elasticloadbalancing:DescribeListeners"),
+	"elbv2:DescribeRules":                  anyResource("elasticloadbalancing:DescribeRules"),
+	"elbv2:DescribeTags":                   anyResource("elasticloadbalancing:DescribeTags"),
+	"elbv2:DescribeTargetHealth":           anyResource("elasticloadbalancing:DescribeTargetHealth"),
+	"elbv2:DescribeLoadBalancerAttributes": anyResource("elasticloadbalancing:DescribeLoadBalancerAttributes"),
+	"elbv2:DescribeListenerCertificates":   anyResource("elasticloadbalancing:DescribeListenerCertificates"),
 	"elbv2:CreateLoadBalancer": func(r *call) {
 		arn := r.arn("elasticloadbalancing", "loadbalancer/app/"+r.s("Name")+"/0000000000000000")
 		tags := r.tags("Tags", "Key", "Value")
@@ -347,17 +343,17 @@ var table = map[string]func(r *call){
 	},
 
 	// EC2: Describe calls take no resource.
-	"ec2:DescribeAvailabilityZones":  func(r *call) { r.add("ec2:DescribeAvailabilityZones", "*") },
-	"ec2:DescribeInternetGateways":   func(r *call) { r.add("ec2:DescribeInternetGateways", "*") },
-	"ec2:DescribeNetworkInterfaces":  func(r *call) { r.add("ec2:DescribeNetworkInterfaces", "*") },
-	"ec2:DescribeRouteTables":        func(r *call) { r.add("ec2:DescribeRouteTables", "*") },
-	"ec2:DescribeSecurityGroups":     func(r *call) { r.add("ec2:DescribeSecurityGroups", "*") },
-	"ec2:DescribeSecurityGroupRules": func(r *call) { r.add("ec2:DescribeSecurityGroupRules", "*") },
-	"ec2:DescribeSubnets":            func(r *call) { r.add("ec2:DescribeSubnets", "*") },
-	"ec2:DescribeVpcAttribute":       func(r *call) { r.add("ec2:DescribeVpcAttribute", "*") },
-	"ec2:DescribeVpcs":               func(r *call) { r.add("ec2:DescribeVpcs", "*") },
-	"ec2:DescribeTags":               func(r *call) { r.add("ec2:DescribeTags", "*") },
-	"ec2:DescribeAddresses":          func(r *call) { r.add("ec2:DescribeAddresses", "*") },
+	"ec2:DescribeAvailabilityZones":  anyResource("ec2:DescribeAvailabilityZones"),
+	"ec2:DescribeInternetGateways":   anyResource("ec2:DescribeInternetGateways"),
+	"ec2:DescribeNetworkInterfaces":  anyResource("ec2:DescribeNetworkInterfaces"),
+	"ec2:DescribeRouteTables":        anyResource("ec2:DescribeRouteTables"),
+	"ec2:DescribeSecurityGroups":     anyResource("ec2:DescribeSecurityGroups"),
+	"ec2:DescribeSecurityGroupRules": anyResource("ec2:DescribeSecurityGroupRules"),
+	"ec2:DescribeSubnets":            anyResource("ec2:DescribeSubnets"),
+	"ec2:DescribeVpcAttribute":       anyResource("ec2:DescribeVpcAttribute"),
+	"ec2:DescribeVpcs":               anyResource("ec2:DescribeVpcs"),
+	"ec2:DescribeTags":               anyResource("ec2:DescribeTags"),
+	"ec2:DescribeAddresses":          anyResource("ec2:DescribeAddresses"),
 	"ec2:CreateVpc":                  func(r *call) { r.ec2Create("CreateVpc", "vpc", "vpc-0new00000000000", "") },
 	"ec2:CreateSubnet":               func(r *call) { r.ec2Create("CreateSubnet", "subnet", "subnet-0new00000000000", r.s("VpcId")) },
 	"ec2:CreateSecurityGroup": func(r *call) {
@@ -428,6 +424,17 @@ var table = map[string]func(r *call){
 
 	// ACM
 	"acm:DescribeCertificate": func(r *call) { r.add("acm:DescribeCertificate", r.s("CertificateArn")) },
+}
+
+// anyResource judges an action that takes no resource.
+func anyResource(action string) func(r *call) {
+	return func(r *call) { r.add(action, "*") }
+}
+
+// tagging judges a tagging call: the resource its member names, with the
+// tags it gives.
+func tagging(action, arnMember, tagsMember, key, value string) func(r *call) {
+	return func(r *call) { r.add(action, r.s(arnMember), tagContext(r.tags(tagsMember, key, value))) }
 }
 
 // tagOnCreate is the implied authorization of tags given at creation.

@@ -415,10 +415,7 @@ func (j *Judge) webIdentity(ctx context.Context, req *awsmodel.Request) string {
 	return ""
 }
 
-var (
-	accessKeyRe = regexp.MustCompile(`<AccessKeyId>([^<]+)</AccessKeyId>`)
-	assumedRe   = regexp.MustCompile(`<AssumedRoleUser>\s*<AssumedRoleId>[^<]*</AssumedRoleId>\s*<Arn>([^<]+)</Arn>|<Arn>(arn:aws:sts::[0-9]+:assumed-role/[^<]+)</Arn>`)
-)
+var accessKeyRe = regexp.MustCompile(`<AccessKeyId>([^<]+)</AccessKeyId>`)
 
 // assumed forwards an AssumeRole call and notes whose the credentials it
 // hands out are.

@@ -135,9 +135,11 @@ func matcher(ok any) func(string) bool {
 	panic(fmt.Sprintf("awsmodel: a rule is a *regexp.Regexp or a func(string) bool, not %T", ok))
 }
 
-// fargateSizes are the task sizes Fargate offers, memory (MiB) by CPU
+// FargateSizes are the task sizes Fargate offers, memory (MiB) by CPU
 // units: the ECS developer guide, "Task definition parameters", Task size.
-var fargateSizes = map[int][]int{
+// The bootstrap's config check keeps a table of its own (the judge does not
+// trust the product); a test holds the two equal.
+var FargateSizes = map[int][]int{
 	256:   {512, 1024, 2048},
 	512:   steps(1024, 4096, 1024),
 	1024:  steps(2048, 8192, 1024),
@@ -169,7 +171,7 @@ func fargateSize(p map[string]any) []problem {
 	}
 	cpu, okC := units(cpuText, "vcpu", 1024)
 	mem, okM := units(memText, "gb", 1024)
-	sizes, offered := fargateSizes[cpu]
+	sizes, offered := FargateSizes[cpu]
 	if !okC || !okM || !offered || !slices.Contains(sizes, mem) {
 		return []problem{{"cpu", "fargate-size", fmt.Sprintf("cpu %q with memory %q is not a task size Fargate offers (cpu 256 takes 512, 1024 or 2048 MiB; 512 takes 1-4 GiB; 1024, 2-8 GiB; 2048, 4-16 GiB; 4096, 8-30 GiB; 8192, 16-60 GiB by 4; 16384, 32-120 GiB by 8)", cpuText, memText)}}
 	}

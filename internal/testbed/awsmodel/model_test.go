@@ -66,6 +66,16 @@ func (c *capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	http.Error(w, "captured", http.StatusTeapot)
 }
 
+// newCapture serves a capture and returns it with an SDK configuration
+// that sends to it.
+func newCapture(t *testing.T) (*capture, aws.Config) {
+	t.Helper()
+	c := &capture{m: models(t)}
+	srv := httptest.NewServer(c)
+	t.Cleanup(srv.Close)
+	return c, config(srv.URL)
+}
+
 func config(url string) aws.Config {
 	return aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(url), RetryMaxAttempts: 1,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDCAPTURE", "secret", "")}
@@ -75,10 +85,7 @@ func config(url string) aws.Config {
 // judges what reached the wire.
 func TestRequestsAgainstAWSRules(t *testing.T) {
 	t.Parallel()
-	c := &capture{m: models(t)}
-	srv := httptest.NewServer(c)
-	defer srv.Close()
-	cfg := config(srv.URL)
+	c, cfg := newCapture(t)
 	ctx := context.Background()
 	tags := []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeSecurityGroup, Tags: []ec2types.Tag{{Key: aws.String("managed-by"), Value: aws.String("deploy-action")}}}}
 	fargate := func(cpu, mem, family, container string) func() {
@@ -192,10 +199,7 @@ func contains(list []string, s string) bool {
 // back as the model names them, lists and nested structures included.
 func TestQueryDecoding(t *testing.T) {
 	t.Parallel()
-	c := &capture{m: models(t)}
-	srv := httptest.NewServer(c)
-	defer srv.Close()
-	cfg := config(srv.URL)
+	c, cfg := newCapture(t)
 	ctx := context.Background()
 	_, _ = ec2.NewFromConfig(cfg).CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: aws.String("vpc-1"), CidrBlock: aws.String("10.0.1.0/24"), AvailabilityZone: aws.String("us-east-1a"),
 		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeSubnet, Tags: []ec2types.Tag{{Key: aws.String("k"), Value: aws.String("v")}, {Key: aws.String("k2"), Value: aws.String("v2")}}}}})
