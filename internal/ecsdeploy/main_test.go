@@ -56,11 +56,19 @@ type fixtureOpts struct {
 	// blueGreen deploys it by shifting traffic there, canary in two
 	// production steps; alarmsWatchOnly leaves the alarms to the engine.
 	loadBalanced, blueGreen, canary, alarmsWatchOnly bool
+	// executionRole is the task definition's execution role.
+	executionRole string
+	// moto is the server to seed in (the package's next, when nil).
+	moto *testbed.Moto
 }
 
 func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	t.Helper()
-	bed := testbed.New(t, motoServer.Get(t), ecssim.WithDuration(200*time.Millisecond))
+	m := o.moto
+	if m == nil {
+		m = motoServer.Get(t)
+	}
+	bed := testbed.New(t, m, ecssim.WithDuration(200*time.Millisecond))
 	n := seq.Add(1)
 	name := strings.NewReplacer("/", "-", "_", "-").Replace(strings.ToLower(t.Name()))
 	name = fmt.Sprintf("%s-%d", name[:min(len(name), 22)], n) // a target group name of it ("-tg2") fits in 32
@@ -78,7 +86,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	svc := testbed.Service{
 		Cluster: name, Service: name, Family: name, Containers: containers, DesiredCount: 1,
 		CircuitBreaker: o.circuitBreaker, Rollback: o.rollback, Public: o.public, Alarms: o.alarms, LoadBalanced: o.loadBalanced, BlueGreen: o.blueGreen,
-		Canary: o.canary, AlarmsWatchOnly: o.alarmsWatchOnly,
+		Canary: o.canary, AlarmsWatchOnly: o.alarmsWatchOnly, ExecutionRole: o.executionRole,
 	}
 	if o.fromZero {
 		svc.DesiredCount = 0

@@ -75,6 +75,7 @@ func (s *Simulator) runTask(ctx context.Context, c *call) (any, error) {
 		return nil, &apiError{Type: "InvalidParameterException", Message: "TaskDefinition not found."}
 	}
 	def := td.TaskDefinition
+	initFailure := s.readSecrets(ctx, c.region, def)
 	if def.NetworkMode == types.NetworkModeAwsvpc && (in.NetworkConfiguration == nil || in.NetworkConfiguration.AwsvpcConfiguration == nil) {
 		return nil, &apiError{Type: "InvalidParameterException", Message: "Network Configuration must be provided when networkMode 'awsvpc' is specified."}
 	}
@@ -110,6 +111,11 @@ func (s *Simulator) runTask(ctx context.Context, c *call) (any, error) {
 		t.Containers = append(t.Containers, types.Container{Name: cd.Name, Image: cd.Image, LastStatus: aws.String("RUNNING"), TaskArn: aws.String(arn)})
 	}
 	o.scenario = s.taskScenario(image, command)
+	if initFailure != "" {
+		// ECS could not start it: it stops at once, its container never ran.
+		stopTask(t, now, initFailure)
+		t.StopCode = types.TaskStopCodeTaskFailedToStart
+	}
 	s.oneOffs = append(s.oneOffs, o)
 	return &ecs.RunTaskOutput{Tasks: []types.Task{*t}, Failures: []types.Failure{}}, nil
 }

@@ -17,6 +17,10 @@ const lastStep = 3
 // scenarioFor picks the scenario of the newest rule that matches one of the
 // task definition's images.
 func (s *Simulator) scenarioFor(tdARN string) Scenario {
+	if reason := s.initFailures[tdARN]; reason != "" {
+		// The execution role could not read a secret: no task starts.
+		return Scenario{Outcome: Fail, StoppedReason: reason}
+	}
 	for i := len(s.rules) - 1; i >= 0; i-- {
 		for _, c := range s.containers[tdARN] {
 			if strings.Contains(aws.ToString(c.Image), s.rules[i].match) {

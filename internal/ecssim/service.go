@@ -63,6 +63,7 @@ func (s *Simulator) taskDefinition(ctx context.Context, c *call, ref string) (st
 	if err != nil {
 		return "", nil, &apiError{Type: "InvalidParameterException", Message: "TaskDefinition not found."}
 	}
+	s.readSecrets(ctx, c.region, out.TaskDefinition)
 	return aws.ToString(out.TaskDefinition.TaskDefinitionArn), out.TaskDefinition.ContainerDefinitions, nil
 }
 

@@ -116,12 +116,17 @@ type Simulator struct {
 	// directly. roleELBs caches its clients by role and region.
 	actAs    func(ctx context.Context, roleARN string) (aws.Config, error)
 	roleELBs map[string]*elb.Client
+	// initFailures are, by task definition, why its tasks cannot start
+	// ("" when they can): what its execution role could not read.
+	initFailures map[string]string
 }
 
 // WithActingRoles makes the calls ECS makes as a role (moving a shifting
-// service's listener rules and targets, as its infrastructure role) go
+// service's listener rules and targets, as its infrastructure role;
+// reading a task's secrets before it starts, as its execution role) go
 // with the configuration actAs gives for the role: the test bed's judge
-// then holds them to the role's policies, as IAM would.
+// then holds them to the role's policies, as IAM would. A secret the
+// execution role may not read stops the task as ECS stops it.
 func WithActingRoles(actAs func(ctx context.Context, roleARN string) (aws.Config, error)) Option {
 	return func(s *Simulator) error {
 		if actAs == nil {
@@ -180,6 +185,8 @@ func New(motoURL string, opts ...Option) (*Simulator, error) {
 		cloudwatch: map[string]*cloudwatch.Client{},
 		elbs:       map[string]*elb.Client{},
 		roleELBs:   map[string]*elb.Client{},
+
+		initFailures: map[string]string{},
 	}
 	for _, opt := range opts {
 		if err := opt(s); err != nil {

@@ -184,6 +184,10 @@ func (b *Bed) ECR() *ecr.Client { return ecr.NewFromConfig(b.Config()) }
 type Service struct {
 	Cluster, Service, Family string
 	Containers               []types.ContainerDefinition
+	// ExecutionRole is the task definition's execution role (an ARN):
+	// the simulator reads the containers' secrets as it before a task
+	// starts.
+	ExecutionRole string
 	DesiredCount             int32
 	// CircuitBreaker and Rollback set the service's deployment circuit breaker.
 	CircuitBreaker, Rollback bool
@@ -222,6 +226,7 @@ func (b *Bed) Seed(ctx context.Context, s Service) (string, error) {
 	td, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
 		Family:                  aws.String(s.Family),
 		ContainerDefinitions:    s.Containers,
+		ExecutionRoleArn:        optional(s.ExecutionRole),
 		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
 		NetworkMode:             types.NetworkModeAwsvpc,
 		Cpu:                     aws.String("256"),
@@ -291,6 +296,14 @@ func (b *Bed) Seed(ctx context.Context, s Service) (string, error) {
 		return "", fmt.Errorf("create service %s: %w", s.Service, err)
 	}
 	return arn, nil
+}
+
+// optional is nil for "".
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return aws.String(s)
 }
 
 // network makes a VPC with two subnets in two zones in moto.

@@ -44,7 +44,7 @@ func (b *Bed) Role() string { return b.role }
 // repository autonote/server, the log group /ecs/<service>, the secrets
 // <service>/env and <service>/api-key, as bootstrap.Named names them).
 func (s Service) Scope() bootstrap.Scope {
-	return bootstrap.Scope{Region: Region, Account: Account, Stack: s.Service, Cluster: s.Cluster, Service: s.Service, Family: s.Family,
+	return bootstrap.Scope{Region: Region, Account: Account, Stack: s.Service, Cluster: s.Cluster, Service: s.Service, Family: s.Family, ExecutionRole: s.ExecutionRole,
 		Repository: "autonote/server", LogGroup: "/ecs/" + s.Service, AppSecret: s.Service + "/env", APIKeySecret: s.Service + "/api-key",
 		LoadBalancer: s.Service + "-alb", TargetGroups: []string{s.Service + "-tg", s.Service + "-tg2"}, Shifts: s.BlueGreen}
 }
@@ -74,6 +74,21 @@ func (b *Bed) InfrastructureRole(ctx context.Context, sc bootstrap.Scope) (strin
 		return "", err
 	}
 	return b.makeRole(ctx, sc.Stack+"-infra", sc.InfrastructureTrust(), boundary, "shift-traffic", sc.InfrastructurePolicy())
+}
+
+// ExecutionRole makes a task execution role trusted by ECS's tasks with
+// one inline policy, and returns its ARN.
+func (b *Bed) ExecutionRole(ctx context.Context, name, policy string) (string, error) {
+	const trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	c := iam.NewFromConfig(b.Config())
+	out, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust)})
+	if err != nil {
+		return "", fmt.Errorf("create role %s: %w", name, err)
+	}
+	if _, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String("read-app-secrets"), PolicyDocument: aws.String(policy)}); err != nil {
+		return "", fmt.Errorf("put policy read-app-secrets on %s: %w", name, err)
+	}
+	return aws.ToString(out.Role.Arn), nil
 }
 
 // githubTrust is a deploy role's trust, as the bootstrap writes it.
