@@ -32,7 +32,9 @@ func TestBootstrapRoleCoversEveryCall(t *testing.T) {
 		t.Fatalf("found %d calls in the code: the pattern no longer matches it", len(called))
 	}
 	// A granted action ending in * (ec2:Describe*) covers the calls it names.
-	covers := func(g, a string) bool { return g == a || strings.HasSuffix(g, "*") && strings.HasPrefix(a, strings.TrimSuffix(g, "*")) }
+	covers := func(g, a string) bool {
+		return g == a || strings.HasSuffix(g, "*") && strings.HasPrefix(a, strings.TrimSuffix(g, "*"))
+	}
 	grants := func(a string) bool { return slices.ContainsFunc(granted, func(g string) bool { return covers(g, a) }) }
 	for _, a := range called {
 		switch {

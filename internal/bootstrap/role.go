@@ -51,7 +51,7 @@ func (r *role) planNote() string {
 	}
 	return "note: IAM takes no resource for ecs:DeregisterTaskDefinition, so keep-revisions' permission reaches every family's revisions (docs/security.md)"
 }
-func (r *role) stage() int                 { return r.stg }
+func (r *role) stage() int { return r.stg }
 
 func (r *role) find(ctx context.Context) (found, error) {
 	s := r.s

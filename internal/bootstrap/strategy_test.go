@@ -327,7 +327,9 @@ func TestMoveToBlueGreen(t *testing.T) {
 func TestInfrastructurePolicyIsAWSsNarrowed(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, false)
-	var p struct{ Policy struct{ DefaultVersionId string } }
+	var p struct {
+		Policy struct{ DefaultVersionId string }
+	}
 	e.cli(t, &p, "iam", "get-policy", "--policy-arn", "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers")
 	var v struct {
 		PolicyVersion struct {

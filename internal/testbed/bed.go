@@ -188,7 +188,7 @@ type Service struct {
 	// the simulator reads the containers' secrets as it before a task
 	// starts.
 	ExecutionRole string
-	DesiredCount             int32
+	DesiredCount  int32
 	// CircuitBreaker and Rollback set the service's deployment circuit breaker.
 	CircuitBreaker, Rollback bool
 	Tags                     []types.Tag

@@ -107,4 +107,3 @@ func (j *Judge) Registry(region, upstream string, next http.Handler) http.Handle
 		next.ServeHTTP(w, r)
 	})
 }
-
