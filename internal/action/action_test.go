@@ -158,6 +158,9 @@ func (w *world) run(t *testing.T, inputs map[string]string) runResult {
 	for k, v := range w.env {
 		env[k] = v
 	}
+	if c := inputs["command"]; c == "status" || c == "bootstrap" {
+		delete(env, "INPUT_TIMEOUT") // the world's deploys' timeout: these commands take none
+	}
 	for k, v := range inputs {
 		env["INPUT_"+strings.ToUpper(k)] = v
 	}
@@ -165,7 +168,14 @@ func (w *world) run(t *testing.T, inputs map[string]string) runResult {
 	os.Remove(env["GITHUB_STEP_SUMMARY"])
 	var out bytes.Buffer
 	a := githubactions.New(githubactions.WithGetenv(func(k string) string { return env[k] }), githubactions.WithWriter(&out))
-	err := action.Run(context.Background(), a, action.WithVersion("test"), action.WithPolling(fastPolling))
+	environ := func() []string {
+		var kv []string
+		for k, v := range env {
+			kv = append(kv, k+"="+v)
+		}
+		return kv
+	}
+	err := action.Run(context.Background(), a, action.WithVersion("test"), action.WithPolling(fastPolling), action.WithEnviron(environ))
 	summary, _ := os.ReadFile(env["GITHUB_STEP_SUMMARY"])
 	raw, _ := os.ReadFile(env["GITHUB_OUTPUT"])
 	return runResult{err: err, log: out.String(), outputs: parseOutputs(t, string(raw)), summary: string(summary)}
@@ -394,6 +404,8 @@ func TestBadInputFailsBeforeAnyChange(t *testing.T) {
 		{name: "container not in the task definition", inputs: map[string]string{"container-name": "web"}, says: "(found: server)"},
 		{name: "missing region", env: map[string]string{"AWS_REGION": "", "AWS_DEFAULT_REGION": ""}, says: "no AWS region: set the aws-region input"},
 		{name: "missing credentials", env: map[string]string{"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}, says: "no AWS credentials"},
+		{name: "an input the action does not have", inputs: map[string]string{"smoke_path": "/health"}, says: "input smoke_path is not an input of this action: did you mean smoke-path?"},
+		{name: "sha on deploy", inputs: map[string]string{"sha": "3484a3f"}, says: "command deploy does not use input sha: deploy deploys the build of tag"},
 	}
 	// The deploy role may describe its own service alone.
 	w.bed.ExpectDenied("ecs:DescribeServices", "arn:aws:ecs:us-east-1:123456789012:service/"+w.name+"/nope")

@@ -16,6 +16,9 @@ type options struct {
 	terminal bool
 	// smokeTransport is the base of the smoke check's transport.
 	smokeTransport *http.Transport
+	// environ lists the step's environment, where the runner sets an
+	// INPUT_ variable for each input; nil: inputs' names are not checked.
+	environ func() []string
 }
 
 func defaults() options {
@@ -73,6 +76,17 @@ func WithTerminal(terminal bool) Option {
 func WithSmokeTransport(tr *http.Transport) Option {
 	return func(o *options) error {
 		o.smokeTransport = tr
+		return nil
+	}
+}
+
+// WithEnviron lets the run check the names of the inputs the runner set
+// (INPUT_ variables of environ, the step's environment: os.Environ): an
+// input the action does not declare is refused, with the one it likely
+// meant. Default: nil, no check (a terminal's flags are declared ones).
+func WithEnviron(environ func() []string) Option {
+	return func(o *options) error {
+		o.environ = environ
 		return nil
 	}
 }

@@ -87,6 +87,14 @@ func (r *runner) run(ctx context.Context) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	if r.opts.environ != nil {
+		if err := checkInputNames(r.opts.environ()); err != nil {
+			return rep, err
+		}
+	}
+	if err := in.checkUnused(r.a.GetInput, r.a.Getenv("GITHUB_SHA")); err != nil {
+		return rep, err
+	}
 	if in.Command == CommandBootstrap {
 		verb := "apply"
 		if in.DryRun {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/sethvargo/go-githubactions"
@@ -51,7 +52,13 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		getenv, stdout = env, &terminal{w: stdout}
 	}
 	a := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout))
-	return action.Run(ctx, a, action.WithVersion(version), action.WithTerminal(len(args) > 0))
+	opts := []action.Option{action.WithVersion(version), action.WithTerminal(len(args) > 0)}
+	if len(args) == 0 {
+		// In a runner, every input of with: is an INPUT_ variable of the
+		// step's environment: one the action does not declare is refused.
+		opts = append(opts, action.WithEnviron(os.Environ))
+	}
+	return action.Run(ctx, a, opts...)
 }
 
 // ExitCode is the exit code of a run that ended with err: 2 for a command

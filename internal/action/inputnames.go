@@ -1,0 +1,162 @@
+package action
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+
+	"gopkg.in/yaml.v3"
+
+	deployaction "github.com/autonote/deploy-action"
+	"github.com/autonote/deploy-action/internal/deployspec"
+)
+
+// declared are action.yml's inputs with their defaults, read once.
+var declared = sync.OnceValues(func() (map[string]string, error) {
+	var meta struct {
+		Inputs map[string]struct {
+			Default string `yaml:"default"`
+		} `yaml:"inputs"`
+	}
+	if err := yaml.Unmarshal(deployaction.ActionYML, &meta); err != nil {
+		return nil, fmt.Errorf("read action.yml: %w", err)
+	}
+	out := map[string]string{}
+	for name, in := range meta.Inputs {
+		out[name] = in.Default
+	}
+	return out, nil
+})
+
+// checkInputNames refuses an input the action does not declare (a typo such
+// as smoke_path, which the runner passes on with a warning nobody reads and
+// the action would ignore): environ is the step's environment, where the
+// runner sets INPUT_<NAME> for each input of with:.
+func checkInputNames(environ []string) error {
+	inputs, err := declared()
+	if err != nil {
+		return err
+	}
+	var unknown []string
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		name, ok := strings.CutPrefix(k, "INPUT_")
+		if !ok {
+			continue
+		}
+		name = strings.ToLower(name)
+		if _, ok := inputs[name]; ok {
+			continue
+		}
+		msg := fmt.Sprintf("input %s is not an input of this action", name)
+		if near := nearest(name, inputs); near != "" {
+			msg += fmt.Sprintf(": did you mean %s?", near)
+		}
+		unknown = append(unknown, msg)
+	}
+	slices.Sort(unknown)
+	if len(unknown) > 0 {
+		return fmt.Errorf("%s (action.yml lists the inputs; docs/action.md says what each does)", strings.Join(unknown, "; "))
+	}
+	return nil
+}
+
+// nearest is the declared input a mistyped name most likely meant: the same
+// with hyphens for underscores or spaces, else one at most two edits away.
+func nearest(name string, inputs map[string]string) string {
+	if n := strings.NewReplacer("_", "-", " ", "-").Replace(name); n != name {
+		if _, ok := inputs[n]; ok {
+			return n
+		}
+	}
+	best, bestD := "", 3
+	for in := range inputs {
+		if d := distance(name, in); d < bestD || d == bestD && in < best {
+			best, bestD = in, d
+		}
+	}
+	return best
+}
+
+// distance is the Levenshtein distance of a and b.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// usedBy says which commands use an input other than the deploy spec's
+// settings (which deploy, rollback and redeploy use); an input absent
+// here is every command's.
+var usedBy = map[string][]Command{
+	"sha":               {CommandRollback},
+	"tag":               {CommandDeploy},
+	"image":             {CommandDeploy},
+	"create-repository": {CommandDeploy},
+	"task-definition":   {CommandDeploy},
+	"bootstrap-config":  {CommandBootstrap},
+	"webhook-url":       {CommandDeploy, CommandRollback},
+	"webhook-secret":    {CommandDeploy, CommandRollback},
+}
+
+// targetSettings are the deploy settings status (and bootstrap, for the
+// region) read too: where the service is.
+var targetSettings = []string{"aws-region", "cluster", "service", "container-name", "ecr-repository", "registry"}
+
+// checkUnused refuses an input the command does not use (sha on deploy:
+// the deploy would ignore it and deploy tag's build), named as the person
+// set it; value is the input's value as the runner or the terminal gave it.
+func (in Inputs) checkUnused(value func(name string) string, githubSHA string) error {
+	inputs, err := declared()
+	if err != nil {
+		return err
+	}
+	var unused []string
+	for _, name := range slices.Sorted(maps.Keys(inputs)) {
+		v := value(name)
+		if v == "" || v == inputs[name] {
+			continue // not set, or the default the runner passes anyway
+		}
+		if name == "tag" && v == githubSHA {
+			continue
+		}
+		cmds, ok := usedBy[name]
+		switch {
+		case ok && !slices.Contains(cmds, in.Command):
+			unused = append(unused, in.name(name))
+		case !ok && isSetting(name) && !slices.Contains(targetSettings, name) && (in.Command == CommandStatus || in.Command == CommandBootstrap):
+			unused = append(unused, in.name(name))
+		}
+	}
+	if len(unused) == 0 {
+		return nil
+	}
+	hint := ""
+	switch {
+	case in.Command == CommandDeploy && slices.Contains(unused, in.name("sha")):
+		hint = ": deploy deploys the build of tag (GITHUB_SHA by default); to return to an earlier build, use command rollback with sha"
+	case in.Command == CommandRollback && slices.Contains(unused, in.name("tag")):
+		hint = ": rollback returns to the build of sha"
+	}
+	return fmt.Errorf("command %s does not use %s%s; remove %s", in.Command, strings.Join(unused, ", "), hint, map[bool]string{true: "them", false: "it"}[len(unused) > 1])
+}
+
+func isSetting(name string) bool {
+	return slices.ContainsFunc(deployspec.Settings(), func(s deployspec.Setting) bool { return s.Name == name })
+}
