@@ -106,6 +106,7 @@ func distance(a, b string) int {
 // here is every command's.
 var usedBy = map[string][]Command{
 	"sha":               {CommandRollback},
+	"force":             {CommandRollback},
 	"tag":               {CommandDeploy},
 	"image":             {CommandDeploy},
 	"create-repository": {CommandDeploy},

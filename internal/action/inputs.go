@@ -37,12 +37,14 @@ type Inputs struct {
 	Image            string // source to push before the deploy; empty: push nothing
 	CreateRepository bool
 	SHA              string
-	DryRun           bool
-	GitHubToken      string
-	Environment      string
-	WebhookURL       string
-	WebhookSecret    string
-	BootstrapConfig  string
+	// Force: rollback returns even to a build that never ran on the service.
+	Force           bool
+	DryRun          bool
+	GitHubToken     string
+	Environment     string
+	WebhookURL      string
+	WebhookSecret   string
+	BootstrapConfig string
 	// TaskDefinition deploys this revision as it is (family:revision or ARN).
 	TaskDefinition string
 	// terminal: the inputs came from a terminal's flags, and errors name
@@ -108,6 +110,9 @@ func ParseInputs(a *githubactions.Action, terminal bool) (Inputs, error) {
 		return in, err
 	}
 	if in.CreateRepository, err = parseBool(a, in.name("create-repository"), "create-repository", false); err != nil {
+		return in, err
+	}
+	if in.Force, err = parseBool(a, in.name("force"), "force", false); err != nil {
 		return in, err
 	}
 	if err := in.checkLifecycle(); err != nil {

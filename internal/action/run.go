@@ -217,7 +217,7 @@ func (r *runner) rollback(ctx context.Context, s *session, rep Report) (Report, 
 	if r.in.PreDeploy != nil {
 		r.a.Noticef("pre-deploy-command does not run on a rollback: the build returned to ran its migrations when it was deployed (run a down-migration by hand if one is needed)")
 	}
-	res, err := s.deployer.Rollback(ctx, req, r.in.SHA, images)
+	res, err := s.deployer.Rollback(ctx, req, ecsdeploy.RollbackTo{SHA: r.in.SHA, Force: r.in.Force}, images)
 	rep.Result = res
 	return r.rendered(rep), err
 }

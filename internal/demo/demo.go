@@ -186,7 +186,7 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 			before: func(ctx context.Context) error { return moveBehindLoadBalancer(ctx, stdout, bed) },
 			during: func(ctx context.Context) error { return fireWhileRolling(ctx, bed, shas[5], stdout) },
 			after:  func(ctx context.Context) error { return resetAlarm(ctx, bed) }},
-		{title: "what runs now (command: status)", inputs: map[string]string{"command": "status"}, want: "unchanged"},
+		{title: "what runs now (command: status)", inputs: map[string]string{"command": "status", "timeout": ""}, want: "unchanged"},
 	}
 	hookURL, stopHook, err := startHook(deployer, o.Polling)
 	if err != nil {

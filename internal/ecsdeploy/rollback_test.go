@@ -10,6 +10,7 @@ import (
 
 	"github.com/autonote/deploy-action/internal/ecrimage"
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
+	"github.com/autonote/deploy-action/internal/ecssim"
 	"github.com/autonote/deploy-action/internal/testbed"
 )
 
@@ -55,7 +56,7 @@ func TestRollbackBySHA(t *testing.T) {
 		}
 		for _, tt := range tests {
 			f.bed.Sim.ResetCalls()
-			_, err := f.deployer.Rollback(ctx, f.request(""), tt.sha, repo)
+			_, err := f.deployer.Rollback(ctx, f.request(""), ecsdeploy.RollbackTo{SHA: tt.sha}, repo)
 			if !errors.Is(err, tt.wantIs) || !strings.Contains(err.Error(), tt.wantSays) {
 				t.Errorf("Rollback(%q) = %v, want %v saying %q", tt.sha, err, tt.wantIs, tt.wantSays)
 			}
@@ -67,7 +68,7 @@ func TestRollbackBySHA(t *testing.T) {
 
 	t.Run("prefix returns to the build", func(t *testing.T) {
 		before, _ := f.events.snapshot()
-		res, err := f.deployer.Rollback(ctx, f.request(""), sha1[:7], repo)
+		res, err := f.deployer.Rollback(ctx, f.request(""), ecsdeploy.RollbackTo{SHA: sha1[:7]}, repo)
 		if err != nil {
 			t.Fatalf("Rollback: %v", err)
 		}
@@ -94,4 +95,61 @@ func TestRollbackBySHA(t *testing.T) {
 			t.Errorf("status after a rollback by SHA: earlier %q, drift %q; want an earlier build named, no drift", st.Earlier, st.Drift)
 		}
 	})
+}
+
+// TestRollbackOnlyToALiveBuild: a build that never completed a deployment
+// on the service (its migration failed, so the service never changed) is
+// refused as a rollback target, with nothing changed; force returns to it.
+func TestRollbackOnlyToALiveBuild(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{circuitBreaker: true, rollback: true})
+	ctx := context.Background()
+	reg, err := ecrimage.Login(ctx, f.bed.ECR(), f.bed.Registry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, err := reg.Repository("autonote/server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, never := testbed.SHA(), testbed.SHA()
+	for _, tag := range []string{live, never} {
+		if _, err := f.bed.PushRandomImage(ctx, "autonote/server", tag); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.deployer.Deploy(ctx, f.request(f.image(live))); err != nil {
+		t.Fatal(err)
+	}
+	// never's migration fails: its revision is registered, the service
+	// is not changed.
+	f.bed.Sim.SetTaskScenario("migrate", ecssim.TaskScenario{Lines: []string{"error"}, ExitCode: 1})
+	req := f.request(f.image(never))
+	req.PreDeploy = &ecsdeploy.PreDeploy{Command: []string{"migrate"}}
+	if _, err := f.deployer.Deploy(ctx, req); !errors.Is(err, ecsdeploy.ErrPreDeployFailed) {
+		t.Fatalf("deploy with a failing migration: %v", err)
+	}
+	if _, err := f.deployer.Deploy(ctx, f.request(f.image(live))); err != nil { // and back on the live build
+		t.Fatal(err)
+	}
+
+	f.bed.Sim.ResetCalls()
+	_, err = f.deployer.Rollback(ctx, f.request(""), ecsdeploy.RollbackTo{SHA: never[:8]}, repo)
+	if !errors.Is(err, ecsdeploy.ErrNeverLive) || !strings.Contains(err.Error(), "migrations") || !strings.Contains(err.Error(), "force") {
+		t.Fatalf("rollback to a build that never ran: %v, want refused, saying what force skips", err)
+	}
+	if calls := f.bed.Sim.Calls(); calls["UpdateService"] != 0 {
+		t.Errorf("a refused rollback changed the service: %v", calls)
+	}
+	res, err := f.deployer.Rollback(ctx, f.request(""), ecsdeploy.RollbackTo{SHA: never[:8], Force: true}, repo)
+	if err != nil || res.Status != ecsdeploy.StatusSucceeded {
+		t.Fatalf("forced rollback: %v, %v", res, err)
+	}
+	// Now it ran: a rollback to it needs no force.
+	if _, err := f.deployer.Deploy(ctx, f.request(f.image(live))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.deployer.Rollback(ctx, f.request(""), ecsdeploy.RollbackTo{SHA: never[:8]}, repo); err != nil {
+		t.Errorf("rollback to a build that ran once: %v", err)
+	}
 }
