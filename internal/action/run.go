@@ -157,6 +157,11 @@ func (r *runner) connect(ctx context.Context, registry bool) (*session, error) {
 func (r *runner) request(ctx context.Context, s *session, preDeploy bool) (ecsdeploy.Request, error) {
 	req, err := r.in.Request(ctx, s.clients.Secrets, r.a.AddMask)
 	req.DryRun = r.in.DryRun
+	// A workflow run (its re-runs keep the id) never runs its pre-deploy
+	// command twice; a terminal's run has no name.
+	if id := r.a.Getenv("GITHUB_RUN_ID"); id != "" && !r.opts.terminal {
+		req.Run = "github-run/" + truncateID(r.a.Getenv("GITHUB_REPOSITORY")+"/"+id)
+	}
 	if !preDeploy {
 		req.PreDeploy = nil
 	}
@@ -385,3 +390,6 @@ func existingDir(dir string) string {
 	}
 	return ""
 }
+
+// truncateID keeps an id within an ECS tag value's 256 characters.
+func truncateID(s string) string { return s[:min(len(s), 240)] }

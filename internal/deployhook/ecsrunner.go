@@ -44,6 +44,9 @@ func (e *ECSRunner) Run(ctx context.Context, j Job, report func(string)) (Outcom
 	if err != nil {
 		return Outcome{State: StateFailed}, err
 	}
+	// The job never runs its pre-deploy command twice, on whichever
+	// replica carries it on.
+	req.Run = "hook-job/" + j.ID
 	_, repo, err := c.Repository(ctx, t.Target)
 	if err != nil {
 		return Outcome{State: StateFailed}, err

@@ -48,6 +48,11 @@ type Request struct {
 	// PreDeploy, when set, runs once in a task of the new revision before
 	// the service changes; the deploy stops there unless it exits 0.
 	PreDeploy *PreDeploy
+	// Run names this deploy for its pre-deploy task (the workflow run, the
+	// hook's job): a later run of the same name uses the result of the task
+	// it ran instead of running the command again. Empty (a terminal): only
+	// a task still running is followed instead of started again.
+	Run string
 	// Smoke, when set, must answer on every new task before the deploy
 	// counts as done; otherwise the service returns to the last stable
 	// revision.

@@ -2,6 +2,8 @@ package ecsdeploy
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -53,7 +55,11 @@ const maxTaskLines = 20
 
 // TaskRun is what a pre-deploy task did.
 type TaskRun struct {
-	TaskARN  string
+	TaskARN string
+	// Earlier is "running" when the task was started by an earlier run
+	// and followed, "ended" when it is this run's, ended before: in either
+	// case the command was not run again.
+	Earlier  string
 	ExitCode *int32
 	Reason   string   // why it stopped
 	Last     []string // its last log lines, up to maxTaskLines
@@ -98,14 +104,44 @@ func (e *PreDeployError) Error() string {
 
 func (e *PreDeployError) Unwrap() []error { return []error{ErrPreDeployFailed, e.Err} }
 
+// The tags a pre-deploy task carries: what makes it the same migration
+// for a later run that looks before starting one.
+const (
+	tagCommand = "deploy-action:pre-deploy-command" // a hash of the command
+	tagRun     = "deploy-action:run"                // Request.Run
+	tagBuild   = "deploy-action:build"              // the image
+)
+
 // preDeploy runs the pre-deploy command in one task of revision td, in the
 // service's own network and capacity, streams its lines, and returns an
-// error unless it exits 0.
+// error unless it exits 0. It never runs the same migration twice: a task
+// of this build and command still running (a run interrupted, a replica
+// that lost its job) is followed to its end instead of started again, and
+// one this run (Request.Run) ran before gives its result.
 func (r *run) preDeploy(ctx context.Context, svc *types.Service, td *types.TaskDefinition, container string) error {
 	p := r.req.PreDeploy
 	timeout := p.Timeout
 	if timeout <= 0 {
 		timeout = DefaultPreDeployTimeout
+	}
+	res := r.res
+	res.PreDeploy = &TaskRun{}
+	hash := commandHash(p.Command)
+	prior, err := r.priorPreDeploy(ctx, td, hash)
+	if err != nil {
+		return &PreDeployError{Err: err}
+	}
+	if prior != nil {
+		arn := aws.ToString(prior.TaskArn)
+		started := aws.ToTime(prior.CreatedAt)
+		if aws.ToString(prior.LastStatus) == "STOPPED" {
+			res.PreDeploy.Earlier = "ended"
+			r.log.Info("this run's pre-deploy command ran already: its result stands, it is not run again", "task", lastPart(arn), "started", started)
+		} else {
+			res.PreDeploy.Earlier = "running"
+			r.log.Info("the pre-deploy command of this build is running already: following it to its end instead of starting another", "task", lastPart(arn), "started", started)
+		}
+		return r.followPreDeploy(ctx, td, container, arn, started, timeout)
 	}
 	in := &ecs.RunTaskInput{
 		Cluster:              aws.String(r.req.Cluster),
@@ -116,14 +152,14 @@ func (r *run) preDeploy(ctx context.Context, svc *types.Service, td *types.TaskD
 		NetworkConfiguration: svc.NetworkConfiguration,
 		PlatformVersion:      svc.PlatformVersion,
 		Overrides:            &types.TaskOverride{ContainerOverrides: []types.ContainerOverride{{Name: aws.String(container), Command: p.Command}}},
+		Tags: []types.Tag{{Key: aws.String(tagCommand), Value: aws.String(hash)}, {Key: aws.String(tagRun), Value: aws.String(cmpReason(r.req.Run, "-"))},
+			{Key: aws.String(tagBuild), Value: aws.String(truncate(r.req.Image, 256))}},
 	}
 	if len(svc.CapacityProviderStrategy) > 0 {
 		in.CapacityProviderStrategy = svc.CapacityProviderStrategy
 	} else {
 		in.LaunchType = svc.LaunchType
 	}
-	res := r.res
-	res.PreDeploy = &TaskRun{}
 	start := r.clock.Now()
 	out, err := r.ecs.RunTask(ctx, in)
 	if err == nil && len(out.Tasks) == 0 {
@@ -132,10 +168,16 @@ func (r *run) preDeploy(ctx context.Context, svc *types.Service, td *types.TaskD
 	if err != nil {
 		return &PreDeployError{Err: fmt.Errorf("run task of %s: %w", lastPart(aws.ToString(td.TaskDefinitionArn)), err)}
 	}
-	task := out.Tasks[0]
-	arn := aws.ToString(task.TaskArn)
-	res.PreDeploy.TaskARN = arn
+	arn := aws.ToString(out.Tasks[0].TaskArn)
 	r.log.Info("pre-deploy task started", "task", lastPart(arn), "command", strings.Join(p.Command, " "))
+	return r.followPreDeploy(ctx, td, container, arn, start, timeout)
+}
+
+// followPreDeploy follows a pre-deploy task to its end (or its timeout,
+// counted from start), streaming its lines.
+func (r *run) followPreDeploy(ctx context.Context, td *types.TaskDefinition, container, arn string, start time.Time, timeout time.Duration) error {
+	res := r.res
+	res.PreDeploy.TaskARN = arn
 	lines := r.taskLines(td, container, arn)
 	if lines == nil {
 		r.log.Warn("the container has no awslogs log configuration (or the engine no logs client): the pre-deploy command's output is not shown")
@@ -150,7 +192,10 @@ func (r *run) preDeploy(ctx context.Context, svc *types.Service, td *types.TaskD
 		if len(desc.Tasks) == 1 && aws.ToString(desc.Tasks[0].LastStatus) == "STOPPED" {
 			lines.pull(ctx)
 			t := desc.Tasks[0]
-			res.PreDeploy.Reason, res.PreDeploy.Duration = aws.ToString(t.StoppedReason), r.clock.Now().Sub(start)
+			res.PreDeploy.Reason, res.PreDeploy.Duration = aws.ToString(t.StoppedReason), aws.ToTime(t.StoppedAt).Sub(aws.ToTime(t.CreatedAt))
+			if res.PreDeploy.Duration <= 0 {
+				res.PreDeploy.Duration = r.clock.Now().Sub(start)
+			}
 			for _, c := range t.Containers {
 				if aws.ToString(c.Name) == container {
 					res.PreDeploy.ExitCode = c.ExitCode
@@ -176,10 +221,68 @@ func (r *run) preDeploy(ctx context.Context, svc *types.Service, td *types.TaskD
 		}
 		select {
 		case <-ctx.Done():
-			return &PreDeployError{Run: *res.PreDeploy, Err: fmt.Errorf("%w (task %s goes on; stop it with aws ecs stop-task)", ctx.Err(), lastPart(arn))}
+			return &PreDeployError{Run: *res.PreDeploy, Err: fmt.Errorf("%w (task %s goes on; a run of the same deploy follows it instead of starting another, or stop it with aws ecs stop-task)", ctx.Err(), lastPart(arn))}
 		case <-r.clock.After(r.poll.Fast):
 		}
 	}
+}
+
+// priorPreDeploy finds the pre-deploy task a later run must not start
+// again: one of this build (the image; each run registers a revision of
+// its own) and command, of the family, that is running (whichever run
+// started it), else one that this run (Request.Run, when set) ran and that
+// ended. ECS lists stopped tasks for an hour or more.
+func (r *run) priorPreDeploy(ctx context.Context, td *types.TaskDefinition, hash string) (*types.Task, error) {
+	for _, status := range []types.DesiredStatus{types.DesiredStatusRunning, types.DesiredStatusStopped} {
+		if status == types.DesiredStatusStopped && r.req.Run == "" {
+			break
+		}
+		list, err := r.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(r.req.Cluster), StartedBy: aws.String(preDeployStartedBy),
+			Family: td.Family, DesiredStatus: status})
+		if err != nil {
+			return nil, fmt.Errorf("list the pre-deploy tasks: %w", err)
+		}
+		for arns := list.TaskArns; len(arns) > 0; {
+			batch := arns[:min(len(arns), 100)]
+			arns = arns[len(batch):]
+			out, err := r.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(r.req.Cluster), Tasks: batch, Include: []types.TaskField{types.TaskFieldTags}})
+			if err != nil {
+				return nil, fmt.Errorf("describe the pre-deploy tasks: %w", err)
+			}
+			for i := range out.Tasks {
+				t := out.Tasks[i]
+				if tagOf(t.Tags, tagBuild) != truncate(r.req.Image, 256) || tagOf(t.Tags, tagCommand) != hash {
+					continue
+				}
+				if status == types.DesiredStatusRunning || tagOf(t.Tags, tagRun) == r.req.Run {
+					return &t, nil
+				}
+			}
+		}
+	}
+	return nil, nil
+}
+
+func tagOf(tags []types.Tag, key string) string {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == key {
+			return aws.ToString(t.Value)
+		}
+	}
+	return ""
+}
+
+// commandHash names a command in a tag: its first 16 hex of SHA-256.
+func commandHash(cmd []string) string {
+	sum := sha256.Sum256([]byte(strings.Join(cmd, "\x00")))
+	return hex.EncodeToString(sum[:8])
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
 }
 
 func failureText(fs []types.Failure) string {

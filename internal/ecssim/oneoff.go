@@ -87,7 +87,7 @@ func (s *Simulator) runTask(ctx context.Context, c *call) (any, error) {
 		TaskArn: aws.String(arn), ClusterArn: aws.String(clusterARN), TaskDefinitionArn: def.TaskDefinitionArn,
 		StartedBy: in.StartedBy, Group: in.Group, LastStatus: aws.String("RUNNING"), DesiredStatus: aws.String("RUNNING"),
 		LaunchType: in.LaunchType, CapacityProviderName: capacityProvider(in.CapacityProviderStrategy),
-		CreatedAt: aws.Time(now), StartedAt: aws.Time(now), Overrides: in.Overrides,
+		CreatedAt: aws.Time(now), StartedAt: aws.Time(now), Overrides: in.Overrides, Tags: in.Tags,
 	}
 	o := &oneOff{t: t, start: now, region: c.region}
 	var command []string

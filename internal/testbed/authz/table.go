@@ -92,7 +92,7 @@ var table = map[string]func(r *call){
 		}
 		tags := r.tags("tags", "key", "value")
 		r.add("ecs:RunTask", arn, r.clusterKey(), tagContext(tags))
-		r.tagOnCreate("ecs:TagResource", r.arn("ecs", "task/"+r.clusterName()+"/*"), tags, map[string]any{"ecs:CreateAction": "RunTask"})
+		r.tagOnCreate("ecs:TagResource", r.arn("ecs", "task/"+r.clusterName()+"/0000000000000000"), tags, map[string]any{"ecs:CreateAction": "RunTask"})
 		// Implied: running a task passes the roles of its revision (and
 		// of the overrides) to ECS's tasks.
 		for _, role := range []string{exec, task, r.s("overrides.executionRoleArn"), r.s("overrides.taskRoleArn")} {
