@@ -28,6 +28,7 @@ var actionOnly = map[string]string{
 	"tag":               "the hook's request names the SHA",
 	"sha":               "the hook's request names the SHA",
 	"dry-run":           "a hook job changes the service or fails",
+	"force":             "a rollback's, to a build that never went live; the hook deploys builds",
 	"github-token":      "the hook's GITHUB_TOKEN, for every target",
 	"environment":       "the action's name for the hook's target",
 	"webhook-url":       "how the action reaches the hook",
