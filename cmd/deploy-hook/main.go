@@ -21,6 +21,9 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// clock is the hook's time: a test's replica may run ahead.
+var clock = time.Now
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
@@ -44,11 +47,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.StringVar(&c.Table, "dynamodb-table", "", "DynamoDB table the replicas share (dedupe ids, jobs, per-target locks); empty: keep state in memory (one replica)")
 	fs.StringVar(&c.ReplicaID, "replica-id", "", "this replica's name in the shared table (default: host name and pid)")
 	fs.DurationVar(&c.Lease, "lease", time.Minute, "with -dynamodb-table: how long a replica's hold on a job or a target lasts unless renewed; another replica takes over the jobs of one that stopped after it")
-	fs.DurationVar(&c.Heartbeat, "heartbeat", 0, "with -dynamodb-table: how often a replica renews its leases and looks for jobs to take over, shorter than -lease (default: a third of -lease)")
+	fs.DurationVar(&c.Heartbeat, "heartbeat", 0, "with -dynamodb-table: how often a replica renews its leases and looks for jobs to take over, at most a third of -lease (default: a third of -lease)")
 	fs.DurationVar(&c.QueuedExpiry, "queued-expiry", 30*time.Minute, "with -dynamodb-table: a job taken over while still queued runs only if accepted less than this ago, else it ends expired")
+	fs.DurationVar(&c.RunningExpiry, "running-expiry", 2*time.Hour, "with -dynamodb-table: a job taken over while running is carried on only if its deploy began less than this ago, else it ends interrupted")
 	if done, err := cli.Parse(fs, args, version, "usage: deploy-hook -config FILE [-addr 127.0.0.1:8080] [-metrics-addr 127.0.0.1:9090] [flags]", stdout); done || err != nil {
 		return err
 	}
-	c.Version = version
+	c.Version, c.Now = version, clock
 	return deployhook.Serve(ctx, c, getenv, stdout)
 }

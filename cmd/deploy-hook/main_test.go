@@ -38,6 +38,9 @@ var motoServer = testbed.LazyMoto{Size: 2}
 
 func TestMain(m *testing.M) {
 	if os.Getenv(asHook) == "1" { // a replica a test started (takeover_test.go)
+		if ahead, err := time.ParseDuration(os.Getenv(clockAhead)); err == nil {
+			clock = func() time.Time { return time.Now().Add(ahead) }
+		}
 		main()
 		return
 	}

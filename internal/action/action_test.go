@@ -32,6 +32,7 @@ import (
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/autonote/deploy-action/internal/action"
+	"github.com/autonote/deploy-action/internal/actioncli"
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
 	"github.com/autonote/deploy-action/internal/ecssim"
 	"github.com/autonote/deploy-action/internal/testbed"
@@ -42,6 +43,9 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 var motoServer testbed.LazyMoto
 
 func TestMain(m *testing.M) {
+	if os.Getenv(asMain) == "1" { // a run a test started (interrupt_test.go)
+		actioncli.Main("test")
+	}
 	flag.Parse()
 	os.Exit(motoServer.Run(m))
 }

@@ -12,7 +12,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/sethvargo/go-githubactions"
 
@@ -74,4 +76,14 @@ func ExitCode(err error, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// Main is the binaries' main: it runs the action with the process's
+// arguments and environment, Ctrl-C and SIGTERM ending the run, and exits
+// with its exit code.
+func Main(version string) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := ExitCode(Run(ctx, os.Args[1:], os.Getenv, os.Stdout, version), os.Stderr)
+	stop()
+	os.Exit(code)
 }

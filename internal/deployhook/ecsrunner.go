@@ -62,6 +62,9 @@ func (e *ECSRunner) Run(ctx context.Context, j Job, report func(string)) (Outcom
 		log = slog.New(slog.DiscardHandler)
 	}
 	opts := []ecsdeploy.Option{ecsdeploy.WithLogger(log.With("job", j.ID)), ecsdeploy.WithReporter(jobReporter(events.line))}
+	if j.guard != nil { // a replica that lost the job changes nothing more
+		opts = append(opts, ecsdeploy.WithGuard(j.Guard))
+	}
 	if e.Polling != (ecsdeploy.Polling{}) {
 		opts = append(opts, ecsdeploy.WithPolling(e.Polling))
 	}

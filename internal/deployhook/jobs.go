@@ -53,6 +53,23 @@ type Job struct {
 	stop context.CancelCauseFunc
 	// renewed is when its lease was last renewed.
 	renewed time.Time
+	// Token is the job's hold in the shared store: its holder's every
+	// write, and every change its deploy asks of ECS, is conditional on
+	// it, so a replica that lost the job to another changes nothing more.
+	Token string `json:"-"`
+	// guard renews the hold under Token; nil without a shared store.
+	guard func(context.Context) error
+}
+
+// Guard renews the job's hold (its lease in the shared store): an error
+// says another replica holds the job now, or the store could not be
+// reached, and the runner must not change anything. Without a shared
+// store it always passes.
+func (j Job) Guard(ctx context.Context) error {
+	if j.guard == nil {
+		return nil
+	}
+	return j.guard(ctx)
 }
 
 // CarriedOn reports whether the job is carried on from another replica
@@ -127,8 +144,11 @@ type Queue struct {
 	order   []string          // job ids, oldest first, to bound memory
 	running map[string]*Job   // by target
 	next    map[string]*Job   // by target
+	closing map[string]*Job   // by id: ended, the end not yet in the shared store
 	closed  bool
-	wg      sync.WaitGroup
+	// nameLost: another replica took this one's name; it renews nothing.
+	nameLost bool
+	wg       sync.WaitGroup
 }
 
 // maxJobs is how many finished jobs (and their dedupe keys) are kept.
@@ -143,7 +163,16 @@ type sharing struct {
 	// lockTTL is the lease: how long a hold on a target, or on a job, lasts
 	// unless renewed, every heartbeat.
 	lockTTL, heartbeat time.Duration
+	// replicaToken is this replica's hold on its name (holder) in the store.
+	replicaToken string
 }
+
+// margin is how long past its end another replica's lease is still
+// honoured: a third of the lease. Clocks of replicas that differ by less
+// never give a job, or a target, two holders: the holder stops a deploy
+// whose lease it could not renew for two thirds of it (by the next
+// heartbeat, at most a third later), before another replica takes it.
+func (sh sharing) margin() time.Duration { return sh.lockTTL / 3 }
 
 // queueSetup is what a queue takes from the server beside its runner.
 type queueSetup struct {
@@ -154,6 +183,9 @@ type queueSetup struct {
 	// maxQueued is how long after it was accepted a job taken over while
 	// still queued may still run; past it, it expires.
 	maxQueued time.Duration
+	// maxRunning is how long after its deploy began a job taken over
+	// while running may still be carried on; past it, it ends interrupted.
+	maxRunning time.Duration
 }
 
 // Submission is one request to deploy a SHA to a target.
@@ -179,7 +211,7 @@ func newQueue(runner Runner, log *slog.Logger, now func() time.Time, m *metrics,
 	q := &Queue{
 		runner: runner, log: log, now: now, ctx: ctx, cancel: cancel, m: m, sharing: sh, setup: setup,
 		jobs: map[string]*Job{}, keys: map[string]string{},
-		running: map[string]*Job{}, next: map[string]*Job{}, tended: make(chan struct{}),
+		running: map[string]*Job{}, next: map[string]*Job{}, closing: map[string]*Job{}, tended: make(chan struct{}),
 	}
 	if sh.shared != nil {
 		go q.tend()
@@ -235,7 +267,7 @@ func (q *Queue) Submit(ctx context.Context, sub Submission) (j Job, created bool
 	}
 	now := q.now()
 	job := &Job{Job: hookapi.Job{ID: id, Target: target, SHA: sha, Source: source, State: StateQueued, Created: now, Events: []string{},
-		Holder: q.holder, HeldSince: now}, key: key, renewed: now}
+		Holder: q.holder, HeldSince: now}, key: key, renewed: now, Token: newToken()}
 	if sub.GitHub != nil {
 		g := *sub.GitHub
 		if sub.JobURL != nil {
@@ -336,6 +368,9 @@ func (q *Queue) start(job *Job) {
 	jobCtx, stop := context.WithCancelCause(q.ctx)
 	job.stop = stop
 	snapshot := q.copy(job)
+	if q.shared != nil {
+		snapshot.guard = q.guard(job, job.Token)
+	}
 	hooks := job.hooks
 	q.wg.Add(1)
 	go func() {
@@ -403,11 +438,104 @@ func (q *Queue) end(job *Job, release func(), state State, taskDefinition, msg s
 	q.finish(job, state, taskDefinition, msg)
 	done := q.copy(job)
 	delete(q.running, job.Target)
+	if q.shared != nil {
+		q.closing[job.ID] = job
+	}
 	if next := q.next[job.Target]; next != nil && !q.closed {
 		q.start(next)
 	}
 	q.mu.Unlock()
-	q.save(context.Background(), done)
+	q.saveEnd(done)
+}
+
+// endTries is how many times saveEnd writes a job's end, about two and a
+// half minutes apart from first to last.
+const endTries = 10
+
+// saveEnd writes the end of a job to the shared store, and it must land:
+// a job whose end is not there looks, once its lease runs out, like one
+// its replica left running, which another would carry on. So a write that
+// fails is tried again, from the second try with the job's bare record (its
+// last events only, its error cut), and the job's lease is renewed
+// meanwhile (it stays in closing). It gives up only after endTries, or
+// sooner when the hook is stopping past its grace; another replica that
+// then carries the job on finds its deploy's end in ECS (and its
+// pre-deploy command's), and deploys nothing again.
+func (q *Queue) saveEnd(j Job) {
+	if q.shared == nil {
+		return
+	}
+	defer func() {
+		q.mu.Lock()
+		delete(q.closing, j.ID)
+		q.mu.Unlock()
+	}()
+	wait := time.Second
+	for try := 1; ; try++ {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(q.ctx), 10*time.Second)
+		err := q.shared.PutJob(ctx, j, q.lockTTL)
+		cancel()
+		switch {
+		case err == nil:
+			return
+		case errors.Is(err, ErrNotHolder):
+			q.log.Warn("another replica took the job over before its end was saved", "job", j.ID, "error", err)
+			return
+		case try == endTries:
+			q.log.Error("could not save the end of the job: another replica may carry it on once its lease runs out, and finds its end in ECS", "job", j.ID, "state", j.State, "error", err)
+			return
+		}
+		q.log.Warn("could not save the end of the job; trying again with its bare record", "job", j.ID, "try", try, "error", err)
+		j = bare(j)
+		select {
+		case <-time.After(wait):
+		case <-q.ctx.Done():
+			if try >= 3 {
+				q.log.Error("could not save the end of the job before the hook stopped", "job", j.ID, "state", j.State, "error", err)
+				return
+			}
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
+}
+
+// bareEvents is how many of its last events a job's bare record keeps.
+const bareEvents = 20
+
+// bare is the least of a finished job that says how it ended: its last
+// events and the start of its error.
+func bare(j Job) Job {
+	if n := len(j.Events); n > bareEvents {
+		j.Events = append([]string{fmt.Sprintf("(%d earlier events were left out to save the job's end)", n-bareEvents)}, j.Events[n-bareEvents:]...)
+	}
+	if len(j.Error) > MaxEventBytes {
+		j.Error = boundEvent(j.Error)
+	}
+	return j
+}
+
+// guard is a running job's Guard: it renews the job's lease under token
+// before each change its deploy makes. Another holder fails it; so does a
+// store that could not be reached for half a lease since the last renewal
+// (until then the lease still holds well past the change).
+func (q *Queue) guard(job *Job, token string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		err := q.shared.RenewJob(ctx, job.ID, token, q.lockTTL)
+		now := q.now()
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		switch {
+		case err == nil:
+			job.renewed = now
+			return nil
+		case errors.Is(err, ErrNotHolder):
+			return err
+		case now.Sub(job.renewed) >= q.lockTTL/2:
+			return fmt.Errorf("%w: renewing the lease on job %s failed for %v: %v", ErrLostHold, job.ID, now.Sub(job.renewed).Round(time.Second), err)
+		}
+		q.log.Warn("could not renew the lease on a job before a change; its last renewal still holds", "job", job.ID, "error", err)
+		return nil
+	}
 }
 
 // ErrLostHold stops a job whose replica could not keep its hold on the
@@ -425,7 +553,7 @@ func (q *Queue) lockTarget(jobCtx context.Context, job *Job) (_ context.Context,
 	}
 	said := false
 	for {
-		ok, err := q.shared.Lock(jobCtx, job.Target, q.holder, q.lockTTL)
+		ok, err := q.shared.Lock(jobCtx, job.Target, q.holder, q.lockTTL, q.margin())
 		if err != nil {
 			return nil, nil, err
 		}
@@ -456,7 +584,7 @@ func (q *Queue) lockTarget(jobCtx context.Context, job *Job) (_ context.Context,
 				return
 			case <-time.After(q.heartbeat):
 			}
-			ok, err := q.shared.Lock(q.ctx, job.Target, q.holder, q.lockTTL)
+			ok, err := q.shared.Lock(q.ctx, job.Target, q.holder, q.lockTTL, q.margin())
 			switch {
 			case err == nil && ok:
 				held = time.Now()
@@ -570,6 +698,13 @@ func (q *Queue) Shutdown(ctx context.Context) []Job {
 	}
 	q.wg.Wait() // the statuses of the jobs just ended
 	<-q.tended
+	if q.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := q.shared.Deregister(ctx, q.holder, q.replicaToken); err != nil {
+			q.log.Warn("could not give the replica id up; it frees once its lease runs out", "replica", q.holder, "error", err)
+		}
+	}
 	return left
 }
 

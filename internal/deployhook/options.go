@@ -29,6 +29,7 @@ type options struct {
 	lockTTL        time.Duration
 	heartbeat      time.Duration // 0: a third of lockTTL
 	maxQueued      time.Duration
+	maxRunning     time.Duration
 }
 
 // defaults are the options a Server has unless told otherwise.
@@ -41,6 +42,7 @@ func defaults() options {
 		lockPoll:       2 * time.Second,
 		lockTTL:        time.Minute,
 		maxQueued:      30 * time.Minute,
+		maxRunning:     2 * time.Hour,
 	}
 }
 
@@ -195,8 +197,8 @@ func WithLockTTL(d time.Duration) Option {
 }
 
 // WithHeartbeat sets how often a replica renews its leases and looks for
-// jobs other replicas left. Default: a third of the lease; it must be
-// shorter than the lease.
+// jobs other replicas left. Default: a third of the lease, which is also
+// the most it may be.
 func WithHeartbeat(d time.Duration) Option {
 	return func(o *options) error {
 		if d <= 0 {
@@ -216,6 +218,20 @@ func WithQueuedExpiry(d time.Duration) Option {
 			return fmt.Errorf("queued expiry %v is not positive", d)
 		}
 		o.maxQueued = d
+		return nil
+	}
+}
+
+// WithRunningExpiry sets how long after its deploy began a job another
+// replica left running may still be carried on when taken over; past it,
+// it ends interrupted, saying what the service runs, and nothing more is
+// done. Default: 2 hours.
+func WithRunningExpiry(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("running expiry %v is not positive", d)
+		}
+		o.maxRunning = d
 		return nil
 	}
 }

@@ -32,10 +32,12 @@ type Command struct {
 	ReplicaID         string
 	// Lease and Heartbeat: how long a replica's hold on a job or target
 	// lasts unless renewed, and how often it renews them (and looks for
-	// jobs to take over); QueuedExpiry: how old a queued job taken over
-	// may be and still run.
-	Lease, Heartbeat, QueuedExpiry time.Duration
-	Version                        string
+	// jobs to take over); QueuedExpiry and RunningExpiry: how old a job
+	// taken over, queued or running, may be and still be run or carried on.
+	Lease, Heartbeat, QueuedExpiry, RunningExpiry time.Duration
+	Version                                       string
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
 }
 
 // maxHeaderBytes bounds a request's headers (Go's default is 1 MiB): the
@@ -92,20 +94,40 @@ func Serve(ctx context.Context, c Command, getenv func(string) string, stdout io
 		if err != nil {
 			return err
 		}
-		store = NewDynamoStore(awsenv.NewSDK(awsCfg, getenv).DynamoDB, c.Table)
+		store = NewDynamoStore(awsenv.NewSDK(awsCfg, getenv).DynamoDB, c.Table).WithClock(c.Now)
 	}
-	srv, err := NewServer(cfg, &ECSRunner{Config: cfg, Clients: deployspec.RegionalClients(getenv), Log: log},
-		WithStore(store, c.ReplicaID),
-		WithLockTTL(cmp.Or(c.Lease, time.Minute)),
-		WithQueuedExpiry(cmp.Or(c.QueuedExpiry, 30*time.Minute)),
-		withHeartbeatIfSet(c.Heartbeat),
-		WithSecrets(secrets...),
-		WithTargetSecrets(targetSecrets),
-		WithGitHubSecrets(githubSecrets(getenv("GITHUB_WEBHOOK_SECRET"))...),
-		WithGitHub(gh),
-		WithPublicURL(strings.TrimSuffix(c.PublicURL, "/")),
-		WithLogger(log),
-		WithRateLimit(c.Rate))
+	lease := cmp.Or(c.Lease, time.Minute)
+	newServer := func() (*Server, error) {
+		return NewServer(cfg, &ECSRunner{Config: cfg, Clients: deployspec.RegionalClients(getenv), Log: log},
+			WithStore(store, c.ReplicaID),
+			WithLockTTL(lease),
+			WithQueuedExpiry(cmp.Or(c.QueuedExpiry, 30*time.Minute)),
+			WithRunningExpiry(cmp.Or(c.RunningExpiry, 2*time.Hour)),
+			withHeartbeatIfSet(c.Heartbeat),
+			WithSecrets(secrets...),
+			WithTargetSecrets(targetSecrets),
+			WithGitHubSecrets(githubSecrets(getenv("GITHUB_WEBHOOK_SECRET"))...),
+			WithGitHub(gh),
+			WithPublicURL(strings.TrimSuffix(c.PublicURL, "/")),
+			WithLogger(log),
+			WithClock(c.Now),
+			WithRateLimit(c.Rate))
+	}
+	srv, err := newServer()
+	// A replica restarted under its name finds it held until its lease
+	// runs out: it waits that long. A live replica keeps it.
+	for deadline := time.Now().Add(lease + lease/3 + time.Second); errors.Is(err, ErrReplicaTaken) && time.Now().Before(deadline); {
+		log.Warn("the replica id is held by a live replica, or one that stopped less than a lease ago: waiting for it to free", "replica", c.ReplicaID, "lease", lease.String())
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(cmp.Or(c.Heartbeat, lease/3)):
+		}
+		srv, err = newServer()
+	}
+	if errors.Is(err, ErrReplicaTaken) {
+		return fmt.Errorf("%w, and it stayed taken for the whole -lease (%v): give each replica its own -replica-id (the default, host name and pid, is unique per host)", err, lease)
+	}
 	if err != nil {
 		return err
 	}

@@ -56,14 +56,21 @@ func NewServer(cfg *Config, runner Runner, opts ...Option) (*Server, error) {
 	s := &Server{config: cfg, runner: runner, opts: o, metrics: newMetrics(), requests: newRequestLog(o.log, o.now), keys: newKeyring(o), limiter: newLimiter(o.rateLimit),
 		largeBodies: make(chan struct{}, largeGitHubBodies)}
 	heartbeat := cmp.Or(o.heartbeat, o.lockTTL/3)
-	if heartbeat >= o.lockTTL {
-		return nil, fmt.Errorf("heartbeat %v is not shorter than the lease %v: a replica would lose its jobs between two renewals", heartbeat, o.lockTTL)
+	if heartbeat > o.lockTTL/3 {
+		return nil, fmt.Errorf("heartbeat %v is more than a third of the lease %v: a replica that stops renewing must stop its deploys before another replica may take them", heartbeat, o.lockTTL)
 	}
 	sh := sharing{holder: o.replicaID}
 	if o.store != nil {
-		sh = sharing{shared: o.store, holder: o.replicaID, lockWait: o.lockPoll, lockTTL: o.lockTTL, heartbeat: heartbeat}
+		// The replica's name is its own while it lives: two replicas of
+		// one name would both pass for the holder of its targets.
+		sh = sharing{shared: o.store, holder: o.replicaID, lockWait: o.lockPoll, lockTTL: o.lockTTL, heartbeat: heartbeat, replicaToken: newToken()}
+		ctx, cancel := context.WithTimeout(context.Background(), o.requestTimeout)
+		defer cancel()
+		if err := o.store.Register(ctx, o.replicaID, sh.replicaToken, o.lockTTL); err != nil {
+			return nil, err
+		}
 	}
-	s.queue = newQueue(runner, o.log, o.now, s.metrics, sh, queueSetup{hooksFor: s.statusHooks, maxQueued: o.maxQueued})
+	s.queue = newQueue(runner, o.log, o.now, s.metrics, sh, queueSetup{hooksFor: s.statusHooks, maxQueued: o.maxQueued, maxRunning: o.maxRunning})
 	s.handler = s.routes()
 	s.ready.Store(true)
 	return s, nil

@@ -1,7 +1,10 @@
 package deployhook
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,22 +26,33 @@ type Store interface {
 	// PutJob saves a job so any replica can answer for it, and renews
 	// its holder's lease on it for ttl while it is not done; an older
 	// version never replaces a newer one, and a replica that is no longer
-	// the job's holder gets ErrNotHolder.
+	// the job's holder (another took it, whatever its name: j.Token
+	// fences it) gets ErrNotHolder. The record always fits the store: past
+	// its size, the oldest events are left out of it.
 	PutJob(ctx context.Context, j Job, ttl time.Duration) error
 	// GetJob reads a job any replica saved.
 	GetJob(ctx context.Context, id string) (Job, bool, error)
-	// RenewJob extends holder's lease on an unfinished job to ttl from now
-	// (0 hands it back at once); ErrNotHolder when another replica took it.
-	RenewJob(ctx context.Context, id, holder string, ttl time.Duration) error
-	// OrphanJobs are the unfinished jobs whose holder's lease has expired.
-	OrphanJobs(ctx context.Context) ([]Job, error)
-	// TakeJob makes holder the holder of j, an orphan held by j.Holder,
-	// for ttl; false when its lease was renewed or another replica took it
-	// first.
-	TakeJob(ctx context.Context, j Job, holder string, ttl time.Duration) (bool, error)
+	// RenewJob extends the lease of the hold token on an unfinished job to
+	// ttl from now (0 hands it back at once); ErrNotHolder when another
+	// replica took it.
+	RenewJob(ctx context.Context, id, token string, ttl time.Duration) error
+	// OrphanJobs are the unfinished jobs whose holder's lease expired more
+	// than margin ago (by this replica's clock: a clock ahead of the
+	// holder's by less than margin takes nothing early).
+	OrphanJobs(ctx context.Context, margin time.Duration) ([]Job, error)
+	// TakeJob makes holder the holder of j, an orphan held with j.Token,
+	// for ttl, under a new token (returned); false when its lease was
+	// renewed or another replica took it first.
+	TakeJob(ctx context.Context, j Job, holder string, ttl, margin time.Duration) (token string, ok bool, err error)
+	// Register makes replica's name its own for ttl, renewed by calling it
+	// again with the same token; ErrReplicaTaken when a live replica has
+	// the name. Deregister gives it up.
+	Register(ctx context.Context, replica, token string, ttl time.Duration) error
+	Deregister(ctx context.Context, replica, token string) error
 	// Lock makes holder the one replica deploying target until ttl passes
-	// or it unlocks; false when another holder has it.
-	Lock(ctx context.Context, target, holder string, ttl time.Duration) (bool, error)
+	// or it unlocks; false when another holder has it, or had it until
+	// less than margin ago (by this replica's clock).
+	Lock(ctx context.Context, target, holder string, ttl, margin time.Duration) (bool, error)
 	// Unlock gives target up, if holder has it.
 	Unlock(ctx context.Context, target, holder string) error
 }
@@ -56,6 +70,14 @@ type DynamoDBAPI interface {
 // writer must let the job go.
 var ErrNotHolder = errors.New("another replica holds the job now")
 
+// ErrReplicaTaken is a replica started with the name of one still alive.
+var ErrReplicaTaken = errors.New("a live replica has this replica id")
+
+// maxJobRecord bounds a job's record in the store, in bytes of its JSON:
+// DynamoDB takes 400 KB an item, counted encoded, with room left for the
+// item's other attributes.
+const maxJobRecord = 300 << 10
+
 // DynamoStore keeps the shared state in one DynamoDB table whose partition
 // key is the string attribute pk. Every write that decides something is
 // conditional, so two replicas racing for a delivery or a target cannot
@@ -69,6 +91,15 @@ type DynamoStore struct {
 // NewDynamoStore returns a store in table.
 func NewDynamoStore(db DynamoDBAPI, table string) *DynamoStore {
 	return &DynamoStore{db: db, table: table, now: time.Now}
+}
+
+// WithClock makes the store read now for the time (nil: time.Now): the
+// leases it writes and judges are in it.
+func (d *DynamoStore) WithClock(now func() time.Time) *DynamoStore {
+	if now != nil {
+		d.now = now
+	}
+	return d
 }
 
 // How long the shared records live before DynamoDB's TTL may drop them.
@@ -116,28 +147,30 @@ func (d *DynamoStore) Claim(ctx context.Context, key, id string) (string, error)
 
 // PutJob writes job#id unless a newer version is there or another
 // replica holds it. An unfinished job carries open (what OrphanJobs looks
-// for) and its holder's lease.
+// for), its holder's lease and the token of the hold.
 func (d *DynamoStore) PutJob(ctx context.Context, j Job, ttl time.Duration) error {
-	raw, err := json.Marshal(j)
+	raw, err := record(j)
 	if err != nil {
 		return err
 	}
 	now := d.now()
 	item := map[string]types.AttributeValue{
 		"pk": str("job#" + j.ID), "job": str(string(raw)), "version": num(j.Version), "expires": d.expires(jobLife),
-		"holder": str(j.Holder), "lease": num(now.Add(ttl).UnixMilli()),
+		"holder": str(j.Holder), "token": str(j.Token), "lease": num(now.Add(ttl).UnixMilli()),
 	}
 	if !j.State.Done() {
 		item["open"] = num(1)
 	}
 	_, err = d.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                 aws.String(d.table),
-		Item:                      item,
-		ConditionExpression:       aws.String("attribute_not_exists(pk) OR (version < :v AND (holder = :me OR attribute_not_exists(holder)))"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(j.Version), ":me": str(j.Holder)},
+		TableName: aws.String(d.table),
+		Item:      item,
+		ConditionExpression: aws.String("attribute_not_exists(pk) OR (version < :v AND (attribute_not_exists(holder) OR " +
+			"(holder = :me AND (#token = :tok OR attribute_not_exists(#token)))))"),
+		ExpressionAttributeNames:  map[string]string{"#token": "token"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(j.Version), ":me": str(j.Holder), ":tok": str(j.Token)},
 	})
 	if isConditionFailed(err) {
-		return d.stillHolder(ctx, j.ID, j.Holder)
+		return d.stillHolder(ctx, j.ID, j.Token)
 	}
 	if err != nil {
 		return fmt.Errorf("save job %s: %w", j.ID, err)
@@ -145,32 +178,67 @@ func (d *DynamoStore) PutJob(ctx context.Context, j Job, ttl time.Duration) erro
 	return nil
 }
 
+// record is a job's JSON within maxJobRecord: its events are cut from the
+// oldest, and its error from the end, until it fits. HTML characters stay
+// as they are (json.Marshal would write each of <, > and & in 6 bytes).
+func record(j Job) ([]byte, error) {
+	encode := func(j Job) ([]byte, error) {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		err := enc.Encode(j)
+		return bytes.TrimSpace(b.Bytes()), err
+	}
+	raw, err := encode(j)
+	for keep := len(j.Events); err == nil && len(raw) > maxJobRecord; {
+		switch {
+		case keep > 0:
+			cut := len(j.Events) - keep/2
+			keep /= 2
+			j.Events = append([]string{fmt.Sprintf("(%d earlier events are not kept in the shared store, which holds %d KiB a job)", cut, maxJobRecord>>10)},
+				j.Events[len(j.Events)-keep:]...)
+		case len(j.Error) > 4<<10:
+			j.Error = j.Error[:4<<10] + " … (cut)"
+		default:
+			return nil, fmt.Errorf("job %s does not fit the store's %d KiB even bare", j.ID, maxJobRecord>>10)
+		}
+		raw, err = encode(j)
+	}
+	return raw, err
+}
+
 // stillHolder says, after a conditional write to a job failed, whether it
-// failed because another replica holds the job (ErrNotHolder) or for a
-// reason that needs nothing (a newer version is there, the job is done).
-func (d *DynamoStore) stillHolder(ctx context.Context, id, holder string) error {
+// failed because another hold has the job (ErrNotHolder) or for a reason
+// that needs nothing (a newer version is there, the job is done).
+func (d *DynamoStore) stillHolder(ctx context.Context, id, token string) error {
 	out, err := d.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(d.table), Key: map[string]types.AttributeValue{"pk": str("job#" + id)}, ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return fmt.Errorf("read job %s: %w", id, err)
 	}
-	if h, ok := out.Item["holder"].(*types.AttributeValueMemberS); ok && h.Value != holder {
-		return fmt.Errorf("job %s: %w (%s)", id, ErrNotHolder, h.Value)
+	if t, ok := out.Item["token"].(*types.AttributeValueMemberS); ok && t.Value != token {
+		h, _ := out.Item["holder"].(*types.AttributeValueMemberS)
+		holder := ""
+		if h != nil {
+			holder = h.Value
+		}
+		return fmt.Errorf("job %s: %w (%s)", id, ErrNotHolder, holder)
 	}
 	return nil
 }
 
-// RenewJob moves the lease of job#id while holder has it and it is open.
-func (d *DynamoStore) RenewJob(ctx context.Context, id, holder string, ttl time.Duration) error {
+// RenewJob moves the lease of job#id while the hold token has it and it
+// is open.
+func (d *DynamoStore) RenewJob(ctx context.Context, id, token string, ttl time.Duration) error {
 	_, err := d.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(d.table),
 		Key:                       map[string]types.AttributeValue{"pk": str("job#" + id)},
 		UpdateExpression:          aws.String("SET lease = :until"),
-		ConditionExpression:       aws.String("attribute_exists(#open) AND holder = :me"),
-		ExpressionAttributeNames:  map[string]string{"#open": "open"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":until": num(d.now().Add(ttl).UnixMilli()), ":me": str(holder)},
+		ConditionExpression:       aws.String("attribute_exists(#open) AND #token = :tok"),
+		ExpressionAttributeNames:  map[string]string{"#open": "open", "#token": "token"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":until": num(d.now().Add(ttl).UnixMilli()), ":tok": str(token)},
 	})
 	if isConditionFailed(err) {
-		return d.stillHolder(ctx, id, holder)
+		return d.stillHolder(ctx, id, token)
 	}
 	if err != nil {
 		return fmt.Errorf("renew the lease on job %s: %w", id, err)
@@ -178,14 +246,15 @@ func (d *DynamoStore) RenewJob(ctx context.Context, id, holder string, ttl time.
 	return nil
 }
 
-// OrphanJobs scans for open jobs whose lease is past. The table holds a
-// hook's recent deliveries, jobs and holds, so a scan stays small.
-func (d *DynamoStore) OrphanJobs(ctx context.Context) ([]Job, error) {
+// OrphanJobs scans for open jobs whose lease is past by margin. The
+// table holds a hook's recent deliveries, jobs and holds, so a scan stays
+// small.
+func (d *DynamoStore) OrphanJobs(ctx context.Context, margin time.Duration) ([]Job, error) {
 	in := &dynamodb.ScanInput{
 		TableName:                 aws.String(d.table),
 		FilterExpression:          aws.String("attribute_exists(#open) AND lease < :now"),
 		ExpressionAttributeNames:  map[string]string{"#open": "open"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(d.now().UnixMilli())},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(d.now().Add(-margin).UnixMilli())},
 		ConsistentRead:            aws.Bool(true),
 	}
 	var jobs []Job
@@ -203,6 +272,9 @@ func (d *DynamoStore) OrphanJobs(ctx context.Context) ([]Job, error) {
 			if h, ok := item["holder"].(*types.AttributeValueMemberS); ok {
 				j.Holder = h.Value
 			}
+			if t, ok := item["token"].(*types.AttributeValueMemberS); ok {
+				j.Token = t.Value
+			}
 			jobs = append(jobs, j)
 		}
 		if len(out.LastEvaluatedKey) == 0 {
@@ -212,24 +284,69 @@ func (d *DynamoStore) OrphanJobs(ctx context.Context) ([]Job, error) {
 	}
 }
 
-// TakeJob moves job#id from its expired holder to holder.
-func (d *DynamoStore) TakeJob(ctx context.Context, j Job, holder string, ttl time.Duration) (bool, error) {
+// TakeJob moves job#id from its expired hold to holder, under a new token.
+func (d *DynamoStore) TakeJob(ctx context.Context, j Job, holder string, ttl, margin time.Duration) (string, bool, error) {
 	now := d.now()
+	token := newToken()
+	cond := "attribute_exists(#open) AND lease < :now AND (#token = :old OR (attribute_not_exists(#token) AND holder = :oldHolder))"
 	_, err := d.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(d.table),
-		Key:                       map[string]types.AttributeValue{"pk": str("job#" + j.ID)},
-		UpdateExpression:          aws.String("SET holder = :me, lease = :until"),
-		ConditionExpression:       aws.String("attribute_exists(#open) AND holder = :old AND lease < :now"),
-		ExpressionAttributeNames:  map[string]string{"#open": "open"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":me": str(holder), ":old": str(j.Holder), ":until": num(now.Add(ttl).UnixMilli()), ":now": num(now.UnixMilli())},
+		TableName:                aws.String(d.table),
+		Key:                      map[string]types.AttributeValue{"pk": str("job#" + j.ID)},
+		UpdateExpression:         aws.String("SET holder = :me, #token = :tok, lease = :until"),
+		ConditionExpression:      aws.String(cond),
+		ExpressionAttributeNames: map[string]string{"#open": "open", "#token": "token"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":me": str(holder), ":tok": str(token), ":old": str(j.Token), ":oldHolder": str(j.Holder),
+			":until": num(now.Add(ttl).UnixMilli()), ":now": num(now.Add(-margin).UnixMilli())},
 	})
 	if isConditionFailed(err) {
-		return false, nil
+		return "", false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("take job %s over: %w", j.ID, err)
+		return "", false, fmt.Errorf("take job %s over: %w", j.ID, err)
 	}
-	return true, nil
+	return token, true, nil
+}
+
+// Register puts replica#name if it is free, expired, or this token's.
+func (d *DynamoStore) Register(ctx context.Context, replica, token string, ttl time.Duration) error {
+	now := d.now()
+	_, err := d.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(d.table),
+		Item: map[string]types.AttributeValue{"pk": str("replica#" + replica), "token": str(token), "until": num(now.Add(ttl).UnixMilli()),
+			"expires": d.expires(ttl + time.Hour)},
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #until < :now OR #token = :tok"),
+		ExpressionAttributeNames:  map[string]string{"#until": "until", "#token": "token"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.UnixMilli()), ":tok": str(token)},
+	})
+	if isConditionFailed(err) {
+		return fmt.Errorf("replica id %s: %w", replica, ErrReplicaTaken)
+	}
+	if err != nil {
+		return fmt.Errorf("register replica %s: %w", replica, err)
+	}
+	return nil
+}
+
+// Deregister deletes replica#name if this token has it.
+func (d *DynamoStore) Deregister(ctx context.Context, replica, token string) error {
+	_, err := d.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 aws.String(d.table),
+		Key:                       map[string]types.AttributeValue{"pk": str("replica#" + replica)},
+		ConditionExpression:       aws.String("#token = :tok"),
+		ExpressionAttributeNames:  map[string]string{"#token": "token"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":tok": str(token)},
+	})
+	if err != nil && !isConditionFailed(err) {
+		return fmt.Errorf("deregister replica %s: %w", replica, err)
+	}
+	return nil
+}
+
+// newToken is a random token of a hold.
+func newToken() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // GetJob reads job#id.
@@ -249,8 +366,9 @@ func (d *DynamoStore) GetJob(ctx context.Context, id string) (Job, bool, error) 
 	return j, true, nil
 }
 
-// Lock puts lock#target if it is free, expired, or already the holder's.
-func (d *DynamoStore) Lock(ctx context.Context, target, holder string, ttl time.Duration) (bool, error) {
+// Lock puts lock#target if it is free, expired by margin, or already the
+// holder's.
+func (d *DynamoStore) Lock(ctx context.Context, target, holder string, ttl, margin time.Duration) (bool, error) {
 	now := d.now()
 	_, err := d.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(d.table),
@@ -259,7 +377,7 @@ func (d *DynamoStore) Lock(ctx context.Context, target, holder string, ttl time.
 		},
 		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #until < :now OR holder = :me"),
 		ExpressionAttributeNames:  map[string]string{"#until": "until"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.UnixMilli()), ":me": str(holder)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.Add(-margin).UnixMilli()), ":me": str(holder)},
 	})
 	if isConditionFailed(err) {
 		return false, nil

@@ -30,6 +30,7 @@ func (q *Queue) tend() {
 			return
 		case <-t.C:
 		}
+		q.renewName()
 		q.renewAll()
 		q.mu.Lock()
 		closed := q.closed
@@ -40,20 +41,52 @@ func (q *Queue) tend() {
 	}
 }
 
+// renewName keeps this replica's name its own. Should another replica
+// have taken it (this one could not renew it for a whole lease), the two
+// would pass for one holder of a target: this one stops its deploys,
+// takes no more jobs and renews no lease, so the other replicas carry its
+// jobs on.
+func (q *Queue) renewName() {
+	q.mu.Lock()
+	lost := q.nameLost
+	q.mu.Unlock()
+	if lost {
+		return
+	}
+	err := q.shared.Register(q.ctx, q.holder, q.replicaToken, q.lockTTL)
+	switch {
+	case err == nil || q.ctx.Err() != nil:
+	case errors.Is(err, ErrReplicaTaken):
+		q.log.Error("another replica took this replica's id, which this one could not renew for a whole lease: it takes no more jobs; restart it with an id of its own (-replica-id)", "replica", q.holder)
+		q.mu.Lock()
+		q.closed, q.nameLost = true, true
+		for _, j := range q.running {
+			j.stop(fmt.Errorf("%w: another replica took this replica's id", ErrLostHold))
+		}
+		q.mu.Unlock()
+	default:
+		q.log.Warn("could not renew the replica id; trying again", "replica", q.holder, "error", err)
+	}
+}
+
 // renewAll renews the lease on every job this replica holds and has not
 // finished. A job another replica took is let go; one whose lease could not
 // be renewed for two thirds of it stops, as a lost hold on its target does.
 func (q *Queue) renewAll() {
 	q.mu.Lock()
+	if q.nameLost {
+		q.mu.Unlock()
+		return
+	}
 	var held []*Job
-	for _, m := range []map[string]*Job{q.running, q.next} {
+	for _, m := range []map[string]*Job{q.running, q.next, q.closing} {
 		for _, j := range m {
 			held = append(held, j)
 		}
 	}
 	q.mu.Unlock()
 	for _, j := range held {
-		err := q.shared.RenewJob(q.ctx, j.ID, q.holder, q.lockTTL)
+		err := q.shared.RenewJob(q.ctx, j.ID, j.Token, q.lockTTL)
 		now := q.now()
 		q.mu.Lock()
 		renewed, stop := j.renewed, j.stop
@@ -77,7 +110,7 @@ func (q *Queue) renewAll() {
 // that were running first (their deploys are in ECS already), then the
 // queued ones, oldest first.
 func (q *Queue) takeOrphans() {
-	orphans, err := q.shared.OrphanJobs(q.ctx)
+	orphans, err := q.shared.OrphanJobs(q.ctx, q.margin())
 	if err != nil {
 		if q.ctx.Err() == nil {
 			q.log.Warn("could not look for jobs other replicas left", "error", err)
@@ -97,28 +130,63 @@ func (q *Queue) takeOrphans() {
 		q.mu.Lock()
 		local, ok := q.jobs[j.ID]
 		mine := ok && !local.State.Done()
+		ended := ok && local.State.Done() && q.closing[j.ID] == nil
 		closed := q.closed
 		q.mu.Unlock()
-		if mine || closed {
+		if mine || (closed && !ended) {
 			continue
 		}
-		ok, err := q.shared.TakeJob(q.ctx, j, q.holder, q.lockTTL)
+		token, ok, err := q.shared.TakeJob(q.ctx, j, q.holder, q.lockTTL, q.margin())
 		if err != nil {
 			q.log.Warn("could not take a job over", "job", j.ID, "error", err)
 			continue
 		}
-		if ok {
+		switch {
+		case !ok:
+		case ended:
+			q.close(local, token)
+		default:
+			j.Token = token
 			q.adopt(j)
 		}
 	}
+}
+
+// close writes again the end of a job this replica ended and whose end
+// never landed (the table still shows it open): the job is taken back
+// for it, never carried on.
+func (q *Queue) close(job *Job, token string) {
+	q.mu.Lock()
+	job.Token = token
+	q.closing[job.ID] = job
+	done := q.copy(job)
+	q.mu.Unlock()
+	q.log.Warn("the end of a job this replica ended is not in the shared store: writing it again", "job", job.ID, "state", done.State)
+	q.wg.Add(1)
+	go func() {
+		defer q.wg.Done()
+		q.saveEnd(done)
+	}()
 }
 
 // adopt carries on a job taken over from another replica.
 func (q *Queue) adopt(j Job) {
 	now := q.now()
 	from, was := j.Holder, j.State
+	if was.Done() { // its end is saved, only not closed: close it
+		j.Holder, j.Version = q.holder, j.Version+1
+		q.save(q.ctx, j)
+		return
+	}
+	// A running job past its age is not carried on: what its deploy did
+	// since is for a person to read.
+	stale := was == StateRunning && now.Sub(j.Started) > q.setup.maxRunning
+	var serviceNow string
+	if stale {
+		serviceNow = q.serviceNow(j)
+	}
 	q.mu.Lock()
-	job := &Job{Job: j.Job, renewed: now}
+	job := &Job{Job: j.Job, renewed: now, Token: j.Token}
 	job.Holder, job.HeldSince = q.holder, now
 	job.Events = append(job.Events, fmt.Sprintf("%s taken over by replica %s from replica %s, which stopped renewing its lease (its last lease ran out): carrying it on",
 		now.UTC().Format(time.TimeOnly), q.holder, from))
@@ -132,6 +200,9 @@ func (q *Queue) adopt(j Job) {
 	job.State = StateQueued
 	var dirty []Job
 	switch {
+	case stale:
+		q.finish(job, StateInterrupted, "", fmt.Sprintf("interrupted: replica %s stopped while the deploy ran, which began %s, more than %v ago, so it was not carried on; %s",
+			from, job.Started.UTC().Format(time.RFC3339), q.setup.maxRunning, serviceNow))
 	case was == StateRunning:
 		job.carryOn = true
 		job.Events = append(job.Events, "its deploy had started: following what ECS shows of it, never deploying the build a second time")

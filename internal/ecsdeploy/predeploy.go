@@ -165,6 +165,11 @@ func (r *run) preDeploy(ctx context.Context, svc *types.Service, td *types.TaskD
 	if err == nil && len(out.Tasks) == 0 {
 		err = fmt.Errorf("%s", failureText(out.Failures))
 	}
+	if err != nil && ctx.Err() != nil {
+		// The request may have reached ECS: its task then runs, unseen here.
+		return &PreDeployError{Err: fmt.Errorf("run task of %s: %w (ECS may have started the task before the run stopped; a run of the same deploy follows it instead of starting another)",
+			lastPart(aws.ToString(td.TaskDefinitionArn)), ctx.Err())}
+	}
 	if err != nil {
 		return &PreDeployError{Err: fmt.Errorf("run task of %s: %w", lastPart(aws.ToString(td.TaskDefinitionArn)), err)}
 	}
@@ -182,10 +187,18 @@ func (r *run) followPreDeploy(ctx context.Context, td *types.TaskDefinition, con
 	if lines == nil {
 		r.log.Warn("the container has no awslogs log configuration (or the engine no logs client): the pre-deploy command's output is not shown")
 	}
+	// The run stopped (Ctrl-C, a cancelled workflow, a lost job): the
+	// task is left to end on its own, for the next run to follow.
+	interrupted := func() error {
+		return &PreDeployError{Run: *res.PreDeploy, Err: fmt.Errorf("%w (task %s goes on; a run of the same deploy follows it instead of starting another, or stop it with aws ecs stop-task)", ctx.Err(), lastPart(arn))}
+	}
 	deadline := start.Add(timeout)
 	for {
 		lines.pull(ctx)
 		desc, err := r.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(r.req.Cluster), Tasks: []string{arn}})
+		if err != nil && ctx.Err() != nil {
+			return interrupted()
+		}
 		if err != nil {
 			return &PreDeployError{Run: *res.PreDeploy, Err: fmt.Errorf("describe task %s: %w", lastPart(arn), err)}
 		}
@@ -221,7 +234,7 @@ func (r *run) followPreDeploy(ctx context.Context, td *types.TaskDefinition, con
 		}
 		select {
 		case <-ctx.Done():
-			return &PreDeployError{Run: *res.PreDeploy, Err: fmt.Errorf("%w (task %s goes on; a run of the same deploy follows it instead of starting another, or stop it with aws ecs stop-task)", ctx.Err(), lastPart(arn))}
+			return interrupted()
 		case <-r.clock.After(r.poll.Fast):
 		}
 	}

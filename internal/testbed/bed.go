@@ -398,6 +398,21 @@ func (b *Bed) ELB() *elb.Client { return elb.NewFromConfig(b.Config()) }
 // EC2 is an EC2 client of moto.
 func (b *Bed) EC2() *ec2.Client { return ec2.NewFromConfig(b.Config()) }
 
+// Migrations are the ARNs of a cluster's pre-deploy tasks (started by
+// deploy-action/pre-deploy), running or stopped: how many times a
+// migration ran.
+func (b *Bed) Migrations(ctx context.Context, cluster string) ([]string, error) {
+	var arns []string
+	for _, status := range []types.DesiredStatus{types.DesiredStatusRunning, types.DesiredStatusStopped} {
+		out, err := b.ECS().ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(cluster), DesiredStatus: status, StartedBy: aws.String("deploy-action/pre-deploy")})
+		if err != nil {
+			return nil, err
+		}
+		arns = append(arns, out.TaskArns...)
+	}
+	return arns, nil
+}
+
 // WaitStable polls the service until its one deployment has completed,
 // and returns it as it then is; ctx bounds the wait.
 func (b *Bed) WaitStable(ctx context.Context, cluster, service string) (types.Service, error) {
