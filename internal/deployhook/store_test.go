@@ -586,3 +586,29 @@ func TestGuardFencesALostJob(t *testing.T) {
 		t.Errorf("the fenced replica wrote the job: %s by %s", j.State, j.Holder)
 	}
 }
+
+// BenchmarkRecord: what fitting a loud job (2,000 events, 600 KB as
+// JSON) into the store's record costs, against json.Marshal of it, the
+// peer (which writes a record DynamoDB refuses).
+func BenchmarkRecord(b *testing.B) {
+	line := strings.Repeat(`query <select * from "notes" where id > $1 & owner = $2> `, 5)
+	job := deployhook.Job{Job: hookapi.Job{ID: "job_loud", State: deployhook.StateFailed, Version: 1}}
+	for i := range 2000 {
+		job.Events = append(job.Events, fmt.Sprintf("%04d task: %s", i, line))
+	}
+	b.Run("json.Marshal", func(b *testing.B) {
+		for b.Loop() {
+			raw, _ := json.Marshal(job)
+			b.SetBytes(int64(len(raw)))
+		}
+	})
+	b.Run("record", func(b *testing.B) {
+		for b.Loop() {
+			raw, err := deployhook.Record(job)
+			if err != nil || len(raw) > deployhook.MaxJobRecord {
+				b.Fatal(len(raw), err)
+			}
+			b.SetBytes(int64(len(raw)))
+		}
+	})
+}
