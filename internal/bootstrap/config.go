@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/autonote/deploy-action/internal/ecsdeploy"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -336,8 +338,10 @@ func (c Config) Check() error {
 			add("certificate-arn and task-ingress-cidrs are for endpoint: load-balancer; with public-ip the port opens to ingress-cidrs")
 		}
 	case EndpointLoadBalancer:
-		if c.Domain != "" && (strings.Contains(c.Domain, "/") || strings.Contains(c.Domain, ":") || !strings.Contains(c.Domain, ".") || strings.ContainsAny(c.Domain, " \t")) {
-			add("domain %q: give the name on the certificate, as users call it, e.g. api.autonote.example (no scheme, no path)", c.Domain)
+		if c.Domain != "" {
+			if err := ecsdeploy.CheckHostName(c.Domain); err != nil {
+				add("domain: %v: give the name on the certificate, as users call it", err)
+			}
 		}
 		if c.CertificateARN != "" && !strings.HasPrefix(c.CertificateARN, "arn:aws:acm:") {
 			add("certificate-arn %q is not an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)", c.CertificateARN)

@@ -44,6 +44,10 @@ func TestConfigRefusesWhatAWSRefuses(t *testing.T) {
 		{"a secret that ends like AWS's suffix", func(c *Config) { c.APIKeySecret = "autonote/api-Ab12Cd" }, "api-key-secret"},
 		{"a 30-character name (a 34-character target group)", func(c *Config) { c.Name = strings.Repeat("n", 30) }, "name"},
 		{"an upper case repository", func(c *Config) { c.ECRRepository = "AutoNote/Server" }, "ecr-repository"},
+		{"a domain", func(c *Config) { c.Endpoint, c.Domain = EndpointLoadBalancer, "api.autonote.example" }, ""},
+		{"a domain with a port", func(c *Config) { c.Endpoint, c.Domain = EndpointLoadBalancer, "api.autonote.example:443" }, `domain: "api.autonote.example:443" is not a host name`},
+		{"a domain with a user", func(c *Config) { c.Endpoint, c.Domain = EndpointLoadBalancer, "x@attacker.example" }, `domain: "x@attacker.example" is not a host name`},
+		{"a domain of one label", func(c *Config) { c.Endpoint, c.Domain = EndpointLoadBalancer, "localhost" }, `domain: "localhost" is not a host name`},
 		{"a role name with a space", func(c *Config) {
 			c.GitHub = &GitHub{Repository: "a/b", Branch: "main", Role: "deploy role"}
 		}, "github.role"},

@@ -129,9 +129,13 @@ type run struct {
 	scaleTo *int32
 	// behindLB is true for a service registered with a load balancer.
 	behindLB bool
-	// lbAddress is the load balancer's own DNS name when the URL names its
-	// domain instead: where the smoke check connects.
-	lbAddress string
+	// lbAddress is the load balancer's own DNS name: where every smoke
+	// and gate connection goes, whatever host its URL names; domain is
+	// the name on its certificate (its domain tag), when it has one.
+	lbAddress, domain string
+	// lbErr is why the load balancer may not be asked (a domain tag that
+	// is no host name): the smoke check and the gate fail with it.
+	lbErr error
 	// since, for a deploy carried on (CarryOn), is when the runner that
 	// could not finish it started.
 	since time.Time

@@ -2,7 +2,9 @@ package ecsdeploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -23,6 +25,35 @@ type ELBAPI interface {
 // smoke check sends it (SNI, Host) to the load balancer's address and
 // verifies the certificate against it.
 const DomainTag = "deploy-action:domain"
+
+// CheckHostName says why name is not a host name users may call (RFC
+// 1123: dot-separated labels of letters, digits and inner hyphens, at
+// least two, 63 characters a label and 253 in all), or nil. A port, a path,
+// a user or a space would send requests meant for the load balancer
+// somewhere else.
+func CheckHostName(name string) error {
+	if len(name) > 253 {
+		return fmt.Errorf("%q is longer than a host name's 253 characters", name)
+	}
+	labels := strings.Split(name, ".")
+	if len(labels) < 2 {
+		return fmt.Errorf("%q is not a host name: give the whole name users call, e.g. api.autonote.example", name)
+	}
+	for _, l := range labels {
+		ok := len(l) > 0 && len(l) <= 63 && l[0] != '-' && l[len(l)-1] != '-'
+		for _, c := range l {
+			ok = ok && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-')
+		}
+		if !ok {
+			return fmt.Errorf("%q is not a host name: only letters, digits, inner hyphens and dots, no scheme, port, path, user or space (e.g. api.autonote.example)", name)
+		}
+	}
+	return nil
+}
+
+// errBadDomainTag is a load balancer whose domain tag is no host name:
+// nothing is sent to it, nor to the load balancer under that name.
+var errBadDomainTag = errors.New("the load balancer's " + DomainTag + " tag is not a host name")
 
 // WithLoadBalancers lets the engine name a service's load balancer as its
 // URL. Without it (or with nil, the default) the URL is a task's own address.
@@ -62,6 +93,7 @@ func (r *run) lbURL(ctx context.Context, svc *types.Service) (string, error) {
 		}
 	}
 	dns := aws.ToString(lbs.LoadBalancers[0].DNSName)
+	r.lbAddress = dns // every smoke and gate connection goes here, whatever the URL names
 	if scheme == "https://" {
 		tags, err := r.elb.DescribeTags(ctx, &elb.DescribeTagsInput{ResourceArns: []string{arn}})
 		if err != nil {
@@ -69,9 +101,12 @@ func (r *run) lbURL(ctx context.Context, svc *types.Service) (string, error) {
 		}
 		for _, d := range tags.TagDescriptions {
 			for _, t := range d.Tags {
-				if aws.ToString(t.Key) == DomainTag && aws.ToString(t.Value) != "" {
-					r.lbAddress = dns
-					return scheme + aws.ToString(t.Value), nil
+				if v := aws.ToString(t.Value); aws.ToString(t.Key) == DomainTag && v != "" {
+					if err := CheckHostName(v); err != nil {
+						return "", fmt.Errorf("%w: %v; fix the tag on %s (the bootstrap config's domain)", errBadDomainTag, err, arn)
+					}
+					r.domain = v
+					return scheme + v, nil
 				}
 			}
 		}

@@ -38,7 +38,10 @@ func certFor(t *testing.T, host string) (tls.Certificate, *x509.CertPool) {
 // own address (resolved to loopback by this test's dialer, never by the
 // machine) with the domain as SNI and Host, and verifies the certificate
 // against it: it passes; with a certificate for another host it fails,
-// saying so; with no domain named it says plainly it cannot verify.
+// saying so; with no domain named it says plainly it cannot verify. A
+// domain tag that is no host name (a port, a user) is refused, and nothing,
+// the smoke header least of all, reaches the host it names, though that
+// host answers 200 with a certificate the runner trusts.
 func TestHTTPS(t *testing.T) {
 	t.Parallel()
 	const domain = "api.autonote.test"
@@ -50,6 +53,8 @@ func TestHTTPS(t *testing.T) {
 		{"domain cert", domain, domain, true, ""},
 		{"other cert", "other.example", domain, false, "certificate is valid for other.example, not " + domain},
 		{"no domain", domain, "", false, "names no domain"},
+		{"domain tag with a port", domain, "attacker.test:443", false, `"attacker.test:443" is not a host name`},
+		{"domain tag with a user", domain, "x@attacker.test", false, `"x@attacker.test" is not a host name`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,12 +110,33 @@ func TestHTTPS(t *testing.T) {
 			})}
 			go func() { _ = srv.Serve(l) }()
 			defer srv.Close()
+			// Another host, with a certificate the runner trusts, that
+			// answers 200 to anything: nothing may reach it.
+			evil, _ := certFor(t, "attacker.test")
+			leaf, err := x509.ParseCertificate(evil.Certificate[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			pool.AddCert(leaf)
+			var reached atomic.Value
+			al, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{evil}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			attacker := &http.Server{ReadHeaderTimeout: time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				reached.Store(r.Header.Get("X-Api-Key"))
+			})}
+			go func() { _ = attacker.Serve(al) }()
+			defer attacker.Close()
 			// The test's own resolver: the load balancer's made-up name is
 			// this server; every other name is refused.
 			dialer := &net.Dialer{Timeout: time.Second}
 			base := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				if host, _, _ := net.SplitHostPort(addr); host == lbDNS {
+				switch host, _, _ := net.SplitHostPort(addr); host {
+				case lbDNS:
 					return dialer.DialContext(ctx, network, l.Addr().String())
+				case "attacker.test":
+					return dialer.DialContext(ctx, network, al.Addr().String())
 				}
 				return nil, &net.DNSError{Err: "not resolved in this test", Name: addr, IsNotFound: true}
 			}}
@@ -119,8 +145,11 @@ func TestHTTPS(t *testing.T) {
 				t.Fatal(err)
 			}
 			req := f.request(f.image("tls-" + strings.ReplaceAll(tt.name, " ", "-")))
-			req.Smoke = &ecsdeploy.Smoke{Path: "/health", Timeout: 2 * time.Second, Transport: base}
+			req.Smoke = &ecsdeploy.Smoke{Path: "/health", Timeout: 2 * time.Second, Transport: base, Header: "X-API-KEY", HeaderValue: "smoke-secret"}
 			res, err := d.Deploy(ctx, req)
+			if key, ok := reached.Load().(string); ok {
+				t.Errorf("a request reached the host the domain tag names (with the smoke header %q)", key)
+			}
 			if tt.wantOK {
 				if err != nil || res.Status != ecsdeploy.StatusSucceeded || res.URL != "https://"+domain {
 					t.Fatalf("deploy: %v, %s at %q; want succeeded at https://%s", err, res.Status, res.URL, domain)
@@ -130,8 +159,8 @@ func TestHTTPS(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tt.says) || res.Status != ecsdeploy.StatusRolledBack {
-				t.Errorf("deploy: %v (%s), want rolled back saying %q", err, res.Status, tt.says)
+			if err == nil || !strings.Contains(err.Error(), tt.says) || res.Status != ecsdeploy.StatusRolledBack || strings.Contains(res.URL, "attacker") {
+				t.Errorf("deploy: %v (%s, url %q), want rolled back saying %q", err, res.Status, res.URL, tt.says)
 			}
 		})
 	}

@@ -402,6 +402,9 @@ func (r *run) testURL(ctx context.Context) (string, [2]string, error) {
 // smokeURL asks base+path until a 2xx or the smoke timeout, with the test
 // rule's header when there is one.
 func (r *run) smokeURL(ctx context.Context, base string, header [2]string) error {
+	if r.lbErr != nil {
+		return fmt.Errorf("%w: %v", ErrSmokeFailed, r.lbErr)
+	}
 	if base == "" {
 		return fmt.Errorf("%w: the service's address is not known", ErrSmokeFailed)
 	}

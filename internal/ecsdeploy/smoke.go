@@ -40,6 +40,9 @@ var ErrSmokeFailed = errors.New("smoke check failed")
 // timeout passes; the error holds the last answer of each that did not.
 func (r *run) smoke(ctx context.Context) error {
 	sm := r.req.Smoke
+	if r.lbErr != nil {
+		return fmt.Errorf("%w: %v", ErrSmokeFailed, r.lbErr)
+	}
 	targets := r.res.Addresses
 	if r.res.LoadBalanced {
 		targets = []string{strings.TrimPrefix(strings.TrimPrefix(r.res.URL, "https://"), "http://")}
@@ -47,7 +50,7 @@ func (r *run) smoke(ctx context.Context) error {
 	if len(targets) == 0 {
 		return fmt.Errorf("smoke check: the new tasks have no public address to check (is assignPublicIp ENABLED, and may this role call ec2:DescribeNetworkInterfaces?)")
 	}
-	if r.res.LoadBalanced && strings.HasPrefix(r.res.URL, "https://") && r.lbAddress == "" {
+	if r.res.LoadBalanced && strings.HasPrefix(r.res.URL, "https://") && r.domain == "" {
 		return fmt.Errorf("smoke check: the load balancer listens on 443, but names no domain (the bootstrap config's domain, its %s tag), so its certificate cannot be checked against the name users call: set domain, or drop smoke-path", DomainTag)
 	}
 	var urls []string
@@ -106,27 +109,29 @@ func (r *run) askUntil(ctx context.Context, urls []string, extra [2]string) erro
 	}
 }
 
-// smokeClient makes the smoke check's requests. Behind a load balancer
-// named by its domain, it connects to the load balancer's own address but
-// sends the domain as SNI and Host, and verifies the certificate against
-// it, as a user's browser does.
+// smokeClient makes the smoke check's and the gate's requests. Behind a
+// load balancer every connection goes to the load balancer's own address,
+// whatever host the URL names (the domain is sent as SNI and Host, and the
+// certificate verified against it, as a user's browser does), so neither
+// the smoke header nor the test rule's header ever reaches another host.
 func (r *run) smokeClient() *http.Client {
 	base := r.req.Smoke.Transport
 	if base == nil {
 		base = http.DefaultTransport.(*http.Transport)
 	}
 	tr := base.Clone()
-	if lb := r.lbAddress; lb != "" {
-		domain := strings.TrimPrefix(r.res.URL, "https://")
+	if lb := r.lbAddress; lb != "" && r.res.LoadBalanced {
 		dial := tr.DialContext
 		if dial == nil {
 			dial = (&net.Dialer{Timeout: 5 * time.Second}).DialContext
 		}
+		tr.Proxy = nil // a proxy would be another host
 		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if host, port, err := net.SplitHostPort(addr); err == nil && strings.EqualFold(host, domain) {
-				addr = net.JoinHostPort(lb, port)
+			_, port, err := net.SplitHostPort(addr)
+			if err != nil {
+				return nil, err
 			}
-			return dial(ctx, network, addr)
+			return dial(ctx, network, net.JoinHostPort(lb, port))
 		}
 	}
 	return &http.Client{Transport: tr, Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -1,6 +1,7 @@
 package ecsdeploy
 
 import (
+	"errors"
 	"context"
 	"fmt"
 	"net"
@@ -304,7 +305,9 @@ func (r *run) deployments(ctx context.Context) ([]DeploymentRecord, error) {
 func (r *run) locate(ctx context.Context, td string) {
 	if r.elb != nil {
 		if svc, err := r.describeService(ctx); err == nil {
-			if u, err := r.lbURL(ctx, svc); err != nil {
+			if u, err := r.lbURL(ctx, svc); errors.Is(err, errBadDomainTag) {
+				r.res.LoadBalanced, r.lbErr = true, err
+			} else if err != nil {
 				r.log.Warn("could not read the service's load balancer", "error", err)
 			} else if u != "" {
 				r.res.URL, r.res.LoadBalanced = u, true
