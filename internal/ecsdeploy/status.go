@@ -1,8 +1,8 @@
 package ecsdeploy
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
