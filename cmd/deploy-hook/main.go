@@ -44,6 +44,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.DurationVar(&c.Grace, "grace", 10*time.Minute, "how long running deploys may finish after SIGTERM")
 	fs.IntVar(&c.Rate, "rate", 600, "requests a client may make a minute")
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", 5*time.Second, "how long a client may take to send its headers")
+	fs.IntVar(&c.MaxConns, "max-connections", deployhook.DefaultMaxConns, "open connections the hook takes at once; past it, a new one is closed at once")
+	fs.IntVar(&c.MaxConnsPerPeer, "max-connections-per-peer", deployhook.DefaultMaxConnsPerPeer, "open connections the hook takes at once from one address (behind a proxy, from the proxy)")
 	fs.StringVar(&c.Table, "dynamodb-table", "", "DynamoDB table the replicas share (dedupe ids, jobs, per-target locks); empty: keep state in memory (one replica)")
 	fs.StringVar(&c.ReplicaID, "replica-id", "", "this replica's name in the shared table (default: host name and pid)")
 	fs.DurationVar(&c.Lease, "lease", time.Minute, "with -dynamodb-table: how long a replica's hold on a job or a target lasts unless renewed; another replica takes over the jobs of one that stopped after it")

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/autonote/deploy-action/internal/hookapi"
 	"github.com/autonote/deploy-action/internal/stdwebhook"
@@ -56,6 +57,7 @@ func (s *Server) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, key
 	if err != nil {
 		return nil, 0, err // before the body is read: a forged request costs no more than its headers
 	}
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyDeadline))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/autonote/deploy-action/internal/ghdeploy"
@@ -26,18 +27,61 @@ import (
 )
 
 // Bounds on the GitHub deliveries the hook reads. GitHub caps payloads at
-// 25 MB; the events the hook acts on are a few tens of KB. A body up to
-// smallGitHubBody is read at once (200 slow connections hold at most
-// 12.8 MB); a larger one, up to maxGitHubBody, waits for one of
-// largeGitHubBodies places, and gets 503 if none frees within
-// largeBodyWait: no number of unauthenticated senders can make the hook
-// hold more than that before a signature is checked.
+// 25 MB; the events the hook acts on are a few tens of KB. A body is held
+// as its bytes arrive, never as its Content-Length claims. One up to
+// smallGitHubBody (a ping) is read at once; a larger one, up to
+// maxGitHubBody, waits for one of largeGitHubBodies places, and gets 503
+// if none frees within largeBodyWait; every body must arrive within
+// bodyDeadline of its headers. With the caps on connections, no number of
+// unauthenticated senders can make the hook hold more than that before a
+// signature is checked, and no one address more than a quarter of the
+// places.
 const (
 	maxGitHubBody     = 1 << 20
-	smallGitHubBody   = 64 << 10
-	largeGitHubBodies = 8
+	smallGitHubBody   = 8 << 10
+	largeGitHubBodies = 32
 	largeBodyWait     = time.Second
+	bodyDeadline      = 5 * time.Second
 )
+
+// bodyPlaces are the places for GitHub bodies over smallGitHubBody: so
+// many in all, and a share of them for one address, so that one sender
+// cannot hold them all.
+type bodyPlaces struct {
+	all   chan struct{}
+	mu    sync.Mutex
+	peers map[string]int
+}
+
+func newBodyPlaces() *bodyPlaces {
+	return &bodyPlaces{all: make(chan struct{}, largeGitHubBodies), peers: map[string]int{}}
+}
+
+// take waits up to largeBodyWait for a place, refusing at once a peer
+// that holds its share; release gives the place back.
+func (p *bodyPlaces) take(peer string) (release func(), err error) {
+	p.mu.Lock()
+	if p.peers[peer] >= largeGitHubBodies/4 {
+		p.mu.Unlock()
+		return nil, fmt.Errorf("%w: too many large GitHub deliveries from %s at once", ErrBusy, peer)
+	}
+	p.peers[peer]++
+	p.mu.Unlock()
+	leave := func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.peers[peer]--; p.peers[peer] <= 0 {
+			delete(p.peers, peer)
+		}
+	}
+	select {
+	case p.all <- struct{}{}:
+		return func() { <-p.all; leave() }, nil
+	case <-time.After(largeBodyWait):
+		leave()
+		return nil, fmt.Errorf("%w: too many large GitHub deliveries at once", ErrBusy)
+	}
+}
 
 // MaxEventAge is how old a GitHub event the hook acts on may be: a captured
 // delivery replayed later, under any delivery id, is refused.
@@ -76,18 +120,21 @@ func (s *Server) handleGitHub() http.HandlerFunc {
 			writeError(w, err)
 			return
 		}
+		// The body, waiting for a place included, arrives within
+		// bodyDeadline or the connection ends: a slow sender holds
+		// nothing longer.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyDeadline))
 		if r.ContentLength > maxGitHubBody {
 			writeError(w, fmt.Errorf("%w of %d bytes", ErrTooLarge, maxGitHubBody))
 			return
 		}
 		if r.ContentLength < 0 || r.ContentLength > smallGitHubBody {
-			select {
-			case s.largeBodies <- struct{}{}:
-				defer func() { <-s.largeBodies }()
-			case <-time.After(largeBodyWait):
-				writeError(w, fmt.Errorf("%w: too many large GitHub deliveries at once", ErrBusy))
+			release, err := s.largeBodies.take(peerOf(r.RemoteAddr))
+			if err != nil {
+				writeError(w, err)
 				return
 			}
+			defer release()
 		}
 		payload, signed, err := readGitHubBody(w, r, sig, s.opts.githubSecrets)
 		var tooLarge *http.MaxBytesError
@@ -149,10 +196,7 @@ func githubSignature(h http.Header) ([]byte, error) {
 // under each secret as it arrives, and says whether one of the HMACs is
 // the signature (compared in constant time).
 func readGitHubBody(w http.ResponseWriter, r *http.Request, sig []byte, secrets [][]byte) ([]byte, bool, error) {
-	var body bytes.Buffer
-	if r.ContentLength > 0 {
-		body.Grow(int(r.ContentLength))
-	}
+	var body bytes.Buffer // grows as bytes arrive: a claimed length costs nothing
 	macs := make([]hash.Hash, len(secrets))
 	sinks := []io.Writer{&body}
 	for i, secret := range secrets {

@@ -20,6 +20,8 @@ type metrics struct {
 	// takenOver counts the jobs this replica took over from another whose
 	// lease had expired, by the state they were in.
 	takenOver *prometheus.CounterVec
+	// refusedConns counts connections closed at once, past a cap.
+	refusedConns prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -38,8 +40,11 @@ func newMetrics() *metrics {
 		takenOver: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "deploy_hook_jobs_taken_over_total", Help: "Jobs taken over from a replica whose lease expired, by the state they were in.",
 		}, []string{"state"}),
+		refusedConns: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "deploy_hook_connections_refused_total", Help: "Connections closed as soon as accepted: past -max-connections, or -max-connections-per-peer from one address.",
+		}),
 	}
-	m.reg.MustRegister(m.requests, m.jobs, m.duration, m.takenOver, collectors.NewGoCollector())
+	m.reg.MustRegister(m.requests, m.jobs, m.duration, m.takenOver, m.refusedConns, collectors.NewGoCollector())
 	m.takenOver.WithLabelValues(string(StateQueued)).Add(0)
 	m.takenOver.WithLabelValues(string(StateRunning)).Add(0)
 	for _, s := range []State{StateQueued, StateRunning, StateSucceeded, StateFailed, StateRolledBack, StateSuperseded, StateInterrupted, StateCancelled, StateExpired} {

@@ -28,8 +28,11 @@ type Command struct {
 	Grace             time.Duration
 	Rate              int
 	ReadHeaderTimeout time.Duration
-	Table             string // DynamoDB table; empty: state in memory
-	ReplicaID         string
+	// MaxConns and MaxConnsPerPeer cap the open connections, in all and
+	// from one address (0: DefaultMaxConns, DefaultMaxConnsPerPeer).
+	MaxConns, MaxConnsPerPeer int
+	Table                     string // DynamoDB table; empty: state in memory
+	ReplicaID                 string
 	// Lease and Heartbeat: how long a replica's hold on a job or target
 	// lasts unless renewed, and how often it renews them (and looks for
 	// jobs to take over); QueuedExpiry and RunningExpiry: how old a job
@@ -50,6 +53,9 @@ const maxHeaderBytes = 32 << 10
 func Serve(ctx context.Context, c Command, getenv func(string) string, stdout io.Writer) error {
 	if c.ConfigFile == "" {
 		return errors.New("-config is required: the YAML file that names the targets")
+	}
+	if c.MaxConns < 0 || c.MaxConnsPerPeer < 0 {
+		return fmt.Errorf("-max-connections %d, -max-connections-per-peer %d: give how many connections the hook takes at once (positive)", c.MaxConns, c.MaxConnsPerPeer)
 	}
 	cfg, err := LoadConfig(c.ConfigFile)
 	if err != nil {
@@ -135,6 +141,7 @@ func Serve(ctx context.Context, c Command, getenv func(string) string, stdout io
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
 	}
+	l = srv.Listen(l, cmp.Or(c.MaxConns, DefaultMaxConns), cmp.Or(c.MaxConnsPerPeer, DefaultMaxConnsPerPeer))
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: c.ReadHeaderTimeout,

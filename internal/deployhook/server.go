@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"sync/atomic"
 
@@ -27,7 +28,7 @@ type Server struct {
 	keys     keyring
 	limiter  *httprate.RateLimiter
 	// largeBodies are the places for GitHub bodies over smallGitHubBody.
-	largeBodies chan struct{}
+	largeBodies *bodyPlaces
 	reads       readIDs
 }
 
@@ -54,7 +55,7 @@ func NewServer(cfg *Config, runner Runner, opts ...Option) (*Server, error) {
 		}
 	}
 	s := &Server{config: cfg, runner: runner, opts: o, metrics: newMetrics(), requests: newRequestLog(o.log, o.now), keys: newKeyring(o), limiter: newLimiter(o.rateLimit),
-		largeBodies: make(chan struct{}, largeGitHubBodies)}
+		largeBodies: newBodyPlaces()}
 	heartbeat := cmp.Or(o.heartbeat, o.lockTTL/3)
 	if heartbeat > o.lockTTL/3 {
 		return nil, fmt.Errorf("heartbeat %v is more than a third of the lease %v: a replica that stops renewing must stop its deploys before another replica may take them", heartbeat, o.lockTTL)
@@ -82,6 +83,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // apart from the hook's routes (cmd/deploy-hook's -metrics-addr, loopback
 // by default): what the hook counts is not for the internet to read.
 func (s *Server) Metrics() http.Handler { return s.metrics.handler() }
+
+// Listen wraps l in the caps on open connections (in all, and from one
+// peer address), counting those it closes in /metrics.
+func (s *Server) Listen(l net.Listener, max, perPeer int) net.Listener {
+	return LimitListener(l, max, perPeer, s.metrics.refusedConns.Inc)
+}
 
 // Queue is the server's job queue, for shutdown.
 func (s *Server) Queue() *Queue { return s.queue }
