@@ -36,3 +36,18 @@ func TestBodyPlacesShare(t *testing.T) {
 		t.Errorf("a place given back: %v", err)
 	}
 }
+
+// TestAPIKeysDoNotCollide: a target and an id never make another pair's
+// dedupe key, whatever ':' either holds.
+func TestAPIKeysDoNotCollide(t *testing.T) {
+	t.Parallel()
+	pairs := [][2]string{{"a:b", "c"}, {"a", "b:c"}, {"a", ":b:c"}, {"a:b:", "c"}, {"", "a:b:c"}, {"a:b:c", ""}}
+	seen := map[string][2]string{}
+	for _, p := range pairs {
+		k := apiKey(p[0], p[1])
+		if other, ok := seen[k]; ok {
+			t.Errorf("target %q id %q and target %q id %q share the key %q", p[0], p[1], other[0], other[1], k)
+		}
+		seen[k] = p
+	}
+}

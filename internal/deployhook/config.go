@@ -91,6 +91,20 @@ func parseTarget(name string, n *yaml.Node) (Target, error) {
 	return Target{Spec: spec, URL: values["url"], SecretsEnv: values["secrets-env"]}, nil
 }
 
+// checkTargetName refuses a target name that is not 1 to 64 letters,
+// digits, '-', '_' or '.': a name is a path segment, part of the table's
+// keys and of every log line about the target.
+func checkTargetName(name string) error {
+	ok := len(name) > 0 && len(name) <= 64
+	for _, c := range name {
+		ok = ok && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.')
+	}
+	if !ok {
+		return fmt.Errorf("target name %q: use 1 to 64 letters, digits, '-', '_' or '.' (e.g. production, staging-eu)", name[:min(len(name), 64)])
+	}
+	return nil
+}
+
 // hookSource reads a target's settings by their keys.
 type hookSource map[string]string
 
@@ -180,6 +194,9 @@ func ParseConfig(raw []byte, name string) (*Config, error) {
 	}
 	c := Config{Targets: map[string]Target{}, GitHub: f.GitHub}
 	for _, tn := range slices.Sorted(maps.Keys(f.Targets)) {
+		if err := checkTargetName(tn); err != nil {
+			return nil, fmt.Errorf("config %s: %w", name, err)
+		}
 		n := f.Targets[tn]
 		t, err := parseTarget(tn, &n)
 		if err != nil {

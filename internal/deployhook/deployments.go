@@ -118,7 +118,7 @@ func (s *Server) handleCreateDeployment() http.HandlerFunc {
 		defer cancel()
 		// Keyed on the target and the id: another target's secret reusing an
 		// id gets a job of its own target, never another's back.
-		job, created, err := s.queue.Submit(r.Context(), Submission{Key: "api:" + req.Target + ":" + r.Header.Get("webhook-id"), Target: req.Target, SHA: req.SHA, Source: "api"})
+		job, created, err := s.queue.Submit(r.Context(), Submission{Key: apiKey(req.Target, r.Header.Get("webhook-id")), Target: req.Target, SHA: req.SHA, Source: "api"})
 		if err != nil {
 			writeError(w, err)
 			return
@@ -152,4 +152,11 @@ func (s *Server) handleGetDeployment() http.HandlerFunc {
 		}
 		writeJSON(w, http.StatusOK, job)
 	}
+}
+
+// apiKey is the dedupe key of a signed request: its target and its
+// webhook-id, the target's length first, so that no pair of a target and
+// an id makes another pair's key.
+func apiKey(target, id string) string {
+	return fmt.Sprintf("api:%d:%s:%s", len(target), target, id)
 }

@@ -437,10 +437,14 @@ func TestConfigErrors(t *testing.T) {
 		"smoke path":          "targets:\n  p: {region: us-east-1, cluster: c, service: s, ecr-repository: e, smoke-path: health}\n",
 		"bad timeout":         "targets:\n  p: {region: us-east-1, cluster: c, service: s, ecr-repository: e, pre-deploy-timeout: soon}\n",
 		"negative keep":       "targets:\n  p: {region: us-east-1, cluster: c, service: s, ecr-repository: e, keep-revisions: -2}\n",
+		"colon in a name":     "targets:\n  \"prod:eu\": {region: us-east-1, cluster: c, service: s, ecr-repository: e}\n",
+		"slash in a name":     "targets:\n  prod/eu: {region: us-east-1, cluster: c, service: s, ecr-repository: e}\n",
 	}
 	for name, cfg := range tests {
 		if _, err := deployhook.ParseConfig([]byte(cfg), name); err == nil {
 			t.Errorf("%s: parsed, want an error", name)
+		} else if strings.Contains(name, "in a name") && !strings.Contains(err.Error(), "use 1 to 64 letters, digits") {
+			t.Errorf("%s: %v, want it to say what a target name may hold", name, err)
 		}
 	}
 }
