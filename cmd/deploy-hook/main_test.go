@@ -476,12 +476,13 @@ func TestHookWithASharedTable(t *testing.T) {
 // string and on-rollout-in-progress: supersede deploys as the action
 // would: the revision carries the env and the secrets by ARN, the app got
 // the key, no secret value is in the job's events, and the rollout in
-// flight was superseded, not waited for.
+// flight was superseded, not waited for. A build whose app echoes the key
+// in its 500 fails its smoke check with the key masked in the job's error.
 func TestHookTargetTakesTheActionsSettings(t *testing.T) {
 	bed := testbed.New(t, motoServer.Get(t), ecssim.WithDuration(200*time.Millisecond))
 	ctx := context.Background()
-	inFlight, good := testbed.SHA(), testbed.SHA()
-	for _, sha := range []string{"first", inFlight, good} {
+	inFlight, good, echoing := testbed.SHA(), testbed.SHA(), testbed.SHA()
+	for _, sha := range []string{"first", inFlight, good, echoing} {
 		if _, err := bed.PushRandomImage(ctx, "autonote/server", sha); err != nil {
 			t.Fatal(err)
 		}
@@ -502,7 +503,12 @@ func TestHookTargetTakesTheActionsSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	var keyed atomic.Int64
+	var echo atomic.Bool
 	api := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if echo.Load() {
+			http.Error(w, "key "+r.Header.Get("X-API-KEY")+" is revoked", http.StatusInternalServerError)
+			return
+		}
 		if r.Header.Get("X-API-KEY") != apiKey {
 			http.Error(w, "forbidden", http.StatusForbidden)
 			return
@@ -562,6 +568,14 @@ func TestHookTargetTakesTheActionsSettings(t *testing.T) {
 			t.Errorf("a secret value is in the job's events or the hook's log")
 		}
 	}
+	defer func() {
+		echo.Store(true)
+		bed.Sim.SetScenario(echoing, ecssim.Scenario{Address: "127.0.0.7"})
+		j := deploy(t, base, echoing)
+		if j.State == deployhook.StateSucceeded || !strings.Contains(j.Error, "key *** is revoked") || strings.Contains(j.Error+strings.Join(j.Events, "\n"), apiKey) {
+			t.Errorf("a smoke check answered with the key: job %s, error %q; want it failed, the key masked", j.State, j.Error)
+		}
+	}()
 	td, err := ecsc.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(j.TaskDefinition)})
 	if err != nil {
 		t.Fatal(err)

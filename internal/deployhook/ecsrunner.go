@@ -27,8 +27,15 @@ type ECSRunner struct {
 	Polling ecsdeploy.Polling // zero: ecsdeploy.DefaultPolling()
 }
 
-// Run deploys the job's SHA to its target.
+// Run deploys the job's SHA to its target. Secret values read for the
+// deploy (the smoke header's) never reach the job's events or its error.
 func (e *ECSRunner) Run(ctx context.Context, j Job, report func(string)) (Outcome, error) {
+	events := &redactor{report: report}
+	out, err := e.run(ctx, j, events)
+	return out, events.scrub(err)
+}
+
+func (e *ECSRunner) run(ctx context.Context, j Job, events *redactor) (Outcome, error) {
 	t, ok := e.Config.Targets[j.Target]
 	if !ok {
 		return Outcome{State: StateFailed}, fmt.Errorf("%w %q", ErrUnknownTarget, j.Target)
@@ -37,9 +44,6 @@ func (e *ECSRunner) Run(ctx context.Context, j Job, report func(string)) (Outcom
 	if err != nil {
 		return Outcome{State: StateFailed}, err
 	}
-	// Secret values read for the deploy (the smoke header's) never reach
-	// the job's events.
-	events := &redactor{report: report}
 	req, err := t.Request(ctx, c.Secrets, events.mask)
 	if err != nil {
 		return Outcome{State: StateFailed}, err
@@ -116,14 +120,38 @@ func (r *redactor) mask(v string) {
 	r.values = append(r.values, v)
 }
 
-func (r *redactor) line(s string) {
+func (r *redactor) line(s string) { r.report(r.redact(s)) }
+
+func (r *redactor) redact(s string) string {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, v := range r.values {
 		s = strings.ReplaceAll(s, v, "***")
 	}
-	r.mu.Unlock()
-	r.report(s)
+	return s
 }
+
+// scrub is err with every masked value replaced in its text (an answer
+// of the smoke check may echo the header's value), still matching what
+// err matches; nil stays nil.
+func (r *redactor) scrub(err error) error {
+	if err == nil {
+		return nil
+	}
+	if msg := r.redact(err.Error()); msg != err.Error() {
+		return &scrubbed{msg: msg, err: err}
+	}
+	return err
+}
+
+// scrubbed is an error whose text had secret values masked.
+type scrubbed struct {
+	msg string
+	err error
+}
+
+func (e *scrubbed) Error() string { return e.msg }
+func (e *scrubbed) Unwrap() error { return e.err }
 
 // jobReporter writes phases and service events into the job's events.
 type jobReporter func(string)
