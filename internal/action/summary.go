@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/autonote/deploy-action/internal/bootstrap"
 	"github.com/autonote/deploy-action/internal/ecrimage"
@@ -110,7 +111,7 @@ func Summary(r Report) string {
 		res = &ecsdeploy.Result{Status: ecsdeploy.StatusFailed}
 	}
 	var b strings.Builder
-	title := fmt.Sprintf("%s %s", strings.ToUpper(string(r.Command[:1]))+string(r.Command[1:]), r.Service)
+	title := fmt.Sprintf("%s %s", strings.ToUpper(string(r.Command[:1]))+string(r.Command[1:]), escape(r.Service))
 	if r.DryRun {
 		title += " (dry run)"
 	}
@@ -120,12 +121,6 @@ func Summary(r Report) string {
 		if v != "" {
 			fmt.Fprintf(&b, "| %s | %s |\n", k, v)
 		}
-	}
-	code := func(s string) string {
-		if s == "" {
-			return ""
-		}
-		return "`" + s + "`"
 	}
 	row("Cluster", code(r.Cluster))
 	row("Image", code(r.Image))
@@ -139,13 +134,13 @@ func Summary(r Report) string {
 	row("Revision now running", code(revision(res.TaskDefinitionARN)))
 	row("Deployment", code(res.DeploymentID))
 	if r.url() != "" {
-		row("URL", r.url())
+		row("URL", escapeURL(r.url()))
 	}
 	if p := res.PreDeploy; p != nil {
 		row("Pre-deploy command", preDeployWords(p))
 	}
 	if n := len(res.Deregistered); n > 0 {
-		row("Old revisions deregistered", fmt.Sprintf("%d, the oldest `%s`", n, revision(res.Deregistered[n-1])))
+		row("Old revisions deregistered", fmt.Sprintf("%d, the oldest %s", n, code(revision(res.Deregistered[n-1]))))
 	}
 	row("Duration", r.End.Sub(r.Start).Round(100*time.Millisecond).String())
 	result := string(res.Status)
@@ -157,7 +152,7 @@ func Summary(r Report) string {
 		row("Strategy", escape(res.Strategy)+" (traffic shifted by ECS; each lifecycle stage is in the timeline)")
 	}
 	if res.ReturnedAt != "" {
-		row("Sent back at", "`"+escape(res.ReturnedAt)+"`: traffic went back to the old tasks, which never stopped")
+		row("Sent back at", code(res.ReturnedAt)+": traffic went back to the old tasks, which never stopped")
 	}
 	for i, reason := range ecsdeploy.Reasons(res.Stopped) {
 		k := ""
@@ -171,7 +166,7 @@ func Summary(r Report) string {
 		if i == 0 {
 			k = "Alarms in ALARM"
 		}
-		fmt.Fprintf(&b, "| %s | `%s`: %s |\n", k, escape(a.Name), escape(a.Reason))
+		fmt.Fprintf(&b, "| %s | %s: %s |\n", k, code(a.Name), escape(a.Reason))
 	}
 	if r.Err != nil {
 		row("Error", escape(r.Err.Error()))
@@ -193,7 +188,7 @@ func Summary(r Report) string {
 	if p := res.PreDeploy; p != nil && len(p.Last) > 0 && (p.ExitCode == nil || *p.ExitCode != 0) {
 		fmt.Fprintf(&b, "\n<details><summary>Last %d log lines of the pre-deploy task</summary>\n\n```text\n", len(p.Last))
 		for _, l := range p.Last {
-			b.WriteString(strings.ReplaceAll(l, "```", "'''") + "\n")
+			b.WriteString(strings.ReplaceAll(oneLine(l), "```", "'''") + "\n")
 		}
 		b.WriteString("```\n</details>\n")
 	}
@@ -214,7 +209,7 @@ func preDeployWords(p *ecsdeploy.TaskRun) string {
 	default:
 		s = "did not finish"
 	}
-	return s + fmt.Sprintf(" in %s, %d log lines, task `%s`", p.Duration.Round(100*time.Millisecond), p.Lines, revision(p.TaskARN))
+	return s + fmt.Sprintf(" in %s, %d log lines, task %s", p.Duration.Round(100*time.Millisecond), p.Lines, code(revision(p.TaskARN)))
 }
 
 // statusSummary renders what command status read: what runs, where, and
@@ -222,23 +217,23 @@ func preDeployWords(p *ecsdeploy.TaskRun) string {
 func statusSummary(r Report) string {
 	st := r.State
 	var b strings.Builder
-	fmt.Fprintf(&b, "## %s %s\n\n| | |\n|---|---|\n", r.Service, rolloutWord(st.Rollout))
+	fmt.Fprintf(&b, "## %s %s\n\n| | |\n|---|---|\n", escape(r.Service), rolloutWord(st.Rollout))
 	row := func(k, v string) {
 		if v != "" {
 			fmt.Fprintf(&b, "| %s | %s |\n", k, v)
 		}
 	}
-	row("Cluster", "`"+st.Cluster+"`")
-	row("Revision", "`"+revision(st.TaskDefinitionARN)+"`")
-	row("Image", "`"+st.Image+"`")
-	row("Commit", st.Commit)
+	row("Cluster", code(st.Cluster))
+	row("Revision", code(revision(st.TaskDefinitionARN)))
+	row("Image", code(st.Image))
+	row("Commit", escape(st.Commit))
 	if !st.Since.IsZero() {
 		row("Deployed", st.Since.UTC().Format("2006-01-02 15:04:05 UTC")+fmt.Sprintf(" (%s ago)", r.End.Sub(st.Since).Round(time.Second)))
 	}
 	row("Tasks", fmt.Sprintf("%d running of %d desired, %d pending", st.Running, st.Desired, st.Pending))
-	row("URL", st.URL)
+	row("URL", escapeURL(st.URL))
 	if len(st.Addresses) > 1 {
-		row("Addresses", strings.Join(st.Addresses, ", "))
+		row("Addresses", escape(strings.Join(st.Addresses, ", ")))
 	}
 	row("Earlier build", escape(st.Earlier))
 	row("Drift", escape(st.Drift))
@@ -252,7 +247,7 @@ func statusSummary(r Report) string {
 			if d.Reason != "" {
 				outcome += ": " + escape(d.Reason)
 			}
-			fmt.Fprintf(&b, "| %s | `%s` | `%s` | %s |\n", d.Started.UTC().Format("2006-01-02 15:04:05"), revision(d.TaskDefinitionARN), imageTag(d.Image), outcome)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", d.Started.UTC().Format("2006-01-02 15:04:05"), code(revision(d.TaskDefinitionARN)), code(imageTag(d.Image)), outcome)
 		}
 	}
 	return b.String()
@@ -312,7 +307,7 @@ func writeShares(b *strings.Builder, start time.Time, res *ecsdeploy.Result) {
 // would end the name early, so it and the characters Mermaid reads as
 // syntax are written as Mermaid's entity codes, which it draws as
 // themselves ("push oci:demo" stays "push oci:demo").
-func ganttName(s string) string { return ganttEscapes.Replace(s) }
+func ganttName(s string) string { return ganttEscapes.Replace(oneLine(s)) }
 
 var ganttEscapes = strings.NewReplacer("#", "#35;", ":", "#58;", ";", "#59;")
 
@@ -324,6 +319,57 @@ func revision(arn string) string {
 	return arn
 }
 
+// escape is text from outside (an ECS reason, a hook's error, an app's
+// answer) as the plain text of a table cell: on one line, and every
+// character Markdown or HTML would read as syntax escaped with a
+// backslash, so that no heading, link, image, emphasis, tag or new cell
+// comes out of it.
 func escape(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+	var b strings.Builder
+	for _, c := range oneLine(s) {
+		if strings.ContainsRune("\\`*_[]<>|#!~&", c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// code is text from outside as a code span in a table cell: on one line,
+// between more backticks than it holds in a row, its pipes escaped (GFM
+// ends a cell at one even in code).
+func code(s string) string {
+	if s == "" {
+		return ""
+	}
+	s = strings.ReplaceAll(oneLine(s), "|", `\|`)
+	longest := 0
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && s[j] == '`' {
+			j++
+		}
+		longest = max(longest, j-i)
+		i = max(j, i+1)
+	}
+	fence := strings.Repeat("`", longest+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		s = " " + s + " "
+	}
+	return fence + s + fence
+}
+
+// escapeURL is a URL of the deploy (checked when it was read) as a table
+// cell: on one line, its pipes escaped, still a link.
+func escapeURL(u string) string { return strings.ReplaceAll(oneLine(u), "|", "%7C") }
+
+// oneLine is text from outside on one line: every line break and control
+// character a space.
+func oneLine(s string) string {
+	return strings.Map(func(c rune) rune {
+		if !unicode.IsPrint(c) {
+			return ' '
+		}
+		return c
+	}, s)
 }

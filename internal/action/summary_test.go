@@ -1,11 +1,17 @@
 package action_test
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
 
 	"github.com/autonote/deploy-action/internal/action"
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
@@ -129,6 +135,65 @@ func TestSummaryGolden(t *testing.T) {
 			}
 			if got != string(want) {
 				t.Errorf("summary differs from %s (go test -update rewrites it):\n got:\n%s\nwant:\n%s", path, got, want)
+			}
+		})
+	}
+}
+
+// hostile is text from outside (an ECS reason, a hook's error, an app's
+// answer) that tries every way out of a table cell.
+const hostile = "boom\r## Injected heading\r\n[click](https://attacker.example) ![img](https://attacker.example/x.png) <b>bold</b> | extra cell \u2028# another `code` *em*"
+
+// TestSummaryKeepsOutsideTextInItsCell renders job summaries whose every
+// outside string is hostile with a GitHub-flavoured Markdown renderer: the
+// tables keep their rows and two cells a row, and no heading, link, image
+// or tag of the outside text comes out.
+func TestSummaryKeepsOutsideTextInItsCell(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	exit := int32(1)
+	reports := map[string]action.Report{
+		"deploy": {Command: action.CommandDeploy, Service: "autonote-server-service", Cluster: "autonote-server-cluster",
+			Image: "registry.example/autonote/server:" + hostile, Start: start, End: start.Add(time.Minute), Err: errors.New(hostile),
+			Phases: []ecsdeploy.Phase{{Name: "push " + hostile, Start: start, End: start.Add(time.Second)}},
+			Result: &ecsdeploy.Result{Status: ecsdeploy.StatusRolledBack, Container: "server", Strategy: hostile, ReturnedAt: hostile,
+				DeploymentID: "ecs-svc/1" + hostile,
+				Stopped:      []ecsdeploy.StoppedTask{{TaskARN: "arn:aws:ecs:us-east-1:1:task/c/1", StoppedReason: hostile}},
+				Alarms:       []ecsdeploy.Alarm{{Name: "alarm`|" + hostile, Reason: hostile}},
+				PreDeploy:    &ecsdeploy.TaskRun{TaskARN: "arn:aws:ecs:us-east-1:1:task/c/2", Reason: hostile, ExitCode: &exit, Last: []string{hostile, "```", "</details>" + hostile}}}},
+		"status": {Command: action.CommandStatus, Service: "autonote-server-service", Start: start, End: start.Add(time.Second),
+			State: &ecsdeploy.ServiceStatus{Cluster: "c" + hostile, Image: hostile, Commit: hostile, Earlier: hostile, Drift: hostile, Notes: []string{hostile},
+				Addresses:   []string{hostile, hostile},
+				Deployments: []ecsdeploy.DeploymentRecord{{TaskDefinitionARN: "td/" + hostile, Image: "x:" + hostile, Status: "FAILED", Reason: hostile, Started: start}}}},
+	}
+	md := goldmark.New(goldmark.WithExtensions(extension.GFM))
+	for name, r := range reports {
+		t.Run(name, func(t *testing.T) {
+			var html bytes.Buffer
+			if err := md.Convert([]byte(action.Summary(r)), &html); err != nil {
+				t.Fatal(err)
+			}
+			out := html.String()
+			for _, bad := range []string{"<h2>Injected", "<h1>another", "<img", "<b>bold", "<em>em"} {
+				if strings.Contains(out, bad) {
+					t.Errorf("the outside text came out of its cell as %q:\n%s", bad, out)
+				}
+			}
+			// A bare URL may be linked (GitHub links them in any text), but
+			// only as itself: no link of the outside text's naming.
+			for _, m := range regexp.MustCompile(`<a href="([^"]*)">([^<]*)</a>`).FindAllStringSubmatch(out, -1) {
+				if m[1] != m[2] {
+					t.Errorf("a link %q reads %q", m[1], m[2])
+				}
+			}
+			if n := strings.Count(out, "<h2>"); n != 1 {
+				t.Errorf("%d level-2 headings, want the title alone:\n%s", n, out)
+			}
+			for _, row := range strings.Split(out, "<tr>")[1:] {
+				row, _, _ = strings.Cut(row, "</tr>")
+				if cells := strings.Count(row, "<td") + strings.Count(row, "<th"); cells != 2 && cells != 4 {
+					t.Errorf("a row of %d cells:\n<tr>%s", cells, row)
+				}
 			}
 		})
 	}
