@@ -106,9 +106,12 @@ func (r *runner) hookCall(ctx context.Context, client *http.Client, secret stdwe
 		return err
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, hookapi.MaxJobBytes+1))
 	if err != nil {
 		return err
+	}
+	if len(raw) > hookapi.MaxJobBytes {
+		return fmt.Errorf("%s %s: the hook's answer is over %d KiB, more than a job of this hook's version takes: upgrade the hook", method, url, hookapi.MaxJobBytes>>10)
 	}
 	if resp.StatusCode >= 300 {
 		var e hookapi.Error

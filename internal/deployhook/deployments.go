@@ -150,7 +150,15 @@ func (s *Server) handleGetDeployment() http.HandlerFunc {
 			writeError(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, job)
+		// Within what the action reads: the replica keeps more events.
+		raw, err := fit(job, hookapi.MaxJobBytes)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(append(raw, '\n'))
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -23,6 +24,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/autonote/deploy-action/internal/deployhook"
+	"github.com/autonote/deploy-action/internal/hookapi"
 )
 
 const testConfig = `
@@ -554,4 +556,37 @@ func TestShutdownTellsGitHub(t *testing.T) {
 	if len(got) != 2 || !strings.Contains(got[0], " in_progress ") || !strings.Contains(got[1], " error ") {
 		t.Errorf("statuses = %q, want in_progress then error", got)
 	}
+}
+
+// TestJobAnswerFitsWhatTheActionReads: a job at the hook's own caps (its
+// events at 1 MiB, written in HTML-like text json.Marshal would grow six
+// times) is answered within hookapi.MaxJobBytes, the limit the action
+// reads, with its newest events.
+func TestJobAnswerFitsWhatTheActionReads(t *testing.T) {
+	t.Parallel()
+	line := strings.Repeat("<td>&amp;</td>", 80) // 1,120 bytes, far more as json.Marshal writes it
+	h := newHook(t, &fakeRunner{run: func(ctx context.Context, j deployhook.Job, report func(string)) (deployhook.Outcome, error) {
+		for i := range 3000 {
+			report(fmt.Sprintf("%04d %s", i, line))
+		}
+		return deployhook.Outcome{State: deployhook.StateSucceeded}, nil
+	}})
+	id := decode(t, h.post(t, `{"target":"production","sha":"`+sha+`"}`, nil))["id"].(string)
+	h.waitJob(t, id)
+	req, _ := http.NewRequest(http.MethodGet, h.srv.URL+"/v1/deployments/"+id, nil)
+	h.secret.SignRequest(req, fmt.Sprintf("msg_get_%d", idSeq.Add(1)), time.Now(), nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var j deployhook.Job
+	if err := json.Unmarshal(raw, &j); err != nil || len(raw) > hookapi.MaxJobBytes {
+		t.Fatalf("the answer is %d bytes (%v), want a job within %d", len(raw), err, hookapi.MaxJobBytes)
+	}
+	if last := j.Events[len(j.Events)-1]; !strings.Contains(last, "more events are not kept") && !strings.HasPrefix(last, "1999 ") {
+		t.Errorf("the answer's last event is %.60q, want the newest kept", last)
+	}
+	t.Logf("a job at the hook's caps: %d events in an answer of %d KiB", len(j.Events), len(raw)>>10)
 }

@@ -178,33 +178,44 @@ func (d *DynamoStore) PutJob(ctx context.Context, j Job, ttl time.Duration) erro
 	return nil
 }
 
-// record is a job's JSON within maxJobRecord: its events are cut from the
-// oldest, and its error from the end, until it fits. HTML characters stay
-// as they are (json.Marshal would write each of <, > and & in 6 bytes).
-func record(j Job) ([]byte, error) {
-	encode := func(j Job) ([]byte, error) {
+// record is a job's JSON within maxJobRecord.
+func record(j Job) ([]byte, error) { return fit(j, maxJobRecord) }
+
+// fit is a job's JSON within limit bytes: its oldest events are left out,
+// as many as the excess takes, with a line saying how many, then, if that
+// is not enough, its error is cut. HTML characters stay as they are
+// (json.Marshal would write each of <, > and & in 6 bytes).
+func fit(j Job, limit int) ([]byte, error) {
+	encode := func(v any) ([]byte, error) {
 		var b bytes.Buffer
 		enc := json.NewEncoder(&b)
 		enc.SetEscapeHTML(false)
-		err := enc.Encode(j)
+		err := enc.Encode(v)
 		return bytes.TrimSpace(b.Bytes()), err
 	}
 	raw, err := encode(j)
-	for keep := len(j.Events); err == nil && len(raw) > maxJobRecord; {
-		switch {
-		case keep > 0:
-			cut := len(j.Events) - keep/2
-			keep /= 2
-			j.Events = append([]string{fmt.Sprintf("(%d earlier events are not kept in the shared store, which holds %d KiB a job)", cut, maxJobRecord>>10)},
-				j.Events[len(j.Events)-keep:]...)
-		case len(j.Error) > 4<<10:
-			j.Error = j.Error[:4<<10] + " … (cut)"
-		default:
-			return nil, fmt.Errorf("job %s does not fit the store's %d KiB even bare", j.ID, maxJobRecord>>10)
-		}
-		raw, err = encode(j)
+	if err != nil || len(raw) <= limit {
+		return raw, err
 	}
-	return raw, err
+	const marker = 128 // room for the line that says how many were left out
+	over, cut := len(raw)-limit+marker, 0
+	for ; cut < len(j.Events) && over > 0; cut++ {
+		e, _ := encode(j.Events[cut])
+		over -= len(e) + 1 // and its comma
+	}
+	if cut > 0 {
+		j.Events = append([]string{fmt.Sprintf("(%d earlier events are left out: a job's record holds %d KiB)", cut, limit>>10)}, j.Events[cut:]...)
+		if raw, err = encode(j); err != nil || len(raw) <= limit {
+			return raw, err
+		}
+	}
+	if len(j.Error) > 4<<10 {
+		j.Error = j.Error[:4<<10] + " … (cut)"
+		if raw, err = encode(j); err != nil || len(raw) <= limit {
+			return raw, err
+		}
+	}
+	return nil, fmt.Errorf("job %s does not fit %d KiB even bare", j.ID, limit>>10)
 }
 
 // stillHolder says, after a conditional write to a job failed, whether it

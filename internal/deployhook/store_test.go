@@ -284,7 +284,7 @@ func TestRecordFitsTheStore(t *testing.T) {
 	}
 	last := got.Events[len(got.Events)-1]
 	if got.State != deployhook.StateFailed || !strings.HasPrefix(last, "1999 task: query <select") ||
-		!strings.Contains(got.Events[0], "earlier events are not kept") || !strings.HasPrefix(got.Error, "pre-deploy command failed: <<<") {
+		!strings.Contains(got.Events[0], "earlier events are left out") || !strings.HasPrefix(got.Error, "pre-deploy command failed: <<<") {
 		t.Errorf("read back %s, %d events from %.40q to %.40q, error %.40q", got.State, len(got.Events), got.Events[0], last, got.Error)
 	}
 	if orphans, _ := s.OrphanJobs(ctx, 0); len(orphans) != 0 {

@@ -28,6 +28,12 @@ const (
 	StateExpired State = "expired"
 )
 
+// MaxJobBytes is the most a job's JSON takes, as the hook serves it at
+// GET /v1/deployments/{id} (past it, its oldest events are left out) and
+// as the action reads it: one limit, so a job the hook keeps is always one
+// the action can read.
+const MaxJobBytes = 1 << 20
+
 // Done reports whether a job in this state has ended.
 func (s State) Done() bool { return s != StateQueued && s != StateRunning }
 
