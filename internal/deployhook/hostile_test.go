@@ -60,7 +60,8 @@ func TestConcurrentSubmitsOfOneKeyMakeOneJob(t *testing.T) {
 	}
 }
 
-// TestRejectedRequestsAreCountedNotLogged: forged requests write no line
+// TestRejectedRequestsAreCountedNotLogged: forged requests, and unsigned
+// ones the hook answers (GitHub events it ignores, probes), write no line
 // each, and nothing of theirs (a request id of the client's) reaches the
 // log; their counts are logged per interval, and at shutdown.
 func TestRejectedRequestsAreCountedNotLogged(t *testing.T) {
@@ -70,7 +71,8 @@ func TestRejectedRequestsAreCountedNotLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log testbed.SyncBuffer
-	s, err := deployhook.NewServer(cfg, &fakeRunner{}, deployhook.WithSecrets(mustSecrets(t, current)...), deployhook.WithRateLimit(100000), deployhook.WithLogger(slog.New(slog.NewJSONHandler(&log, nil))))
+	s, err := deployhook.NewServer(cfg, &fakeRunner{}, deployhook.WithSecrets(mustSecrets(t, current)...), deployhook.WithGitHubSecrets([]byte("gh-secret")),
+		deployhook.WithRateLimit(100000), deployhook.WithLogger(slog.New(slog.NewJSONHandler(&log, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +95,18 @@ func TestRejectedRequestsAreCountedNotLogged(t *testing.T) {
 			t.Fatalf("forged request: %s", resp.Status)
 		}
 	}
+	for range 300 { // an event the hook ignores is answered 202, unread and unsigned
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/github", strings.NewReader(`{}`))
+		req.Header.Set("X-GitHub-Event", "push")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("unsigned push event: %s", resp.Status)
+		}
+	}
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/healthz", nil)
 	req.Header.Set("X-Request-Id", forged)
 	resp, err := http.DefaultClient.Do(req)
@@ -108,25 +122,27 @@ func TestRejectedRequestsAreCountedNotLogged(t *testing.T) {
 		switch {
 		case strings.Contains(l, `"msg":"request"`):
 			requests = append(requests, l)
-		case strings.Contains(l, `"msg":"rejected requests"`):
+		case strings.Contains(l, `"msg":"refused or unsigned requests"`):
 			rejected = append(rejected, l)
 		}
 	}
-	if len(requests) != 1 || !strings.Contains(requests[0], `"path":"/healthz"`) {
-		t.Errorf("request lines = %q, want the one for /healthz", requests)
+	if len(requests) != 0 {
+		t.Errorf("request lines = %q, want none", requests)
 	}
 	// One line per 10 s: one here, two if the machine was slow enough.
-	total := 0
+	refused, ignored := 0, 0
 	for _, l := range rejected {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(l), &m); err != nil {
 			t.Fatal(err)
 		}
 		n, _ := m["401"].(float64)
-		total += int(n)
+		refused += int(n)
+		n, _ = m["202"].(float64)
+		ignored += int(n)
 	}
-	if len(rejected) == 0 || len(rejected) > 2 || total != 200 {
-		t.Errorf("rejected lines = %q, want one or two counting 200 answers 401 in all", rejected)
+	if len(rejected) == 0 || len(rejected) > 2 || refused != 200 || ignored != 300 {
+		t.Errorf("count lines = %q, want one or two counting 200 answers 401 and 300 answers 202 in all", rejected)
 	}
 	if strings.Contains(log.String(), "msg_forged") {
 		t.Errorf("the client's request id reached the log:\n%s", log.String())

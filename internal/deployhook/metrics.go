@@ -76,6 +76,8 @@ func (m *metrics) count(r *http.Request, code int) {
 type statusRecorder struct {
 	http.ResponseWriter
 	code int
+	// signed: the request proved who sent it (it reached authenticated).
+	signed bool
 }
 
 func (s *statusRecorder) WriteHeader(code int) {

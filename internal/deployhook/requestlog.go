@@ -14,14 +14,15 @@ import (
 	"time"
 )
 
-// rejectedEvery is how often the counts of rejected requests are logged.
+// rejectedEvery is how often the counts of the requests not logged one
+// by one are logged.
 const rejectedEvery = 10 * time.Second
 
 // requestLog gives each request an id of the hook's own and logs it: one
-// line per request the hook served, and for the requests it refused (4xx)
-// one line per interval with their counts by status, so that a flood of
-// forged requests neither writes a line each nor puts text of the
-// attacker's in the log.
+// line per signed request the hook served, and for the others (refused,
+// unsigned: an ignored GitHub event, a probe, a 503) one line per interval
+// with their counts by status, so that a flood of forged requests neither
+// writes a line each nor puts text of the attacker's in the log.
 type requestLog struct {
 	log    *slog.Logger
 	now    func() time.Time
@@ -39,7 +40,7 @@ func newRequestLog(log *slog.Logger, now func() time.Time) *requestLog {
 	return &requestLog{log: log, now: now, prefix: hex.EncodeToString(b), rejected: map[int]int{}, since: now()}
 }
 
-// served logs a request the hook served (not a refused one) as one line,
+// served logs a signed request the hook served (not a refused one) as one line,
 // under an id of the hook's own: a client's X-Request-Id is neither used
 // nor logged.
 func (l *requestLog) served(ctx context.Context, r *http.Request, code int, took time.Duration) {
@@ -48,14 +49,15 @@ func (l *requestLog) served(ctx context.Context, r *http.Request, code int, took
 		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", code), slog.Duration("duration", took))
 }
 
-func (l *requestLog) reject(ctx context.Context, code int) {
+// tally counts a request not logged on its own line.
+func (l *requestLog) tally(ctx context.Context, code int) {
 	l.mu.Lock()
 	l.rejected[code]++
 	l.mu.Unlock()
 	l.flush(ctx, false)
 }
 
-// flush logs the counts of rejected requests once an interval has passed,
+// flush logs the counts of the tallied requests once an interval has passed,
 // or at once with force (at shutdown).
 func (l *requestLog) flush(ctx context.Context, force bool) {
 	l.mu.Lock()
@@ -71,5 +73,5 @@ func (l *requestLog) flush(ctx context.Context, force bool) {
 	for _, code := range slices.Sorted(maps.Keys(counts)) {
 		attrs = append(attrs, slog.Int(strconv.Itoa(code), counts[code]))
 	}
-	l.log.LogAttrs(ctx, slog.LevelWarn, "rejected requests", attrs...)
+	l.log.LogAttrs(ctx, slog.LevelWarn, "refused or unsigned requests", attrs...)
 }

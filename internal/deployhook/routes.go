@@ -49,8 +49,9 @@ func (s *Server) handleReady() http.HandlerFunc {
 }
 
 // observe is the one middleware every request passes: it counts the
-// request by route and status, logs it (a refused one only in the counts
-// of requestLog), and turns a panic into a 500. It is kept to one wrapper
+// request by route and status, logs a signed one that was served (any
+// other only in the counts of requestLog: no sender without a secret can
+// write a line each), and turns a panic into a 500. It is kept to one wrapper
 // so that refusing a forged request costs little more than net/http does.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -65,8 +66,11 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				rec.WriteHeader(http.StatusInternalServerError)
 			}
 			s.metrics.count(r, rec.code)
-			if rec.code >= 400 && rec.code < 500 {
-				s.requests.reject(r.Context(), rec.code)
+			if probe := r.URL.Path == "/healthz" || r.URL.Path == "/readyz"; probe && rec.code < 400 {
+				return // counted in /metrics: a probe every few seconds is no news
+			}
+			if !rec.signed || (rec.code >= 400 && rec.code < 500) {
+				s.requests.tally(r.Context(), rec.code)
 				return
 			}
 			s.requests.served(r.Context(), r, rec.code, s.opts.now().Sub(start))
@@ -80,6 +84,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 // false) and a timeout. A forged request never gets this far: refusing it
 // costs no more than the limiter's own 429 would, and no timer.
 func (s *Server) authenticated(w http.ResponseWriter, r *http.Request) (_ *http.Request, cancel context.CancelFunc, ok bool) {
+	if rec, isRec := w.(*statusRecorder); isRec {
+		rec.signed = true
+	}
 	key, _ := clientKey(r)
 	if s.limiter.RespondOnLimit(w, r, key) {
 		return r, func() {}, false
