@@ -44,6 +44,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.DurationVar(&c.Grace, "grace", 10*time.Minute, "how long running deploys may finish after SIGTERM")
 	fs.IntVar(&c.Rate, "rate", 600, "requests a client may make a minute")
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", 5*time.Second, "how long a client may take to send its headers")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "CIDRs, comma-separated, of the proxies in front of the hook (a load balancer's subnets): a request from one is rate-limited as the client its X-Forwarded-For names")
 	fs.IntVar(&c.MaxConns, "max-connections", deployhook.DefaultMaxConns, "open connections the hook takes at once; past it, a new one is closed at once")
 	fs.IntVar(&c.MaxConnsPerPeer, "max-connections-per-peer", deployhook.DefaultMaxConnsPerPeer, "open connections the hook takes at once from one address (behind a proxy, from the proxy)")
 	fs.StringVar(&c.Table, "dynamodb-table", "", "DynamoDB table the replicas share (dedupe ids, jobs, per-target locks); empty: keep state in memory (one replica)")

@@ -91,7 +91,7 @@ func (s *Server) signedRead(w http.ResponseWriter, r *http.Request) (*http.Reque
 		writeError(w, err)
 		return r, k, func() {}, false
 	}
-	r, cancel, ok := s.authenticated(w, r)
+	r, cancel, ok := s.authenticated(w, r, "")
 	return r, k, cancel, ok
 }
 

@@ -129,7 +129,7 @@ func (s *Server) handleGitHub() http.HandlerFunc {
 			return
 		}
 		if r.ContentLength < 0 || r.ContentLength > smallGitHubBody {
-			release, err := s.largeBodies.take(peerOf(r.RemoteAddr))
+			release, err := s.largeBodies.take(s.clientAddr(r))
 			if err != nil {
 				writeError(w, err)
 				return
@@ -150,7 +150,7 @@ func (s *Server) handleGitHub() http.HandlerFunc {
 			writeError(w, fmt.Errorf("%w: X-Hub-Signature-256", stdwebhook.ErrBadSignature))
 			return
 		}
-		r, cancel, ok := s.authenticated(w, r)
+		r, cancel, ok := s.authenticated(w, r, "github")
 		if !ok {
 			return
 		}

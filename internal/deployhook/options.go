@@ -3,6 +3,7 @@ package deployhook
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"os"
 	"time"
@@ -30,6 +31,7 @@ type options struct {
 	heartbeat      time.Duration // 0: a third of lockTTL
 	maxQueued      time.Duration
 	maxRunning     time.Duration
+	trustedProxies []netip.Prefix
 }
 
 // defaults are the options a Server has unless told otherwise.
@@ -232,6 +234,18 @@ func WithRunningExpiry(d time.Duration) Option {
 			return fmt.Errorf("running expiry %v is not positive", d)
 		}
 		o.maxRunning = d
+		return nil
+	}
+}
+
+// WithTrustedProxies names the proxies in front of the hook (a load
+// balancer's subnets): a request from one is the client's that its
+// X-Forwarded-For names, for the rate limit and the places for large
+// bodies. Default: none, every client is its TCP peer (behind a proxy,
+// all share the proxy's bucket).
+func WithTrustedProxies(p ...netip.Prefix) Option {
+	return func(o *options) error {
+		o.trustedProxies = append(o.trustedProxies, p...)
 		return nil
 	}
 }

@@ -3,9 +3,10 @@ package deployhook
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/autonote/deploy-action/internal/hookapi"
@@ -83,11 +84,18 @@ func (s *Server) observe(next http.Handler) http.Handler {
 // asks for: within its client's rate limit (else it answers 429 and ok is
 // false) and a timeout. A forged request never gets this far: refusing it
 // costs no more than the limiter's own 429 would, and no timer.
-func (s *Server) authenticated(w http.ResponseWriter, r *http.Request) (_ *http.Request, cancel context.CancelFunc, ok bool) {
+//
+// Signed GitHub deliveries share a bucket of their own (bucket
+// "github"): no holder of a deploy secret can get them answered 429, which
+// GitHub does not retry. Every other client has its own, by address.
+func (s *Server) authenticated(w http.ResponseWriter, r *http.Request, bucket string) (_ *http.Request, cancel context.CancelFunc, ok bool) {
 	if rec, isRec := w.(*statusRecorder); isRec {
 		rec.signed = true
 	}
-	key, _ := clientKey(r)
+	key := bucket
+	if key == "" {
+		key = "client:" + s.clientAddr(r)
+	}
 	if s.limiter.RespondOnLimit(w, r, key) {
 		return r, func() {}, false
 	}
@@ -102,7 +110,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, k key, target str
 		writeError(w, err)
 		return r, func() {}, false
 	}
-	return s.authenticated(w, r)
+	return s.authenticated(w, r, "")
 }
 
 // newLimiter limits each client (TCP peer) to rate authenticated requests a
@@ -116,13 +124,38 @@ func newLimiter(rate int) *httprate.RateLimiter {
 		}))
 }
 
-// clientKey keys the rate limit on the TCP peer: it cannot be spoofed with
-// a header. Behind a proxy every client shares the proxy's bucket; put the
-// limit on the proxy then.
-func clientKey(r *http.Request) (string, error) {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
+// clientAddr is the address of the request's client: its TCP peer, which
+// a header cannot spoof, unless the peer is a proxy the hook trusts
+// (-trusted-proxies): then the address that proxy saw, the last one of
+// X-Forwarded-For that is not itself a trusted proxy.
+func (s *Server) clientAddr(r *http.Request) string {
+	peer := peerOf(r.RemoteAddr)
+	if len(s.opts.trustedProxies) == 0 || !s.trusted(peer) {
+		return httprate.CanonicalizeIP(peer)
 	}
-	return httprate.CanonicalizeIP(host), nil
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		if _, err := netip.ParseAddr(hop); err != nil {
+			break // not an address: the proxy's own view stops here
+		}
+		if !s.trusted(hop) {
+			return httprate.CanonicalizeIP(hop)
+		}
+	}
+	return httprate.CanonicalizeIP(peer)
+}
+
+// trusted reports whether addr is one of the trusted proxies.
+func (s *Server) trusted(addr string) bool {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	for _, p := range s.opts.trustedProxies {
+		if p.Contains(a.Unmap()) {
+			return true
+		}
+	}
+	return false
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -28,6 +29,9 @@ type Command struct {
 	Grace             time.Duration
 	Rate              int
 	ReadHeaderTimeout time.Duration
+	// TrustedProxies are CIDRs, comma-separated, of the proxies in front
+	// of the hook, whose X-Forwarded-For names the client.
+	TrustedProxies string
 	// MaxConns and MaxConnsPerPeer cap the open connections, in all and
 	// from one address (0: DefaultMaxConns, DefaultMaxConnsPerPeer).
 	MaxConns, MaxConnsPerPeer int
@@ -56,6 +60,10 @@ func Serve(ctx context.Context, c Command, getenv func(string) string, stdout io
 	}
 	if c.MaxConns < 0 || c.MaxConnsPerPeer < 0 {
 		return fmt.Errorf("-max-connections %d, -max-connections-per-peer %d: give how many connections the hook takes at once (positive)", c.MaxConns, c.MaxConnsPerPeer)
+	}
+	proxies, err := parsePrefixes(c.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("-trusted-proxies: %w", err)
 	}
 	cfg, err := LoadConfig(c.ConfigFile)
 	if err != nil {
@@ -117,6 +125,7 @@ func Serve(ctx context.Context, c Command, getenv func(string) string, stdout io
 			WithPublicURL(strings.TrimSuffix(c.PublicURL, "/")),
 			WithLogger(log),
 			WithClock(c.Now),
+			WithTrustedProxies(proxies...),
 			WithRateLimit(c.Rate))
 	}
 	srv, err := newServer()
@@ -207,4 +216,24 @@ func withHeartbeatIfSet(d time.Duration) Option {
 		return func(*options) error { return nil }
 	}
 	return WithHeartbeat(d)
+}
+
+// parsePrefixes reads comma-separated CIDRs (an address alone is itself).
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("%q is not a CIDR: give the proxies' ranges separated by commas, e.g. 10.0.0.0/16,10.1.0.0/16", f)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
