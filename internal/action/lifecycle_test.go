@@ -144,6 +144,9 @@ func TestSmokeCheck(t *testing.T) {
 	if r.outputs["url"] != "http://127.0.0.3:3000" || !strings.Contains(r.log, "::group::smoke check") {
 		t.Errorf("url %q; log:\n%s", r.outputs["url"], r.log)
 	}
+	if !strings.Contains(r.log, "the smoke check's header goes in clear text over plain HTTP") {
+		t.Errorf("the run does not say the key went in clear text to a task's public address:\n%s", r.log)
+	}
 	assertMasked(t, r.log, key)
 	passed := w.serviceTD(t)
 

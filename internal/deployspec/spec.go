@@ -114,7 +114,7 @@ func Settings() []Setting {
 		{Name: "pre-deploy-timeout", Default: "10m", Example: "5m", Doc: "how long the pre-deploy task may run"},
 		{Name: "smoke-path", Example: "/health", Doc: "a path every new task must answer 2xx on, or the service returns to the last stable revision; for a service that shifts traffic, the gate before production"},
 		{Name: "smoke-timeout", Default: "2m", Example: "90s", Doc: "how long the new tasks have to answer the smoke check"},
-		{Name: "smoke-header", Example: "X-API-KEY", Doc: "a header sent with the smoke check; its value comes from smoke-header-secret"},
+		{Name: "smoke-header", Example: "X-API-KEY", Doc: "a header sent with the smoke check; its value comes from smoke-header-secret (over plain HTTP, in clear text: the run says so)"},
 		{Name: "smoke-header-secret", Example: "autonote/server/api-key", Doc: "the secret (name-or-arn[:json-key]) holding smoke-header's value; masked, never printed"},
 		{Name: "wait", Default: "true", Example: "false", Doc: "watch the rollout until it completes or fails"},
 		{Name: "timeout", Default: "15m", Example: "20m", Doc: "how long to watch the rollout before it counts as failed"},

@@ -75,6 +75,14 @@ func (r *run) askUntil(ctx context.Context, urls []string, extra [2]string) erro
 		timeout = DefaultSmokeTimeout
 	}
 	client := r.smokeClient()
+	if r.req.Smoke.Header != "" || extra[0] != "" {
+		for _, u := range urls {
+			if strings.HasPrefix(u, "http://") {
+				r.log.Warn("the smoke check's header goes in clear text over plain HTTP: anyone on the path reads it; serve the API behind a load balancer with HTTPS (the bootstrap's endpoint: load-balancer, certificate-arn and domain)", "url", u)
+				break
+			}
+		}
+	}
 	deadline := r.clock.Now().Add(timeout)
 	pending := map[string]string{} // url -> its last answer
 	for _, u := range urls {
