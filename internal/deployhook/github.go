@@ -285,9 +285,11 @@ var errNotHead = errors.New("not the branch's head")
 
 // runAllowed honours a workflow_run only of an allowed actor (when the
 // config lists deployers: both who started the run and who started this
-// attempt), and, for a re-run or a run that began before the freshness
-// window, only when its SHA is still the branch's head: a re-run of an old
-// run refreshes its updated_at, but must not bring an old build back.
+// attempt), and only when its SHA is still the branch's head: a run that
+// completes after a newer push (a slower build, a re-run of an old run,
+// whose updated_at is fresh) must not put an older build over a newer one.
+// Without GITHUB_TOKEN the head cannot be read: a first attempt created
+// within MaxRunAge deploys then, anything else is refused.
 func (s *Server) runAllowed(ctx context.Context, repo string, run *github.WorkflowRun) error {
 	gh := s.config.GitHub
 	if len(gh.Deployers) > 0 {
@@ -299,14 +301,17 @@ func (s *Server) runAllowed(ctx context.Context, repo string, run *github.Workfl
 	}
 	rerun := run.GetRunAttempt() > 1
 	old := s.opts.now().Sub(run.GetCreatedAt().Time) > MaxRunAge
-	if !rerun && !old {
-		return nil
-	}
-	why := "a re-run (attempt " + strconv.Itoa(run.GetRunAttempt()) + ")"
-	if !rerun {
+	why := "the run"
+	switch {
+	case rerun:
+		why = "a re-run (attempt " + strconv.Itoa(run.GetRunAttempt()) + ")"
+	case old:
 		why = "a run created " + run.GetCreatedAt().UTC().Format(time.RFC3339)
 	}
 	if s.opts.github == nil {
+		if !rerun && !old {
+			return nil
+		}
 		return fmt.Errorf("%w: %s deploys only the head of %s, and checking it needs GITHUB_TOKEN", errNotHead, why, gh.Branch)
 	}
 	owner, name, _ := strings.Cut(repo, "/")

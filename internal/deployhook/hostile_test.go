@@ -242,6 +242,7 @@ func TestGitHubTrust(t *testing.T) {
 		{"a workflow_run from a fork whose branch is master", "workflow_run", "workflow_run_completed.json", both(push, set("workflow_run.head_repository.full_name", "mallory/octo-repo")), nil, 202, false},
 		{"a stale workflow_run", "workflow_run", "workflow_run_completed.json", both(push, set("workflow_run.updated_at", old)), nil, 422, false},
 		{"a re-run of the branch's head", "workflow_run", "workflow_run_completed.json", both(push, set("workflow_run.run_attempt", 2)), nil, 202, true},
+		{"a fresh run of an older build (a newer push landed first)", "workflow_run", "workflow_run_completed.json", both(push, set("workflow_run.head_sha", strings.Repeat("c", 40))), nil, 202, false},
 		{"a re-run of an older build", "workflow_run", "workflow_run_completed.json", both(push, set("workflow_run.run_attempt", 2), set("workflow_run.head_sha", strings.Repeat("c", 40))), nil, 202, false},
 		{"a 20-day-old run's completion of an older build", "workflow_run", "workflow_run_completed.json",
 			both(push, set("workflow_run.created_at", time.Now().Add(-20*24*time.Hour).UTC().Format(time.RFC3339)), set("workflow_run.head_sha", strings.Repeat("c", 40))), nil, 202, false},
