@@ -108,7 +108,7 @@ func Serve(ctx context.Context, c Command, getenv func(string) string, stdout io
 		if err != nil {
 			return err
 		}
-		store = NewDynamoStore(awsenv.NewSDK(awsCfg, getenv).DynamoDB, c.Table).WithClock(c.Now)
+		store = NewDynamoStore(awsenv.NewSDK(awsCfg, getenv).DynamoDB, c.Table).WithClock(c.Now).WithLogger(log)
 	}
 	lease := cmp.Or(c.Lease, time.Minute)
 	newServer := func() (*Server, error) {

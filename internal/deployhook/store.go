@@ -8,12 +8,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/autonote/deploy-action/internal/awserr"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 )
 
 // Store is what two or more replicas of the hook share: which delivery
@@ -86,11 +91,30 @@ type DynamoStore struct {
 	db    DynamoDBAPI
 	table string
 	now   func() time.Time
+	log   *slog.Logger
+	// unindexed: the table has no OpenJobsIndex, so OrphanJobs scans it
+	// whole (said once).
+	unindexed atomic.Bool
 }
+
+// OpenJobsIndex is the table's sparse global secondary index on the
+// attribute open, which only unfinished jobs carry: a look for jobs to
+// take over reads them alone, however many finished jobs and deliveries
+// the table holds.
+const OpenJobsIndex = "open-jobs"
 
 // NewDynamoStore returns a store in table.
 func NewDynamoStore(db DynamoDBAPI, table string) *DynamoStore {
-	return &DynamoStore{db: db, table: table, now: time.Now}
+	return &DynamoStore{db: db, table: table, now: time.Now, log: slog.New(slog.DiscardHandler)}
+}
+
+// WithLogger makes the store say what it must once (a table without
+// OpenJobsIndex); nil: nothing.
+func (d *DynamoStore) WithLogger(l *slog.Logger) *DynamoStore {
+	if l != nil {
+		d.log = l
+	}
+	return d
 }
 
 // WithClock makes the store read now for the time (nil: time.Now): the
@@ -257,17 +281,51 @@ func (d *DynamoStore) RenewJob(ctx context.Context, id, token string, ttl time.D
 	return nil
 }
 
-// OrphanJobs scans for open jobs whose lease is past by margin. The
-// table holds a hook's recent deliveries, jobs and holds, so a scan stays
-// small.
+// OrphanJobs reads the open jobs, from OpenJobsIndex (a table without it
+// is scanned whole, and says so once), and keeps those whose lease is past
+// by margin. The index is eventually consistent: a job read stale is only
+// taken by TakeJob's conditional write, which reads the table itself.
 func (d *DynamoStore) OrphanJobs(ctx context.Context, margin time.Duration) ([]Job, error) {
 	in := &dynamodb.ScanInput{
 		TableName:                 aws.String(d.table),
 		FilterExpression:          aws.String("attribute_exists(#open) AND lease < :now"),
 		ExpressionAttributeNames:  map[string]string{"#open": "open"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(d.now().Add(-margin).UnixMilli())},
-		ConsistentRead:            aws.Bool(true),
 	}
+	if !d.unindexed.Load() {
+		in.IndexName = aws.String(OpenJobsIndex)
+	}
+	jobs, err := d.scanJobs(ctx, in)
+	if err == nil || in.IndexName == nil {
+		return jobs, err
+	}
+	var why string
+	switch {
+	case awserr.AccessDenied(err):
+		why = "the hook's role may not read the table's " + OpenJobsIndex + " index: add table/" + d.table + "/index/" + OpenJobsIndex + " to its jobs policy (docs/deploy-hook.md)"
+	case noIndex(err):
+		why = "the table has no " + OpenJobsIndex + " index: add it with aws dynamodb update-table --table-name " + d.table +
+			" --attribute-definitions AttributeName=open,AttributeType=N --global-secondary-index-updates " +
+			`'[{"Create":{"IndexName":"` + OpenJobsIndex + `","KeySchema":[{"AttributeName":"open","KeyType":"HASH"}],"Projection":{"ProjectionType":"ALL"}}}]'`
+	default:
+		return nil, err
+	}
+	d.unindexed.Store(true)
+	d.log.Warn("each look for jobs to take over reads the whole table: "+why, "table", d.table)
+	in.IndexName, in.ConsistentRead = nil, aws.Bool(true)
+	return d.scanJobs(ctx, in)
+}
+
+// noIndex reports whether err is DynamoDB's word for an index the table
+// does not have.
+func noIndex(err error) bool {
+	var nf *types.ResourceNotFoundException
+	var api smithy.APIError
+	return errors.As(err, &nf) || errors.As(err, &api) && api.ErrorCode() == "ValidationException" && strings.Contains(api.ErrorMessage(), "index")
+}
+
+// scanJobs reads the jobs a scan finds, page by page.
+func (d *DynamoStore) scanJobs(ctx context.Context, in *dynamodb.ScanInput) ([]Job, error) {
 	var jobs []Job
 	for {
 		out, err := d.db.Scan(ctx, in)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -611,4 +612,76 @@ func BenchmarkRecord(b *testing.B) {
 			b.SetBytes(int64(len(raw)))
 		}
 	})
+}
+
+// scanCounter counts what the store's scans read.
+type scanCounter struct {
+	deployhook.DynamoDBAPI
+	scanned atomic.Int64
+}
+
+func (c *scanCounter) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	out, err := c.DynamoDBAPI.Scan(ctx, in, opts...)
+	if err == nil {
+		c.scanned.Add(int64(out.ScannedCount))
+	}
+	return out, err
+}
+
+// TestOrphanLookReadsOpenJobsOnly: with the table's open-jobs index, a
+// look for jobs to take over reads the open jobs alone, however many
+// finished ones a flood left; a table made before the index is scanned
+// whole, with one warning that says how to add it.
+func TestOrphanLookReadsOpenJobsOnly(t *testing.T) {
+	t.Parallel()
+	bed := testbed.New(t, motoServer.Get(t))
+	indexed, indexedName, err := bed.HookTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, plainName, err := bed.PlainHookTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		db    *dynamodb.Client
+		table string
+		read  func(n int64) bool
+	}{
+		{"indexed", indexed, indexedName, func(n int64) bool { return n == 2 }},
+		{"made before the index", plain, plainName, func(n int64) bool { return n >= 202 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			var log testbed.SyncBuffer
+			db := &scanCounter{DynamoDBAPI: tc.db}
+			s := deployhook.NewDynamoStore(db, tc.table).WithLogger(slog.New(slog.NewJSONHandler(&log, nil)))
+			for i := range 200 {
+				done := deployhook.Job{Job: hookapi.Job{ID: fmt.Sprintf("job_done_%d", i), State: deployhook.StateSuperseded, Holder: "replica-a", Version: 1}, Token: "t"}
+				if err := s.PutJob(ctx, done, time.Minute); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, id := range []string{"job_open_1", "job_open_2"} {
+				open := deployhook.Job{Job: hookapi.Job{ID: id, State: deployhook.StateRunning, Holder: "replica-a", Version: 1}, Token: "t"}
+				if err := s.PutJob(ctx, open, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			time.Sleep(5 * time.Millisecond)
+			for range 2 {
+				got, err := s.OrphanJobs(ctx, 0)
+				if err != nil || len(got) != 2 {
+					t.Fatalf("orphans = %d, %v; want the two open jobs", len(got), err)
+				}
+			}
+			if n := db.scanned.Load() / 2; !tc.read(n) {
+				t.Errorf("a look read %d items", n)
+			}
+			if warned := strings.Count(log.String(), "reads the whole table"); (tc.table == plainName) != (warned == 1) {
+				t.Errorf("warned %d times:\n%s", warned, log.String())
+			}
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -18,10 +19,36 @@ import (
 // it go without a word more to the table or to GitHub.
 
 // tend keeps this replica's leases and takes the jobs other replicas left,
-// until the queue's context ends.
+// until the queue's context ends. The two run apart: however long a look
+// for orphans takes, the leases are renewed every heartbeat.
 func (q *Queue) tend() {
+	var looked sync.WaitGroup
 	defer close(q.tended)
-	q.takeOrphans()
+	defer looked.Wait()
+	looked.Add(1)
+	go func() {
+		defer looked.Done()
+		q.every(func() {
+			q.mu.Lock()
+			closed := q.closed
+			q.mu.Unlock()
+			if !closed {
+				q.takeOrphans()
+			}
+		}, true)
+	}()
+	q.every(func() {
+		q.renewName()
+		q.renewAll()
+	}, false)
+}
+
+// every calls f each heartbeat (and at once, if now) until the queue's
+// context ends.
+func (q *Queue) every(f func(), now bool) {
+	if now {
+		f()
+	}
 	t := time.NewTicker(q.heartbeat)
 	defer t.Stop()
 	for {
@@ -29,14 +56,7 @@ func (q *Queue) tend() {
 		case <-q.ctx.Done():
 			return
 		case <-t.C:
-		}
-		q.renewName()
-		q.renewAll()
-		q.mu.Lock()
-		closed := q.closed
-		q.mu.Unlock()
-		if !closed {
-			q.takeOrphans()
+			f()
 		}
 	}
 }

@@ -19,6 +19,24 @@ func (b *Bed) HookTable(ctx context.Context) (*dynamodb.Client, string, error) {
 	db := dynamodb.NewFromConfig(b.Config())
 	name := fmt.Sprintf("deploy-hook-%d", tables.Add(1))
 	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName: aws.String(name),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String("open"), AttributeType: types.ScalarAttributeTypeN}},
+		KeySchema:   []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+		BillingMode: types.BillingModePayPerRequest,
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{IndexName: aws.String("open-jobs"),
+			KeySchema:  []types.KeySchemaElement{{AttributeName: aws.String("open"), KeyType: types.KeyTypeHash}},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll}}},
+	})
+	return db, name, err
+}
+
+// PlainHookTable makes a hook table as the docs said before the open-jobs
+// index: one an upgrade finds.
+func (b *Bed) PlainHookTable(ctx context.Context) (*dynamodb.Client, string, error) {
+	db := dynamodb.NewFromConfig(b.Config())
+	name := fmt.Sprintf("deploy-hook-plain-%d", tables.Add(1))
+	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:            aws.String(name),
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
 		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},

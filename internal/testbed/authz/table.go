@@ -555,7 +555,14 @@ func arnAction(action, member string) func(r *call) {
 }
 
 func tableAction(action string) func(r *call) {
-	return func(r *call) { r.add(action, r.arn("dynamodb", "table/"+r.s("TableName"))) }
+	return func(r *call) {
+		// A read of an index is authorized on the index's ARN.
+		if index := r.s("IndexName"); index != "" {
+			r.add(action, r.arn("dynamodb", "table/"+r.s("TableName")+"/index/"+index))
+			return
+		}
+		r.add(action, r.arn("dynamodb", "table/"+r.s("TableName")))
+	}
 }
 
 func (r *call) ec2(kind, id string) string { return r.arn("ec2", kind+"/"+id) }
