@@ -84,7 +84,7 @@ func (s *Server) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, key
 // signature checked (else 401), its client within its rate (else 429).
 func (s *Server) signedRead(w http.ResponseWriter, r *http.Request) (*http.Request, key, context.CancelFunc, bool) {
 	_, k, err := s.readSigned(w, r)
-	if err == nil && !s.reads.first(r.Header.Get("webhook-id"), s.opts.now()) {
+	if err == nil && !s.firstRead(r.Context(), k, r.Header.Get("webhook-id")) {
 		err = fmt.Errorf("%w: webhook-id %s was used for a read already: sign each read with an id of its own", stdwebhook.ErrBadID, r.Header.Get("webhook-id"))
 	}
 	if err != nil {
@@ -93,6 +93,26 @@ func (s *Server) signedRead(w http.ResponseWriter, r *http.Request) (*http.Reque
 	}
 	r, cancel, ok := s.authenticated(w, r, "")
 	return r, k, cancel, ok
+}
+
+// firstRead reports whether a signed read's id is new: here, and with a
+// shared store at every replica (a captured read replays at none). A store
+// that cannot be reached leaves the check to this replica, saying so: a
+// replayed read gets only what its signer could read.
+func (s *Server) firstRead(ctx context.Context, k key, id string) bool {
+	if !s.reads.first(id, s.opts.now()) {
+		return false
+	}
+	if s.queue.shared == nil {
+		return true
+	}
+	mine := newID()
+	owner, err := s.queue.shared.Claim(ctx, fmt.Sprintf("read:%d:%s", k, id), mine)
+	if err != nil {
+		s.opts.log.Warn("could not record a read's id in the shared store: only this replica refuses its replay", "error", err)
+		return true
+	}
+	return owner == mine
 }
 
 func (s *Server) handleCreateDeployment() http.HandlerFunc {

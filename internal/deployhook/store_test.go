@@ -685,3 +685,36 @@ func TestOrphanLookReadsOpenJobsOnly(t *testing.T) {
 		})
 	}
 }
+
+// TestReadReplaysAtNoReplica: a signed read, captured and sent again to
+// another replica sharing the table, is refused there as it is at the
+// first.
+func TestReadReplaysAtNoReplica(t *testing.T) {
+	t.Parallel()
+	db, table := newTable(t)
+	a := newReplica(t, deployhook.NewDynamoStore(db, table), "replica-a", &fakeRunner{})
+	b := newReplica(t, deployhook.NewDynamoStore(db, table), "replica-b", &fakeRunner{})
+	id := decode(t, a.post(t, `{"target":"production","sha":"`+sha+`"}`, nil))["id"].(string)
+	read, _ := http.NewRequest(http.MethodGet, "/v1/deployments/"+id, nil)
+	a.secret.SignRequest(read, "msg_captured_read", time.Now(), nil)
+	send := func(h *hook) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, h.srv.URL+"/v1/deployments/"+id, nil)
+		req.Header = read.Header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := send(a); code != http.StatusOK {
+		t.Fatalf("the read: %d", code)
+	}
+	if code := send(b); code != http.StatusUnauthorized {
+		t.Errorf("the read replayed at another replica: %d, want 401", code)
+	}
+	if code := send(a); code != http.StatusUnauthorized {
+		t.Errorf("the read replayed at the first replica: %d, want 401", code)
+	}
+}
