@@ -57,6 +57,9 @@ type Job struct {
 	// write, and every change its deploy asks of ECS, is conditional on
 	// it, so a replica that lost the job to another changes nothing more.
 	Token string `json:"-"`
+	// Sig is the job's signature under the table keys, when the hook has
+	// them: what a replica that takes it over checks before acting on it.
+	Sig string `json:"-"`
 	// guard renews the hold under Token; nil without a shared store.
 	guard func(context.Context) error
 }
@@ -145,6 +148,7 @@ type Queue struct {
 	running map[string]*Job   // by target
 	next    map[string]*Job   // by target
 	closing map[string]*Job   // by id: ended, the end not yet in the shared store
+	refused map[string]bool   // ids of unsigned jobs in the table, said once
 	closed  bool
 	// nameLost: another replica took this one's name; it renews nothing.
 	nameLost bool
@@ -165,6 +169,9 @@ type sharing struct {
 	lockTTL, heartbeat time.Duration
 	// replicaToken is this replica's hold on its name (holder) in the store.
 	replicaToken string
+	// tableKeys sign the jobs this replica makes and verify those it takes
+	// over; none: jobs are neither signed nor checked.
+	tableKeys [][]byte
 }
 
 // margin is how long past its end another replica's lease is still
@@ -211,7 +218,7 @@ func newQueue(runner Runner, log *slog.Logger, now func() time.Time, m *metrics,
 	q := &Queue{
 		runner: runner, log: log, now: now, ctx: ctx, cancel: cancel, m: m, sharing: sh, setup: setup,
 		jobs: map[string]*Job{}, keys: map[string]string{},
-		running: map[string]*Job{}, next: map[string]*Job{}, closing: map[string]*Job{}, tended: make(chan struct{}),
+		running: map[string]*Job{}, next: map[string]*Job{}, closing: map[string]*Job{}, refused: map[string]bool{}, tended: make(chan struct{}),
 	}
 	if sh.shared != nil {
 		go q.tend()
@@ -275,6 +282,7 @@ func (q *Queue) Submit(ctx context.Context, sub Submission) (j Job, created bool
 		}
 		job.GitHubDeployment = &g
 	}
+	job.Sig = sign(q.tableKeys, *job)
 	job.hooks = q.setup.hooksFor(*job)
 	q.jobs[job.ID] = job
 	if key != "" {

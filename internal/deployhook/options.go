@@ -32,6 +32,7 @@ type options struct {
 	maxQueued      time.Duration
 	maxRunning     time.Duration
 	trustedProxies []netip.Prefix
+	tableKeys      [][]byte
 }
 
 // defaults are the options a Server has unless told otherwise.
@@ -246,6 +247,23 @@ func WithRunningExpiry(d time.Duration) Option {
 func WithTrustedProxies(p ...netip.Prefix) Option {
 	return func(o *options) error {
 		o.trustedProxies = append(o.trustedProxies, p...)
+		return nil
+	}
+}
+
+// WithTableKeys signs each job written to the shared store with the first
+// key, and takes over only jobs one of the keys signed
+// (DEPLOY_HOOK_TABLE_KEYS; the others verify while a key is rotated).
+// Default: none, and a job in the table is acted on as it is, so whoever
+// may write the table may make the hook deploy.
+func WithTableKeys(keys ...[]byte) Option {
+	return func(o *options) error {
+		for _, k := range keys {
+			if len(k) < 32 {
+				return fmt.Errorf("a table key of %d bytes: give 32 or more", len(k))
+			}
+		}
+		o.tableKeys = append(o.tableKeys, keys...)
 		return nil
 	}
 }

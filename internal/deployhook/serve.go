@@ -98,6 +98,10 @@ func Serve(ctx context.Context, c Command, getenv func(string) string, stdout io
 			return err
 		}
 	}
+	tableKeys, err := ParseTableKeys(getenv("DEPLOY_HOOK_TABLE_KEYS"))
+	if err != nil {
+		return fmt.Errorf("DEPLOY_HOOK_TABLE_KEYS: %w", err)
+	}
 	var store Store
 	if c.Table != "" {
 		region := cmp.Or(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"))
@@ -126,6 +130,7 @@ func Serve(ctx context.Context, c Command, getenv func(string) string, stdout io
 			WithLogger(log),
 			WithClock(c.Now),
 			WithTrustedProxies(proxies...),
+			WithTableKeys(tableKeys...),
 			WithRateLimit(c.Rate))
 	}
 	srv, err := newServer()

@@ -64,7 +64,10 @@ func NewServer(cfg *Config, runner Runner, opts ...Option) (*Server, error) {
 	if o.store != nil {
 		// The replica's name is its own while it lives: two replicas of
 		// one name would both pass for the holder of its targets.
-		sh = sharing{shared: o.store, holder: o.replicaID, lockWait: o.lockPoll, lockTTL: o.lockTTL, heartbeat: heartbeat, replicaToken: newToken()}
+		sh = sharing{shared: o.store, holder: o.replicaID, lockWait: o.lockPoll, lockTTL: o.lockTTL, heartbeat: heartbeat, replicaToken: newToken(), tableKeys: o.tableKeys}
+		if len(o.tableKeys) == 0 {
+			o.log.Warn("the jobs in the shared table are not signed: whoever may write the table may make the hook deploy; set DEPLOY_HOOK_TABLE_KEYS (docs/deploy-hook.md)")
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), o.requestTimeout)
 		defer cancel()
 		if err := o.store.Register(ctx, o.replicaID, sh.replicaToken, o.lockTTL); err != nil {

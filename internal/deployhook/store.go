@@ -182,6 +182,9 @@ func (d *DynamoStore) PutJob(ctx context.Context, j Job, ttl time.Duration) erro
 		"pk": str("job#" + j.ID), "job": str(string(raw)), "version": num(j.Version), "expires": d.expires(jobLife),
 		"holder": str(j.Holder), "token": str(j.Token), "lease": num(now.Add(ttl).UnixMilli()),
 	}
+	if j.Sig != "" {
+		item["sig"] = str(j.Sig)
+	}
 	if !j.State.Done() {
 		item["open"] = num(1)
 	}
@@ -343,6 +346,9 @@ func (d *DynamoStore) scanJobs(ctx context.Context, in *dynamodb.ScanInput) ([]J
 			}
 			if t, ok := item["token"].(*types.AttributeValueMemberS); ok {
 				j.Token = t.Value
+			}
+			if sig, ok := item["sig"].(*types.AttributeValueMemberS); ok {
+				j.Sig = sig.Value
 			}
 			jobs = append(jobs, j)
 		}

@@ -718,3 +718,59 @@ func TestReadReplaysAtNoReplica(t *testing.T) {
 		t.Errorf("the read replayed at the first replica: %d, want 401", code)
 	}
 }
+
+// TestOnlySignedJobsAreTakenOver: with table keys, a job written into the
+// table by someone who may write it, but not signed, is taken over by no
+// replica (the runner never sees it); a job a replica signed and handed
+// back is carried on by one holding the key, and during a rotation by one
+// that signs with the new key and verifies with the old; one without the
+// key leaves it.
+func TestOnlySignedJobsAreTakenOver(t *testing.T) {
+	t.Parallel()
+	db, table := newTable(t)
+	store := deployhook.NewDynamoStore(db, table)
+	oldKey, newKey := bytes.Repeat([]byte("o"), 32), bytes.Repeat([]byte("n"), 32)
+	ctx := context.Background()
+
+	// Written by hand into the table: open, its lease long past.
+	forged := deployhook.Job{Job: hookapi.Job{ID: "job_forged", Target: "production", SHA: strings.Repeat("e", 40), Source: "api",
+		State: deployhook.StateQueued, Holder: "replica-x", Created: time.Now(), Version: 1}, Token: "t"}
+	if err := store.PutJob(ctx, forged, 0); err != nil {
+		t.Fatal(err)
+	}
+	blocked := &fakeRunner{run: func(ctx context.Context, j deployhook.Job, report func(string)) (deployhook.Outcome, error) {
+		<-ctx.Done()
+		return deployhook.Outcome{}, ctx.Err()
+	}}
+	var logA testbed.SyncBuffer
+	a := newReplica(t, store, "replica-a", blocked, deployhook.WithTableKeys(oldKey), deployhook.WithLogger(slog.New(slog.NewJSONHandler(&logA, nil))))
+	id := decode(t, a.post(t, `{"target":"staging","sha":"`+sha+`"}`, nil))["id"].(string)
+	for blocked.running.Load() == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // three looks for orphans
+	if n := blocked.calls.Load(); n != 1 {
+		t.Errorf("replica-a ran %d jobs, want its own alone (not the forged one)", n)
+	}
+	if n := strings.Count(logA.String(), "not taking over a job that no replica of this hook signed"); n != 1 || !strings.Contains(logA.String(), `"job":"job_forged"`) {
+		t.Errorf("replica-a does not say once that it left the forged job:\n%s", logA.String())
+	}
+	shut, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	a.server.Queue().Shutdown(shut) // hands its job back
+
+	stranger := &fakeRunner{}
+	newReplica(t, store, "replica-b", stranger, deployhook.WithTableKeys(newKey))
+	time.Sleep(300 * time.Millisecond)
+	if n := stranger.calls.Load(); n != 0 {
+		t.Errorf("a replica without the signing key ran %d jobs", n)
+	}
+	rotated := &fakeRunner{}
+	newReplica(t, store, "replica-c", rotated, deployhook.WithTableKeys(newKey, oldKey))
+	if j := waitStored(t, store, id); j.State != deployhook.StateSucceeded || j.Holder != "replica-c" {
+		t.Errorf("the signed job ended %s by %s, want succeeded by replica-c", j.State, j.Holder)
+	}
+	if j, _, _ := store.GetJob(ctx, "job_forged"); j.State != deployhook.StateQueued || j.Holder != "replica-x" {
+		t.Errorf("the forged job is %s by %s, want left as written", j.State, j.Holder)
+	}
+}

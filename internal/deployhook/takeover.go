@@ -156,6 +156,10 @@ func (q *Queue) takeOrphans() {
 		if mine || (closed && !ended) {
 			continue
 		}
+		if err := verify(q.tableKeys, j); err != nil {
+			q.refuseUnsigned(j.ID, err)
+			continue
+		}
 		token, ok, err := q.shared.TakeJob(q.ctx, j, q.holder, q.lockTTL, q.margin())
 		if err != nil {
 			q.log.Warn("could not take a job over", "job", j.ID, "error", err)
@@ -189,6 +193,21 @@ func (q *Queue) close(job *Job, token string) {
 	}()
 }
 
+// refuseUnsigned says, once a job, that a job in the table is not one a
+// replica of this hook made: it is left where it is, acted on by none.
+func (q *Queue) refuseUnsigned(id string, err error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.refused[id] {
+		return
+	}
+	if len(q.refused) > maxJobs {
+		clear(q.refused)
+	}
+	q.refused[id] = true
+	q.log.Error("not taking over a job that no replica of this hook signed: whoever wrote it may write the table; check who may (its jobs policy)", "job", id, "error", err)
+}
+
 // adopt carries on a job taken over from another replica.
 func (q *Queue) adopt(j Job) {
 	now := q.now()
@@ -206,7 +225,7 @@ func (q *Queue) adopt(j Job) {
 		serviceNow = q.serviceNow(j)
 	}
 	q.mu.Lock()
-	job := &Job{Job: j.Job, renewed: now, Token: j.Token}
+	job := &Job{Job: j.Job, renewed: now, Token: j.Token, Sig: j.Sig}
 	job.Holder, job.HeldSince = q.holder, now
 	job.Events = append(job.Events, fmt.Sprintf("%s taken over by replica %s from replica %s, which stopped renewing its lease (its last lease ran out): carrying it on",
 		now.UTC().Format(time.TimeOnly), q.holder, from))
