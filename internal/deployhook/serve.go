@@ -53,7 +53,8 @@ const maxHeaderBytes = 32 << 10
 
 // Serve runs the hook as c says until ctx ends, then lets running deploys
 // finish within c.Grace. Secrets come from getenv only: DEPLOY_HOOK_SECRETS,
-// each target's secrets-env, GITHUB_WEBHOOK_SECRET and GITHUB_TOKEN.
+// each target's secrets-env, GITHUB_WEBHOOK_SECRET, GITHUB_TOKEN and
+// DEPLOY_HOOK_TABLE_KEYS.
 func Serve(ctx context.Context, c Command, getenv func(string) string, stdout io.Writer) error {
 	if c.ConfigFile == "" {
 		return errors.New("-config is required: the YAML file that names the targets")
