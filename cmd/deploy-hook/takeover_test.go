@@ -35,13 +35,20 @@ const asHook = "DEPLOY_HOOK_TEST_AS_MAIN"
 // main), and waits for /healthz.
 func startReplica(t *testing.T, env map[string]string, cfgFile string, extra ...string) (string, *exec.Cmd, *testbed.SyncBuffer) {
 	t.Helper()
+	return startHookProcess(t, os.Args[0], env, cfgFile, extra...)
+}
+
+// startHookProcess runs bin (the test binary as main, or a build of the
+// hook) with the config and flags, and waits for /healthz.
+func startHookProcess(t *testing.T, bin string, env map[string]string, cfgFile string, extra ...string) (string, *exec.Cmd, *testbed.SyncBuffer) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cmd := exec.Command(os.Args[0], append([]string{"-config", cfgFile, "-addr", addr, "-metrics-addr", ""}, extra...)...)
+	cmd := exec.Command(bin, append([]string{"-config", cfgFile, "-addr", addr, "-metrics-addr", ""}, extra...)...)
 	cmd.Env = []string{asHook + "=1"}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
