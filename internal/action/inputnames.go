@@ -11,6 +11,8 @@ import (
 
 	deployaction "github.com/autonote/deploy-action"
 	"github.com/autonote/deploy-action/internal/deployspec"
+
+	"github.com/autonote/deploy-action/internal/textdist"
 )
 
 // declared are action.yml's inputs with their defaults, read once.
@@ -73,32 +75,11 @@ func nearest(name string, inputs map[string]string) string {
 	}
 	best, bestD := "", 3
 	for in := range inputs {
-		if d := distance(name, in); d < bestD || d == bestD && in < best {
+		if d := textdist.Distance(name, in); d < bestD || d == bestD && in < best {
 			best, bestD = in, d
 		}
 	}
 	return best
-}
-
-// distance is the Levenshtein distance of a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // usedBy says which commands use an input other than the deploy spec's

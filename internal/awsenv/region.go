@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/autonote/deploy-action/internal/textdist"
 )
 
 // regionShape is what every AWS region's name looks like: a country or
@@ -44,7 +46,7 @@ func CheckRegion(region string) error {
 func nearestRegions(s string) []string {
 	best, out := 4, []string(nil)
 	for _, r := range knownRegions {
-		d := distance(s, r)
+		d := textdist.Distance(s, r)
 		switch {
 		case d < best:
 			best, out = d, []string{r}
@@ -54,25 +56,4 @@ func nearestRegions(s string) []string {
 	}
 	slices.Sort(out)
 	return out[:min(len(out), 3)]
-}
-
-// distance is the Levenshtein distance of a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
