@@ -11,7 +11,6 @@ import (
 
 	deployaction "github.com/autonote/deploy-action"
 	"github.com/autonote/deploy-action/internal/deployspec"
-
 	"github.com/autonote/deploy-action/internal/textdist"
 )
 
