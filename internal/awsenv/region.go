@@ -2,10 +2,11 @@ package awsenv
 
 import (
 	"fmt"
-	"github.com/autonote/deploy-action/internal/textdist"
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/autonote/deploy-action/internal/textdist"
 )
 
 // regionShape is what every AWS region's name looks like: a country or
