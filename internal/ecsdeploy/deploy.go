@@ -182,15 +182,12 @@ func (r *run) phase(name string) {
 
 func (r *run) finish(error) { r.res.End = r.clock.Now() }
 
-func (r *run) deploy(ctx context.Context) (*Result, error) {
-	res := r.res
-	r.phase("describe service")
-	svc, err := r.describeService(ctx)
-	if err != nil {
-		return res, err
-	}
+// inspect reads what every run that rolls the service out follows it by:
+// its load balancers, and the strategy it deploys with (rolling, or
+// shifting traffic with lifecycle hooks to answer), saying when those
+// hooks would wait for an answer this run cannot give.
+func (r *run) inspect(svc *types.Service) {
 	r.markSeen(svc)
-	r.scaleTo = firstDeployCount(svc)
 	r.behindLB = len(svc.LoadBalancers) > 0
 	r.lbs = svc.LoadBalancers
 	if c := svc.DeploymentConfiguration; c != nil {
@@ -199,6 +196,17 @@ func (r *run) deploy(ctx context.Context) (*Result, error) {
 			r.log.Warn(fmt.Sprintf("the service pauses each deployment at %s for an answer and no smoke-path is set, so this run gives none: ECS takes the hook's timeout action (ROLLBACK unless it says otherwise) when it times out; set smoke-path (and smoke-header) to gate it", strings.Join(gates, " and ")))
 		}
 	}
+}
+
+func (r *run) deploy(ctx context.Context) (*Result, error) {
+	res := r.res
+	r.phase("describe service")
+	svc, err := r.describeService(ctx)
+	if err != nil {
+		return res, err
+	}
+	r.inspect(svc)
+	r.scaleTo = firstDeployCount(svc)
 	res.PreviousTaskDefinitionARN, res.TaskDefinitionARN = aws.ToString(svc.TaskDefinition), aws.ToString(svc.TaskDefinition)
 
 	svc, over, err := r.meetRollout(ctx, svc)

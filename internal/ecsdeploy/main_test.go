@@ -3,6 +3,9 @@ package ecsdeploy_test
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
@@ -17,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
+	"github.com/autonote/deploy-action/internal/ecrimage"
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
 	"github.com/autonote/deploy-action/internal/ecssim"
 	"github.com/autonote/deploy-action/internal/testbed"
@@ -185,4 +189,31 @@ func (l *eventLog) snapshot() (phases, events []string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return slices.Clone(l.phases), slices.Clone(l.events)
+}
+
+// repository is the fixture's image repository, logged in to as the test
+// bed's registry: the rollback's resolver of a SHA.
+func (f *fixture) repository(t *testing.T) *ecrimage.Repository {
+	t.Helper()
+	reg, err := ecrimage.Login(context.Background(), f.bed.ECR(), f.bed.Registry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, err := reg.Repository("autonote/server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return repo
+}
+
+// healthyTransport sends every smoke check, whatever address it names, to
+// a server that answers 200: green tasks that pass their gate.
+func healthyTransport(t *testing.T) *http.Transport {
+	t.Helper()
+	ok := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(ok.Close)
+	dialer := &net.Dialer{Timeout: 2 * time.Second}
+	return &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return dialer.DialContext(ctx, network, ok.Listener.Addr().String())
+	}}
 }

@@ -30,8 +30,7 @@ func (r *run) redeploy(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return res, err
 	}
-	r.markSeen(svc)
-	r.behindLB = len(svc.LoadBalancers) > 0
+	r.inspect(svc) // a blue/green or canary service is followed, and gated, as a deploy is
 	if st := readRollout(svc); st.rolling != nil && !failed(st.rolling) && r.req.OnRolloutInProgress != Supersede && !r.req.DryRun {
 		if svc, err = r.settle(ctx, svc); err != nil {
 			return res, err

@@ -18,14 +18,7 @@ func TestRollbackBySHA(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, fixtureOpts{circuitBreaker: true, rollback: true})
 	ctx := context.Background()
-	reg, err := ecrimage.Login(ctx, f.bed.ECR(), f.bed.Registry)
-	if err != nil {
-		t.Fatal(err)
-	}
-	repo, err := reg.Repository("autonote/server")
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo := f.repository(t)
 	sha1, sha2 := testbed.SHA(), testbed.SHA()
 	// Two builds whose SHAs share 8 characters make a short prefix ambiguous.
 	twinA, twinB := "abcdef12"+testbed.SHA()[8:], "abcdef12"+testbed.SHA()[8:]
@@ -104,14 +97,7 @@ func TestRollbackOnlyToALiveBuild(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, fixtureOpts{circuitBreaker: true, rollback: true})
 	ctx := context.Background()
-	reg, err := ecrimage.Login(ctx, f.bed.ECR(), f.bed.Registry)
-	if err != nil {
-		t.Fatal(err)
-	}
-	repo, err := reg.Repository("autonote/server")
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo := f.repository(t)
 	live, never := testbed.SHA(), testbed.SHA()
 	for _, tag := range []string{live, never} {
 		if _, err := f.bed.PushRandomImage(ctx, "autonote/server", tag); err != nil {
@@ -134,7 +120,7 @@ func TestRollbackOnlyToALiveBuild(t *testing.T) {
 	}
 
 	f.bed.Sim.ResetCalls()
-	_, err = f.deployer.Rollback(ctx, f.request(""), ecsdeploy.RollbackTo{SHA: never[:8]}, repo)
+	_, err := f.deployer.Rollback(ctx, f.request(""), ecsdeploy.RollbackTo{SHA: never[:8]}, repo)
 	if !errors.Is(err, ecsdeploy.ErrNeverLive) || !strings.Contains(err.Error(), "migrations") || !strings.Contains(err.Error(), "force") {
 		t.Fatalf("rollback to a build that never ran: %v, want refused, saying what force skips", err)
 	}

@@ -1,6 +1,7 @@
 package ecsdeploy_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net"
@@ -184,12 +185,7 @@ func TestCanaryAlarmAtTheSecondStep(t *testing.T) {
 	f := newFixture(t, fixtureOpts{loadBalanced: true, blueGreen: true, canary: true, circuitBreaker: true, alarms: []string{name}, alarmsWatchOnly: true})
 	cw := putAlarm(t, f, name)
 	f.bed.Sim.SetScenario("canary", ecssim.Scenario{Outcome: ecssim.Complete, After: 4 * time.Second})
-	ok := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-	defer ok.Close()
-	dialer := &net.Dialer{Timeout: 2 * time.Second}
-	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return dialer.DialContext(ctx, network, ok.Listener.Addr().String())
-	}}
+	tr := healthyTransport(t)
 	stepped := make(chan struct{})
 	go func() { // the canary's share raises the alarm
 		defer close(stepped)
@@ -230,5 +226,84 @@ func TestCanaryAlarmAtTheSecondStep(t *testing.T) {
 	}
 	if _, share := f.bed.Sim.Traffic(f.target.Service); share != 0 || aws.ToString(f.service(t).TaskDefinition) != f.firstTD {
 		t.Errorf("after the return: production %d %% on green, the service runs %s; want 0 %% and %s", share, aws.ToString(f.service(t).TaskDefinition), f.firstTD)
+	}
+}
+
+// TestRedeployShiftsAsADeployDoes: a redeploy (new tasks of the revision
+// the service runs, as after a rotated API key) of a blue/green and of a
+// canary service is followed by its lifecycle stages and gated at each of
+// its hooks as a deploy is: it completes at once, instead of leaving the
+// hooks unanswered until ECS's timeout.
+func TestRedeployShiftsAsADeployDoes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		canary bool
+		gates  int // ContinueServiceDeployment calls: one a hook met (a canary meets its pre-production hook at each of its two steps)
+	}{{"blue-green", false, 1}, {"canary", true, 3}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, fixtureOpts{loadBalanced: true, blueGreen: true, canary: tc.canary, circuitBreaker: true})
+			f.bed.Sim.SetScenario(":first", ecssim.Scenario{Outcome: ecssim.Complete, After: 3 * time.Second})
+			f.waitStable(t)
+			tr := healthyTransport(t)
+			f.bed.Sim.ResetCalls()
+			req := f.request("")
+			req.Timeout = 30 * time.Second
+			req.Smoke = &ecsdeploy.Smoke{Path: "/health", Timeout: time.Second, Transport: tr}
+			res, err := f.deployer.Redeploy(context.Background(), req)
+			calls := f.bed.Sim.Calls()
+			if err != nil || res.Status != ecsdeploy.StatusSucceeded || res.Strategy != "BLUE_GREEN" && res.Strategy != "CANARY" {
+				t.Fatalf("redeploy: %v, %v, strategy %q; want succeeded, followed by its strategy", err, res.Status, res.Strategy)
+			}
+			if calls["ContinueServiceDeployment"] != tc.gates || calls["RegisterTaskDefinition"] != 0 || calls["UpdateService"] != 1 {
+				t.Errorf("calls %v: want %d gates answered, one UpdateService, no registration", calls, tc.gates)
+			}
+			if res.TaskDefinitionARN != f.firstTD {
+				t.Errorf("the redeploy runs %s, want the same revision %s", res.TaskDefinitionARN, f.firstTD)
+			}
+		})
+	}
+}
+
+// TestRollbackShiftsAsADeployDoes: a return by SHA to an earlier build of a
+// blue/green service is a deploy of that build: the same revision reused,
+// its traffic shifted and gated at the hook, and it completes.
+func TestRollbackShiftsAsADeployDoes(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{loadBalanced: true, blueGreen: true, circuitBreaker: true})
+	f.bed.Sim.SetScenario(":", ecssim.Scenario{Outcome: ecssim.Complete, After: 3 * time.Second})
+	ctx := context.Background()
+	repo := f.repository(t)
+	tr := healthyTransport(t)
+	request := func(image string) ecsdeploy.Request {
+		req := f.request(image)
+		req.Timeout = 30 * time.Second
+		req.Smoke = &ecsdeploy.Smoke{Path: "/health", Timeout: time.Second, Transport: tr}
+		return req
+	}
+	sha1, sha2 := testbed.SHA(), testbed.SHA()
+	var first *ecsdeploy.Result
+	for _, sha := range []string{sha1, sha2} {
+		if _, err := f.bed.PushRandomImage(ctx, "autonote/server", sha); err != nil {
+			t.Fatal(err)
+		}
+		res, err := f.deployer.Deploy(ctx, request(f.image(sha)))
+		if err != nil {
+			t.Fatalf("deploy %s: %v", sha, err)
+		}
+		first = cmp.Or(first, res)
+	}
+	f.bed.Sim.ResetCalls()
+	res, err := f.deployer.Rollback(ctx, request(""), ecsdeploy.RollbackTo{SHA: sha1}, repo)
+	calls := f.bed.Sim.Calls()
+	if err != nil || res.Status != ecsdeploy.StatusSucceeded || res.Strategy != "BLUE_GREEN" {
+		t.Fatalf("rollback: %v, %v, strategy %q; want succeeded, followed by its strategy", err, res.Status, res.Strategy)
+	}
+	if calls["ContinueServiceDeployment"] != 1 || calls["RegisterTaskDefinition"] != 0 || calls["UpdateService"] != 1 {
+		t.Errorf("calls %v: want the hook answered once, one UpdateService, no registration", calls)
+	}
+	if res.TaskDefinitionARN != first.TaskDefinitionARN {
+		t.Errorf("the rollback runs %s, want %s's revision %s reused", res.TaskDefinitionARN, sha1[:7], first.TaskDefinitionARN)
 	}
 }
