@@ -24,7 +24,7 @@ import (
 func BenchmarkStatus(b *testing.B) {
 	public := func(b *testing.B) (*testbed.Bed, ecsdeploy.Target) {
 		return setupWith(b, func(bed *testbed.Bed, svc *testbed.Service) {
-			bed.Sim.SetScenario("autonote/server", ecssim.Scenario{Address: "127.0.0.9"})
+			bed.Sim.SetScenario("autonote/server", ecssim.Scenario{Address: "192.0.2.9"})
 			svc.Public, svc.CircuitBreaker, svc.Rollback = true, false, false
 			svc.Containers[0].Image = aws.String("registry.local/autonote/server:0123abcd0123abcd0123abcd0123abcd0123abcd")
 			svc.Containers[0].PortMappings = []types.PortMapping{{ContainerPort: aws.Int32(3000)}}
@@ -38,7 +38,7 @@ func BenchmarkStatus(b *testing.B) {
 		}
 		for b.Loop() {
 			st, err := d.Status(context.Background(), target)
-			if err != nil || st.URL != "http://127.0.0.9:3000" {
+			if err != nil || st.URL != "http://192.0.2.9:3000" {
 				b.Fatalf("status: %v, url %q", err, st.URL)
 			}
 		}
@@ -66,7 +66,7 @@ func BenchmarkStatus(b *testing.B) {
 			task := cli("ecs", "list-tasks", "--cluster", target.Cluster, "--service-name", target.Service, "--query", "taskArns[0]")
 			eni := cli("ecs", "describe-tasks", "--cluster", target.Cluster, "--tasks", task,
 				"--query", "tasks[0].attachments[0].details[?name=='networkInterfaceId'].value | [0]")
-			if ip := cli("ec2", "describe-network-interfaces", "--network-interface-ids", eni, "--query", "NetworkInterfaces[0].Association.PublicIp"); ip != "127.0.0.9" {
+			if ip := cli("ec2", "describe-network-interfaces", "--network-interface-ids", eni, "--query", "NetworkInterfaces[0].Association.PublicIp"); ip != "192.0.2.9" {
 				b.Fatalf("public ip %q", ip)
 			}
 		}

@@ -175,7 +175,7 @@ func TestHookDeploysThroughECS(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	bed.Sim.SetScenario(good, ecssim.Scenario{Address: "127.0.0.2"})
+	bed.Sim.SetScenario(good, ecssim.Scenario{Address: "192.0.2.2"})
 	if _, err := bed.Seed(ctx, testbed.Service{Cluster: "hook", Service: "hook", Family: "hook", DesiredCount: 1, CircuitBreaker: true, Rollback: true, Public: true,
 		Containers: []types.ContainerDefinition{{Name: aws.String("server"), Image: aws.String(bed.Registry + "/autonote/server:first"), Essential: aws.Bool(true),
 			PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(3000)}}}}}); err != nil {
@@ -205,9 +205,9 @@ func TestHookDeploysThroughECS(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || len(targets.Targets) != 1 {
 		t.Fatalf("GET /v1/targets = %s, %+v", resp.Status, targets)
 	}
-	if ts := targets.Targets[0]; ts.Name != "production" || ts.Commit != good || ts.URL != "http://127.0.0.2:3000" || ts.Running != 1 ||
+	if ts := targets.Targets[0]; ts.Name != "production" || ts.Commit != good || ts.URL != "http://192.0.2.2:3000" || ts.Running != 1 ||
 		len(ts.Deployments) != 2 || ts.Deployments[0].Status != "SUCCESSFUL" || ts.Error != "" {
-		t.Errorf("target = %+v, want production running %s at http://127.0.0.2:3000 after two deployments", ts, good)
+		t.Errorf("target = %+v, want production running %s at http://192.0.2.2:3000 after two deployments", ts, good)
 	}
 	if resp, err := http.Get(base + "/v1/targets"); err != nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("unsigned GET /v1/targets: %v %v, want 401", err, resp)
@@ -251,12 +251,11 @@ func TestHookRunsTheLifecycle(t *testing.T) {
 	if _, err := cloudwatchlogs.NewFromConfig(bed.Config()).CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("/ecs/life")}); err != nil {
 		t.Fatal(err)
 	}
-	bed.Sim.SetScenario("autonote/server:", ecssim.Scenario{Address: "127.0.0.6"})
+	// The tasks' public address is loopback and their container port the
+	// one this test listens on: no fixed address, nothing shared.
+	bed.Sim.SetScenario("autonote/server:", ecssim.Scenario{Address: "127.0.0.1"})
 	bed.Sim.SetTaskScenario("migrate", ecssim.TaskScenario{Lines: []string{"applied 0007_notes_index"}})
-	l, err := net.Listen("tcp", "127.0.0.6:3000")
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, port := listenAPI(t)
 	api := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/health" {
 			http.NotFound(w, r)
@@ -266,7 +265,7 @@ func TestHookRunsTheLifecycle(t *testing.T) {
 	defer api.Close()
 	if _, err := bed.Seed(ctx, testbed.Service{Cluster: "life", Service: "life", Family: "life", DesiredCount: 1, Public: true,
 		Containers: []types.ContainerDefinition{{Name: aws.String("server"), Image: aws.String(bed.Registry + "/autonote/server:first"), Essential: aws.Bool(true),
-			PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(3000)}},
+			PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(port)}},
 			LogConfiguration: &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: map[string]string{
 				"awslogs-group": "/ecs/life", "awslogs-region": testbed.Region, "awslogs-stream-prefix": "ecs"}}}}}); err != nil {
 		t.Fatal(err)
@@ -497,11 +496,8 @@ func TestHookTargetTakesTheActionsSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	bed.Sim.SetScenario(inFlight, ecssim.Scenario{Outcome: ecssim.Complete, After: time.Minute})
-	bed.Sim.SetScenario(good, ecssim.Scenario{Address: "127.0.0.7"})
-	l, err := net.Listen("tcp", "127.0.0.7:3000")
-	if err != nil {
-		t.Fatal(err)
-	}
+	bed.Sim.SetScenario(good, ecssim.Scenario{Address: "127.0.0.1"})
+	l, port := listenAPI(t)
 	var keyed atomic.Int64
 	var echo atomic.Bool
 	api := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -521,7 +517,7 @@ func TestHookTargetTakesTheActionsSettings(t *testing.T) {
 	image := func(sha string) *string { return aws.String(bed.Registry + "/autonote/server:" + sha) }
 	if _, err := bed.Seed(ctx, testbed.Service{Cluster: name, Service: name, Family: name, DesiredCount: 1, Public: true,
 		Containers: []types.ContainerDefinition{{Name: aws.String("server"), Image: image("first"), Essential: aws.Bool(true),
-			PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(3000)}}}}}); err != nil {
+			PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(port)}}}}}); err != nil {
 		t.Fatal(err)
 	}
 	cfg := fmt.Sprintf(`targets:
@@ -545,7 +541,7 @@ func TestHookTargetTakesTheActionsSettings(t *testing.T) {
 
 	ecsc := bed.ECS()
 	startRollout(t, ecsc, name, types.ContainerDefinition{Name: aws.String("server"), Image: image(inFlight), Essential: aws.Bool(true),
-		PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(3000)}}})
+		PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(port)}}})
 
 	j := deploy(t, base, good)
 	events := strings.Join(j.Events, "\n")
@@ -570,7 +566,7 @@ func TestHookTargetTakesTheActionsSettings(t *testing.T) {
 	}
 	defer func() {
 		echo.Store(true)
-		bed.Sim.SetScenario(echoing, ecssim.Scenario{Address: "127.0.0.7"})
+		bed.Sim.SetScenario(echoing, ecssim.Scenario{Address: "127.0.0.1"})
 		j := deploy(t, base, echoing)
 		if j.State == deployhook.StateSucceeded || !strings.Contains(j.Error, "key *** is revoked") || strings.Contains(j.Error+strings.Join(j.Events, "\n"), apiKey) {
 			t.Errorf("a smoke check answered with the key: job %s, error %q; want it failed, the key masked", j.State, j.Error)
@@ -694,4 +690,16 @@ func TestSIGTERMPastGraceInterrupts(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}
 	}
+}
+
+// listenAPI listens where a test's tasks answer: on loopback, at a port of
+// its own, which the test's task definition names as its container port
+// (a task's URL is its public address and that port).
+func listenAPI(t *testing.T) (net.Listener, int32) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, int32(l.Addr().(*net.TCPAddr).Port)
 }

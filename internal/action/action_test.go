@@ -65,6 +65,9 @@ type world struct {
 	logGroup string
 	// deployRole is the role the action runs as.
 	deployRole string
+	// hosts routes the tasks' made-up addresses to the test's listeners
+	// (the smoke check's dialer).
+	hosts testbed.Hosts
 }
 
 var (
@@ -98,7 +101,7 @@ func newWorld(t *testing.T) *world {
 	}
 	// The tasks answer on a loopback address, as the seed's answer on
 	// their public IPs; scenarios set later for one image win over this.
-	bed.Sim.SetScenario(w.repo+":", ecssim.Scenario{Address: "127.0.0.2"})
+	bed.Sim.SetScenario(w.repo+":", ecssim.Scenario{Address: "192.0.2.2"})
 	w.logGroup = "/ecs/" + name
 	if _, err := cloudwatchlogs.NewFromConfig(bed.Config()).CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(w.logGroup)}); err != nil {
 		t.Fatal(err)
@@ -179,7 +182,7 @@ func (w *world) run(t *testing.T, inputs map[string]string) runResult {
 		}
 		return kv
 	}
-	err := action.Run(context.Background(), a, action.WithVersion("test"), action.WithPolling(fastPolling), action.WithEnviron(environ))
+	err := action.Run(context.Background(), a, action.WithVersion("test"), action.WithPolling(fastPolling), action.WithEnviron(environ), action.WithSmokeTransport(w.hosts.Transport()))
 	summary, _ := os.ReadFile(env["GITHUB_STEP_SUMMARY"])
 	raw, _ := os.ReadFile(env["GITHUB_OUTPUT"])
 	return runResult{err: err, log: out.String(), outputs: parseOutputs(t, string(raw)), summary: string(summary)}
@@ -259,7 +262,7 @@ func TestStatusAndRedeploy(t *testing.T) {
 	if deployed.err != nil {
 		t.Fatalf("deploy: %v\n%s", deployed.err, deployed.log)
 	}
-	const url = "http://127.0.0.2:3000"
+	const url = "http://192.0.2.2:3000"
 	if deployed.outputs["url"] != url || !strings.Contains(deployed.log, "the API answers at "+url) || !strings.Contains(deployed.summary, "| URL | "+url+" |") {
 		t.Errorf("deploy's url output %q, log and summary should all say %s:\n%s\n%s", deployed.outputs["url"], url, deployed.log, deployed.summary)
 	}

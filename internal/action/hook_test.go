@@ -69,10 +69,10 @@ func TestDeployThroughTheHook(t *testing.T) {
 		t.Errorf("summary lacks the image and digest rows:\n%s", r.summary)
 	}
 	// And where the API answers, and what a failure returns to.
-	if r.outputs["url"] != "http://127.0.0.2:3000" || r.outputs["previous-task-definition-arn"] != w.firstTD {
+	if r.outputs["url"] != "http://192.0.2.2:3000" || r.outputs["previous-task-definition-arn"] != w.firstTD {
 		t.Errorf("outputs = %v, want the url and the previous revision %s", r.outputs, w.firstTD)
 	}
-	if !strings.Contains(r.summary, "| Previous revision |") || !strings.Contains(r.log, "the API answers at http://127.0.0.2:3000") {
+	if !strings.Contains(r.summary, "| Previous revision |") || !strings.Contains(r.log, "the API answers at http://192.0.2.2:3000") {
 		t.Errorf("summary or log lacks the previous revision or the URL:\n%s\n%s", r.summary, r.log)
 	}
 	if !strings.Contains(r.log, "deploy hook took job") || !strings.Contains(r.log, "has reached a steady state") {

@@ -3,7 +3,7 @@ package action_test
 import (
 	"context"
 	"errors"
-	"net"
+
 	"net/http"
 	"strings"
 	"sync"
@@ -98,14 +98,10 @@ func TestPreDeployCommand(t *testing.T) {
 
 // apiServer serves the seed's health check on addr: 200 with the API
 // key, 401 without it; broken answers 500 to everything.
-func apiServer(t *testing.T, addr, key string, broken bool) *sync.Map {
+func apiServer(t *testing.T, w *world, host, key string, broken bool) *sync.Map {
 	t.Helper()
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
 	seen := &sync.Map{}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	w.hosts.Serve(t, host, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen.Store(r.URL.Path+" "+r.Header.Get("X-API-KEY"), true)
 		switch {
 		case broken:
@@ -115,9 +111,7 @@ func apiServer(t *testing.T, addr, key string, broken bool) *sync.Map {
 		default:
 			_, _ = w.Write([]byte(`{"status":"ok"}`))
 		}
-	})}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { srv.Close() })
+	}))
 	return seen
 }
 
@@ -127,12 +121,13 @@ func TestSmokeCheck(t *testing.T) {
 	const key = "k-8f1d2c3b4a5e6f708192a3b4c5d6e7f8"
 	secret := w.name + "/api-key"
 	w.secret(t, secret, key)
-	// Each build's tasks answer on an address of their own, where a real
-	// server runs: the good build's checks the key, the bad build's fails.
-	w.bed.Sim.SetScenario(w.shas[1], ecssim.Scenario{Address: "127.0.0.3"})
-	w.bed.Sim.SetScenario(w.shas[2], ecssim.Scenario{Address: "127.0.0.4"})
-	good := apiServer(t, "127.0.0.3:3000", key, false)
-	apiServer(t, "127.0.0.4:3000", key, true)
+	// Each build's tasks answer on a (made-up) public address of their own,
+	// which the test's dialer routes to a real server: the good build's
+	// checks the key, the bad build's fails.
+	w.bed.Sim.SetScenario(w.shas[1], ecssim.Scenario{Address: "192.0.2.3"})
+	w.bed.Sim.SetScenario(w.shas[2], ecssim.Scenario{Address: "192.0.2.4"})
+	good := apiServer(t, w, "192.0.2.3", key, false)
+	apiServer(t, w, "192.0.2.4", key, true)
 
 	r := w.run(t, map[string]string{"smoke-path": "/health", "smoke-header": "X-API-KEY", "smoke-header-secret": secret})
 	if r.err != nil {
@@ -141,7 +136,7 @@ func TestSmokeCheck(t *testing.T) {
 	if _, ok := good.Load("/health " + key); !ok {
 		t.Error("the smoke check never sent the API key")
 	}
-	if r.outputs["url"] != "http://127.0.0.3:3000" || !strings.Contains(r.log, "::group::smoke check") {
+	if r.outputs["url"] != "http://192.0.2.3:3000" || !strings.Contains(r.log, "::group::smoke check") {
 		t.Errorf("url %q; log:\n%s", r.outputs["url"], r.log)
 	}
 	if !strings.Contains(r.log, "the smoke check's header goes in clear text over plain HTTP") {
@@ -154,7 +149,7 @@ func TestSmokeCheck(t *testing.T) {
 	if !errors.Is(r.err, action.ErrFailed) || r.outputs["status"] != "rolled-back" {
 		t.Fatalf("Run = %v, status %q; want rolled-back\n%s", r.err, r.outputs["status"], r.log)
 	}
-	for _, s := range []string{"smoke check: no 2xx within 1s: GET http://127.0.0.4:3000/health: 500 Internal Server Error", "rolled back"} {
+	for _, s := range []string{"smoke check: no 2xx within 1s: GET http://192.0.2.4:3000/health: 500 Internal Server Error", "rolled back"} {
 		if !strings.Contains(r.log, s) || !strings.Contains(r.summary, s) {
 			t.Errorf("log and summary should both say %q:\n%s\n%s", s, r.log, r.summary)
 		}

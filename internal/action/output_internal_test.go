@@ -14,7 +14,7 @@ import (
 func TestWriteOutputDrawsADelimiterEachTime(t *testing.T) {
 	t.Parallel()
 	file := filepath.Join(t.TempDir(), "output")
-	for _, kv := range [][2]string{{"status", "succeeded"}, {"url", "http://127.0.0.2:3000"}, {"task-definition-arn", "_GitHubActionsFileCommandDelimeter_"}} {
+	for _, kv := range [][2]string{{"status", "succeeded"}, {"url", "http://192.0.2.2:3000"}, {"task-definition-arn", "_GitHubActionsFileCommandDelimeter_"}} {
 		if err := writeOutput(file, kv[0], kv[1]); err != nil {
 			t.Fatal(err)
 		}

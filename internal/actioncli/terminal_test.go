@@ -27,7 +27,7 @@ func TestTerminalStatus(t *testing.T) {
 	bed := testbed.New(t, motoServer.Get(t), ecssim.WithDuration(100*time.Millisecond))
 	ctx := context.Background()
 	sha := testbed.SHA()
-	bed.Sim.SetScenario(sha, ecssim.Scenario{Address: "127.0.0.2"})
+	bed.Sim.SetScenario(sha, ecssim.Scenario{Address: "192.0.2.2"})
 	svc := testbed.Service{Cluster: "cli", Service: "cli-svc", Family: "cli", DesiredCount: 1, Public: true,
 		Containers: []types.ContainerDefinition{{Name: aws.String("server"), Image: aws.String(bed.Registry + "/autonote/server:" + sha), Essential: aws.Bool(true),
 			PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(3000)}}}}}
@@ -51,7 +51,7 @@ func TestTerminalStatus(t *testing.T) {
 	if err := Run(ctx, []string{"status", "-cluster", "cli", "-service", "cli-svc", "-aws-region", "us-east-1"}, getenv, &out, "test"); err != nil {
 		t.Fatalf("status: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"== read service", "url=http://127.0.0.2:3000", "| Commit | " + sha + " |", "status cli-svc: unchanged"} {
+	for _, want := range []string{"== read service", "url=http://192.0.2.2:3000", "| Commit | " + sha + " |", "status cli-svc: unchanged"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

@@ -33,20 +33,22 @@ const domain = "api.autonote.example"
 // for the share the simulator has shifted, else to the old (blue) tasks,
 // the API. It counts the production requests green answered.
 type loadBalancer struct {
-	bed  *testbed.Bed
-	api  http.Handler
-	srv  *httptest.Server
-	pool *x509.CertPool
-	cert tls.Certificate
-	dns  atomic.Pointer[string] // the load balancer's name in moto
-	test atomic.Pointer[string] // the test rule's header value
+	bed *testbed.Bed
+	api http.Handler
+	srv *httptest.Server
+	// apiAddr is where the tasks' public address (apiHost) answers.
+	apiAddr string
+	pool    *x509.CertPool
+	cert    tls.Certificate
+	dns     atomic.Pointer[string] // the load balancer's name in moto
+	test    atomic.Pointer[string] // the test rule's header value
 	// green is what the new build answers /health with: 0, the API.
 	green                    atomic.Int32
 	viaTest, productionGreen atomic.Int64
 }
 
-func newLoadBalancer(bed *testbed.Bed, api http.Handler) (*loadBalancer, error) {
-	l := &loadBalancer{bed: bed, api: api}
+func newLoadBalancer(bed *testbed.Bed, api http.Handler, apiAddr string) (*loadBalancer, error) {
+	l := &loadBalancer{bed: bed, api: api, apiAddr: apiAddr}
 	var err error
 	if l.cert, l.pool, err = testbed.Certificate(domain); err != nil {
 		return nil, err
@@ -78,19 +80,24 @@ func (l *loadBalancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	l.api.ServeHTTP(w, r)
 }
 
-// Transport is the smoke check's: the load balancer's name in moto
-// resolves to this listener (in the demo's own dialer, never the
-// machine's), and the demo's certificate is trusted.
+// Transport is the smoke check's: in the demo's own dialer (never the
+// machine's), the load balancer's name in moto resolves to this listener
+// and the tasks' public address to the API; nothing else is reached. The
+// demo's certificate is trusted.
 func (l *loadBalancer) Transport() *http.Transport {
 	d := &net.Dialer{Timeout: 5 * time.Second}
 	return &http.Transport{TLSClientConfig: &tls.Config{RootCAs: l.pool, MinVersion: tls.VersionTLS12}, ForceAttemptHTTP2: true,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if host, _, err := net.SplitHostPort(addr); err == nil {
-				if dns := l.dns.Load(); dns != nil && strings.EqualFold(host, *dns) {
-					addr = l.srv.Listener.Addr().String()
-				}
+			host, _, err := net.SplitHostPort(addr)
+			switch dns := l.dns.Load(); {
+			case err != nil:
+				return nil, err
+			case dns != nil && strings.EqualFold(host, *dns):
+				return d.DialContext(ctx, network, l.srv.Listener.Addr().String())
+			case host == apiHost:
+				return d.DialContext(ctx, network, l.apiAddr)
 			}
-			return d.DialContext(ctx, network, addr)
+			return nil, fmt.Errorf("the demo's dialer reaches only its load balancer and its tasks, not %s", addr)
 		}}
 }
 

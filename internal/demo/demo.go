@@ -142,12 +142,13 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 	bed.Sim.SetScenario(broken, ecssim.Scenario{Outcome: ecssim.Fail, After: 4 * o.Rollout,
 		StoppedReason: "Essential container in task exited", ContainerReason: "Error: Cannot find module '/app/dist/main'", ExitCode: aws.Int32(1)})
 	api := apiHandler(key)
-	stopAPI, err := serveAPI(apiHost+":3000", api)
+	apiAddr, stopAPI, err := serveAPI(api)
 	if err != nil {
 		return err
 	}
 	defer stopAPI()
-	lb, err := newLoadBalancer(bed, api)
+	fmt.Fprintf(stdout, "the tasks' public address is %s (a documentation address: the demo's own dialer takes it to the API it serves on %s)\n", apiHost, apiAddr)
+	lb, err := newLoadBalancer(bed, api, apiAddr)
 	if err != nil {
 		return err
 	}
@@ -478,9 +479,11 @@ func resetAlarm(ctx context.Context, bed *testbed.Bed) error {
 	return err
 }
 
-// apiHost is where the demo's API answers: the address the simulator gives
-// the tasks' network interfaces.
-const apiHost = "127.0.0.5"
+// apiHost is where the demo's API answers: the public address the
+// simulator gives the tasks' network interfaces. It is made up (TEST-NET-3,
+// RFC 5737): the smoke check's dialer takes it to the API on loopback, and
+// nothing connects to it.
+const apiHost = "203.0.113.5"
 
 // apiKey reads the API key the bootstrap made, as the app's tasks would.
 func apiKey(ctx context.Context, bed *testbed.Bed) (string, error) {
@@ -503,15 +506,16 @@ func apiHandler(key string) http.Handler {
 	})
 }
 
-// serveAPI serves the API on addr, as the tasks' public IPs do.
-func serveAPI(addr string, api http.Handler) (func(), error) {
-	l, err := net.Listen("tcp", addr)
+// serveAPI serves the API on a loopback port of its own, as the tasks'
+// public IPs do, and says where.
+func serveAPI(api http.Handler) (string, func(), error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("serve the demo API on %s: %w", addr, err)
+		return "", nil, fmt.Errorf("serve the demo API: %w", err)
 	}
 	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: api}
 	go func() { _ = srv.Serve(l) }()
-	return func() { _ = srv.Close() }, nil
+	return l.Addr().String(), func() { _ = srv.Close() }, nil
 }
 
 // demoConfig is the seed's baseline in the bed's region, with the deploy

@@ -43,7 +43,7 @@ func TestDemo(t *testing.T) {
 		"-> status failed (expected failed)",
 		"pre-deploy command failed: exit code 1",
 		"smoke check passed",
-		"the API answers at http://127.0.0.5:3000",
+		"the API answers at http://203.0.113.5:3000",
 		"alarm autonote-target-5xx is in ALARM: Threshold Crossed",
 		"-> status rolled-back (expected rolled-back)",
 		"the API answers at http://autonote-alb",

@@ -15,7 +15,7 @@ func TestStatus(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, fixtureOpts{public: true, circuitBreaker: true, rollback: true})
 	good := "0d4c2a6f3e8b1a9c7d5e3f1a2b4c6d8e0f1a3b5c"
-	f.bed.Sim.SetScenario(":"+good, ecssim.Scenario{Address: "127.0.0.2"})
+	f.bed.Sim.SetScenario(":"+good, ecssim.Scenario{Address: "192.0.2.2"})
 	f.bed.Sim.SetScenario(":broken", ecssim.Scenario{Outcome: ecssim.Fail, StoppedReason: "Essential container in task exited"})
 
 	res, err := f.deployer.Deploy(ctx, f.request(f.image(good)))
@@ -32,8 +32,8 @@ func TestStatus(t *testing.T) {
 	if st.Running != 1 || st.Desired != 1 || st.Rollout != "COMPLETED" || st.Since.IsZero() {
 		t.Errorf("status: running %d of %d, rollout %q since %v; want 1 of 1, COMPLETED, a time", st.Running, st.Desired, st.Rollout, st.Since)
 	}
-	if st.URL != "http://127.0.0.2:3000" {
-		t.Errorf("url = %q, want the task's public address and container port, http://127.0.0.2:3000 (notes %q)", st.URL, st.Notes)
+	if st.URL != "http://192.0.2.2:3000" {
+		t.Errorf("url = %q, want the task's public address and container port, http://192.0.2.2:3000 (notes %q)", st.URL, st.Notes)
 	}
 	if st.Drift != "" {
 		t.Errorf("drift = %q, want none: the service runs the newest revision", st.Drift)

@@ -75,9 +75,11 @@ type Scenario struct {
 	// that failed to start, before their replacements run.
 	FirstStop string
 	// Address is the public address of the tasks of an awsvpc service that
-	// assigns public IPs: an Elastic IP of it (a loopback address such as
-	// 127.0.0.2, where a test serves) is associated with each task's
-	// network interface in moto. Empty: the interface has none.
+	// assigns public IPs: an Elastic IP of it (a documentation address such
+	// as 192.0.2.2, which a test's own dialer routes to where it serves; or
+	// 127.0.0.1, with the container port a test listens on) is associated
+	// with each task's network interface in moto. Empty: the interface has
+	// none.
 	Address string
 }
 

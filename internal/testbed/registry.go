@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -45,11 +46,29 @@ func StartRegistry(ctx context.Context) (*Registry, error) {
 	if err := os.WriteFile(filepath.Join(dir, "htpasswd"), []byte("AWS:"+string(hash)+"\n"), 0o600); err != nil {
 		return nil, err
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
+	// A port another process takes between freePort and the registry's
+	// bind makes it exit: it starts again on another, twice at most.
+	for attempt := 1; ; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		host := "127.0.0.1:" + strconv.Itoa(port)
+		cmd, err := startRegistryAt(ctx, path, dir, host)
+		if err == nil {
+			return &Registry{Host: host, Dir: dir, cmd: cmd}, nil
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "in use") {
+			os.RemoveAll(dir)
+			return nil, err
+		}
 	}
-	host := "127.0.0.1:" + strconv.Itoa(port)
+}
+
+// startRegistryAt writes the registry's configuration for host and starts
+// it there.
+func startRegistryAt(ctx context.Context, path, dir, host string) (*exec.Cmd, error) {
 	config := fmt.Sprintf(`version: 0.1
 log:
   level: error
@@ -72,14 +91,10 @@ auth:
 	}
 	cmd := exec.Command(path, "serve", filepath.Join(dir, "config.yml"))
 	// Up means it answers /v2/, with 401 since it wants credentials.
-	err = serve(ctx, cmd, "http://"+host+"/v2/", 30*time.Second, func(code int) bool {
+	err := serve(ctx, cmd, "http://"+host+"/v2/", 30*time.Second, func(code int) bool {
 		return code == http.StatusUnauthorized || code == http.StatusOK
 	})
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	return &Registry{Host: host, Dir: dir, cmd: cmd}, nil
+	return cmd, err
 }
 
 // Stop ends the registry and removes its storage.
