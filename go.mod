@@ -32,6 +32,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/acm v1.51.5
 	github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2 v1.64.0
 	github.com/yuin/goldmark v1.7.17
+	golang.org/x/term v0.48.0
 )
 
 require (

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -38,14 +39,30 @@ func TestPlanApplyDestroy(t *testing.T) {
 		return out.String(), err
 	}
 
-	out, err := runIt("plan", "-config", cfg)
-	if !errors.Is(err, bootstrap.ErrPlanHasChanges) || !strings.Contains(out, "18 of 18") {
+	// In a terminal, apply and destroy ask; the test is the person typing.
+	answer := ""
+	stdinTerminal = func() (io.Reader, bool) { return strings.NewReader(answer), answer != "" }
+	t.Cleanup(func() { stdinTerminal = func() (io.Reader, bool) { return nil, false } })
+
+	planFile := filepath.Join(dir, "stack.plan")
+	out, err := runIt("plan", "-config", cfg, "-out", planFile)
+	if !errors.Is(err, bootstrap.ErrPlanHasChanges) || !strings.Contains(out, "18 of 18") || !strings.Contains(out, "saved the plan to "+planFile) {
 		t.Fatalf("plan before apply: %v\n%s", err, out)
+	}
+	if raw, _ := os.ReadFile(planFile); strings.Contains(string(raw), "very-secret-password") {
+		t.Error("the saved plan holds the secret value")
+	}
+	// A script that neither approves nor has a terminal changes nothing.
+	if _, err := runIt("apply", "-config", cfg); err == nil || !strings.Contains(err.Error(), "-auto-approve") {
+		t.Errorf("apply with no terminal and no -auto-approve: %v", err)
+	}
+	if _, err := runIt("apply", planFile, "-config", cfg); err == nil || !strings.Contains(err.Error(), "drop -config") {
+		t.Errorf("apply PLANFILE -config: %v", err)
 	}
 	outputs := filepath.Join(dir, "out.json")
 	summary := filepath.Join(dir, "summary.md")
-	if out, err = runIt("apply", "-config", cfg, "-output", outputs, "-summary", summary); err != nil {
-		t.Fatalf("apply: %v\n%s", err, out)
+	if out, err = runIt("apply", planFile, "-output", outputs, "-summary", summary); err != nil || !strings.Contains(out, "the account is as the plan") {
+		t.Fatalf("apply PLANFILE: %v\n%s", err, out)
 	}
 	if strings.Contains(out, "very-secret-password") {
 		t.Error("apply printed the secret value")
@@ -67,12 +84,41 @@ func TestPlanApplyDestroy(t *testing.T) {
 	if out, err = runIt("plan", "-config", cfg); err != nil || !strings.Contains(out, "0 of 18") {
 		t.Errorf("plan after apply: %v\n%s", err, out)
 	}
-	if _, err = runIt("destroy", "-config", cfg); err == nil || !strings.Contains(err.Error(), "-yes") {
-		t.Errorf("destroy without -yes: %v", err)
+	// The same plan again: the account changed since (it was applied), and
+	// it is refused with nothing changed.
+	if _, err := runIt("apply", planFile); !errors.Is(err, bootstrap.ErrPlanChanged) || !strings.Contains(err.Error(), "now exists") && !strings.Contains(err.Error(), "now nothing to do") {
+		t.Errorf("apply of a plan the account no longer matches: %v", err)
 	}
-	if out, err = runIt("destroy", "-config", cfg, "-yes"); err != nil || !strings.Contains(out, "deleted") {
+
+	// A change, in a terminal: shown, then only "yes" applies it.
+	os.WriteFile(cfg, []byte(strings.Replace(string(must(os.ReadFile(cfg))), "203.0.113.0/24", "198.51.100.0/24", 1)), 0o600)
+	answer = "no\n"
+	if out, err = runIt("apply", "-config", cfg); !errors.Is(err, bootstrap.ErrCancelled) || !strings.Contains(out, "apply these 1 changes") || !strings.Contains(out, "198.51.100.0/24 is missing") {
+		t.Errorf("apply answered no: %v\n%s", err, out)
+	}
+	if out, err = runIt("plan", "-config", cfg); !errors.Is(err, bootstrap.ErrPlanHasChanges) || !strings.Contains(out, "1 of 18") {
+		t.Errorf("after a cancelled apply the change is still to make: %v\n%s", err, out)
+	}
+	answer = "yes\n"
+	if out, err = runIt("apply", "-config", cfg); err != nil || !strings.Contains(out, "1 created or changed") {
+		t.Errorf("apply answered yes: %v\n%s", err, out)
+	}
+
+	answer = ""
+	if _, err = runIt("destroy", "-config", cfg); err == nil || !strings.Contains(err.Error(), "-auto-approve") {
+		t.Errorf("destroy with no terminal and no -auto-approve: %v", err)
+	}
+	answer = "yes\n"
+	if out, err = runIt("destroy", "-config", cfg); err != nil || !strings.Contains(out, "delete   ours     ECS service") || !strings.Contains(out, "deleted") {
 		t.Errorf("destroy: %v\n%s", err, out)
 	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 func TestRefusals(t *testing.T) {
@@ -123,7 +169,7 @@ func TestConventions(t *testing.T) {
 		{[]string{"plan", "-h"}, env, "", "-force-delete-secrets"},
 		{[]string{"-version"}, env, "", version},
 		{[]string{"apply", "-version"}, env, "", version},
-		{[]string{"destroy"}, env, "run it again with -yes", ""},
+		{[]string{"destroy"}, env, "run it again with -auto-approve (or -yes)", ""},
 		{[]string{"apply", "-app-secret=" + `{"DB":"x"}`}, env, "never come from the command line", ""},
 		{[]string{"apply"}, map[string]string{"AWS_REGION": "us-east-1", "APP_SECRET_JSON": "{not json"}, "nothing was changed", ""},
 	} {

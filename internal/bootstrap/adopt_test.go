@@ -104,9 +104,11 @@ func TestAdoptConsoleStack(t *testing.T) {
 	// Apply: the only mutating calls make the deploy role, its boundary and
 	// the OIDC provider.
 	s := e.stack(t, 0)
-	if _, err := s.Apply(ctx, nil); err != nil {
+	applied, err := s.Apply(ctx, nil)
+	if err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
+	checkPlanCoversApply(t, steps, applied, e.calls)
 	if got, want := mutatingOps(e.calls), []string{"IAM:CreateOpenIDConnectProvider", "IAM:CreatePolicy", "IAM:CreateRole", "IAM:PutRolePolicy"}; !slices.Equal(got, want) {
 		t.Errorf("apply's mutating calls = %v, want %v", got, want)
 	}

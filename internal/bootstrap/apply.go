@@ -30,12 +30,15 @@ func (s *Stack) Apply(ctx context.Context, progress func(Step)) ([]Step, error) 
 					return findErr(r, err)
 				}
 				st := step(r, f)
+				if err := s.asPlanned(st); err != nil {
+					return err
+				}
 				switch st.Action {
 				case Create:
-					st.ID, err = r.create(gctx)
+					st.ID, err = r.create(forStep(gctx, r))
 					st.Owner, st.Detail = OwnerUs, "created"
 				case Change:
-					err = r.change(gctx)
+					err = r.change(forStep(gctx, r))
 					st.Detail = "changed: " + st.Detail
 				}
 				if err != nil {

@@ -31,9 +31,13 @@ import (
 
 // Tags every resource the bootstrap makes carries.
 const (
-	TagManagedBy      = "managed-by"
-	ManagedByValue    = "deploy-action-bootstrap"
-	TagStack          = "deploy-action:stack"
+	TagManagedBy   = "managed-by"
+	ManagedByValue = "deploy-action-bootstrap"
+	TagStack       = "deploy-action:stack"
+	// TagRegion is the region of the stack that made a resource: a
+	// stack's IAM resources are account-wide, and a stack of the same
+	// name in another region is another stack.
+	TagRegion         = "deploy-action:region"
 	placeholderTag    = "bootstrap-placeholder"
 	executionPolicy   = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 	secretsRWPolicy   = "arn:aws:iam::aws:policy/SecretsManagerReadWrite"
@@ -144,8 +148,14 @@ type Stack struct {
 	// rulesSkip: the listener rules are not to be made (the load balancer
 	// is not the bootstrap's), so the service keeps its strategy.
 	rulesSkip  bool
-	oursSecret map[string]bool  // ARNs of the secrets the bootstrap made
-	roleOwner  map[string]Owner // whose each role found or made is, by name
+	oursSecret map[string]bool // ARNs of the secrets the bootstrap made
+	// pendingSecrets are the secrets this run is to make, by name: the
+	// ARN pattern a policy names them by until they are made (a plan
+	// shows the policy that will read them, as apply writes it).
+	pendingSecrets map[string]string
+	roleOwner      map[string]Owner // whose each role found or made is, by name
+	// planned holds apply to a plan shown before (WithPlan), by step.
+	planned map[string]Step
 }
 
 // Option configures a Stack.
@@ -219,6 +229,16 @@ func (s *Stack) get() Outputs { return s.Outputs() }
 
 func (s *Stack) name(suffix string) string { return s.cfg.Name + "-" + suffix }
 
+// stackPolicyName is the name of a policy this stack writes on a role it
+// shares with others (an adopted execution role): its stack and region
+// in it, so that no two stacks write the same one.
+func (s *Stack) stackPolicyName(base string) string {
+	if s.cfg.Region == "" {
+		return base + "-" + s.cfg.Name
+	}
+	return base + "-" + s.cfg.Name + "-" + s.cfg.Region
+}
+
 // noteRole keeps whose a role is, for the bootstrap role's policy.
 func (s *Stack) noteRole(name string, o Owner) {
 	s.mu.Lock()
@@ -240,6 +260,24 @@ func (s *Stack) markOurs(secretARN string) {
 	s.oursSecret[secretARN] = true
 }
 
+// notePending records a secret this run is to make; made, it is forgotten.
+func (s *Stack) notePending(name string, made bool) {
+	var pattern string
+	if !made {
+		pattern = s.scope().secret(name) // before the lock: scope reads the outputs
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pendingSecrets == nil {
+		s.pendingSecrets = map[string]string{}
+	}
+	if made {
+		delete(s.pendingSecrets, name)
+		return
+	}
+	s.pendingSecrets[name] = pattern
+}
+
 // secretARNs are the secrets the task reads: the app secret, the API key,
 // and the others the running task definition names; with oursOnly, those
 // of them the bootstrap made.
@@ -257,6 +295,11 @@ func (s *Stack) secretARNs(oursOnly bool) []string {
 	for _, arn := range all {
 		if arn != "" && !slices.Contains(out, arn) && (!oursOnly || s.oursSecret[arn]) {
 			out = append(out, arn)
+		}
+	}
+	for _, pattern := range s.pendingSecrets { // to be made: ours
+		if !slices.Contains(out, pattern) {
+			out = append(out, pattern)
 		}
 	}
 	slices.Sort(out)

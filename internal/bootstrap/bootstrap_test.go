@@ -97,6 +97,54 @@ func (e *env) asBootstrapRole(t *testing.T) {
 	e.runner = r
 }
 
+// applyAsPlanned plans, then applies, as a user does, and fails the test
+// when apply did what the plan did not show: each mutating call apply
+// makes belongs to a resource the plan showed as created or changed, and a
+// change apply reports is worded as the plan worded it. It returns the
+// stack that applied.
+func (e *env) applyAsPlanned(t *testing.T) *bootstrap.Stack {
+	t.Helper()
+	ctx := context.Background()
+	plan, err := e.stack(t, 0).Plan(ctx)
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	s := e.stack(t, 0)
+	steps, err := s.Apply(ctx, nil)
+	if err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	checkPlanCoversApply(t, plan, steps, e.calls)
+	return s
+}
+
+// checkPlanCoversApply holds what apply did (its steps, the mutating
+// calls it made for each) to the plan printed before it.
+func checkPlanCoversApply(t *testing.T, plan, applied []bootstrap.Step, calls *bootstrap.Calls) {
+	t.Helper()
+	planned := map[string]bootstrap.Step{}
+	for _, st := range plan {
+		planned[st.Kind+" "+st.Name] = st
+	}
+	for step, ops := range calls.ByStep() {
+		st, ok := planned[step]
+		switch {
+		case step == "":
+			t.Errorf("apply made %v outside any step of the plan", ops)
+		case !ok || st.Action != bootstrap.Create && st.Action != bootstrap.Change:
+			t.Errorf("apply made %v for %s, which the plan showed as %q:\n%s", ops, step, st.Action, bootstrap.PlanTable("plan", plan))
+		}
+	}
+	for _, st := range applied {
+		if st.Action != bootstrap.Change {
+			continue
+		}
+		if p := planned[st.Kind+" "+st.Name]; "changed: "+p.Detail != st.Detail {
+			t.Errorf("apply %s %s: %q; the plan said %q", st.Kind, st.Name, st.Detail, p.Detail)
+		}
+	}
+}
+
 // asAdmin runs the next stacks with the bed's admin credentials.
 func (e *env) asAdmin() { e.runner = nil }
 
@@ -350,10 +398,7 @@ func TestFreshApplyMakesTheBaseline(t *testing.T) {
 	if n := bootstrap.Changes(out); n != 0 {
 		t.Errorf("plan after apply has %d changes: %+v", n, out)
 	}
-	again := e.stack(t, 0)
-	if _, err := again.Apply(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	e.applyAsPlanned(t)
 	if n := e.calls.Mutating(); n != 0 {
 		t.Errorf("second apply made %d mutating calls: %v", n, e.calls.Ops())
 	}
@@ -422,9 +467,7 @@ func converges(t *testing.T, setup func(*env), lose bool) {
 			if _, err := e.stackWith(t, calls).Apply(ctx, nil); err == nil || !strings.Contains(err.Error(), "injected failure") {
 				t.Fatalf("Apply with a failure at %d: %v", call, err)
 			}
-			if _, err := e.stack(t, 0).Apply(ctx, nil); err != nil {
-				t.Fatalf("re-run: %v", err)
-			}
+			e.applyAsPlanned(t)
 			s := e.stack(t, 0)
 			steps, err := s.Plan(ctx)
 			if err != nil || bootstrap.Changes(steps) != 0 {
@@ -471,10 +514,7 @@ func TestDriftIsPlannedAndRepaired(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, false)
 	ctx := context.Background()
-	s := e.stack(t, 0)
-	if _, err := s.Apply(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	s := e.applyAsPlanned(t)
 	o := s.Outputs()
 	c := e.bed.Config()
 	if _, err := ec2.NewFromConfig(c).AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(o.SecurityGroupID),
@@ -498,9 +538,7 @@ func TestDriftIsPlannedAndRepaired(t *testing.T) {
 	if strings.Join(changes, "\n") != strings.Join(want, "\n") {
 		t.Errorf("plan changes:\n%s\nwant:\n%s", strings.Join(changes, "\n"), strings.Join(want, "\n"))
 	}
-	if _, err := e.stack(t, 0).Apply(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	e.applyAsPlanned(t)
 	if steps, _ := e.stack(t, 0).Plan(ctx); bootstrap.Changes(steps) != 0 {
 		t.Errorf("drift not repaired: %+v", steps)
 	}
@@ -513,9 +551,7 @@ func TestNewAppSecretIsAChange(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, false)
 	ctx := context.Background()
-	if _, err := e.stack(t, 0).Apply(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	e.applyAsPlanned(t)
 	const next = `{"DATABASE_URL":"postgres://db2-host-7f3a/autonote","JWT_SECRET":"s3cr3t-value"}`
 	e.opts = []bootstrap.Option{bootstrap.WithAppSecret([]byte(next))}
 	steps, err := e.stack(t, 0).Plan(ctx)
@@ -536,9 +572,7 @@ func TestNewAppSecretIsAChange(t *testing.T) {
 			t.Errorf("plan prints a secret value: %s", st.Line())
 		}
 	}
-	if _, err := e.stack(t, 0).Apply(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	e.applyAsPlanned(t)
 	var got struct{ SecretString string }
 	e.cli(t, &got, "secretsmanager", "get-secret-value", "--secret-id", e.cfg.AppSecret)
 	if got.SecretString != next {
@@ -561,10 +595,7 @@ func TestBootstrapRoleOnGitHubEnterprise(t *testing.T) {
 	e.cfg.GitHub.TokenURL = "https://" + issuer
 	e.cfg.GitHub.BootstrapRole = e.cfg.Name + "-bootstrap"
 	e.cfg.GitHub.BootstrapEnvironment = "bootstrap"
-	s := e.stack(t, 0)
-	if _, err := s.Apply(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	s := e.applyAsPlanned(t)
 	o := s.Outputs()
 	if !strings.HasSuffix(o.OIDCProviderARN, ":oidc-provider/"+issuer) || o.BootstrapRoleARN == "" {
 		t.Fatalf("provider %q, bootstrap role %q; want the enterprise issuer's provider and a role", o.OIDCProviderARN, o.BootstrapRoleARN)
@@ -717,9 +748,7 @@ func TestRollbackAlarms(t *testing.T) {
 		t.Fatalf("apply with a missing alarm: %v after %d mutating calls, want a refusal before any", err, e.calls.Mutating())
 	}
 	e.cfg.RollbackAlarms = []string{alarm}
-	if _, err := e.stack(t, 0).Apply(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	e.applyAsPlanned(t)
 	var svc struct {
 		Services []struct {
 			DeploymentConfiguration struct {
@@ -744,9 +773,7 @@ func TestRollbackAlarms(t *testing.T) {
 	if err != nil || bootstrap.Changes(steps) != 1 {
 		t.Fatalf("plan after the alarms were taken off: %v, %d changes, want 1", err, bootstrap.Changes(steps))
 	}
-	if _, err := e.stack(t, 0).Apply(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	e.applyAsPlanned(t)
 	if steps, err := e.stack(t, 0).Plan(ctx); err != nil || bootstrap.Changes(steps) != 0 {
 		t.Errorf("plan after apply: %v, %d changes, want none", err, bootstrap.Changes(steps))
 	}
@@ -766,9 +793,7 @@ func TestDestroyTakesOnlyWhatItMade(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.stack(t, 0).Apply(ctx, nil); err != nil {
-				t.Fatal(err)
-			}
+			e.applyAsPlanned(t)
 			steps, err := e.stack(t, 0).Destroy(ctx, nil)
 			if err != nil {
 				t.Fatalf("Destroy: %v", err)
@@ -821,6 +846,13 @@ func TestBadConfigFailsBeforeAnyChange(t *testing.T) {
 		{"bootstrap role is the deploy role", func(c *bootstrap.Config) {
 			c.GitHub = &bootstrap.GitHub{Repository: "a/b", Branch: "main", Role: "r", BootstrapRole: "r", BootstrapEnvironment: "bootstrap"}
 		}, "a role of its own"},
+		{"domain without a load balancer", func(c *bootstrap.Config) { c.Domain = "api.autonote.example" }, "domain \"api.autonote.example\" is the name on the load balancer's certificate"},
+		{"certificate of another region", func(c *bootstrap.Config) {
+			c.Endpoint, c.CertificateARN = bootstrap.EndpointLoadBalancer, "arn:aws:acm:eu-west-1:123456789012:certificate/0f3c"
+		}, "certificate-arn is a certificate of eu-west-1, and the load balancer is in us-east-1"},
+		{"certificate of the wrong shape", func(c *bootstrap.Config) {
+			c.Endpoint, c.CertificateARN = bootstrap.EndpointLoadBalancer, "arn:aws:iam::123456789012:server-certificate/x"
+		}, "is not an ACM certificate ARN"},
 		{"bootstrap role without an environment", func(c *bootstrap.Config) {
 			c.GitHub = &bootstrap.GitHub{Repository: "a/b", Branch: "main", Role: "r", BootstrapRole: "b"}
 		}, "github.bootstrap-role \"b\" needs github.bootstrap-environment"},

@@ -34,6 +34,19 @@ type Calls struct {
 	mutating int
 	failAt   int
 	lose     bool
+	// byStep are the mutating operations made for each step of a run
+	// ("kind name", "" outside any): what a plan must have shown.
+	byStep map[string][]string
+}
+
+// stepKey carries, in a create's or a change's context, the step it is
+// made for.
+type stepKey struct{}
+
+// forStep is ctx for the calls apply makes for r.
+func forStep(ctx context.Context, r resource) context.Context {
+	kind, name := r.describe()
+	return context.WithValue(ctx, stepKey{}, kind+" "+name)
 }
 
 // NewCalls returns a counter; failAt > 0 fails that mutating call before
@@ -60,6 +73,11 @@ func (c *Calls) APIOption(st *middleware.Stack) error {
 			if IsMutating(awsmiddleware.GetOperationName(ctx)) {
 				c.mutating++
 				fail = c.failAt > 0 && c.mutating == c.failAt
+				step, _ := ctx.Value(stepKey{}).(string)
+				if c.byStep == nil {
+					c.byStep = map[string][]string{}
+				}
+				c.byStep[step] = append(c.byStep[step], op)
 			}
 			n := c.mutating
 			c.mu.Unlock()
@@ -75,6 +93,14 @@ func (c *Calls) APIOption(st *middleware.Stack) error {
 			}
 			return next.HandleInitialize(ctx, in)
 		}), middleware.After)
+}
+
+// ByStep returns the mutating operations made for each step ("kind name"
+// as a plan names it; "" for those made outside any step).
+func (c *Calls) ByStep() map[string][]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.byStep)
 }
 
 // Mutating is how many mutating calls were made.

@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/autonote/deploy-action/internal/awsenv"
 )
@@ -21,18 +23,46 @@ type CommandLine struct {
 	Summary            string // where the plan and the network diagram (Markdown) are appended
 	ForceDeleteSecrets bool
 	Version            string
+	// PlanOut (plan) is where the plan is saved; PlanFile (apply) is a
+	// saved plan to carry out exactly, its config in place of ConfigFile.
+	PlanOut, PlanFile string
+	// AutoApprove applies or destroys without asking. Without it, apply
+	// and destroy show what they will do and ask on Terminal (nil: there
+	// is no terminal, and they refuse): only "yes" goes on.
+	AutoApprove bool
+	Terminal    io.Reader
 }
 
 // ErrPlanHasChanges is plan's answer when there is something to do: the
 // command exits 2, as terraform plan -detailed-exitcode does.
 var ErrPlanHasChanges = errors.New("the plan has changes")
 
+// ErrCancelled is the answer of an apply or a destroy the person did not
+// confirm: nothing was changed.
+var ErrCancelled = errors.New("cancelled: nothing was changed")
+
 // RunCommand runs the bootstrap command: every input checked (Prepare),
-// then the verb, printing each step to stdout and warnings to stderr.
+// then the verb, printing each step to stdout and warnings to stderr. An
+// apply shows its plan first and carries out exactly that plan, once
+// confirmed (or saved by plan -out); a destroy shows what it deletes and
+// what it leaves, and whose.
 func RunCommand(ctx context.Context, c CommandLine, getenv func(string) string, stdout, stderr io.Writer) error {
-	prep, err := Prepare(Invocation{Verb: c.Verb, ConfigFile: c.ConfigFile, Region: c.Region, RegionWords: "-region", Getenv: getenv, ForceDeleteSecrets: c.ForceDeleteSecrets})
+	inv := Invocation{Verb: c.Verb, ConfigFile: c.ConfigFile, Region: c.Region, RegionWords: "-region", Getenv: getenv, ForceDeleteSecrets: c.ForceDeleteSecrets}
+	var saved *SavedPlan
+	if c.PlanFile != "" {
+		var err error
+		if saved, err = ReadPlan(c.PlanFile); err != nil {
+			return err
+		}
+		inv.Config = &saved.Config
+	}
+	prep, err := Prepare(inv)
 	if err != nil {
 		return err
+	}
+	asks := !c.AutoApprove && saved == nil && prep.Verb != VerbPlan
+	if asks && c.Terminal == nil {
+		return fmt.Errorf("%s shows what it will do and asks before it changes anything, and there is no terminal to ask in: pass -auto-approve (scripts), or save a plan and apply it (bootstrap plan -out FILE, then bootstrap apply FILE); nothing was changed", prep.Verb)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{ReplaceAttr: dropTime}))
 	for _, w := range prep.Warnings {
@@ -44,7 +74,43 @@ func RunCommand(ctx context.Context, c CommandLine, getenv func(string) string, 
 	}
 	fmt.Fprintf(stdout, "bootstrap %s: %s stack %s in %s\n", c.Version, c.Verb, prep.Config.Name, prep.Config.Region)
 	progress := func(s Step) { fmt.Fprintln(stdout, s.Line()) }
-	out, err := prep.Run(ctx, clients, progress, WithLogger(log))
+	opts := []Option{WithLogger(log)}
+	switch {
+	case prep.Verb == VerbApply && (saved != nil || asks):
+		planned, err := prep.planFirst(ctx, clients, opts)
+		if err != nil {
+			return err
+		}
+		if saved != nil {
+			if d := changed(saved.Steps, planned.Steps); d != "" {
+				return fmt.Errorf("%w (%s was made against what the account held then): %s; nothing was changed: run bootstrap plan -out %s again", ErrPlanChanged, c.PlanFile, d, c.PlanFile)
+			}
+			fmt.Fprintf(stdout, "the account is as the plan %s saw it: applying its %d changes\n", c.PlanFile, planned.Changes())
+		} else {
+			for _, s := range planned.Steps {
+				progress(s)
+			}
+			printAdvice(stdout, planned.Steps)
+			if n := planned.Changes(); n > 0 && !confirm(c.Terminal, stdout, fmt.Sprintf("apply these %d changes to stack %s in %s?", n, prep.Config.Name, prep.Config.Region)) {
+				return ErrCancelled
+			}
+			fmt.Fprintln(stdout, "applying:")
+		}
+		opts = append(opts, WithPlan(planned.Steps))
+	case prep.Verb == VerbDestroy && asks:
+		steps, err := prep.DestroyPlan(ctx, clients, opts...)
+		if err != nil {
+			return err
+		}
+		for _, s := range steps {
+			progress(s)
+		}
+		if !confirm(c.Terminal, stdout, fmt.Sprintf("delete what stack %s made in %s, as above?", prep.Config.Name, prep.Config.Region)) {
+			return ErrCancelled
+		}
+		fmt.Fprintln(stdout, "destroying:")
+	}
+	out, err := prep.Run(ctx, clients, progress, opts...)
 	writeSummary := func(title string) error {
 		if c.Summary == "" {
 			return nil
@@ -66,6 +132,12 @@ func RunCommand(ctx context.Context, c CommandLine, getenv func(string) string, 
 		if err := writeSummary("Bootstrap plan"); err != nil {
 			return err
 		}
+		if c.PlanOut != "" {
+			if err := WritePlan(c.PlanOut, c.Version, prep.Config, out.Steps); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "saved the plan to %s: bootstrap apply %s carries out exactly it, and refuses if the account changed since\n", c.PlanOut, c.PlanOut)
+		}
 		n := out.Changes()
 		if n > 0 {
 			fmt.Fprintf(stdout, "%d of %d resources to create or change: exit code 2 (the plan has changes; apply makes them)\n", n, len(out.Steps))
@@ -78,7 +150,7 @@ func RunCommand(ctx context.Context, c CommandLine, getenv func(string) string, 
 			err = werr
 		}
 		if err != nil && out.Changes() > 0 {
-			return fmt.Errorf("%w (what was made is tagged: run apply again to finish, or destroy to remove it)", err)
+			return fmt.Errorf("%w (what this apply made carries the stack's tags: fix what the error names and run apply again, which finishes from where it stopped)", err)
 		}
 		if err != nil {
 			return err
@@ -93,6 +165,21 @@ func RunCommand(ctx context.Context, c CommandLine, getenv func(string) string, 
 		fmt.Fprintf(stdout, "done: %d resources handled\n", len(out.Steps))
 		return nil
 	}
+}
+
+// planFirst plans the run's config, as apply will see it.
+func (p *Prepared) planFirst(ctx context.Context, c Clients, opts []Option) (Outcome, error) {
+	plan := *p
+	plan.Verb = VerbPlan
+	return plan.Run(ctx, c, nil, opts...)
+}
+
+// confirm asks question on the terminal; only "yes" agrees.
+func confirm(terminal io.Reader, stdout io.Writer, question string) bool {
+	fmt.Fprintf(stdout, "\n%s Only 'yes' goes on: ", question)
+	line, _ := bufio.NewReader(terminal).ReadString('\n')
+	fmt.Fprintln(stdout)
+	return strings.TrimSpace(line) == "yes"
 }
 
 // printAdvice lists what the bootstrap advises on adopted resources and

@@ -11,9 +11,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/autonote/deploy-action/internal/ecsdeploy"
-
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"gopkg.in/yaml.v3"
+
+	"github.com/autonote/deploy-action/internal/ecsdeploy"
 )
 
 // Config is what the bootstrap makes. Every field has the seed's default;
@@ -337,14 +338,22 @@ func (c Config) Check() error {
 		if c.CertificateARN != "" || len(c.TaskIngressCIDRs) > 0 {
 			add("certificate-arn and task-ingress-cidrs are for endpoint: load-balancer; with public-ip the port opens to ingress-cidrs")
 		}
+		if c.Domain != "" {
+			add("domain %q is the name on the load balancer's certificate, for endpoint: load-balancer; with public-ip each task answers on an address of its own: remove domain, or set endpoint: load-balancer", c.Domain)
+		}
 	case EndpointLoadBalancer:
 		if c.Domain != "" {
 			if err := ecsdeploy.CheckHostName(c.Domain); err != nil {
 				add("domain: %v: give the name on the certificate, as users call it", err)
 			}
 		}
-		if c.CertificateARN != "" && !strings.HasPrefix(c.CertificateARN, "arn:aws:acm:") {
-			add("certificate-arn %q is not an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)", c.CertificateARN)
+		if c.CertificateARN != "" {
+			switch a, err := arn.Parse(c.CertificateARN); {
+			case err != nil || a.Service != "acm" || !strings.HasPrefix(a.Resource, "certificate/"):
+				add("certificate-arn %q is not an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)", c.CertificateARN)
+			case c.Region != "" && a.Region != c.Region:
+				add("certificate-arn is a certificate of %s, and the load balancer is in %s: a load balancer takes a certificate of its own region; request or import one in %s (aws acm request-certificate --region %s --domain-name ...)", a.Region, c.Region, c.Region, c.Region)
+			}
 		}
 		for _, cidr := range c.TaskIngressCIDRs {
 			if _, err := netip.ParsePrefix(cidr); err != nil {

@@ -62,6 +62,9 @@ func (s *Stack) discover(ctx context.Context) (*baseline, error) {
 	named := append(slices.Clone(s.cfg.PublicSubnetIDs), s.cfg.PrivateSubnetIDs...)
 	if len(s.cfg.PublicSubnetIDs) == 0 {
 		named = append(named, serviceSubnets...)
+		if err := s.checkServiceVPC(ctx, serviceSubnets); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.discoverVPC(ctx, b, named); err != nil {
 		return nil, err
@@ -135,6 +138,30 @@ func (s *Stack) discover(ctx context.Context) (*baseline, error) {
 		}
 	}
 	return b, nil
+}
+
+// checkServiceVPC refuses a vpc-id that is not the VPC the service runs
+// in: a baseline made there (subnets, a gateway to move) would not be the
+// service's, and could not be undone without touching what runs.
+func (s *Stack) checkServiceVPC(ctx context.Context, serviceSubnets []string) error {
+	if s.cfg.VPCID == "" || len(serviceSubnets) == 0 {
+		return nil
+	}
+	out, err := s.c.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: serviceSubnets})
+	if err != nil {
+		return fmt.Errorf("describe subnets %s of service %s: %w", strings.Join(serviceSubnets, ", "), s.cfg.Service, err)
+	}
+	var vpcs []string
+	for _, sn := range out.Subnets {
+		if v := aws.ToString(sn.VpcId); !slices.Contains(vpcs, v) {
+			vpcs = append(vpcs, v)
+		}
+	}
+	if len(vpcs) == 0 || slices.Equal(vpcs, []string{s.cfg.VPCID}) {
+		return nil
+	}
+	return fmt.Errorf("vpc-id %s: service %s runs in %s (its subnets %s): set vpc-id: %s, or leave vpc-id out (the service's VPC is found from its subnets); nothing was changed",
+		s.cfg.VPCID, s.cfg.Service, strings.Join(vpcs, ", "), strings.Join(serviceSubnets, ", "), vpcs[0])
 }
 
 // discoverService finds the configured service and the task definition it runs.

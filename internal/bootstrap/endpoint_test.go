@@ -27,10 +27,7 @@ func TestLoadBalancerEndpoint(t *testing.T) {
 				e.cli(t, &cert, "acm", "request-certificate", "--domain-name", "api.autonote.example")
 				e.cfg.CertificateARN, e.cfg.Domain = cert.CertificateArn, "api.autonote.example"
 			}
-			s := e.stack(t, 0)
-			if _, err := s.Apply(ctx, nil); err != nil {
-				t.Fatal(err)
-			}
+			s := e.applyAsPlanned(t)
 			o := s.Outputs()
 			if o.LoadBalancerDNS == "" || o.TargetGroupARN == "" || len(o.AlarmNames) != 2 {
 				t.Fatalf("outputs %+v lack the load balancer", o)
@@ -189,9 +186,7 @@ func TestMoveToLoadBalancer(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, false)
 	ctx := context.Background()
-	if _, err := e.stack(t, 0).Apply(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	e.applyAsPlanned(t)
 	plan := func() map[string]string {
 		t.Helper()
 		steps, err := e.stack(t, 0).Plan(ctx)
@@ -216,9 +211,7 @@ func TestMoveToLoadBalancer(t *testing.T) {
 	if got["security group"] != "" {
 		t.Errorf("step 1 changes the tasks' group (%s): clients on the tasks' addresses would lose the API", got["security group"])
 	}
-	if _, err := e.stack(t, 0).Apply(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	e.applyAsPlanned(t)
 	if got := plan(); len(got) != 0 {
 		t.Errorf("plan after step 1: %v, want nothing", got)
 	}
@@ -226,9 +219,7 @@ func TestMoveToLoadBalancer(t *testing.T) {
 	if got := plan(); len(got) != 1 || !strings.Contains(got["security group"], "ingress tcp 3000 from 0.0.0.0/0 is not in the config") {
 		t.Errorf("step 2 plan = %v, want only the port closed to the world", got)
 	}
-	if _, err := e.stack(t, 0).Apply(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	e.applyAsPlanned(t)
 	if got := plan(); len(got) != 0 {
 		t.Errorf("plan after step 2: %v, want nothing", got)
 	}

@@ -13,7 +13,7 @@ func (s *Stack) executionRole() *role {
 	if td := s.found.taskDef; td != nil && aws.ToString(td.ExecutionRoleArn) != "" {
 		name = roleName(aws.ToString(td.ExecutionRoleArn))
 	}
-	r := &role{s: s, kind: "execution role", key: "execution-role", name: name, stg: 2, inlineName: readSecretsPolicy, bounded: true,
+	r := &role{s: s, kind: "execution role", key: "execution-role", name: name, stg: 2, inlineName: readSecretsPolicy, stackInlineName: s.stackPolicyName(readSecretsPolicy), bounded: true,
 		record: func(o *Outputs, arn string) { o.ExecutionRoleARN = arn }}
 	r.trust = func() string {
 		return policyDoc(map[string]any{"Effect": "Allow", "Principal": map[string]any{"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"})
@@ -35,7 +35,8 @@ func (s *Stack) executionRole() *role {
 		// policy the bootstrap wrote) needs no addition.
 		var need []string
 		for _, arn := range s.secretARNs(true) {
-			if !slices.Contains(r.attached, secretsRWPolicy) && !grants(r.haveInline, "secretsmanager:GetSecretValue", arn) {
+			if !slices.Contains(r.attached, secretsRWPolicy) && !grants(r.haveInline, "secretsmanager:GetSecretValue", arn) &&
+				!grants(r.haveStackInline, "secretsmanager:GetSecretValue", arn) {
 				need = append(need, arn)
 			}
 		}

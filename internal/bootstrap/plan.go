@@ -48,6 +48,9 @@ func (s *Stack) prepare(ctx context.Context) error {
 			s.asRole, _, _ = strings.Cut(rest, "/")
 		}
 	}
+	if err := s.checkRegion(ctx); err != nil {
+		return err
+	}
 	if err := s.checkAlarms(ctx); err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package bootstrap
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -25,6 +24,11 @@ type role struct {
 	trust      func() string
 	managed    func() []string
 	inlineName string
+	// stackInlineName is the inline policy this stack writes on the role
+	// when it adopted it ("" for none): a name of its own, so that each
+	// stack that uses a shared role writes its own policy and never
+	// another's.
+	stackInlineName string
 	// inline is the inline policy the config wants; adopted is the one an
 	// adopted role gets ("" for none): only what a deploy needs of it.
 	inline, adopted func() string
@@ -33,13 +37,13 @@ type role struct {
 	bounded bool
 
 	// Found.
-	attached   []string
-	haveInline string
+	attached                    []string
+	haveInline, haveStackInline string
 	// To do.
-	putTrust, putBoundary bool
-	attach, detach        []string
-	putInline             string
-	deleteInline          bool
+	putTrust, putBoundary    bool
+	attach, detach           []string
+	putInline, putInlineName string
+	deleteInline             bool
 }
 
 func (r *role) describe() (string, string) { return r.kind, r.name }
@@ -60,14 +64,14 @@ func (r *role) find(ctx context.Context) (found, error) {
 		return found{}, err
 	}
 	s.set(func(o *Outputs) { r.record(o, seen.arn) })
-	r.attached, r.haveInline = seen.attached, seen.inline
+	r.attached, r.haveInline, r.haveStackInline = seen.attached, seen.inline, seen.stackInline
 	v := judgeRole(*seen, roleWant{
-		name: r.name, key: r.key, inlineName: r.inlineName, stack: s.cfg.Name, managed: slices.Contains(s.cfg.Manage, r.key),
+		name: r.name, key: r.key, inlineName: r.inlineName, stackInlineName: r.stackInlineName, stack: s.cfg.Name, managed: slices.Contains(s.cfg.Manage, r.key),
 		trust: r.trust(), policies: r.managed(), inline: r.inline(), adopted: r.adopted(),
 		bounded: r.bounded, boundaryName: s.boundaryName(), boundaryARN: s.boundaryARN(),
 	})
 	s.noteRole(r.name, v.owner)
-	r.putTrust, r.putBoundary, r.attach, r.detach, r.putInline, r.deleteInline = v.putTrust, v.putBoundary, v.attach, v.detach, v.putInline, v.deleteInline
+	r.putTrust, r.putBoundary, r.attach, r.detach, r.putInline, r.putInlineName, r.deleteInline = v.putTrust, v.putBoundary, v.attach, v.detach, v.putInline, v.putInlineName, v.deleteInline
 	return v.found, nil
 }
 
@@ -76,6 +80,7 @@ type roleSeen struct {
 	arn                     string
 	tags                    map[string]string
 	trust, inline, boundary string // the documents, decoded; the boundary's ARN
+	stackInline             string // the policy of this stack's own name, decoded
 	attached                []string
 }
 
@@ -105,10 +110,15 @@ func (r *role) read(ctx context.Context) (*roleSeen, error) {
 	if r.inlineName == "" { // the bootstrap writes no inline policy on it
 		return seen, nil
 	}
-	if rp, err := iamc.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(r.name), PolicyName: aws.String(r.inlineName)}); err == nil {
-		seen.inline = decodePolicy(aws.ToString(rp.PolicyDocument))
-	} else if !errors.As(err, &nf) {
-		return nil, fmt.Errorf("get policy %s of %s: %w", r.inlineName, r.name, err)
+	for name, doc := range map[string]*string{r.inlineName: &seen.inline, r.stackInlineName: &seen.stackInline} {
+		if name == "" {
+			continue
+		}
+		if rp, err := iamc.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(r.name), PolicyName: aws.String(name)}); err == nil {
+			*doc = decodePolicy(aws.ToString(rp.PolicyDocument))
+		} else if !errors.As(err, &nf) {
+			return nil, fmt.Errorf("get policy %s of %s: %w", name, r.name, err)
+		}
 	}
 	return seen, nil
 }
@@ -116,10 +126,13 @@ func (r *role) read(ctx context.Context) (*roleSeen, error) {
 // roleWant is what the config asks of a role.
 type roleWant struct {
 	name, key, inlineName, stack string
-	managed                      bool // handed over: key in manage
-	trust                        string
-	policies                     []string // managed policies attached
-	inline                       string   // the inline policy ("" for none)
+	// stackInlineName is the policy this stack writes on the role when it
+	// is adopted.
+	stackInlineName string
+	managed         bool // handed over: key in manage
+	trust           string
+	policies        []string // managed policies attached
+	inline          string   // the inline policy ("" for none)
 	// adopted is the inline policy an adopted role gets, "" for none:
 	// only what a deploy needs of it.
 	adopted string
@@ -133,8 +146,9 @@ type roleVerdict struct {
 	found
 	putTrust, putBoundary bool
 	attach, detach        []string
-	putInline             string
-	deleteInline          bool
+	// putInline is written as the policy putInlineName.
+	putInline, putInlineName string
+	deleteInline             bool
 }
 
 // judgeRole compares a role with the config: a role of ours (or handed
@@ -182,40 +196,24 @@ func judgeRole(seen roleSeen, want roleWant) roleVerdict {
 		v.putBoundary = boundaryOff
 		v.attach, v.detach = missing, extra
 		if want.inline != "" && !samePolicy(seen.inline, want.inline) {
-			v.putInline = want.inline
+			v.putInline, v.putInlineName = want.inline, want.inlineName
 		}
 		v.deleteInline = want.inline == "" && seen.inline != ""
 		return v
 	}
-	// Adopted: only the inline policy a deploy needs, and only when the
-	// role has none of that name or it is the one the bootstrap wrote.
+	// Adopted: only the inline policy a deploy needs, under this stack's
+	// own name: a role that several stacks use (production's and
+	// staging's) gets one policy of each, and none rewrites another's or
+	// one written by hand.
 	switch add := want.adopted; {
-	case add == "" || samePolicy(seen.inline, add):
-	case seen.inline != "" && !readsSecretsOnly(seen.inline):
-		v.advice = append(v.advice, "it cannot read the secrets the bootstrap made, and its policy "+want.inlineName+" is not the bootstrap's: give it secretsmanager:GetSecretValue on them ("+want.inlineName+" would be "+add+")")
+	case add == "" || samePolicy(seen.stackInline, add):
+	case want.stackInlineName == "":
+		v.advice = append(v.advice, "it cannot read the secrets the bootstrap made: give it secretsmanager:GetSecretValue on them ("+add+")")
 	default:
-		v.putInline = add
-		v.changes = append(v.changes, "add policy "+want.inlineName+": secretsmanager:GetSecretValue on the secrets the bootstrap made")
+		v.putInline, v.putInlineName = add, want.stackInlineName
+		v.changes = append(v.changes, "add policy "+want.stackInlineName+": secretsmanager:GetSecretValue on this stack's secrets, beside the role's other policies (none of which it changes)")
 	}
 	return v
-}
-
-// readsSecretsOnly reports whether a policy has the shape of the one the
-// bootstrap writes: one Allow of secretsmanager:GetSecretValue on secrets.
-func readsSecretsOnly(doc string) bool {
-	n, ok := normalPolicy(doc)
-	if !ok || strings.Contains(n, "\n") {
-		return false
-	}
-	var st struct {
-		Effect   string
-		Action   []string
-		Resource []string
-	}
-	if json.Unmarshal([]byte(n), &st) != nil || st.Effect != "Allow" || !slices.Equal(st.Action, []string{"secretsmanager:GetSecretValue"}) {
-		return false
-	}
-	return !slices.ContainsFunc(st.Resource, func(r string) bool { return !strings.HasPrefix(r, "arn:aws:secretsmanager:") })
 }
 
 func (r *role) create(ctx context.Context) (string, error) {
@@ -229,7 +227,7 @@ func (r *role) create(ctx context.Context) (string, error) {
 	}
 	s.set(func(o *Outputs) { r.record(o, aws.ToString(out.Role.Arn)) })
 	s.noteRole(r.name, OwnerUs)
-	r.putTrust, r.putBoundary, r.attach, r.detach, r.putInline = false, false, r.managed(), nil, r.inline()
+	r.putTrust, r.putBoundary, r.attach, r.detach, r.putInline, r.putInlineName = false, false, r.managed(), nil, r.inline(), r.inlineName
 	if err := r.change(ctx); err != nil {
 		return "", err
 	}
@@ -265,8 +263,8 @@ func (r *role) change(ctx context.Context) error {
 		}
 	}
 	if r.putInline != "" {
-		if _, err := iamc.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: name, PolicyName: aws.String(r.inlineName), PolicyDocument: aws.String(r.putInline)}); err != nil {
-			return fmt.Errorf("put policy %s on %s: %w", r.inlineName, r.name, err)
+		if _, err := iamc.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: name, PolicyName: aws.String(r.putInlineName), PolicyDocument: aws.String(r.putInline)}); err != nil {
+			return fmt.Errorf("put policy %s on %s: %w", r.putInlineName, r.name, err)
 		}
 	}
 	if r.deleteInline {
@@ -304,6 +302,32 @@ func (r *role) destroy(ctx context.Context) error {
 		return &leftError{"these credentials may not delete it: with admin credentials, " + strings.Join(r.deleteCommands(), " && ")}
 	}
 	return err
+}
+
+// releaseNote says what destroy takes back from a role the stack adopted.
+func (r *role) releaseNote() string {
+	if r.stackInlineName == "" || r.haveStackInline == "" {
+		return ""
+	}
+	return "its policy " + r.stackInlineName + " (this stack's) is deleted"
+}
+
+// release takes back, from a role the stack adopted, the policy it wrote
+// there under its own name; the role and everything else on it stay.
+func (r *role) release(ctx context.Context) (string, error) {
+	if r.stackInlineName == "" || r.haveStackInline == "" {
+		return "", nil
+	}
+	_, err := r.s.c.IAM.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(r.name), PolicyName: aws.String(r.stackInlineName)})
+	switch {
+	case awserr.AccessDenied(err):
+		// The bootstrap role writes no adopted role: an administrator's
+		// apply added the policy, and takes it back.
+		return "its policy " + r.stackInlineName + " (this stack's) left: these credentials may not write an adopted role; with admin credentials, aws iam delete-role-policy --role-name " + r.name + " --policy-name " + r.stackInlineName, nil
+	case err != nil:
+		return "", fmt.Errorf("delete this stack's policy %s from %s: %w", r.stackInlineName, r.name, err)
+	}
+	return "its policy " + r.stackInlineName + " (this stack's) deleted", nil
 }
 
 // deleteCommands delete the role with the aws CLI.

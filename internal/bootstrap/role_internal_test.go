@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"testing"
@@ -16,7 +17,8 @@ func TestJudgeRole(t *testing.T) {
 	console := `{"Version":"2012-10-17","Statement":{"Sid":"","Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:us-east-1:1:secret:s/env-AbCdEf"}}`
 	wide := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`
 	const boundary = "arn:aws:iam::1:policy/s-boundary"
-	want := roleWant{name: "s-exec", key: "execution-role", inlineName: readSecretsPolicy, stack: "s", trust: trust,
+	const stackPolicy = readSecretsPolicy + "-s-us-east-1"
+	want := roleWant{name: "s-exec", key: "execution-role", inlineName: readSecretsPolicy, stackInlineName: stackPolicy, stack: "s", trust: trust,
 		policies: []string{executionPolicy}, inline: read, bounded: true, boundaryName: "s-boundary", boundaryARN: boundary}
 	seen := roleSeen{arn: "arn:aws:iam::1:role/s-exec", tags: ours, trust: trust, inline: read, boundary: boundary, attached: []string{executionPolicy}}
 	with := func(f func(*roleSeen, *roleWant)) (roleSeen, roleWant) {
@@ -33,6 +35,7 @@ func TestJudgeRole(t *testing.T) {
 		putTrust, putBoundary bool
 		attach, detach        int
 		putInline             string
+		putInlineName         string // when not the role's own policy name
 		deleteInline          bool
 		say                   string // in the changes, or the advice
 	}{
@@ -50,12 +53,18 @@ func TestJudgeRole(t *testing.T) {
 			s.tags, s.boundary, s.inline, w.adopted = nil, "", "", ""
 			s.attached = append(s.attached, secretsRWPolicy)
 		}, action: Exists, say: "put-role-permissions-boundary"},
-		{name: "adopted, cannot read the bootstrap's secrets: the one addition", edit: func(s *roleSeen, w *roleWant) {
+		{name: "adopted, cannot read the bootstrap's secrets: the one addition, under the stack's name", edit: func(s *roleSeen, w *roleWant) {
 			s.tags, s.boundary, s.inline, w.adopted = nil, boundary, "", read
-		}, action: Change, putInline: read, say: "add policy read-app-secrets"},
-		{name: "adopted, a policy of that name that is not the bootstrap's: advice", edit: func(s *roleSeen, w *roleWant) {
+		}, action: Change, putInline: read, putInlineName: stackPolicy, say: "add policy " + stackPolicy},
+		{name: "adopted, another stack's read-app-secrets on it: left, the stack's own added", edit: func(s *roleSeen, w *roleWant) {
+			s.tags, s.boundary, s.inline, w.adopted = nil, boundary, console, read
+		}, action: Change, putInline: read, putInlineName: stackPolicy, say: "none of which it changes"},
+		{name: "adopted, a policy of that name written by hand: left, the stack's own added", edit: func(s *roleSeen, w *roleWant) {
 			s.tags, s.boundary, s.inline, w.adopted = nil, boundary, wide, read
-		}, action: Exists, say: "is not the bootstrap's"},
+		}, action: Change, putInline: read, putInlineName: stackPolicy},
+		{name: "adopted, the stack's own policy there: nothing to do", edit: func(s *roleSeen, w *roleWant) {
+			s.tags, s.boundary, s.inline, s.stackInline, w.adopted = nil, boundary, console, read, read
+		}, action: Exists},
 		{name: "adopted, retrusted, handed over: repaired", edit: func(s *roleSeen, w *roleWant) { s.tags, s.trust, w.managed = nil, otherTrust, true },
 			action: Change, putTrust: true},
 	} {
@@ -63,7 +72,8 @@ func TestJudgeRole(t *testing.T) {
 			s, w := with(tc.edit)
 			v := judgeRole(s, w)
 			if v.action() != tc.action || v.putTrust != tc.putTrust || v.putBoundary != tc.putBoundary || len(v.attach) != tc.attach ||
-				len(v.detach) != tc.detach || v.putInline != tc.putInline || v.deleteInline != tc.deleteInline {
+				len(v.detach) != tc.detach || v.putInline != tc.putInline || v.deleteInline != tc.deleteInline ||
+				v.putInline != "" && v.putInlineName != cmp.Or(tc.putInlineName, readSecretsPolicy) {
 				t.Errorf("judge = %s trust %v boundary %v attach %v detach %v inline %q delete %v; want %s %v %v %d %d %q %v (changes %q, advice %q)",
 					v.action(), v.putTrust, v.putBoundary, v.attach, v.detach, v.putInline, v.deleteInline,
 					tc.action, tc.putTrust, tc.putBoundary, tc.attach, tc.detach, tc.putInline, tc.deleteInline, v.changes, v.advice)

@@ -36,6 +36,9 @@ type Invocation struct {
 	Getenv func(string) string
 	// ForceDeleteSecrets: destroy deletes the secrets at once.
 	ForceDeleteSecrets bool
+	// Config, when set, is the config (a saved plan's) in place of
+	// ConfigFile's.
+	Config *Config
 }
 
 // Prepared is a bootstrap run whose every input has been read and checked:
@@ -65,6 +68,9 @@ func Prepare(inv Invocation) (*Prepared, error) {
 		return nil, fmt.Errorf("bootstrap %q: use plan, apply or destroy", inv.Verb)
 	}
 	cfg, err := LoadConfig(inv.ConfigFile)
+	if inv.Config != nil {
+		cfg, err = *inv.Config, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +115,18 @@ func Prepare(inv Invocation) (*Prepared, error) {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("the service's port %d is open to the whole internet (ingress-cidrs: 0.0.0.0/0), the seed's development setting: narrow it with ingress-cidrs in %s, e.g. [203.0.113.0/24], or put a load balancer in front (endpoint: load-balancer)", cfg.ContainerPort, cmp.Or(inv.ConfigFile, "a bootstrap config")))
 	}
 	return p, nil
+}
+
+// DestroyPlan is what destroy would do: each resource, newest first, to
+// delete (the stack's) or to leave (adopted, or another stack's), and what
+// the stack added to what it leaves. It changes nothing.
+func (p *Prepared) DestroyPlan(ctx context.Context, c Clients, opts ...Option) ([]Step, error) {
+	opts = append([]Option{WithAppSecret(p.AppSecret), WithForceDeleteSecrets(p.force)}, opts...)
+	stack, err := New(c, p.Config, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return stack.DestroyPlan(ctx)
 }
 
 // Outcome is what a run did: each step, and the IDs of the baseline.

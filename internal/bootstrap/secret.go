@@ -59,6 +59,7 @@ func (x *secret) findFor(ctx context.Context, vars func(name string) bool) (foun
 	}
 	b := x.s.found
 	if b.taskDef == nil {
+		x.s.notePending(x.name, false)
 		return found{}, nil
 	}
 	refs := b.secretRefs()
@@ -83,6 +84,7 @@ func (x *secret) make(ctx context.Context, value string) error {
 	}
 	x.arn = aws.ToString(out.ARN)
 	s.markOurs(x.arn)
+	s.notePending(x.name, true)
 	return nil
 }
 

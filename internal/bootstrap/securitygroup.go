@@ -133,7 +133,7 @@ func judgeSecurityGroups(groups []types.SecurityGroup, want groupWant) groupVerd
 		}
 	}
 	for _, c := range extra {
-		ds = append(ds, drift{fmt.Sprintf("ingress tcp %d from %s is not in the config", port, c),
+		ds = append(ds, drift{fmt.Sprintf("ingress tcp %d from %s is not in the config (clients that reach port %d from there lose access when it goes)", port, c, port),
 			fmt.Sprintf("aws ec2 revoke-security-group-ingress --group-id %s --protocol tcp --port %d --cidr %s", id, port, c)})
 	}
 	for _, c := range missing {

@@ -45,7 +45,9 @@ func (v *service) find(ctx context.Context) (found, error) {
 	w := serviceWant{cluster: s.cfg.Cluster, service: s.cfg.Service, stack: s.cfg.Name, alarms: s.deploymentAlarmNames(),
 		managed: slices.Contains(s.cfg.Manage, "service"), strategy: s.strategyWant()}
 	if s.behindLoadBalancer() {
-		w.targetGroup = s.get().TargetGroupARN
+		// Before the target group is made (a plan), the service is not
+		// registered with it either: the plan shows the change apply makes.
+		w.targetGroup = cmpStr(s.get().TargetGroupARN, "target group "+s.name("tg")+" (made by this apply)")
 	}
 	w.keepStrategy = s.rulesSkipped() // no rules to shift on: its strategy is left as it is
 	verdict := judgeService(svc, w)

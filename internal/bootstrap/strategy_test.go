@@ -88,10 +88,7 @@ func TestDeploymentStrategies(t *testing.T) {
 					t.Errorf("plan: %s is %q, want create (%v)", kind, planned[kind], planned)
 				}
 			}
-			s := e.stack(t, 0)
-			if _, err := s.Apply(ctx, nil); err != nil {
-				t.Fatal(err)
-			}
+			s := e.applyAsPlanned(t)
 			o := s.Outputs()
 			if o.AlternateTargetGroupARN == "" || o.ProductionRuleARN == "" || o.TestRuleARN == "" || o.InfrastructureRoleARN == "" || len(o.AlarmNames) != 4 {
 				t.Fatalf("outputs %+v lack what ECS shifts traffic with", o)
@@ -261,10 +258,7 @@ func TestMoveToBlueGreen(t *testing.T) {
 	e := newEnv(t, false)
 	ctx := context.Background()
 	e.cfg.Endpoint = bootstrap.EndpointLoadBalancer
-	first := e.stack(t, 0)
-	if _, err := first.Apply(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	first := e.applyAsPlanned(t)
 	td := first.Outputs().TaskDefinitionARN
 	plan := func() map[string]bootstrap.Step {
 		t.Helper()
@@ -291,10 +285,7 @@ func TestMoveToBlueGreen(t *testing.T) {
 	if _, ok := got["load balancer"]; ok {
 		t.Errorf("plan changes the load balancer: %+v", got["load balancer"])
 	}
-	s := e.stack(t, 0)
-	if _, err := s.Apply(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	s := e.applyAsPlanned(t)
 	if n := e.calls.Ops()["ECS:UpdateService"]; n != 2 {
 		t.Errorf("apply: %d UpdateService calls, want 2 (the strategy and entry, then the hook)", n)
 	}

@@ -60,7 +60,11 @@ func (k tagKind[T]) of(tags []T) map[string]string {
 
 // tagMap are the tags of everything the bootstrap makes.
 func (s *Stack) tagMap() map[string]string {
-	return map[string]string{TagManagedBy: ManagedByValue, TagStack: s.cfg.Name}
+	m := map[string]string{TagManagedBy: ManagedByValue, TagStack: s.cfg.Name}
+	if s.cfg.Region != "" {
+		m[TagRegion] = s.cfg.Region
+	}
+	return m
 }
 
 // owner is OwnerUs for a resource with our tags, else OwnerAdopted.

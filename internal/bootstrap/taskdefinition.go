@@ -48,7 +48,23 @@ func (t *taskDefinition) find(ctx context.Context) (found, error) {
 			o.TaskRoleARN = r
 		}
 	})
-	return found{owner: s.owner(ecsTag.of(tags)), id: arn}, nil
+	f := found{owner: s.owner(ecsTag.of(tags)), id: arn}
+	if f.owner == OwnerUs {
+		f.advice = sizeAdvice(td, s.cfg.CPU, s.cfg.Memory)
+	}
+	return f, nil
+}
+
+// sizeAdvice says when the revision the stack runs is not of the config's
+// task size: a revision is never changed, and deploys register theirs from
+// the running one, so a new size in the config reaches no task by itself.
+func sizeAdvice(td *ecstypes.TaskDefinition, cpu, memory string) []string {
+	have, haveMem := aws.ToString(td.Cpu), aws.ToString(td.Memory)
+	if have == cpu && haveMem == memory {
+		return nil
+	}
+	return []string{fmt.Sprintf("revision %s runs cpu %s and memory %s, the config says cpu %s and memory %s: the bootstrap changes no revision, and deploys copy the running one, so the new size reaches no task by itself; register a revision of that size (aws ecs register-task-definition, from aws ecs describe-task-definition --task-definition %s) and deploy it with the action's task-definition input",
+		lastSegment(aws.ToString(td.TaskDefinitionArn)), have, haveMem, cpu, memory, aws.ToString(td.Family))}
 }
 
 // containerSecrets injects the app secret one variable per JSON key
