@@ -66,7 +66,7 @@ func (a *lbAlarms) find(ctx context.Context) (found, error) {
 		return found{}, fmt.Errorf("list tags of alarm %s: %w", names[0], err)
 	}
 	s.set(func(o *Outputs) { o.AlarmNames = names })
-	return found{owner: s.owner(cwTag.of(tags.Tags)), id: strings.Join(names, ", ")}, nil
+	return found{owner: s.owner(cwTag.of(tags.Tags)), whose: whoseOf(cwTag.of(tags.Tags), s.cfg.Name), id: strings.Join(names, ", ")}, nil
 }
 
 // dimension is the part of an ELBv2 ARN CloudWatch names it by.

@@ -37,7 +37,7 @@ var bootstrapActions = map[string][]string{
 		"ec2:Describe*", "elasticloadbalancing:Describe*",
 		"ecs:DescribeClusters", "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions",
 		"ecr:DescribeRepositories", "logs:DescribeLogGroups",
-		"iam:GetOpenIDConnectProvider", "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
+		"iam:GetOpenIDConnectProvider", "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies",
 		"iam:ListOpenIDConnectProviders", "iam:ListRoles", "iam:ListPolicies", "iam:GetPolicy", "iam:GetPolicyVersion", "cloudwatch:DescribeAlarms",
 	},
 	// EC2 names what it creates only once it exists: a creation is

@@ -97,7 +97,7 @@ func judgeBoundary(seen boundarySeen, owner Owner, want string) found {
 	switch {
 	case samePolicy(seen.doc, want):
 	case owner == OwnerUs:
-		f.changes = append(f.changes, "its actions differ from what the roles under it do (a role the config adds, such as the infrastructure role of a deployment-strategy, or another version of deploy-action): a new default version, which admin credentials may make and the bootstrap role may not")
+		f.changes = append(f.changes, "its actions differ from what the roles under it do (a role the config adds, such as the infrastructure role of a deployment-strategy, or another version of deploy-action): "+policyDiff(seen.doc, want)+": a new default version, which admin credentials may make and the bootstrap role may not")
 	default:
 		f.advice = append(f.advice, "a policy of this name exists and is not the bootstrap's: the roles the bootstrap makes get it as their boundary as it is; delete it, or give the stack another name, to have the bootstrap's")
 	}

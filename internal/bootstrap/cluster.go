@@ -50,7 +50,7 @@ func (c *cluster) read(ctx context.Context) (*ecstypes.Cluster, error) {
 // judgeCluster wants the FARGATE capacity provider on the cluster; it
 // reports whether apply is to put it there.
 func judgeCluster(cl *ecstypes.Cluster, name, stack string, managed bool) (found, bool) {
-	f := found{owner: ownerOf(ecsTag.of(cl.Tags), stack), id: aws.ToString(cl.ClusterArn)}
+	f := found{owner: ownerOf(ecsTag.of(cl.Tags), stack), whose: whoseOf(ecsTag.of(cl.Tags), stack), id: aws.ToString(cl.ClusterArn)}
 	var ds []drift
 	if !slices.Contains(cl.CapacityProviders, "FARGATE") {
 		ds = append(ds, drift{"no FARGATE capacity provider (services with launch type FARGATE run without one)",

@@ -43,7 +43,7 @@ func (g *gateway) find(ctx context.Context) (found, error) {
 		gw := out.InternetGateways[0]
 		g.id = aws.ToString(gw.InternetGatewayId)
 		s.set(func(o *Outputs) { o.InternetGatewayID = g.id })
-		f := found{owner: s.owner(ec2Tag.of(gw.Tags)), id: g.id}
+		f := found{owner: s.owner(ec2Tag.of(gw.Tags)), whose: whoseOf(ec2Tag.of(gw.Tags), s.cfg.Name), id: g.id}
 		g.label = label(f.owner, gw.Tags, "")
 		g.attached = slices.ContainsFunc(gw.Attachments, func(a types.InternetGatewayAttachment) bool { return aws.ToString(a.VpcId) == vpcID })
 		if !g.attached {

@@ -54,7 +54,7 @@ func (g *lbSecurityGroup) find(ctx context.Context) (found, error) {
 // judgeListenerGroup wants the listener ports open to ingress-cidrs on the
 // load balancer's group.
 func judgeListenerGroup(sg ec2types.SecurityGroup, stack string, ports []int32, cidrs []string, managed bool) found {
-	f := found{owner: ownerOf(ec2Tag.of(sg.Tags), stack), id: aws.ToString(sg.GroupId)}
+	f := found{owner: ownerOf(ec2Tag.of(sg.Tags), stack), whose: whoseOf(ec2Tag.of(sg.Tags), stack), id: aws.ToString(sg.GroupId)}
 	var ds []drift
 	for _, p := range ports {
 		if !hasIngress(sg.IpPermissions, p, cidrs) {

@@ -79,7 +79,7 @@ func (l *loadBalancer) read(ctx context.Context) (*loadBalancerSeen, error) {
 // judgeLoadBalancer wants a listener on each port and, with a domain, the
 // domain tag the action reads; it reports whether apply is to set the tag.
 func judgeLoadBalancer(seen loadBalancerSeen, stack string, ports []int32, domain string, managed bool) (found, bool) {
-	f := found{owner: ownerOf(seen.tags, stack), id: seen.arn}
+	f := found{owner: ownerOf(seen.tags, stack), whose: whoseOf(seen.tags, stack), id: seen.arn}
 	var ds []drift
 	for _, p := range ports {
 		if seen.listeners[p] == "" {

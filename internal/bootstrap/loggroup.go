@@ -73,7 +73,7 @@ func (g *logGroup) read(ctx context.Context, name string) (*logGroupSeen, error)
 // judgeLogGroup compares the group's retention with the config's; it
 // reports whether apply is to set it.
 func judgeLogGroup(seen logGroupSeen, name, stack string, days int32, managed bool) (found, bool) {
-	f := found{owner: ownerOf(seen.tags, stack), id: seen.arn}
+	f := found{owner: ownerOf(seen.tags, stack), whose: whoseOf(seen.tags, stack), id: seen.arn}
 	var ds []drift
 	if seen.retention != days {
 		what := fmt.Sprintf("retention %d days, the config says %d", seen.retention, days)

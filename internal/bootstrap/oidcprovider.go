@@ -38,7 +38,7 @@ func (p *oidcProvider) find(ctx context.Context) (found, error) {
 		if err != nil {
 			return found{}, fmt.Errorf("get OIDC provider: %w", err)
 		}
-		return found{owner: s.owner(iamTag.of(got.Tags)), id: arn}, nil
+		return found{owner: s.owner(iamTag.of(got.Tags)), whose: whoseOf(iamTag.of(got.Tags), s.cfg.Name), id: arn}, nil
 	}
 	return found{}, nil
 }

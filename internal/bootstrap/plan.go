@@ -67,6 +67,9 @@ func (s *Stack) prepare(ctx context.Context) error {
 func step(r resource, f found) Step {
 	kind, name := r.describe()
 	st := Step{Kind: kind, Name: name, Action: f.action(), Owner: f.owner, ID: f.id, Advice: f.advice}
+	if f.owner == OwnerAdopted {
+		st.Whose = f.whose
+	}
 	switch st.Action {
 	case Change:
 		st.Detail = strings.Join(f.changes, "; ")

@@ -2,8 +2,10 @@ package bootstrap
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -139,9 +141,7 @@ func grants(doc, action, resource string) bool {
 		return false
 	}
 	match := func(patterns []string, s string) bool {
-		return slices.ContainsFunc(patterns, func(p string) bool {
-			return p == s || p == "*" || (strings.HasSuffix(p, "*") && strings.HasPrefix(s, strings.TrimSuffix(p, "*")))
-		})
+		return slices.ContainsFunc(patterns, func(p string) bool { return p == s || wildcard(p, s) })
 	}
 	for _, st := range asList(v["Statement"]) {
 		m, ok := st.(map[string]any)
@@ -153,4 +153,111 @@ func grants(doc, action, resource string) bool {
 		}
 	}
 	return false
+}
+
+// wildcard matches s against an IAM pattern: * any run of characters,
+// ? any one (a secret's "name-??????").
+func wildcard(pattern, s string) bool {
+	if !strings.ContainsAny(pattern, "*?") {
+		return false
+	}
+	re := "^" + strings.NewReplacer(`\*`, ".*", `\?`, ".").Replace(regexp.QuoteMeta(pattern)) + "$"
+	ok, _ := regexp.MatchString(re, s)
+	return ok
+}
+
+// policyDiff says, grant by grant, what want adds to have and what it
+// takes away: "adds Allow ecs:UpdateService on arn:…; removes …", as a
+// plan shows a changed policy (Terraform's ~), where "differs" says
+// nothing. Statements are compared as what they grant (effect, action,
+// resource, principal, condition), so a reordered document is no change.
+func policyDiff(have, want string) string {
+	h, w := policyGrants(have), policyGrants(want)
+	var added, removed []grant
+	for g := range w {
+		if !h[g] {
+			added = append(added, g)
+		}
+	}
+	for g := range h {
+		if !w[g] {
+			removed = append(removed, g)
+		}
+	}
+	var parts []string
+	if len(added) > 0 {
+		parts = append(parts, "adds "+describeGrants(added))
+	}
+	if len(removed) > 0 {
+		parts = append(parts, "removes "+describeGrants(removed))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// grant is one action on one resource a statement grants (or denies).
+type grant struct{ effect, action, resource, principal, condition string }
+
+func policyGrants(doc string) map[grant]bool {
+	out := map[grant]bool{}
+	var v map[string]any
+	if json.Unmarshal([]byte(decodePolicy(doc)), &v) != nil {
+		return out
+	}
+	for _, st := range asList(v["Statement"]) {
+		m, ok := st.(map[string]any)
+		if !ok {
+			continue
+		}
+		n := normalStatement(m)
+		effect, _ := n["Effect"].(string)
+		principal, condition := "", ""
+		if p, ok := n["Principal"]; ok {
+			principal = normalJSON(p)
+		}
+		if c, ok := n["Condition"]; ok {
+			condition = normalJSON(c)
+		}
+		actions, _ := n["Action"].([]string)
+		resources, _ := n["Resource"].([]string)
+		if len(resources) == 0 {
+			resources = []string{""} // a trust policy names a principal instead
+		}
+		for _, a := range actions {
+			for _, r := range resources {
+				out[grant{effect, a, r, principal, condition}] = true
+			}
+		}
+	}
+	return out
+}
+
+// describeGrants words grants compactly, the actions of one resource
+// together: "Allow ecs:A, ecs:B on R (if …)"; past 6 groups it counts.
+func describeGrants(gs []grant) string {
+	type key struct{ effect, resource, principal, condition string }
+	actions := map[key][]string{}
+	for _, g := range gs {
+		k := key{g.effect, g.resource, g.principal, g.condition}
+		actions[k] = append(actions[k], g.action)
+	}
+	var lines []string
+	for k, as := range actions {
+		slices.Sort(as)
+		line := k.effect + " " + strings.Join(as, ", ")
+		if k.resource != "" {
+			line += " on " + k.resource
+		}
+		if k.principal != "" {
+			line += " to " + k.principal
+		}
+		if k.condition != "" {
+			line += " if " + k.condition
+		}
+		lines = append(lines, line)
+	}
+	slices.Sort(lines)
+	if len(lines) > 6 {
+		lines = append(lines[:6], fmt.Sprintf("and %d more", len(lines)-6))
+	}
+	return "[" + strings.Join(lines, "; ") + "]"
 }

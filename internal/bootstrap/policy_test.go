@@ -44,6 +44,8 @@ func TestGrants(t *testing.T) {
 	}{
 		{"exact", `{"Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"` + arn + `"}]}`, true},
 		{"wildcards", `{"Statement":{"Effect":"Allow","Action":["secretsmanager:*"],"Resource":"arn:aws:secretsmanager:us-east-1:1:secret:autonote/*"}}`, true},
+		{"a secret's six characters", `{"Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:us-east-1:1:secret:autonote/server/env-??????"}]}`, true},
+		{"six characters, another name", `{"Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:us-east-1:1:secret:autonote/server/e-??????"}]}`, false},
 		{"another secret", `{"Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:us-east-1:1:secret:other-AbCdEf"}]}`, false},
 		{"deny", `{"Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}`, false},
 		{"conditional", `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}`, false},
@@ -130,5 +132,31 @@ func TestIngressPutsIPv6BlocksInIpv6Ranges(t *testing.T) {
 	}
 	if ingress(3000, nil) != nil {
 		t.Error("no blocks must give no permission")
+	}
+}
+
+// TestPolicyDiff: a changed policy shows as the grants it adds and takes
+// away, not as "differs"; a document written in another form is no change.
+func TestPolicyDiff(t *testing.T) {
+	t.Parallel()
+	have := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecs:UpdateService","ecs:DescribeServices"],"Resource":"arn:aws:ecs:us-east-1:1:service/c/s"},{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:us-east-1:1:secret:prod/*"}]}`
+	want := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecs:DescribeServices","ecs:UpdateService"],"Resource":["arn:aws:ecs:us-east-1:1:service/c/s"]},{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:us-east-1:1:secret:staging/*"}]}`
+	got := policyDiff(have, want)
+	for _, part := range []string{"adds [Allow secretsmanager:GetSecretValue on arn:aws:secretsmanager:us-east-1:1:secret:staging/*]",
+		"removes [Allow secretsmanager:GetSecretValue on arn:aws:secretsmanager:us-east-1:1:secret:prod/*]"} {
+		if !strings.Contains(got, part) {
+			t.Errorf("policyDiff = %q, want it to say %q", got, part)
+		}
+	}
+	if strings.Contains(got, "ecs:") {
+		t.Errorf("policyDiff = %q: the ECS grants are the same, reordered", got)
+	}
+	if got := policyDiff(have, have); got != "" {
+		t.Errorf("policyDiff of a policy with itself = %q", got)
+	}
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	other := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1:root"},"Action":"sts:AssumeRole"}]}`
+	if got := policyDiff(other, trust); !strings.Contains(got, `adds [Allow sts:AssumeRole to {"Service":["ecs-tasks.amazonaws.com"]}]`) || !strings.Contains(got, "removes [Allow sts:AssumeRole to") {
+		t.Errorf("trust diff = %q", got)
 	}
 }

@@ -115,7 +115,7 @@ type repositoryVerdict struct {
 // judgeRepository compares the repository with the config: scan on push,
 // immutable tags, a lifecycle rule keeping the newest keep-images.
 func judgeRepository(seen repositorySeen, want repositoryWant) repositoryVerdict {
-	v := repositoryVerdict{found: found{owner: ownerOf(seen.tags, want.stack), id: seen.uri}}
+	v := repositoryVerdict{found: found{owner: ownerOf(seen.tags, want.stack), whose: whoseOf(seen.tags, want.stack), id: seen.uri}}
 	scanOff, mutable := !seen.scanOnPush, !seen.immutable
 	noLifecycle := seen.lifecycleAbsent || !sameJSON(seen.lifecycle, want.lifecycle)
 	var ds []drift

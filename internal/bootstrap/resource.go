@@ -41,10 +41,12 @@ const (
 
 // Step is one resource in a plan or a run.
 type Step struct {
-	Kind   string   `json:"kind"`
-	Name   string   `json:"name"`
-	Action Action   `json:"action"`
-	Owner  Owner    `json:"owner,omitempty"`
+	Kind   string `json:"kind"`
+	Name   string `json:"name"`
+	Action Action `json:"action"`
+	Owner  Owner  `json:"owner,omitempty"`
+	// Whose names the other stack an adopted resource is of.
+	Whose  string   `json:"whose,omitempty"`
 	ID     string   `json:"id,omitempty"`
 	Detail string   `json:"detail,omitempty"`
 	Advice []string `json:"advice,omitempty"`
@@ -53,6 +55,9 @@ type Step struct {
 // found is what find learned of one resource.
 type found struct {
 	owner Owner
+	// whose names the other stack an adopted resource belongs to, when
+	// its tags say.
+	whose string
 	id    string
 	// changes are what apply will do to the resource: drift repair on ours
 	// (or on an adopted resource the config hands over), additions a deploy

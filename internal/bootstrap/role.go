@@ -72,7 +72,40 @@ func (r *role) find(ctx context.Context) (found, error) {
 	})
 	s.noteRole(r.name, v.owner)
 	r.putTrust, r.putBoundary, r.attach, r.detach, r.putInline, r.putInlineName, r.deleteInline = v.putTrust, v.putBoundary, v.attach, v.detach, v.putInline, v.putInlineName, v.deleteInline
+	if v.putInlineName != "" && v.putInlineName == r.stackInlineName && seen.boundary != "" {
+		if err := r.boundaryAllows(ctx, seen.boundary, v.putInline); err != nil {
+			return found{}, err
+		}
+	}
 	return v.found, nil
+}
+
+// boundaryAllows is an error when the permissions boundary of a role the
+// stack adopted would not let the policy the stack adds take effect: a
+// role another stack made carries that stack's boundary, which reads
+// only that stack's secrets, and tasks of this one could not start.
+func (r *role) boundaryAllows(ctx context.Context, boundaryARN, policy string) error {
+	iamc := r.s.c.IAM
+	got, err := iamc.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(boundaryARN)})
+	if err != nil {
+		return fmt.Errorf("get the permissions boundary %s of %s: %w", boundaryARN, r.name, err)
+	}
+	v, err := iamc.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(boundaryARN), VersionId: got.Policy.DefaultVersionId})
+	if err != nil {
+		return fmt.Errorf("get the permissions boundary %s of %s: %w", boundaryARN, r.name, err)
+	}
+	boundary := decodePolicy(aws.ToString(v.PolicyVersion.Document))
+	for g := range policyGrants(policy) {
+		if !grants(boundary, g.action, g.resource) {
+			whose := ""
+			if t := iamTag.of(got.Policy.Tags); t[TagManagedBy] == ManagedByValue && t[TagStack] != "" {
+				whose = " (stack " + t[TagStack] + "'s)"
+			}
+			return fmt.Errorf("%s %s: its permissions boundary %s%s does not allow %s on %s, so the policy this stack would add could not take effect and its tasks could not read their secrets: give this stack an execution role of its own (execution-role: %s-exec), or widen that boundary; nothing was changed",
+				r.kind, r.name, lastSegment(boundaryARN), whose, g.action, g.resource, r.s.cfg.Name)
+		}
+	}
+	return nil
 }
 
 // roleSeen is a role as IAM has it.
@@ -155,7 +188,7 @@ type roleVerdict struct {
 // over) is repaired; an adopted one gets only what a deploy needs, and
 // advice on the rest.
 func judgeRole(seen roleSeen, want roleWant) roleVerdict {
-	v := roleVerdict{found: found{owner: ownerOf(seen.tags, want.stack), id: seen.arn}}
+	v := roleVerdict{found: found{owner: ownerOf(seen.tags, want.stack), whose: whoseOf(seen.tags, want.stack), id: seen.arn}}
 	name := want.name
 	var ds []drift
 	boundaryOff := want.bounded && lastSegment(seen.boundary) != want.boundaryName
@@ -167,7 +200,7 @@ func judgeRole(seen roleSeen, want roleWant) roleVerdict {
 		ds = append(ds, drift{what, "aws iam put-role-permissions-boundary --role-name " + name + " --permissions-boundary " + want.boundaryARN})
 	}
 	if !samePolicy(seen.trust, want.trust) {
-		ds = append(ds, drift{"its trust policy differs from the config's", "aws iam update-assume-role-policy --role-name " + name + " --policy-document '" + want.trust + "'"})
+		ds = append(ds, drift{"its trust policy differs from the config's: " + policyDiff(seen.trust, want.trust), "aws iam update-assume-role-policy --role-name " + name + " --policy-document '" + want.trust + "'"})
 	}
 	var missing, extra []string
 	for _, p := range want.policies {
@@ -189,7 +222,7 @@ func judgeRole(seen roleSeen, want roleWant) roleVerdict {
 		ds = append(ds, drift{lastSegment(p) + " is attached but not in the config", "aws iam detach-role-policy --role-name " + name + " --policy-arn " + p})
 	}
 	if enforce := v.owner == OwnerUs || want.managed; enforce && !samePolicy(seen.inline, want.inline) && (seen.inline != "" || want.inline != "") {
-		ds = append(ds, drift{"policy " + want.inlineName + " differs from the config's", ""})
+		ds = append(ds, drift{"policy " + want.inlineName + " differs from the config's: " + cmpStr(policyDiff(seen.inline, want.inline), "written in another form"), ""})
 	}
 	if sortDrift(&v.found, want.key, want.managed, ds) {
 		v.putTrust = !samePolicy(seen.trust, want.trust)
@@ -282,7 +315,25 @@ func (r *role) destroy(ctx context.Context) error {
 		// every role but its own): nothing is asked that IAM would refuse.
 		return &leftError{"the credentials are this role's own, and a role does not delete itself: with admin credentials, " + strings.Join(r.deleteCommands(), " && ")}
 	}
-	err := func() error {
+	// Another stack that adopted this role wrote a policy of its own on
+	// it: the role serves that stack too, and the last stack using it is
+	// the one that deletes it.
+	names, err := r.s.c.IAM.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(r.name)})
+	if err != nil && !awserr.AccessDenied(err) {
+		return fmt.Errorf("list the policies of %s: %w", r.name, err)
+	}
+	if names != nil {
+		var others []string
+		for _, n := range names.PolicyNames {
+			if n != r.inlineName {
+				others = append(others, n)
+			}
+		}
+		if len(others) > 0 {
+			return &leftError{fmt.Sprintf("it carries policies this stack did not write (%s): another stack (or someone) uses it; it is deleted once they are gone: destroy that stack first, or delete them by hand", strings.Join(others, ", "))}
+		}
+	}
+	err = func() error {
 		for _, p := range r.attached {
 			if _, err := iamc.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(r.name), PolicyArn: aws.String(p)}); err != nil {
 				return fmt.Errorf("detach %s: %w", p, err)

@@ -90,7 +90,7 @@ func judgeSecurityGroups(groups []types.SecurityGroup, want groupWant) groupVerd
 		ids, names = append(ids, aws.ToString(sg.GroupId)), append(names, aws.ToString(sg.GroupName))
 	}
 	id := ids[0]
-	v := groupVerdict{found: found{owner: ownerOf(ec2Tag.of(groups[0].Tags), want.stack), id: strings.Join(ids, ", ")}}
+	v := groupVerdict{found: found{owner: ownerOf(ec2Tag.of(groups[0].Tags), want.stack), whose: whoseOf(ec2Tag.of(groups[0].Tags), want.stack), id: strings.Join(ids, ", ")}}
 	if len(groups) > 1 {
 		v.owner = OwnerAdopted
 	}

@@ -100,7 +100,7 @@ type serviceVerdict struct {
 // endpoint asks for it), its rollback alarms, and its circuit breaker.
 func judgeService(svc *ecstypes.Service, want serviceWant) serviceVerdict {
 	arn := aws.ToString(svc.ServiceArn)
-	v := serviceVerdict{found: found{owner: ownerOf(ecsTag.of(svc.Tags), want.stack), id: arn}}
+	v := serviceVerdict{found: found{owner: ownerOf(ecsTag.of(svc.Tags), want.stack), whose: whoseOf(ecsTag.of(svc.Tags), want.stack), id: arn}}
 	// A service that shifts traffic (blue/green) alternates between its two
 	// target groups: ours as the alternate one is registered too.
 	registered := func(l ecstypes.LoadBalancer) bool {

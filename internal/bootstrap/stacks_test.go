@@ -145,3 +145,56 @@ func TestVPCIDOfAnotherVPCChangesNothing(t *testing.T) {
 		t.Errorf("vpc-id of the service's own VPC: %v, %d changes", err, bootstrap.Changes(steps))
 	}
 }
+
+// TestARoleAnotherStackMadeIsNotShared: production made its execution
+// role, with its boundary, which reads production's secrets alone. A
+// staging stack naming that role is refused before the first write (its
+// policy could not take effect: its tasks would not start). A policy
+// someone else wrote on production's role keeps production's destroy from
+// deleting the role, and it says why; once it is gone, destroy deletes it.
+func TestARoleAnotherStackMadeIsNotShared(t *testing.T) {
+	t.Parallel()
+	prod, staging := newEnv(t, false), newEnv(t, false)
+	staging.bed, staging.cfg.ExecutionRole = prod.bed, prod.cfg.ExecutionRole
+	prod.applyAsPlanned(t)
+	ctx := context.Background()
+	for verb, run := range map[string]func(*bootstrap.Stack) error{
+		"plan":  func(s *bootstrap.Stack) error { _, err := s.Plan(ctx); return err },
+		"apply": func(s *bootstrap.Stack) error { _, err := s.Apply(ctx, nil); return err },
+	} {
+		err := run(staging.stack(t, 0))
+		if err == nil || !strings.Contains(err.Error(), "its permissions boundary "+prod.cfg.Name+"-boundary (stack "+prod.cfg.Name+"'s) does not allow") ||
+			!strings.Contains(err.Error(), "execution-role: "+staging.cfg.Name+"-exec") {
+			t.Errorf("staging's %s on production's role: %v, want refused, saying why and what to do", verb, err)
+		}
+	}
+	iamc := iam.NewFromConfig(prod.bed.Config())
+	if _, err := iamc.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(prod.cfg.ExecutionRole), PolicyName: aws.String("by-hand"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:CreateLogStream","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	detailOf := func(steps []bootstrap.Step) string {
+		for _, st := range steps {
+			if st.Kind == "execution role" {
+				return string(st.Action) + ": " + st.Detail
+			}
+		}
+		return ""
+	}
+	steps, err := prod.stack(t, 0).Destroy(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := detailOf(steps); !strings.HasPrefix(got, "left: ") || !strings.Contains(got, "by-hand") {
+		t.Errorf("destroy says of a role with a policy it did not write %q, want it left, naming the policy", got)
+	}
+	if _, err := iamc.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(prod.cfg.ExecutionRole), PolicyName: aws.String("by-hand")}); err != nil {
+		t.Fatal(err)
+	}
+	if steps, err = prod.stack(t, 0).Destroy(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := detailOf(steps); !strings.HasPrefix(got, "deleted") {
+		t.Errorf("destroy, the other policy gone: %q, want the role deleted", got)
+	}
+}

@@ -102,10 +102,10 @@ type subnetVerdict struct {
 // block that differs is advice; a public subnet maps public IPs.
 func judgeSubnet(sn *types.Subnet, want subnetWant) subnetVerdict {
 	id := aws.ToString(sn.SubnetId)
-	v := subnetVerdict{found: found{owner: ownerOf(ec2Tag.of(sn.Tags), want.stack), id: id + " in " + aws.ToString(sn.AvailabilityZone)}}
+	v := subnetVerdict{found: found{owner: ownerOf(ec2Tag.of(sn.Tags), want.stack), whose: whoseOf(ec2Tag.of(sn.Tags), want.stack), id: id + " in " + aws.ToString(sn.AvailabilityZone)}}
 	v.label = label(v.owner, sn.Tags, aws.ToString(sn.CidrBlock))
 	if v.owner == OwnerUs && aws.ToString(sn.AvailabilityZone) != want.zone {
-		v.err = fmt.Errorf("subnet %s is in %s, the config puts it in %s: destroy it or name its zone in availability-zones", want.cidr, aws.ToString(sn.AvailabilityZone), want.zone)
+		v.err = fmt.Errorf("subnet %s is in %s, the config puts it in %s: a subnet cannot change zones, and deleting it would stop the tasks in it: name its zone in availability-zones", want.cidr, aws.ToString(sn.AvailabilityZone), want.zone)
 		return v
 	}
 	if got := aws.ToString(sn.CidrBlock); got != want.cidr {

@@ -9,7 +9,7 @@ var actionIcon = map[Action]string{Exists: "✅ exists", Create: "➕ create", C
 
 // Line is a step as one line of a terminal or an Actions log.
 func (s Step) Line() string {
-	line := fmt.Sprintf("%-8s %-8s %-20s %s", s.Action, cmpStr(string(s.Owner), "-"), s.Kind, s.Name)
+	line := fmt.Sprintf("%-8s %-8s %-20s %s", s.Action, cmpStr(s.owner(), "-"), s.Kind, s.Name)
 	if s.ID != "" && s.Action != Create {
 		line += " (" + s.ID + ")"
 	}
@@ -17,6 +17,15 @@ func (s Step) Line() string {
 		line += ": " + s.Detail
 	}
 	return line
+}
+
+// owner is the step's owner as a plan prints it: ours, adopted, or
+// adopted (stack staging in us-east-1's).
+func (s Step) owner() string {
+	if s.Whose != "" {
+		return string(s.Owner) + " (" + s.Whose + "'s)"
+	}
+	return string(s.Owner)
 }
 
 // PlanTable renders steps as a Markdown table, then the advice on adopted
@@ -29,7 +38,7 @@ func PlanTable(title string, steps []Step) string {
 		if icon == "" {
 			icon = string(s.Action)
 		}
-		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s |\n", s.Kind, s.Name, icon, s.Owner, cell(s.Detail))
+		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s |\n", s.Kind, s.Name, icon, s.owner(), cell(s.Detail))
 	}
 	if advice := Advice(steps); len(advice) > 0 {
 		b.WriteString("\n### Advice on adopted resources\n\nThe bootstrap leaves these as they are; each says what would change them.\n\n")

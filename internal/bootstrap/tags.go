@@ -78,6 +78,20 @@ func ownerOf(tags map[string]string, stack string) Owner {
 	return OwnerAdopted
 }
 
+// whoseOf names the other stack a resource with the bootstrap's tags
+// belongs to ("stack staging in us-east-1"), "" for this stack's and for
+// one no stack made.
+func whoseOf(tags map[string]string, stack string) string {
+	other := tags[TagStack]
+	if tags[TagManagedBy] != ManagedByValue || other == "" || other == stack {
+		return ""
+	}
+	if r := tags[TagRegion]; r != "" {
+		return "stack " + other + " in " + r
+	}
+	return "stack " + other
+}
+
 // ec2Tags are the tags an EC2 resource is created with: ours and its Name.
 func (s *Stack) ec2Tags(kind ec2types.ResourceType, name string) []ec2types.TagSpecification {
 	m := s.tagMap()

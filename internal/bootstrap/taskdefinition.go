@@ -48,7 +48,7 @@ func (t *taskDefinition) find(ctx context.Context) (found, error) {
 			o.TaskRoleARN = r
 		}
 	})
-	f := found{owner: s.owner(ecsTag.of(tags)), id: arn}
+	f := found{owner: s.owner(ecsTag.of(tags)), whose: whoseOf(ecsTag.of(tags), s.cfg.Name), id: arn}
 	if f.owner == OwnerUs {
 		f.advice = sizeAdvice(td, s.cfg.CPU, s.cfg.Memory)
 	}

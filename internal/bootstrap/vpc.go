@@ -77,7 +77,7 @@ func (v *vpc) find(ctx context.Context) (found, error) {
 	for _, attr := range []types.VpcAttributeName{types.VpcAttributeNameEnableDnsSupport, types.VpcAttributeNameEnableDnsHostnames} {
 		a, err := s.c.EC2.DescribeVpcAttribute(ctx, &ec2.DescribeVpcAttributeInput{VpcId: aws.String(v.id), Attribute: attr})
 		if err != nil {
-			return found{owner: s.owner(ec2Tag.of(b.vpc.Tags)), id: v.id}, fmt.Errorf("describe VPC attribute %s: %w", attr, err)
+			return found{owner: s.owner(ec2Tag.of(b.vpc.Tags)), whose: whoseOf(ec2Tag.of(b.vpc.Tags), s.cfg.Name), id: v.id}, fmt.Errorf("describe VPC attribute %s: %w", attr, err)
 		}
 		value := a.EnableDnsSupport
 		if attr == types.VpcAttributeNameEnableDnsHostnames {
@@ -104,11 +104,11 @@ type vpcVerdict struct {
 // are to be on.
 func judgeVPC(vpc *types.Vpc, dnsOn map[types.VpcAttributeName]bool, cidr, stack string, managed bool) vpcVerdict {
 	id := aws.ToString(vpc.VpcId)
-	v := vpcVerdict{found: found{owner: ownerOf(ec2Tag.of(vpc.Tags), stack), id: id}}
+	v := vpcVerdict{found: found{owner: ownerOf(ec2Tag.of(vpc.Tags), stack), whose: whoseOf(ec2Tag.of(vpc.Tags), stack), id: id}}
 	v.label = label(v.owner, vpc.Tags, aws.ToString(vpc.CidrBlock))
 	if have := aws.ToString(vpc.CidrBlock); have != cidr {
 		if v.owner == OwnerUs {
-			v.err = fmt.Errorf("VPC %s has CIDR %s, the config says %s: a VPC's block cannot change; run destroy first", id, have, cidr)
+			v.err = fmt.Errorf("VPC %s has CIDR %s, the config says %s: a VPC's block cannot change, and the stack's service runs in it: set vpc-cidr: %s (and subnets inside it), or give a stack for a new network a name of its own", id, have, cidr, have)
 			return v
 		}
 		v.advice = append(v.advice, fmt.Sprintf("its block is %s, the config says %s: set vpc-cidr and the subnets to match it", have, cidr))
