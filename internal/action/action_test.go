@@ -384,6 +384,16 @@ func TestDryRunChangesNothing(t *testing.T) {
 	if !strings.Contains(r.log, `"containerDefinitions"`) || !strings.Contains(r.log, w.shas[1]) {
 		t.Errorf("dry run did not print the task definition with the new image:\n%s", r.log)
 	}
+	// What would change against the running revision, field by field, in
+	// the log and the summary (ecspresso's diff).
+	image := "~ containerDefinitions[server].image: "
+	if !strings.Contains(r.log, "dry run: changes against the running revision") || !strings.Contains(r.log, image) ||
+		!strings.Contains(r.log, w.shas[1]+`"`) || !strings.Contains(r.log, "~ service.taskDefinition: ") {
+		t.Errorf("dry run did not show what changes against the running revision:\n%s", r.log)
+	}
+	if !strings.Contains(r.summary, "<details open><summary>Changes against the running revision</summary>") || !strings.Contains(r.summary, image) {
+		t.Errorf("the summary does not show the dry run's changes:\n%s", r.summary)
+	}
 }
 
 func TestBadInputFailsBeforeAnyChange(t *testing.T) {

@@ -260,8 +260,20 @@ type resolverFunc func(ctx context.Context, sha string) (string, error)
 
 func (f resolverFunc) Resolve(ctx context.Context, sha string) (string, error) { return f(ctx, sha) }
 
-// rendered prints, in a dry run, the task definition that would be registered.
+// rendered prints what the deploy changes against the running revision
+// (field by field) and, in a dry run, the task definition that would be
+// registered.
 func (r *runner) rendered(rep Report) Report {
+	if res := rep.Result; res != nil && len(res.Diff) > 0 {
+		title := "changes against the running revision"
+		if res.DryRun {
+			title = "dry run: " + title
+		}
+		r.log.Phase(title)
+		for _, l := range res.Diff {
+			r.a.Infof("%s", l)
+		}
+	}
 	if res := rep.Result; res != nil && res.DryRun {
 		r.log.Phase("dry run: task definition that would be registered")
 		r.a.Infof("%s", res.Rendered)

@@ -192,6 +192,17 @@ func Summary(r Report) string {
 		}
 		b.WriteString("```\n</details>\n")
 	}
+	if d := res.Diff; len(d) > 0 {
+		open := ""
+		if res.DryRun {
+			open = " open"
+		}
+		fmt.Fprintf(&b, "\n<details%s><summary>Changes against the running revision</summary>\n\n```diff\n", open)
+		for _, l := range d {
+			b.WriteString(strings.ReplaceAll(oneLine(l), "```", "'''") + "\n")
+		}
+		b.WriteString("```\n</details>\n")
+	}
 	if r.Rendered != "" {
 		fmt.Fprintf(&b, "\n<details><summary>Task definition that would be registered</summary>\n\n```json\n%s\n```\n</details>\n", r.Rendered)
 	}

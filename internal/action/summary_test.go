@@ -3,7 +3,6 @@ package action_test
 import (
 	"bytes"
 	"errors"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/autonote/deploy-action/internal/action"
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
+	"github.com/autonote/deploy-action/internal/testbed"
 )
 
 func TestSummaryGolden(t *testing.T) {
@@ -123,19 +123,7 @@ func TestSummaryGolden(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			got := action.Summary(tt.report)
-			path := filepath.Join("testdata", "summary-"+tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to write it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("summary differs from %s (go test -update rewrites it):\n got:\n%s\nwant:\n%s", path, got, want)
-			}
+			testbed.Golden(t, filepath.Join("testdata", "summary-"+tt.name+".golden"), []byte(got), *update)
 		})
 	}
 }

@@ -212,6 +212,27 @@ func TestAdoptConsoleStack(t *testing.T) {
 		t.Errorf("action outputs:\n%s", out)
 	}
 
+	// The same console stack moved behind a load balancer: the plan says
+	// that the adopted service is registered with the target group, and
+	// that ECS starts new tasks for it (apply did, with the plan silent).
+	lb := e.cfg
+	lb.Endpoint = bootstrap.EndpointLoadBalancer
+	lbEnv := *e
+	lbEnv.cfg = lb
+	lbPlan, err := lbEnv.stack(t, 0).Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serviceLine string
+	for _, st := range lbPlan {
+		if st.Kind == "ECS service" {
+			serviceLine = string(st.Action) + ": " + st.Detail
+		}
+	}
+	if !strings.HasPrefix(serviceLine, "change: ") || !strings.Contains(serviceLine, "register with the load balancer's target group") || !strings.Contains(serviceLine, "ECS starts new tasks") {
+		t.Errorf("plan of endpoint: load-balancer on the adopted service: %q, want the registration and its new tasks shown", serviceLine)
+	}
+
 	// Destroy: the OIDC provider is the account's, and stays while another
 	// role trusts it; once none does, it goes.
 	ic := iam.NewFromConfig(bed.Config())

@@ -216,7 +216,10 @@ func TestMoveToLoadBalancer(t *testing.T) {
 		t.Errorf("plan after step 1: %v, want nothing", got)
 	}
 	e.cfg.TaskIngressCIDRs = nil
-	if got := plan(); len(got) != 1 || !strings.Contains(got["security group"], "ingress tcp 3000 from 0.0.0.0/0 is not in the config") {
+	if !strings.Contains(got["ECS service"], "ECS starts new tasks") {
+		t.Errorf("step 1 plan does not say the service's registration starts new tasks: %q", got["ECS service"])
+	}
+	if got := plan(); len(got) != 1 || !strings.Contains(got["security group"], "ingress tcp 3000 from 0.0.0.0/0 is not in the config (clients that reach port 3000 from there lose access") {
 		t.Errorf("step 2 plan = %v, want only the port closed to the world", got)
 	}
 	e.applyAsPlanned(t)

@@ -232,6 +232,9 @@ func (r *run) deploy(ctx context.Context) (*Result, error) {
 		return res, err
 	}
 	next, nextTD, err := r.nextRevision(ctx, out, st)
+	if err == nil && (res.Status != StatusUnchanged || res.DryRun) {
+		res.Diff = append(res.Diff, ServiceDiff(aws.ToString(svc.TaskDefinition), next, svc.DesiredCount, aws.ToInt32(r.scaleTo))...)
+	}
 	if err != nil || res.Status == StatusUnchanged || res.DryRun {
 		return res, err
 	}
@@ -266,11 +269,15 @@ func (r *run) nextRevision(ctx context.Context, base *ecs.DescribeTaskDefinition
 			return "", nil, err
 		}
 		same = aws.ToString(given.TaskDefinitionArn) == aws.ToString(base.TaskDefinition.TaskDefinitionArn)
+		res.Diff = RevisionDiff(mustCopy(base.TaskDefinition), mustCopy(given))
 	} else {
 		if in, err = r.newRevision(base); err != nil {
 			return "", nil, err
 		}
 		same = sameRegistration(in, base, res.Container)
+		if running, err := NextRevision(base.TaskDefinition, base.Tags, res.Container, containerImage(base.TaskDefinition, res.Container)); err == nil {
+			res.Diff = RevisionDiff(running, in)
+		}
 	}
 	if same && st.rolling == nil {
 		r.log.Info("service already runs this revision", "image", res.Image, "taskDefinition", aws.ToString(base.TaskDefinition.TaskDefinitionArn))

@@ -2,7 +2,6 @@ package ecsdeploy_test
 
 import (
 	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
+	"github.com/autonote/deploy-action/internal/testbed"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -59,18 +59,5 @@ func TestRenderGolden(t *testing.T) {
 	if v := aws.ToString(in.ContainerDefinitions[0].Environment[0].Value); v != "3000" {
 		t.Errorf("rendering changed the revision to register: PORT=%q", v)
 	}
-	path := filepath.Join("testdata", "taskdef.golden")
-	if *update {
-		os.MkdirAll("testdata", 0o755)
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to write it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("rendered task definition differs from %s (go test -update rewrites it):\n%s", path, got)
-	}
+	testbed.Golden(t, filepath.Join("testdata", "taskdef.golden"), got, *update)
 }

@@ -50,7 +50,11 @@ type Result struct {
 	// registered, as indented JSON of RegisterTaskDefinition's input, with
 	// environment values redacted (their names kept).
 	Rendered []byte
-	Stopped  []StoppedTask
+	// Diff is the revision deployed (or, in a dry run, that would be)
+	// against the one the service ran, field by field, then what changes
+	// on the service (RevisionDiff, ServiceDiff).
+	Diff    []string
+	Stopped []StoppedTask
 	// Alarms are the deployment alarms that were in ALARM when the rollout
 	// failed.
 	Alarms []Alarm
