@@ -56,7 +56,7 @@ func TestAdoptConsoleStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	shaBefore, shaNext := testbed.SHA(), testbed.SHA()
-	console := bed.ConsoleStack(t, testbed.ConsoleNames{Name: cfg.Name, ExecutionRole: cfg.ExecutionRole, Repository: cfg.ECRRepository,
+	console := bed.ConsoleStack(t, testbed.ConsoleNames{Name: cfg.Name, ExecutionRole: "ecsTaskExecutionRole", Repository: cfg.ECRRepository,
 		LogGroup: cfg.LogGroup, Cluster: cfg.Cluster, Family: cfg.Family, Service: cfg.Service, Container: cfg.Container}, shaBefore)
 	ctx := context.Background()
 	e := &env{bed: bed, cfg: cfg}

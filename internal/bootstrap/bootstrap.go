@@ -193,6 +193,9 @@ func WithForceDeleteSecrets(force bool) Option {
 
 // New returns the stack of cfg. The config must pass Check.
 func New(c Clients, cfg Config, opts ...Option) (*Stack, error) {
+	if cfg.ExecutionRole == "" {
+		cfg.ExecutionRole = cfg.Name + "-exec" // the stack's own: an account-wide name, per stack
+	}
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}

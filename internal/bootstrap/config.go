@@ -41,12 +41,15 @@ type Config struct {
 	CPU               string   `yaml:"cpu"`
 	Memory            string   `yaml:"memory"`
 	DesiredCount      int32    `yaml:"desired-count"`
-	ExecutionRole     string   `yaml:"execution-role"`
-	SecretsReadWrite  bool     `yaml:"secrets-manager-read-write"`
-	AppSecret         string   `yaml:"app-secret"`
-	AppSecretFile     string   `yaml:"app-secret-file"`
-	APIKeySecret      string   `yaml:"api-key-secret"`
-	GitHub            *GitHub  `yaml:"github"`
+	// ExecutionRole is the role ECS starts the tasks with; empty: the
+	// stack's own, <name>-exec (an adopted stack's is the one its task
+	// definition names, whatever this says).
+	ExecutionRole    string  `yaml:"execution-role"`
+	SecretsReadWrite bool    `yaml:"secrets-manager-read-write"`
+	AppSecret        string  `yaml:"app-secret"`
+	AppSecretFile    string  `yaml:"app-secret-file"`
+	APIKeySecret     string  `yaml:"api-key-secret"`
+	GitHub           *GitHub `yaml:"github"`
 	// Endpoint is where the API answers: public-ip (each task's own
 	// address, the seed's layout) or load-balancer (an Application Load
 	// Balancer in front, the tasks' port open to it alone).
@@ -217,7 +220,6 @@ func Default() Config {
 		CPU:                 "256",
 		Memory:              "512",
 		DesiredCount:        1,
-		ExecutionRole:       "ecsTaskExecutionRole",
 		AppSecret:           "autonote/server/env",
 		APIKeySecret:        "autonote/server/api-key",
 	}
@@ -296,7 +298,7 @@ func (c Config) Check() error {
 		}
 	}
 	for k, v := range map[string]string{"name": c.Name, "ecr-repository": c.ECRRepository, "log-group": c.LogGroup, "cluster": c.Cluster,
-		"family": c.Family, "service": c.Service, "container": c.Container, "execution-role": c.ExecutionRole, "app-secret": c.AppSecret, "api-key-secret": c.APIKeySecret} {
+		"family": c.Family, "service": c.Service, "container": c.Container, "app-secret": c.AppSecret, "api-key-secret": c.APIKeySecret} {
 		if v == "" {
 			add("%s is empty", k)
 		}
