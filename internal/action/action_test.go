@@ -349,6 +349,37 @@ func TestDeployBrokenImageRollsBack(t *testing.T) {
 	}
 }
 
+// TestCrashShowsTheContainersLastLines: a build that crashes at start is
+// sent back, and the run shows why in the app's own words: the last lines
+// its container wrote (as data: a line shaped like a workflow command is
+// printed, not run), in the log, the error annotation (the last line) and
+// the summary, with a link to the whole stream.
+func TestCrashShowsTheContainersLastLines(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	lines := []string{"[Nest] 1  - LOG [NestFactory] Starting Nest application...", "::warning::not a command, a line", "Error: Cannot find module '/app/dist/main'"}
+	w.bed.Sim.SetScenario(w.shas[2], ecssim.Scenario{Outcome: ecssim.Fail, StoppedReason: "Essential container in task exited", ExitCode: aws.Int32(1), Lines: lines})
+	r := w.run(t, map[string]string{"tag": w.shas[2]})
+	if !errors.Is(r.err, action.ErrFailed) || r.outputs["status"] != "rolled-back" {
+		t.Fatalf("Run = %v, status %q; want rolled back\n%s", r.err, r.outputs["status"], r.log)
+	}
+	if !strings.Contains(r.log, "::group::last 3 log lines of stopped task") || !strings.Contains(r.log, "Cannot find module '/app/dist/main'") {
+		t.Errorf("the log does not show the container's last lines:\n%s", r.log)
+	}
+	if strings.Contains(r.log, "\n::warning::not a command") {
+		t.Errorf("a log line of the app ran as a workflow command:\n%s", r.log)
+	}
+	if !regexp.MustCompile(`::error::[^\n]*its last log line: \\?"Error: Cannot find module '/app/dist/main'`).MatchString(r.log) {
+		t.Errorf("the error annotation does not give the last log line:\n%s", r.log)
+	}
+	stream := "ecs/server/"
+	if !strings.Contains(r.summary, "<summary>Last 3 log lines of stopped task") || !strings.Contains(r.summary, "Error: Cannot find module") ||
+		!strings.Contains(r.summary, "[The whole log stream](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#logsV2:log-groups/log-group/") ||
+		!strings.Contains(r.summary, stream) {
+		t.Errorf("the summary does not show the last lines and the stream:\n%s", r.summary)
+	}
+}
+
 func TestRollbackBySHAPrefix(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)

@@ -185,6 +185,17 @@ func Summary(r Report) string {
 		writeShares(&b, r.Start, res)
 		b.WriteString("```\n")
 	}
+	if t := firstWithLines(res.Stopped); t != nil {
+		fmt.Fprintf(&b, "\n<details open><summary>Last %d log lines of stopped task %s</summary>\n\n```text\n", len(t.Last), escape(lastSegment(t.TaskARN)))
+		for _, l := range t.Last {
+			b.WriteString(strings.ReplaceAll(oneLine(l), "```", "'''") + "\n")
+		}
+		b.WriteString("```\n")
+		if strings.HasPrefix(t.LogURL, "https://") {
+			fmt.Fprintf(&b, "\n[The whole log stream](%s) (%s).\n", t.LogURL, code(t.LogGroup+" "+t.LogStream))
+		}
+		b.WriteString("</details>\n")
+	}
 	if p := res.PreDeploy; p != nil && len(p.Last) > 0 && (p.ExitCode == nil || *p.ExitCode != 0) {
 		fmt.Fprintf(&b, "\n<details><summary>Last %d log lines of the pre-deploy task</summary>\n\n```text\n", len(p.Last))
 		for _, l := range p.Last {
@@ -384,3 +395,15 @@ func oneLine(s string) string {
 		return c
 	}, s)
 }
+
+// firstWithLines is the stopped task whose last log lines were read.
+func firstWithLines(tasks []ecsdeploy.StoppedTask) *ecsdeploy.StoppedTask {
+	for i := range tasks {
+		if len(tasks[i].Last) > 0 {
+			return &tasks[i]
+		}
+	}
+	return nil
+}
+
+func lastSegment(s string) string { return s[strings.LastIndex(s, "/")+1:] }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Sentinel errors a front end tests with errors.Is to tell a user what to do.
@@ -51,6 +52,14 @@ type StoppedTask struct {
 	StoppedReason string
 	StopCode      string
 	Containers    []StoppedContainer
+	// Last are the last lines the app's container wrote to its awslogs
+	// stream (of the first stopped task only: at most maxFailedLines, each
+	// cut to maxLineLength), data to show, never to run; LogGroup and
+	// LogStream say where, and LogURL opens the stream in the console.
+	Last                        []string
+	LogGroup, LogStream, LogURL string
+	lastAt                      []time.Time
+	taskDefinition              string
 }
 
 // StoppedContainer is one container of a stopped task.
@@ -112,6 +121,9 @@ func (e *RolloutFailedError) Error() string {
 			break
 		}
 		b.WriteString("; " + t.String())
+		if n := len(t.Last); n > 0 {
+			fmt.Fprintf(&b, " (its last log line: %q)", t.Last[n-1])
+		}
 	}
 	switch {
 	case e.RolledBack:

@@ -34,6 +34,10 @@ func (r *run) recover(ctx context.Context, id, previous string, w watchOutcome) 
 		r.log.Warn("could not read stopped tasks", "error", err)
 	}
 	ferr.Stopped, res.Stopped = stopped, stopped
+	// The first stopped task's last lines are read while the service goes
+	// back, never before: they explain, they do not hold the return.
+	tail := r.tailFirstStopped(ctx, stopped)
+	defer r.showTail(tail, stopped)
 	ferr.Alarms = r.firingAlarms(ctx)
 	res.Alarms = ferr.Alarms
 
@@ -127,7 +131,8 @@ func (r *run) stoppedTasks(ctx context.Context, id string) ([]StoppedTask, error
 	slices.SortStableFunc(tasks, func(a, b types.Task) int { return aws.ToTime(b.StoppedAt).Compare(aws.ToTime(a.StoppedAt)) })
 	var stopped []StoppedTask
 	for _, t := range tasks[:min(len(tasks), maxStoppedTasks)] {
-		s := StoppedTask{TaskARN: aws.ToString(t.TaskArn), StoppedReason: aws.ToString(t.StoppedReason), StopCode: string(t.StopCode)}
+		s := StoppedTask{TaskARN: aws.ToString(t.TaskArn), StoppedReason: aws.ToString(t.StoppedReason), StopCode: string(t.StopCode),
+			taskDefinition: aws.ToString(t.TaskDefinitionArn)}
 		for _, c := range t.Containers {
 			s.Containers = append(s.Containers, StoppedContainer{Name: aws.ToString(c.Name), Reason: aws.ToString(c.Reason), ExitCode: c.ExitCode})
 		}

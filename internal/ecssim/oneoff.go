@@ -193,6 +193,14 @@ func (s *Simulator) writeTaskLogs(ctx context.Context) error {
 			batches = append(batches, b)
 		}
 	}
+	for _, o := range s.failedLogs { // written in the second before the task stopped
+		b := batch{o: o, lines: o.scenario.Lines}
+		for i := range b.lines {
+			b.at = append(b.at, o.start.Add(-time.Second+time.Duration(i)*time.Second/time.Duration(len(b.lines)+1)))
+		}
+		batches = append(batches, b)
+	}
+	s.failedLogs = nil
 	s.mu.Unlock()
 	for _, b := range batches {
 		if err := s.putLogLines(ctx, b.o, b.lines, b.at); err != nil {
@@ -217,6 +225,24 @@ func (s *Simulator) writeTaskLogs(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// noteFailedLines queues what a failed service task's containers wrote to
+// their awslogs streams, to be written by the next writeTaskLogs. The
+// caller holds the lock.
+func (s *Simulator) noteFailedLines(t *types.Task, lines []string, at time.Time) {
+	if len(lines) == 0 {
+		return
+	}
+	for _, cd := range s.containers[aws.ToString(t.TaskDefinitionArn)] {
+		lc := cd.LogConfiguration
+		if lc == nil || lc.LogDriver != types.LogDriverAwslogs || lc.Options["awslogs-group"] == "" {
+			continue
+		}
+		o := &oneOff{t: t, start: at, region: regionOfARN(aws.ToString(t.TaskArn)), group: lc.Options["awslogs-group"],
+			stream: lc.Options["awslogs-stream-prefix"] + "/" + aws.ToString(cd.Name) + "/" + taskID(t), scenario: TaskScenario{Lines: lines}}
+		s.failedLogs = append(s.failedLogs, o)
+	}
 }
 
 func (s *Simulator) putLogLines(ctx context.Context, o *oneOff, lines []string, at []time.Time) error {

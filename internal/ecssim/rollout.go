@@ -297,6 +297,7 @@ func (s *Simulator) stopFailed(sv *service, r *rollout, sc Scenario, at time.Tim
 		}
 		r.d.FailedTasks++
 		sv.event(s, at, fmt.Sprintf("(task %s) failed to start: %s.", taskID(t), reason))
+		s.noteFailedLines(t, sc.Lines, at)
 	}
 	r.d.PendingCount, r.d.RunningCount = 0, 0
 }

@@ -66,6 +66,9 @@ type Scenario struct {
 	StoppedReason   string
 	ContainerReason string
 	ExitCode        *int32
+	// Lines are what each failing task's containers wrote to their awslogs
+	// stream before they stopped (a stack trace, say).
+	Lines []string
 	// Unhealthy makes the tasks of a service behind a load balancer fail
 	// its health checks: they stop as ECS stops them, and the rollout fails
 	// as a Fail scenario does.
@@ -106,7 +109,10 @@ type Simulator struct {
 	ec2s       map[string]*ec2.Client // moto EC2 clients by region
 	nets       map[string]*taskNet    // by task ARN: interfaces tasks still need
 	taskRules  []taskRule
-	oneOffs    []*oneOff                         // tasks RunTask started
+	oneOffs    []*oneOff // tasks RunTask started
+	// failedLogs are the lines of failed service tasks not yet written to
+	// moto's CloudWatch Logs.
+	failedLogs []*oneOff
 	logs       map[string]*cloudwatchlogs.Client // moto CloudWatch Logs clients by region
 	cloudwatch map[string]*cloudwatch.Client     // moto CloudWatch clients by region
 	elbs       map[string]*elb.Client            // moto ELBv2 clients by region
