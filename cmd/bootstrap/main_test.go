@@ -124,12 +124,17 @@ func must[T any](v T, err error) T {
 func TestRefusals(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{"AWS_REGION": "us-east-1"}
+	typo := filepath.Join(t.TempDir(), "bootstrap.yaml")
+	if err := os.WriteFile(typo, []byte("name: staging\nvpc_cidr: 10.1.0.0/16\ngithub:\n  repositry: autonote/autonote\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		args []string
 		env  map[string]string
 		says string
 	}{
 		{nil, env, "usage: bootstrap plan|apply|destroy"},
+		{[]string{"plan", "-config", typo}, env, `line 2: unknown key "vpc_cidr": did you mean vpc-cidr?; line 4: unknown key "repositry": did you mean repository?`},
 		{[]string{"apply", "-app-secret", `{"DB":"x"}`}, env, "secret values never come from the command line"},
 		{[]string{"apply", `{"DB":"x"}`}, env, "unexpected argument"},
 		{[]string{"plan"}, map[string]string{}, "no region"},

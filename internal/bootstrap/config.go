@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
+	"github.com/autonote/deploy-action/internal/yamlerr"
 )
 
 // Config is what the bootstrap makes. Every field has the seed's default;
@@ -249,7 +250,7 @@ func LoadConfig(file string) (Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return c, fmt.Errorf("config %s: %w", file, err)
+		return c, yamlerr.Explain(err, file, Config{}, GitHub{})
 	}
 	return c, nil
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/autonote/deploy-action/internal/deployspec"
+	"github.com/autonote/deploy-action/internal/yamlerr"
 	"gopkg.in/yaml.v3"
 )
 
@@ -190,7 +191,7 @@ func ParseConfig(raw []byte, name string) (*Config, error) {
 	dec.KnownFields(true)
 	var f configFile
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("config %s: %w", name, err)
+		return nil, yamlerr.Explain(err, name, configFile{}, GitHubConfig{})
 	}
 	c := Config{Targets: map[string]Target{}, GitHub: f.GitHub}
 	for _, tn := range slices.Sorted(maps.Keys(f.Targets)) {
