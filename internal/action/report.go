@@ -65,6 +65,11 @@ func (l *phaseLog) TaskLine(at time.Time, line string) {
 	}
 }
 
+// Progress prints where the rollout stands, while ECS writes nothing.
+func (l *phaseLog) Progress(at time.Time, line string) {
+	l.a.Infof("%s  %s", at.UTC().Format(time.TimeOnly), plain(line))
+}
+
 // ServiceEvent prints an ECS service event with its time.
 func (l *phaseLog) ServiceEvent(at time.Time, message string) {
 	l.a.Infof("%s  %s", at.UTC().Format(time.TimeOnly), plain(message))

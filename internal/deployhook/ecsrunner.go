@@ -163,6 +163,12 @@ func (r jobReporter) PhaseFailed()      { r("phase failed") }
 func (r jobReporter) TaskLine(at time.Time, line string) {
 	r(at.UTC().Format(time.TimeOnly) + " task: " + line)
 }
+
+// Progress records where the rollout stands, while ECS writes nothing.
+func (r jobReporter) Progress(at time.Time, line string) {
+	r(at.UTC().Format(time.TimeOnly) + " " + line)
+}
+
 func (r jobReporter) ServiceEvent(at time.Time, msg string) {
 	r(at.UTC().Format(time.TimeOnly) + " " + msg)
 }

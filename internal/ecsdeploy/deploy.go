@@ -124,6 +124,8 @@ type run struct {
 	req  Request
 	res  *Result
 	seen map[string]bool // service events already reported
+	// said is when the watch last reported something: an event, progress.
+	said time.Time
 	// scaleTo is the desired count of a service the bootstrap left at zero
 	// until its first deploy; nil for every other service.
 	scaleTo *int32

@@ -252,3 +252,21 @@ func TestFirstDeployScalesFromZero(t *testing.T) {
 		})
 	}
 }
+
+// TestSlowRolloutSaysWhereItStands: a rollout during which ECS writes
+// nothing for a while is not watched in silence: at the watch's steady
+// pace it says how many of each deployment's tasks run.
+func TestSlowRolloutSaysWhereItStands(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{circuitBreaker: true})
+	f.bed.Sim.SetScenario(":slow", ecssim.Scenario{Outcome: ecssim.Complete, After: 2 * time.Second})
+	if _, err := f.deployer.Deploy(context.Background(), f.request(f.image("slow"))); err != nil {
+		t.Fatal(err)
+	}
+	f.events.mu.Lock()
+	progress := slices.Clone(f.events.progress)
+	f.events.mu.Unlock()
+	if len(progress) < 2 || !strings.HasPrefix(progress[0], "this deploy (") || !strings.Contains(progress[0], "of 1 running") {
+		t.Errorf("progress during a 2 s rollout (a line each 300 ms of silence): %q", progress)
+	}
+}

@@ -84,6 +84,19 @@ type Deployer struct {
 // (after a first call that is always allowed).
 type Polling struct {
 	Fast, Average, Slow time.Duration
+	// Progress is how often a watch with nothing new to report says where
+	// the rollout stands; zero: every 15 s.
+	Progress time.Duration
+}
+
+// defaultProgress is how long a watch stays silent at most.
+const defaultProgress = 15 * time.Second
+
+// ProgressReporter, when the Reporter is one too, hears where a rollout
+// stands while ECS writes nothing: each deployment's running, pending and
+// desired tasks, and what the watch waits for.
+type ProgressReporter interface {
+	Progress(at time.Time, line string)
 }
 
 // DefaultPolling keeps detection under 2s once the tasks run, at no more than

@@ -32,7 +32,7 @@ var motoServer = testbed.LazyMoto{Size: 2}
 func TestMain(m *testing.M) { os.Exit(motoServer.Run(m)) }
 
 // fastPolling keeps tests quick; the pacing itself has tests of its own.
-var fastPolling = ecsdeploy.Polling{Fast: 10 * time.Millisecond, Average: 10 * time.Millisecond, Slow: 20 * time.Millisecond}
+var fastPolling = ecsdeploy.Polling{Fast: 10 * time.Millisecond, Average: 10 * time.Millisecond, Slow: 20 * time.Millisecond, Progress: 300 * time.Millisecond}
 
 var seq atomic.Int64
 
@@ -159,6 +159,13 @@ type eventLog struct {
 	mu             sync.Mutex
 	phases, events []string
 	failed         []string // phases marked failed
+	progress       []string
+}
+
+func (l *eventLog) Progress(_ time.Time, line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.progress = append(l.progress, line)
 }
 
 func (l *eventLog) Phase(name string) {

@@ -1,9 +1,11 @@
 package ecsdeploy
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -74,6 +76,7 @@ func (r *run) watchFor(ctx context.Context, id string, failFast bool) (watchOutc
 			if w, done, settling = judge(svc, id); done {
 				return w, nil
 			}
+			r.sayProgress(svc, id, settling)
 			if n := failedTasks(svc, id); failFast && n > judged {
 				judged = n
 				if w, done := r.judgeStops(ctx, id); done {
@@ -184,6 +187,43 @@ func (r *run) markSeen(svc *types.Service) {
 }
 
 // reportEvents reports the service events not reported yet, oldest first.
+// sayProgress reports, when the watch has said nothing for a while, where
+// each deployment of the service stands and what the watch waits for.
+func (r *run) sayProgress(svc *types.Service, id string, settling bool) {
+	now := r.clock.Now()
+	if r.said.IsZero() {
+		r.said = now
+		return
+	}
+	if now.Sub(r.said) < cmp.Or(r.poll.Progress, defaultProgress) {
+		return
+	}
+	r.said = now
+	line := progressLine(svc, id, settling)
+	if p, ok := r.reporter.(ProgressReporter); ok {
+		p.Progress(now, line)
+		return
+	}
+	r.log.Info("waiting", "progress", line)
+}
+
+// progressLine words where the deployments of a service stand.
+func progressLine(svc *types.Service, id string, settling bool) string {
+	var parts []string
+	for _, d := range svc.Deployments {
+		who := "the old tasks"
+		if aws.ToString(d.Id) == id {
+			who = "this deploy"
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s): %d of %d running, %d pending", who, lastPart(aws.ToString(d.TaskDefinition)), d.RunningCount, d.DesiredCount, d.PendingCount))
+	}
+	wait := "waiting for the new tasks to start and pass their health checks"
+	if settling {
+		wait = "the new tasks run: waiting for ECS to mark the deployment complete (the old tasks drain and stop)"
+	}
+	return strings.Join(parts, "; ") + "; " + wait
+}
+
 func (r *run) reportEvents(svc *types.Service) {
 	for _, e := range slices.Backward(svc.Events) {
 		id := aws.ToString(e.Id)
@@ -191,6 +231,7 @@ func (r *run) reportEvents(svc *types.Service) {
 			continue
 		}
 		r.seen[id] = true
+		r.said = r.clock.Now()
 		r.reporter.ServiceEvent(aws.ToTime(e.CreatedAt), aws.ToString(e.Message))
 		r.log.Info("service event", "message", aws.ToString(e.Message))
 	}

@@ -2,6 +2,7 @@ package ecsdeploy
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -164,5 +165,23 @@ func TestWatchDecisions(t *testing.T) {
 				t.Errorf("%d ListTasks calls, want at most %d: the stopped tasks are read only when a task failed anew", fake.listed, tt.maxLists)
 			}
 		})
+	}
+}
+
+// TestProgressLine: where each deployment stands, and what the watch
+// waits for, in one line.
+func TestProgressLine(t *testing.T) {
+	t.Parallel()
+	svc := &types.Service{Deployments: []types.Deployment{
+		{Id: aws.String("ecs-svc/2"), TaskDefinition: aws.String("arn:aws:ecs:us-east-1:1:task-definition/app:7"), RunningCount: 1, DesiredCount: 2, PendingCount: 1},
+		{Id: aws.String("ecs-svc/1"), TaskDefinition: aws.String("arn:aws:ecs:us-east-1:1:task-definition/app:6"), RunningCount: 2, DesiredCount: 2},
+	}}
+	got := progressLine(svc, "ecs-svc/2", false)
+	want := "this deploy (app:7): 1 of 2 running, 1 pending; the old tasks (app:6): 2 of 2 running, 0 pending; waiting for the new tasks to start and pass their health checks"
+	if got != want {
+		t.Errorf("progressLine = %q\nwant %q", got, want)
+	}
+	if got := progressLine(svc, "ecs-svc/2", true); !strings.HasSuffix(got, "waiting for ECS to mark the deployment complete (the old tasks drain and stop)") {
+		t.Errorf("settling: %q", got)
 	}
 }
