@@ -70,12 +70,12 @@ func TestTerminalSpeaksFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	help := out.String()
-	for _, want := range []string{"  -dry-run\n", "  -wait\n", "  -github-token string\n", "  -role-to-assume string\n", "  -image string\n", "  -task-definition string\n", "  -fail-after string\n"} {
+	for _, want := range []string{"  -dry-run\n", "  -wait\n", "  -github-token-file string\n", "  -role-to-assume string\n", "  -image string\n", "  -task-definition string\n", "  -fail-after string\n"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("status -h lacks %q:\n%s", want, help)
 		}
 	}
-	for _, bad := range []string{"-github-token permissions", "-image tag", "-role-to-assume permissions", "-dry-run string"} {
+	for _, bad := range []string{"-github-token-file permissions", "-image tag", "-role-to-assume permissions", "-dry-run string"} {
 		if strings.Contains(help, bad) {
 			t.Errorf("status -h garbles a flag: %q", bad)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 
@@ -40,6 +41,11 @@ Examples:
 deploy-action COMMAND -h lists every flag with its default.
 `
 
+// secretFlags are the inputs whose values are secrets: in a terminal they
+// come from this environment variable or a file (-NAME-file), never from
+// the command line.
+var secretFlags = map[string]string{"github-token": "GITHUB_TOKEN", "webhook-secret": "WEBHOOK_SECRET"}
+
 // terminalEnv reads a command line into the environment the action reads
 // its inputs from: INPUT_<NAME> for each flag given, the process's own
 // environment for everything else. done is true when -h or -version has
@@ -58,10 +64,22 @@ func terminalEnv(args []string, getenv func(string) string, stdout io.Writer, ve
 	if err := yaml.Unmarshal(deployaction.ActionYML, &meta); err != nil {
 		return nil, false, fmt.Errorf("read action.yml: %w", err)
 	}
+	for _, a := range args[1:] {
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if env, ok := secretFlags[name]; ok && strings.HasPrefix(a, "-") {
+			// Not repeated: the value is the secret.
+			return nil, false, fmt.Errorf("-%s: secret values never come from the command line, where shells and process lists keep them: set %s in the environment, or give -%s-file FILE", name, env, name)
+		}
+	}
 	fs := flag.NewFlagSet("deploy-action "+command, flag.ContinueOnError)
+	files := map[string]*string{}
 	for _, name := range slices.Sorted(maps.Keys(meta.Inputs)) {
 		in := meta.Inputs[name]
 		if name == "command" {
+			continue
+		}
+		if env, ok := secretFlags[name]; ok {
+			files[name] = fs.String(name+"-file", "", fmt.Sprintf("a file holding %s (or set %s); never the value itself on the command line", name, env))
 			continue
 		}
 		// flag's usage takes a `quoted` word as the value's name: the
@@ -81,6 +99,20 @@ func terminalEnv(args []string, getenv func(string) string, stdout io.Writer, ve
 	}
 	set := map[string]string{"INPUT_COMMAND": command}
 	fs.Visit(func(f *flag.Flag) { set["INPUT_"+strings.ToUpper(f.Name)] = f.Value.String() })
+	for name, env := range secretFlags {
+		key := "INPUT_" + strings.ToUpper(name)
+		delete(set, key+"-FILE")
+		switch file := *files[name]; {
+		case file != "":
+			raw, err := os.ReadFile(file)
+			if err != nil {
+				return nil, false, fmt.Errorf("-%s-file: %w", name, err)
+			}
+			set[key] = strings.TrimSpace(string(raw))
+		case getenv(env) != "":
+			set[key] = getenv(env)
+		}
+	}
 	return func(k string) string {
 		if v, ok := set[k]; ok {
 			return v

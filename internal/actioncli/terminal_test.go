@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -72,5 +74,38 @@ func TestTerminalStatus(t *testing.T) {
 	out.Reset()
 	if err := Run(ctx, []string{"rollback", "-h"}, getenv, &out, "test"); err != nil || !strings.Contains(out.String(), "-sha string") {
 		t.Errorf("rollback -h: %v, printed %q; want the flags, sha among them", err, out.String())
+	}
+}
+
+// TestSecretsNeverFromTheCommandLine: a secret input given as a flag is
+// refused without its value repeated, with where to put it instead; the
+// environment variable and the -NAME-file flag give it.
+func TestSecretsNeverFromTheCommandLine(t *testing.T) {
+	t.Parallel()
+	const secret = "whsec_c2VjcmV0LXZhbHVlLTEyMzQ1Ng"
+	for _, args := range [][]string{{"deploy", "-webhook-secret", secret}, {"deploy", "--webhook-secret=" + secret}, {"deploy", "-github-token", secret}} {
+		_, _, err := terminalEnv(args, func(string) string { return "" }, io.Discard, "test")
+		if err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "never come from the command line") || !strings.Contains(err.Error(), "-file FILE") {
+			t.Errorf("terminalEnv(%q) = %v; want refused, saying where to put it, without the value", args[1], err)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(file, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env, _, err := terminalEnv([]string{"deploy", "-webhook-secret-file", file}, func(k string) string {
+		return map[string]string{"GITHUB_TOKEN": "ghp_fromenv"}[k]
+	}, io.Discard, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := env("INPUT_WEBHOOK-SECRET"); got != secret {
+		t.Errorf("webhook-secret from -webhook-secret-file = %q, want the file's", got)
+	}
+	if got := env("INPUT_GITHUB-TOKEN"); got != "ghp_fromenv" {
+		t.Errorf("github-token from GITHUB_TOKEN = %q", got)
+	}
+	if got := env("INPUT_WEBHOOK-SECRET-FILE"); got != "" {
+		t.Errorf("the file flag leaked as an input: %q", got)
 	}
 }
