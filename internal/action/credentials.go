@@ -53,6 +53,12 @@ func loadAWS(ctx context.Context, a *githubactions.Action, in Inputs) (aws.Confi
 	}
 	cfg.Credentials = &maskedCredentials{next: cfg.Credentials, a: a, masked: map[string]bool{}}
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		switch {
+		case in.terminal && in.RoleToAssume != "":
+			return cfg, fmt.Errorf("flag -role-to-assume %s: assuming a role takes a GitHub Actions OIDC token, which only a workflow has: %w (in a terminal, use a profile that assumes it: role_arn and source_profile in ~/.aws/config, then AWS_PROFILE=NAME)", in.RoleToAssume, err)
+		case in.terminal:
+			return cfg, fmt.Errorf("no AWS credentials: %w (set AWS_PROFILE to one of your profiles, and run aws sso login --profile NAME first if it signs in with SSO; or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)", err)
+		}
 		if in.RoleToAssume != "" {
 			return cfg, fmt.Errorf("assume role %s with the workflow's OIDC token: %w (give the job `permissions: id-token: write`, and check that the role trusts token.actions.githubusercontent.com for this repository and branch: its sub condition must match repo:OWNER/REPO:ref:refs/heads/BRANCH)", in.RoleToAssume, err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/autonote/deploy-action/internal/deployspec"
 	"github.com/autonote/deploy-action/internal/ecrimage"
+	"github.com/autonote/deploy-action/internal/ecsdeploy"
 )
 
 // Command is what the action was asked to do.
@@ -175,6 +176,10 @@ func (in Inputs) the(input string) string {
 	}
 	return "the " + input + " input"
 }
+
+// worded is err with the settings the engine's hints name ({cluster})
+// named as the person set them: "input cluster", "flag -cluster".
+func (in Inputs) worded(err error) error { return ecsdeploy.WordHints(err, in.name) }
 
 // envWords names where environment variables are set, in the words of
 // the front end in use.

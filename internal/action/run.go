@@ -46,6 +46,7 @@ func Run(ctx context.Context, a *githubactions.Action, opt ...Option) error {
 	r := &runner{a: a, opts: opts, log: &phaseLog{a: a, now: opts.now}}
 	start := opts.now()
 	rep, err := r.run(ctx)
+	err = r.in.worded(err)
 	rep.Start, rep.End, rep.Err = start, opts.now(), err
 	// A rolled-back run failed in its rollout, which the engine marked, not
 	// in the rollback that followed.

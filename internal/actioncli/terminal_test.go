@@ -64,6 +64,19 @@ func TestTerminalStatus(t *testing.T) {
 		}
 	}
 
+	// Errors name flags, and credentials advice is a terminal's.
+	bed.ExpectDenied("ecs:DescribeServices", "arn:aws:ecs:us-east-1:123456789012:service/clii/cli-svc")
+	out.Reset()
+	err = Run(ctx, []string{"status", "-cluster", "clii", "-service", "cli-svc", "-aws-region", "us-east-1"}, getenv, &out, "test")
+	if err == nil || !strings.Contains(err.Error(), "check flag -cluster and flag -aws-region") || strings.Contains(out.String()+err.Error(), "input") {
+		t.Errorf("a wrong -cluster: %v\n%s; want the flags named, no input", err, out.String())
+	}
+	out.Reset()
+	bare := map[string]string{"AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "HOME": t.TempDir()}
+	err = Run(ctx, []string{"status", "-aws-region", "us-east-1"}, func(k string) string { return bare[k] }, &out, "test")
+	if err == nil || !strings.Contains(err.Error(), "AWS_PROFILE") || !strings.Contains(err.Error(), "aws sso login") || strings.Contains(err.Error(), "role-to-assume to a role the workflow") {
+		t.Errorf("no credentials in a terminal: %v; want AWS_PROFILE and aws sso login advised", err)
+	}
 	for _, args := range [][]string{{"destroy"}, {"status", "-no-such-input", "x"}, {"status", "extra"}} {
 		out.Reset()
 		var usage UsageError

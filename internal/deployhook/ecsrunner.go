@@ -32,6 +32,8 @@ type ECSRunner struct {
 func (e *ECSRunner) Run(ctx context.Context, j Job, report func(string)) (Outcome, error) {
 	events := &redactor{report: report}
 	out, err := e.run(ctx, j, events)
+	words := deployspec.HookWords(j.Target) // the settings a hint names, as the target's keys
+	err = ecsdeploy.WordHints(err, func(n string) string { return words(deployspec.SettingNamed(n)) })
 	return out, events.scrub(err)
 }
 

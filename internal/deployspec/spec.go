@@ -82,6 +82,17 @@ type Setting struct {
 }
 
 // Key is the setting's key in a deploy hook target.
+// SettingNamed is the deploy setting of that name, or one of that name
+// alone when the spec has none (an input of the action's own).
+func SettingNamed(name string) Setting {
+	for _, s := range Settings() {
+		if s.Name == name {
+			return s
+		}
+	}
+	return Setting{Name: name}
+}
+
 func (s Setting) Key() string {
 	if s.HookKey != "" {
 		return s.HookKey

@@ -663,7 +663,7 @@ func (r *run) describeService(ctx context.Context) (*types.Service, error) {
 
 func (r *run) clusterNotFound(ctx context.Context) error {
 	e := &NotFoundError{Kind: ErrClusterNotFound, Name: r.req.Cluster, Where: "this account and region",
-		Hint: "check the cluster input and aws-region, or create the baseline with bootstrap apply"}
+		Hint: "check {cluster} and {aws-region}, or create the baseline with bootstrap apply"}
 	p := ecs.NewListClustersPaginator(r.ecs, &ecs.ListClustersInput{})
 	for p.HasMorePages() && len(e.Exists) < 20 {
 		page, err := p.NextPage(ctx)
@@ -692,7 +692,7 @@ func (r *run) deniedService(ctx context.Context, denied error) error {
 
 func (r *run) serviceNotFound(ctx context.Context) error {
 	e := &NotFoundError{Kind: ErrServiceNotFound, Name: r.req.Service, Where: "cluster " + r.req.Cluster,
-		Hint: "check the service input, or create the baseline with bootstrap apply"}
+		Hint: "check {service}, or create the baseline with bootstrap apply"}
 	p := ecs.NewListServicesPaginator(r.ecs, &ecs.ListServicesInput{Cluster: aws.String(r.req.Cluster)})
 	for p.HasMorePages() && len(e.Exists) < 20 {
 		page, err := p.NextPage(ctx)

@@ -3,6 +3,7 @@ package ecsdeploy
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -24,10 +25,18 @@ type NotFoundError struct {
 	Name   string // what was asked for
 	Where  string // where it was looked for
 	Exists []string
-	Hint   string
+	// Hint says what to do; a setting in braces ({cluster}) is named by
+	// the front end in its own words (Worded): an input, a flag, a key.
+	Hint string
 }
 
-func (e *NotFoundError) Error() string {
+var setting = regexp.MustCompile(`\{([a-z-]+)\}`)
+
+func (e *NotFoundError) Error() string { return e.Worded(func(s string) string { return s }) }
+
+// Worded is the error with each setting its hint names in words: "check
+// input cluster", "check flag -cluster".
+func (e *NotFoundError) Worded(words func(setting string) string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %q", e.Kind, e.Name)
 	if e.Where != "" {
@@ -39,12 +48,30 @@ func (e *NotFoundError) Error() string {
 		b.WriteString(" (found none)")
 	}
 	if e.Hint != "" {
-		b.WriteString(": " + e.Hint)
+		b.WriteString(": " + setting.ReplaceAllStringFunc(e.Hint, func(m string) string { return words(m[1 : len(m)-1]) }))
 	}
 	return b.String()
 }
 
 func (e *NotFoundError) Unwrap() error { return e.Kind }
+
+// WordHints is err with the settings its NotFoundError's hint names in
+// words, the chain kept (errors.Is still finds ErrClusterNotFound).
+func WordHints(err error, words func(setting string) string) error {
+	var nf *NotFoundError
+	if !errors.As(err, &nf) {
+		return err
+	}
+	return &wordedError{msg: strings.Replace(err.Error(), nf.Error(), nf.Worded(words), 1), err: err}
+}
+
+type wordedError struct {
+	msg string
+	err error
+}
+
+func (e *wordedError) Error() string { return e.msg }
+func (e *wordedError) Unwrap() error { return e.err }
 
 // StoppedTask is a task that a failed deployment started and ECS stopped.
 type StoppedTask struct {

@@ -60,7 +60,7 @@ func ChooseContainer(td *types.TaskDefinition, name, repository string) (string,
 			}
 		}
 		return "", &NotFoundError{Kind: ErrContainerNotFound, Name: name, Where: where, Exists: containerNames(td),
-			Hint: "set container-name to one of the containers found"}
+			Hint: "set {container-name} to one of the containers found"}
 	}
 	if len(td.ContainerDefinitions) == 1 {
 		return aws.ToString(td.ContainerDefinitions[0].Name), nil
@@ -74,9 +74,9 @@ func ChooseContainer(td *types.TaskDefinition, name, repository string) (string,
 	if len(matches) == 1 {
 		return matches[0], nil
 	}
-	hint := fmt.Sprintf("no container runs an image of repository %q; set container-name", repository)
+	hint := fmt.Sprintf("no container runs an image of repository %q; set {container-name}", repository)
 	if len(matches) > 1 {
-		hint = fmt.Sprintf("containers %s all run images of repository %q; set container-name", strings.Join(matches, ", "), repository)
+		hint = fmt.Sprintf("containers %s all run images of repository %q; set {container-name}", strings.Join(matches, ", "), repository)
 	}
 	return "", &NotFoundError{Kind: ErrContainerNotFound, Name: "(not named)", Where: where, Exists: containerNames(td), Hint: hint}
 }
