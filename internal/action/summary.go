@@ -266,6 +266,9 @@ func statusSummary(r Report) string {
 		b.WriteString("\n### Last deployments\n\n| Started | Revision | Image | Outcome |\n|---|---|---|---|\n")
 		for _, d := range st.Deployments {
 			outcome := d.Status
+			if d.ReturnedTo != "" {
+				outcome = "returned to " + code(revision(d.ReturnedTo)) + " by the next deployment (rolled back)"
+			}
 			if d.Reason != "" {
 				outcome += ": " + escape(d.Reason)
 			}

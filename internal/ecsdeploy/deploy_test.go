@@ -159,6 +159,16 @@ func TestDeployFailureRollsBack(t *testing.T) {
 				if got := aws.ToString(svc.TaskDefinition); got != f.firstTD || res.TaskDefinitionARN != f.firstTD {
 					t.Errorf("service runs %q, result says %q, want both %q", got, res.TaskDefinitionARN, f.firstTD)
 				}
+				// Status names the build's deployment as returned from, by
+				// ECS (ROLLBACK_SUCCESSFUL) or by the engine (the next
+				// deployment put the first revision back).
+				st, err := f.deployer.Status(context.Background(), f.target)
+				if err != nil || len(st.Deployments) < 2 {
+					t.Fatalf("status: %v, %+v", err, st)
+				}
+				if d := st.Deployments[0]; d.Status != "ROLLBACK_SUCCESSFUL" && (len(st.Deployments) < 3 || st.Deployments[1].ReturnedTo != f.firstTD) {
+					t.Errorf("status after the return does not name it: %+v", st.Deployments)
+				}
 			} else if got := aws.ToString(svc.TaskDefinition); got != res.TaskDefinitionARN {
 				t.Errorf("service runs %q, result says %q", got, res.TaskDefinitionARN)
 			}

@@ -68,6 +68,31 @@ type DeploymentRecord struct {
 	Status            string // ECS's: SUCCESSFUL, ROLLBACK_SUCCESSFUL, STOPPED, IN_PROGRESS...
 	Reason            string
 	Started, Finished time.Time
+	// ReturnedTo is, for a deployment that did not complete, the revision
+	// the next deployment put back: the last stable one (a rollback by
+	// deploy-action or by hand, which ECS records as a deployment that
+	// "a newer deployment replaced").
+	ReturnedTo string
+}
+
+// markReturns finds, in records newest first, each deployment that did not
+// complete and that the next one undid: the next deployment's revision is
+// the last one that completed before it.
+func markReturns(recs []DeploymentRecord) {
+	for i := 1; i < len(recs); i++ {
+		d := &recs[i]
+		if d.Status == "SUCCESSFUL" || d.Status == "IN_PROGRESS" || d.Status == "PENDING" || d.Status == "ROLLBACK_SUCCESSFUL" {
+			continue
+		}
+		for _, older := range recs[i+1:] {
+			if older.Status == "SUCCESSFUL" || older.Status == "ROLLBACK_SUCCESSFUL" {
+				if next := recs[i-1]; next.TaskDefinitionARN == older.TaskDefinitionARN && older.TaskDefinitionARN != d.TaskDefinitionARN {
+					d.ReturnedTo = next.TaskDefinitionARN
+				}
+				break
+			}
+		}
+	}
 }
 
 // statusDeployments is how many past deployments a status lists.
@@ -297,6 +322,7 @@ func (r *run) deployments(ctx context.Context) ([]DeploymentRecord, error) {
 		}
 		recs = append(recs, rec)
 	}
+	markReturns(recs)
 	return recs, nil
 }
 

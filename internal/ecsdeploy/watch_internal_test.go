@@ -185,3 +185,24 @@ func TestProgressLine(t *testing.T) {
 		t.Errorf("settling: %q", got)
 	}
 }
+
+// TestMarkReturns: a deployment that did not complete and that the next
+// one undid (back to the last stable revision) is named as returned; one
+// replaced by a newer build is not.
+func TestMarkReturns(t *testing.T) {
+	t.Parallel()
+	rec := func(td, status string) DeploymentRecord {
+		return DeploymentRecord{TaskDefinitionARN: td, Status: status}
+	}
+	recs := []DeploymentRecord{
+		rec("app:6", "SUCCESSFUL"), // the return
+		rec("app:7", "STOPPED"),    // returned from
+		rec("app:6", "SUCCESSFUL"),
+		rec("app:5", "STOPPED"), // replaced by a newer build, app:6
+		rec("app:4", "SUCCESSFUL"),
+	}
+	markReturns(recs)
+	if recs[1].ReturnedTo != "app:6" || recs[3].ReturnedTo != "" || recs[0].ReturnedTo != "" {
+		t.Errorf("returned to: %q %q %q; want app:6 for the stopped app:7 alone", recs[0].ReturnedTo, recs[1].ReturnedTo, recs[3].ReturnedTo)
+	}
+}
