@@ -323,6 +323,22 @@ func assertMasked(t *testing.T, log string, secrets ...string) {
 	}
 }
 
+// TestShortSHAAsTagNamesTheFullOne: deploy's tag is the full commit SHA
+// the workflow tags builds with; a short one is told which tag holds the
+// build, and nothing changes.
+func TestShortSHAAsTagNamesTheFullOne(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.bed.Sim.ResetCalls()
+	r := w.run(t, map[string]string{"tag": w.shas[1][:7]})
+	if r.err == nil || !strings.Contains(r.log, ":"+w.shas[1]+": input tag takes the full commit SHA") || strings.Contains(r.log, "push the image first") {
+		t.Errorf("deploy of a short SHA: %v\n%s", r.err, r.log)
+	}
+	if calls := w.bed.Sim.Calls(); calls["RegisterTaskDefinition"]+calls["UpdateService"] != 0 {
+		t.Errorf("a refused deploy changed the service: %v", calls)
+	}
+}
+
 func TestDeployBrokenImageRollsBack(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)

@@ -195,6 +195,12 @@ func (r *runner) deploy(ctx context.Context, s *session, rep Report) (Report, er
 			return rep, err
 		}
 	} else if img, err = s.repo.Head(ctx, in.Tag); err != nil {
+		// A short SHA: the workflow tags builds with the full one.
+		if errors.Is(err, ecrimage.ErrImageNotFound) && len(in.Tag) < 40 && ecrimage.CheckSHA(in.Tag) == nil {
+			if full, ferr := s.repo.Find(ctx, in.Tag); ferr == nil {
+				return rep, fmt.Errorf("%w; the build is there as %s:%s: %s takes the full commit SHA the build-and-push workflow tags builds with (the rollback command's sha takes a prefix)", err, s.repo.Name(), full.Tag, r.in.name("tag"))
+			}
+		}
 		return rep, fmt.Errorf("%w (push the image first: the build-and-push workflow tags it with the commit SHA)", err)
 	} else {
 		a.Infof("image %s (%s)", img.URI(), img.Digest)

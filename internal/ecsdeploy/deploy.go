@@ -301,6 +301,10 @@ func (r *run) nextRevision(ctx context.Context, base *ecs.DescribeTaskDefinition
 func (r *run) givenRevision(ctx context.Context, running *types.TaskDefinition) (*types.TaskDefinition, error) {
 	res := r.res
 	out, err := r.describeTaskDefinition(ctx, r.req.TaskDefinition)
+	var ce *types.ClientException
+	if errors.As(err, &ce) {
+		return nil, r.revisionNotFound(ctx, aws.ToString(running.Family))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -336,6 +340,21 @@ func (r *run) newRevision(base *ecs.DescribeTaskDefinitionOutput) (*ecs.Register
 		return nil, fmt.Errorf("render task definition: %w", err)
 	}
 	return in, nil
+}
+
+// revisionNotFound says that the revision asked for does not exist, and
+// names the newest revisions of the family the service runs.
+func (r *run) revisionNotFound(ctx context.Context, family string) error {
+	e := &NotFoundError{Kind: ErrRevisionNotFound, Name: r.req.TaskDefinition, Where: "this account and region",
+		Hint: "check {task-definition}: give family:revision or the ARN of a revision that exists"}
+	list, err := r.ecs.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family),
+		Status: types.TaskDefinitionStatusActive, Sort: types.SortOrderDesc, MaxResults: aws.Int32(5)})
+	if err == nil {
+		for _, arn := range list.TaskDefinitionArns {
+			e.Exists = append(e.Exists, lastPart(arn))
+		}
+	}
+	return e
 }
 
 // register registers in, or, returning to a build, finds an identical

@@ -207,6 +207,8 @@ func TestDeployBadInputChangesNothing(t *testing.T) {
 		{"unknown container", func(r *ecsdeploy.Request) { r.Container = "web" }, ecsdeploy.ErrContainerNotFound, []string{`"web"`, "server, sidecar"}},
 		{"no container runs the repository", func(r *ecsdeploy.Request) {}, ecsdeploy.ErrContainerNotFound, []string{"set container-name", "autonote/server"}},
 		{"no timeout", func(r *ecsdeploy.Request) { r.Container = "server"; r.Timeout = 0 }, nil, []string{"timeout"}},
+		{"a revision that does not exist", func(r *ecsdeploy.Request) { r.Image, r.TaskDefinition = "", f.target.Service+":99" },
+			ecsdeploy.ErrRevisionNotFound, []string{`"` + f.target.Service + `:99"`, "(found: " + f.target.Service + ":1)", "check task-definition"}},
 	}
 	// The deploy role may describe its own service alone: IAM refuses
 	// the others before ECS could say they do not exist.

@@ -13,6 +13,7 @@ var (
 	ErrClusterNotFound   = errors.New("cluster not found")
 	ErrServiceNotFound   = errors.New("service not found")
 	ErrContainerNotFound = errors.New("container not found")
+	ErrRevisionNotFound  = errors.New("task definition not found")
 	ErrTimeout           = errors.New("rollout did not finish in time")
 	// ErrFailedFast: the rollout was ended at its first certain task
 	// failures (fail-after), before ECS's circuit breaker.
