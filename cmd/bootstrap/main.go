@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -27,6 +28,7 @@ import (
 
 	"github.com/autonote/deploy-action/internal/bootstrap"
 	"github.com/autonote/deploy-action/internal/cli"
+	"github.com/autonote/deploy-action/internal/textdist"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -62,8 +64,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stdout, version)
 		return nil
 	}
-	if len(args) == 0 || (args[0] != "plan" && args[0] != "apply" && args[0] != "destroy") {
+	verbs := []string{"plan", "apply", "destroy"}
+	switch {
+	case len(args) == 0:
 		return errors.New(usage)
+	case strings.HasPrefix(args[0], "-"):
+		return fmt.Errorf("%s comes after the verb: bootstrap plan %s ...\n%s", args[0], args[0], usage)
+	case !slices.Contains(verbs, args[0]):
+		if near := textdist.Nearest(args[0], verbs); near != "" {
+			return fmt.Errorf("unknown verb %q: did you mean %s?\n%s", args[0], near, usage)
+		}
+		return fmt.Errorf("unknown verb %q: use plan, apply or destroy\n%s", args[0], usage)
 	}
 	for _, a := range args[1:] {
 		if name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "="); strings.HasPrefix(a, "-") && name == "app-secret" {

@@ -134,6 +134,8 @@ func TestRefusals(t *testing.T) {
 		says string
 	}{
 		{nil, env, "usage: bootstrap plan|apply|destroy"},
+		{[]string{"aply"}, env, `unknown verb "aply": did you mean apply?`},
+		{[]string{"-config", "x.yaml"}, env, "-config comes after the verb"},
 		{[]string{"plan", "-config", typo}, env, `line 2: unknown key "vpc_cidr": did you mean vpc-cidr?; line 4: unknown key "repositry": did you mean repository?`},
 		{[]string{"apply", "-app-secret", `{"DB":"x"}`}, env, "secret values never come from the command line"},
 		{[]string{"apply", `{"DB":"x"}`}, env, "unexpected argument"},

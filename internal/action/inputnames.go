@@ -64,21 +64,9 @@ func checkInputNames(environ []string) error {
 	return nil
 }
 
-// nearest is the declared input a mistyped name most likely meant: the same
-// with hyphens for underscores or spaces, else one at most two edits away.
+// nearest is the declared input a mistyped name most likely meant.
 func nearest(name string, inputs map[string]string) string {
-	if n := strings.NewReplacer("_", "-", " ", "-").Replace(name); n != name {
-		if _, ok := inputs[n]; ok {
-			return n
-		}
-	}
-	best, bestD := "", 3
-	for in := range inputs {
-		if d := textdist.Distance(name, in); d < bestD || d == bestD && in < best {
-			best, bestD = in, d
-		}
-	}
-	return best
+	return textdist.Nearest(name, slices.Sorted(maps.Keys(inputs)))
 }
 
 // usedBy says which commands use an input other than the deploy spec's

@@ -2,6 +2,8 @@
 // mean" of an error: a region, an input, a key typed a letter off.
 package textdist
 
+import "strings"
+
 // Distance is the Levenshtein distance of a and b, in bytes: the fewest
 // insertions, deletions and substitutions that make one the other.
 func Distance(a, b string) int {
@@ -22,4 +24,21 @@ func Distance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+// Nearest is the word of known a mistyped one most likely meant: the same
+// with hyphens for underscores or spaces, or in another case, else one at
+// most two edits away (the first in order on a tie); "" when none is.
+func Nearest(word string, known []string) string {
+	norm := strings.ToLower(strings.NewReplacer("_", "-", " ", "-").Replace(word))
+	best, bestD := "", 3
+	for _, k := range known {
+		if k == norm {
+			return k
+		}
+		if d := Distance(norm, k); d < bestD || d == bestD && k < best {
+			best, bestD = k, d
+		}
+	}
+	return best
 }

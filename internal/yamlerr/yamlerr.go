@@ -43,7 +43,7 @@ func Explain(err error, file string, types ...any) error {
 			continue
 		}
 		line := fmt.Sprintf("line %s: unknown key %q", m[1], m[2])
-		if near := Nearest(m[2], keys[m[3]]); near != "" {
+		if near := textdist.Nearest(m[2], keys[m[3]]); near != "" {
 			line += fmt.Sprintf(": did you mean %s?", near)
 		} else if known := keys[m[3]]; len(known) > 0 {
 			line += ": the keys here are " + strings.Join(known, ", ")
@@ -51,23 +51,6 @@ func Explain(err error, file string, types ...any) error {
 		lines = append(lines, line)
 	}
 	return fmt.Errorf("config %s: %s", file, strings.Join(lines, "; "))
-}
-
-// Nearest is the key a mistyped one most likely meant: the same with
-// hyphens for underscores or spaces, or in another case, else one at most
-// two edits away; "" when none is that near.
-func Nearest(word string, known []string) string {
-	norm := strings.ToLower(strings.NewReplacer("_", "-", " ", "-").Replace(word))
-	best, bestD := "", 3
-	for _, k := range known {
-		if k == norm {
-			return k
-		}
-		if d := textdist.Distance(norm, k); d < bestD || d == bestD && k < best {
-			best, bestD = k, d
-		}
-	}
-	return best
 }
 
 // yamlKeys are the keys of a struct's yaml tags, inline structs' too.
