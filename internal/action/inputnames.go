@@ -105,11 +105,7 @@ func (in Inputs) checkUnused(value func(name string) string, githubSHA string) e
 		if name == "tag" && v == githubSHA {
 			continue
 		}
-		cmds, ok := usedBy[name]
-		switch {
-		case ok && !slices.Contains(cmds, in.Command):
-			unused = append(unused, in.name(name))
-		case !ok && isSetting(name) && !slices.Contains(targetSettings, name) && (in.Command == CommandStatus || in.Command == CommandBootstrap):
+		if !Uses(in.Command, name) {
 			unused = append(unused, in.name(name))
 		}
 	}
@@ -124,6 +120,16 @@ func (in Inputs) checkUnused(value func(name string) string, githubSHA string) e
 		hint = ": rollback returns to the build of sha"
 	}
 	return fmt.Errorf("command %s does not use %s%s; remove %s", in.Command, strings.Join(unused, ", "), hint, map[bool]string{true: "them", false: "it"}[len(unused) > 1])
+}
+
+// Uses reports whether command reads the input name: a terminal's help
+// lists the flags of a command alone, and a workflow that sets an input
+// its command does not use is refused.
+func Uses(command Command, name string) bool {
+	if cmds, ok := usedBy[name]; ok {
+		return slices.Contains(cmds, command)
+	}
+	return !isSetting(name) || slices.Contains(targetSettings, name) || command != CommandStatus && command != CommandBootstrap
 }
 
 func isSetting(name string) bool {

@@ -4,10 +4,17 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	deployaction "github.com/autonote/deploy-action"
+	"github.com/autonote/deploy-action/internal/action"
 )
 
 func TestRunFailsOnBadInputWithAnAnnotation(t *testing.T) {
@@ -66,18 +73,34 @@ func TestTerminalSpeaksFlags(t *testing.T) {
 	}
 
 	out.Reset()
-	if err := Run(context.Background(), []string{"status", "-h"}, noRunner, &out, "test"); err != nil {
+	if err := Run(context.Background(), []string{"deploy", "-h"}, noRunner, &out, "test"); err != nil {
 		t.Fatal(err)
 	}
 	help := out.String()
 	for _, want := range []string{"  -dry-run\n", "  -wait\n", "  -github-token-file string\n", "  -role-to-assume string\n", "  -image string\n", "  -task-definition string\n", "  -fail-after string\n"} {
 		if !strings.Contains(help, want) {
-			t.Errorf("status -h lacks %q:\n%s", want, help)
+			t.Errorf("deploy -h lacks %q:\n%s", want, help)
 		}
 	}
 	for _, bad := range []string{"-github-token-file permissions", "-image tag", "-role-to-assume permissions", "-dry-run string"} {
 		if strings.Contains(help, bad) {
-			t.Errorf("status -h garbles a flag: %q", bad)
+			t.Errorf("deploy -h garbles a flag: %q", bad)
+		}
+	}
+	// Each command's help names its own flags alone.
+	for _, command := range commands {
+		out.Reset()
+		if err := Run(context.Background(), []string{command, "-h"}, noRunner, &out, "test"); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range inputNames() {
+			if name == "command" || secretFlags[name] != "" {
+				continue
+			}
+			listed := strings.Contains(out.String(), "  -"+name+" ") || strings.Contains(out.String(), "  -"+name+"\n")
+			if uses := action.Uses(action.Command(command), name); listed != uses {
+				t.Errorf("%s -h lists -%s: %v, but the command uses it: %v", command, name, listed, uses)
+			}
 		}
 	}
 
@@ -121,4 +144,15 @@ func TestBinaryNames(t *testing.T) {
 			t.Errorf("%s -h: %v, %q", name, err, out)
 		}
 	}
+}
+
+// inputNames are action.yml's inputs (its outputs aside).
+func inputNames() []string {
+	var meta struct {
+		Inputs map[string]any `yaml:"inputs"`
+	}
+	if err := yaml.Unmarshal(deployaction.ActionYML, &meta); err != nil {
+		panic(err)
+	}
+	return slices.Sorted(maps.Keys(meta.Inputs))
 }

@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	deployaction "github.com/autonote/deploy-action"
+	"github.com/autonote/deploy-action/internal/action"
 	"github.com/autonote/deploy-action/internal/cli"
 )
 
@@ -78,6 +79,9 @@ func terminalEnv(args []string, getenv func(string) string, stdout io.Writer, ve
 		if name == "command" {
 			continue
 		}
+		if !action.Uses(action.Command(command), name) {
+			continue // another command's: -h lists this command's flags alone
+		}
 		if env, ok := secretFlags[name]; ok {
 			files[name] = fs.String(name+"-file", "", fmt.Sprintf("a file holding %s (or set %s); never the value itself on the command line", name, env))
 			continue
@@ -102,7 +106,12 @@ func terminalEnv(args []string, getenv func(string) string, stdout io.Writer, ve
 	for name, env := range secretFlags {
 		key := "INPUT_" + strings.ToUpper(name)
 		delete(set, key+"-FILE")
-		switch file := *files[name]; {
+		file := ""
+		if f := files[name]; f != nil {
+			file = *f
+		}
+		switch {
+		case !action.Uses(action.Command(command), name):
 		case file != "":
 			raw, err := os.ReadFile(file)
 			if err != nil {
