@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"gopkg.in/yaml.v3"
 
-	"github.com/autonote/deploy-action/internal/ecsdeploy"
+	"github.com/autonote/deploy-action/internal/handoff"
 	"github.com/autonote/deploy-action/internal/yamlerr"
 )
 
@@ -346,7 +346,7 @@ func (c Config) Check() error {
 		}
 	case EndpointLoadBalancer:
 		if c.Domain != "" {
-			if err := ecsdeploy.CheckHostName(c.Domain); err != nil {
+			if err := handoff.CheckHostName(c.Domain); err != nil {
 				add("domain: %v: give the name on the certificate, as users call it", err)
 			}
 		}

@@ -9,7 +9,7 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
-	"github.com/autonote/deploy-action/internal/ecsdeploy"
+	"github.com/autonote/deploy-action/internal/handoff"
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
@@ -87,9 +87,9 @@ func judgeLoadBalancer(seen loadBalancerSeen, stack string, ports []int32, domai
 		}
 	}
 	tagDomain := false
-	if have := seen.tags[ecsdeploy.DomainTag]; domain != "" && have != domain {
+	if have := seen.tags[handoff.DomainTag]; domain != "" && have != domain {
 		ds = append(ds, drift{fmt.Sprintf("domain tag %q, the config says %q (the action's url and smoke check read it)", have, domain),
-			fmt.Sprintf("aws elbv2 add-tags --resource-arns %s --tags Key=%s,Value=%s", seen.arn, ecsdeploy.DomainTag, domain)})
+			fmt.Sprintf("aws elbv2 add-tags --resource-arns %s --tags Key=%s,Value=%s", seen.arn, handoff.DomainTag, domain)})
 		tagDomain = true
 	}
 	// Set on ours (or one handed over) only: an adopted one gets the advice.
@@ -102,7 +102,7 @@ func judgeLoadBalancer(seen loadBalancerSeen, stack string, ports []int32, domai
 // domainTags are the load balancer's tags beside the stack's: the domain.
 func (l *loadBalancer) domainTags() []elbtypes.Tag {
 	if d := l.s.cfg.Domain; d != "" {
-		return []elbtypes.Tag{{Key: aws.String(ecsdeploy.DomainTag), Value: aws.String(d)}}
+		return []elbtypes.Tag{{Key: aws.String(handoff.DomainTag), Value: aws.String(d)}}
 	}
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/autonote/deploy-action/internal/ecsdeploy"
+	"github.com/autonote/deploy-action/internal/handoff"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -147,7 +147,7 @@ func (v *service) create(ctx context.Context) (string, error) {
 	// The placeholder image does not exist yet: the service starts at zero
 	// tasks, and the first deploy scales it to desired-count, which it
 	// reads from this tag.
-	tags := append(ecsTag.list(s.tagMap()), ecstypes.Tag{Key: aws.String(ecsdeploy.DesiredCountTag), Value: aws.String(fmt.Sprint(s.cfg.DesiredCount))})
+	tags := append(ecsTag.list(s.tagMap()), ecstypes.Tag{Key: aws.String(handoff.DesiredCountTag), Value: aws.String(fmt.Sprint(s.cfg.DesiredCount))})
 	out, err := s.c.ECS.CreateService(ctx, &ecs.CreateServiceInput{
 		Cluster: aws.String(s.cfg.Cluster), ServiceName: aws.String(s.cfg.Service), TaskDefinition: aws.String(o.TaskDefinitionARN),
 		DesiredCount: aws.Int32(0), LaunchType: ecstypes.LaunchTypeFargate, Tags: tags, PropagateTags: ecstypes.PropagateTagsService,

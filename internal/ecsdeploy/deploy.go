@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/autonote/deploy-action/internal/awserr"
+	"github.com/autonote/deploy-action/internal/handoff"
 )
 
 // Target is the service a deploy changes and how to find its container.
@@ -147,9 +148,9 @@ type run struct {
 	lbs      []types.LoadBalancer
 }
 
-// DesiredCountTag on a service at zero tasks is the count its first deploy
-// scales it to: the bootstrap creates the service before any image exists.
-const DesiredCountTag = "deploy-action:desired-count"
+// DesiredCountTag is the bootstrap's handoff (internal/handoff): the count
+// a service left at zero scales to at its first deploy.
+const DesiredCountTag = handoff.DesiredCountTag
 
 func firstDeployCount(svc *types.Service) *int32 {
 	if svc.DesiredCount != 0 {
