@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 	"unicode"
@@ -186,7 +187,7 @@ func Summary(r Report) string {
 		b.WriteString("```\n")
 	}
 	if t := firstWithLines(res.Stopped); t != nil {
-		fmt.Fprintf(&b, "\n<details open><summary>Last %d log lines of stopped task %s</summary>\n\n```text\n", len(t.Last), escape(lastSegment(t.TaskARN)))
+		fmt.Fprintf(&b, "\n<details open><summary>Last %d log lines of stopped task %s</summary>\n\n```text\n", len(t.Last), escape(path.Base(t.TaskARN)))
 		for _, l := range t.Last {
 			b.WriteString(strings.ReplaceAll(oneLine(l), "```", "'''") + "\n")
 		}
@@ -408,5 +409,3 @@ func firstWithLines(tasks []ecsdeploy.StoppedTask) *ecsdeploy.StoppedTask {
 	}
 	return nil
 }
-
-func lastSegment(s string) string { return s[strings.LastIndex(s, "/")+1:] }

@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -119,7 +120,7 @@ func (s *Stack) bootstrapPolicy() string {
 	o, cfg, sc := s.get(), s.cfg, s.scope()
 	arn := sc.arn
 	roleARN := func(name string) string { return fmt.Sprintf("arn:aws:iam::%s:role/%s", sc.Account, name) }
-	execName := cmpStr(lastSegment(o.ExecutionRoleARN), cfg.ExecutionRole)
+	execName := cmp.Or(lastSegment(o.ExecutionRoleARN), cfg.ExecutionRole)
 	passRoles := []string{roleARN(execName)}
 	if t := lastSegment(o.TaskRoleARN); t != "" && !slices.Contains(passRoles, roleARN(t)) {
 		passRoles = append(passRoles, roleARN(t))
@@ -131,7 +132,7 @@ func (s *Stack) bootstrapPolicy() string {
 	if s.writableRole(cfg.GitHub.Role, "deploy-role") {
 		roles = append(roles, roleARN(cfg.GitHub.Role))
 	}
-	infraRole := cmpStr(o.InfrastructureRoleARN, roleARN(cfg.InfrastructureRoleName()))
+	infraRole := cmp.Or(o.InfrastructureRoleARN, roleARN(cfg.InfrastructureRoleName()))
 	if cfg.Shifts() && s.writableRole(lastSegment(infraRole), "infrastructure-role") {
 		roles = append(roles, infraRole)
 	}

@@ -387,7 +387,7 @@ func (c Config) Check() error {
 		add("github.token-url %q: give the https:// issuer of your GitHub's OIDC tokens, e.g. https://github.example.com/_services/token (GitHub Enterprise Server)", g.TokenURL)
 	}
 	if g := c.GitHub; g != nil && g.BootstrapRole != "" && g.BootstrapEnvironment == "" {
-		add("github.bootstrap-role %q needs github.bootstrap-environment: the role changes IAM roles and the network, and without an environment it would trust every job on %s, the deploy role's jobs too; name a GitHub environment with required reviewers (e.g. bootstrap) and run bootstrap.yml in it", g.BootstrapRole, cmpStr(g.Branch, "the branch"))
+		add("github.bootstrap-role %q needs github.bootstrap-environment: the role changes IAM roles and the network, and without an environment it would trust every job on %s, the deploy role's jobs too; name a GitHub environment with required reviewers (e.g. bootstrap) and run bootstrap.yml in it", g.BootstrapRole, cmp.Or(g.Branch, "the branch"))
 	}
 	if g := c.GitHub; g != nil && g.BootstrapRole != "" && g.BootstrapRole == g.Role {
 		add("github.bootstrap-role %q is also github.role: the bootstrap role must be a role of its own", g.BootstrapRole)

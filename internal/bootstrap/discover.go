@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -288,7 +289,7 @@ func one(vpcs []ec2types.Vpc, into **ec2types.Vpc, what string) error {
 	}
 	var ids []string
 	for _, v := range vpcs {
-		ids = append(ids, aws.ToString(v.VpcId)+" ("+cmpStr(ec2Tag.of(v.Tags)["Name"], "no Name")+")")
+		ids = append(ids, aws.ToString(v.VpcId)+" ("+cmp.Or(ec2Tag.of(v.Tags)["Name"], "no Name")+")")
 	}
 	return fmt.Errorf("%d %s: %s: %w; set vpc-id in the config to the one to use", len(vpcs), what, strings.Join(ids, ", "), ErrAmbiguous)
 }
@@ -298,13 +299,6 @@ func cmpErr(err error, otherwise string) error {
 		return err
 	}
 	return errors.New(otherwise)
-}
-
-func cmpStr(s, otherwise string) string {
-	if s != "" {
-		return s
-	}
-	return otherwise
 }
 
 // subnetOf is the subnet discovered for the i-th subnet of a kind.

@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -20,7 +21,7 @@ type gateway struct {
 }
 
 func (g *gateway) describe() (string, string) {
-	return "internet gateway", cmpStr(g.label, g.s.name("igw-1"))
+	return "internet gateway", cmp.Or(g.label, g.s.name("igw-1"))
 }
 func (g *gateway) stage() int { return 2 }
 

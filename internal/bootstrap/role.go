@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -222,7 +223,7 @@ func judgeRole(seen roleSeen, want roleWant) roleVerdict {
 		ds = append(ds, drift{lastSegment(p) + " is attached but not in the config", "aws iam detach-role-policy --role-name " + name + " --policy-arn " + p})
 	}
 	if enforce := v.owner == OwnerUs || want.managed; enforce && !samePolicy(seen.inline, want.inline) && (seen.inline != "" || want.inline != "") {
-		ds = append(ds, drift{"policy " + want.inlineName + " differs from the config's: " + cmpStr(policyDiff(seen.inline, want.inline), "written in another form"), ""})
+		ds = append(ds, drift{"policy " + want.inlineName + " differs from the config's: " + cmp.Or(policyDiff(seen.inline, want.inline), "written in another form"), ""})
 	}
 	if sortDrift(&v.found, want.key, want.managed, ds) {
 		v.putTrust = !samePolicy(seen.trust, want.trust)

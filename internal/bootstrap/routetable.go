@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -27,7 +28,7 @@ type routeTable struct {
 
 func (t *routeTable) describe() (string, string) {
 	kind, name := t.ours()
-	return kind, cmpStr(t.label, name)
+	return kind, cmp.Or(t.label, name)
 }
 
 // ours is the kind and the name of the table the bootstrap makes.
@@ -136,7 +137,7 @@ func judgeRouteTables(tables []types.RouteTable, want tablesWant) tablesVerdict 
 		}
 		id := aws.ToString(rt.RouteTableId)
 		adoptedTables = append(adoptedTables, id)
-		adoptedNames = append(adoptedNames, cmpStr(ec2Tag.of(rt.Tags)["Name"], id))
+		adoptedNames = append(adoptedNames, cmp.Or(ec2Tag.of(rt.Tags)["Name"], id))
 		if want.public && !hasDefaultRoute(rt, gw) {
 			v.advice = append(v.advice, fmt.Sprintf("route table %s of the public subnets has no route 0.0.0.0/0 to the internet gateway: tasks cannot pull images or be reached; aws ec2 create-route --route-table-id %s --destination-cidr-block 0.0.0.0/0 --gateway-id %s", id, id, gw))
 		}

@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -60,7 +61,7 @@ func (r *trafficRules) find(ctx context.Context) (found, error) {
 		return found{}, err
 	}
 	if seen.production != "" || seen.test != "" {
-		arn := cmpStr(seen.production, seen.test)
+		arn := cmp.Or(seen.production, seen.test)
 		if seen.owner, err = s.lbOwner(ctx, arn); err != nil {
 			return found{}, err
 		}
@@ -120,7 +121,7 @@ func (r *trafficRules) judge(seen rulesSeen) found {
 // judgeRules is trafficRules.judge on what was seen: lbOwner is whose the
 // load balancer is (none: it is to be made).
 func judgeRules(seen rulesSeen, lbOwner Owner, managed bool) found {
-	f := found{owner: seen.owner, id: cmpStr(seen.production, seen.test)}
+	f := found{owner: seen.owner, id: cmp.Or(seen.production, seen.test)}
 	var missing []string
 	if seen.production == "" {
 		missing = append(missing, "the production rule (every path, at priority 50000)")

@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -22,7 +23,7 @@ type securityGroup struct {
 }
 
 func (g *securityGroup) describe() (string, string) {
-	return "security group", cmpStr(g.label, g.s.name("server-sg"))
+	return "security group", cmp.Or(g.label, g.s.name("server-sg"))
 }
 func (g *securityGroup) stage() int { return 2 }
 

@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -47,7 +48,7 @@ func (v *service) find(ctx context.Context) (found, error) {
 	if s.behindLoadBalancer() {
 		// Before the target group is made (a plan), the service is not
 		// registered with it either: the plan shows the change apply makes.
-		w.targetGroup = cmpStr(s.get().TargetGroupARN, "target group "+s.name("tg")+" (made by this apply)")
+		w.targetGroup = cmp.Or(s.get().TargetGroupARN, "target group "+s.name("tg")+" (made by this apply)")
 	}
 	w.keepStrategy = s.rulesSkipped() // no rules to shift on: its strategy is left as it is
 	verdict := judgeService(svc, w)
@@ -192,7 +193,7 @@ func (v *service) change(ctx context.Context) error {
 		in.DeploymentConfiguration, have = c, c
 	}
 	if v.register || v.settings {
-		in.LoadBalancers, in.HealthCheckGracePeriodSeconds = s.serviceLoadBalancers(cmpStr(v.primary, s.get().TargetGroupARN), v.settings), s.healthGrace()
+		in.LoadBalancers, in.HealthCheckGracePeriodSeconds = s.serviceLoadBalancers(cmp.Or(v.primary, s.get().TargetGroupARN), v.settings), s.healthGrace()
 	}
 	if in.DeploymentConfiguration != nil || in.LoadBalancers != nil {
 		if _, err := s.c.ECS.UpdateService(ctx, in); err != nil {

@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/netip"
@@ -40,7 +41,7 @@ func (n *subnet) describe() (string, string) {
 	if n.public {
 		kind = "public subnet"
 	}
-	return kind, cmpStr(n.label, n.s.name(n.suffix())+" "+n.cidr())
+	return kind, cmp.Or(n.label, n.s.name(n.suffix())+" "+n.cidr())
 }
 
 func (n *subnet) stage() int { return 2 }

@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 )
@@ -9,7 +10,7 @@ var actionIcon = map[Action]string{Exists: "✅ exists", Create: "➕ create", C
 
 // Line is a step as one line of a terminal or an Actions log.
 func (s Step) Line() string {
-	line := fmt.Sprintf("%-8s %-8s %-20s %s", s.Action, cmpStr(s.owner(), "-"), s.Kind, s.Name)
+	line := fmt.Sprintf("%-8s %-8s %-20s %s", s.Action, cmp.Or(s.owner(), "-"), s.Kind, s.Name)
 	if s.ID != "" && s.Action != Create {
 		line += " (" + s.ID + ")"
 	}
@@ -88,7 +89,7 @@ func NetworkDiagram(cfg Config, o Outputs) string {
 		if cfg.Shifts() {
 			listeners += fmt.Sprintf("<br/>%s: %s-tg ⇄ %s-tg2, test rule %s", cfg.DeploymentStrategy, cfg.Name, cfg.Name, TestHeader)
 		}
-		fmt.Fprintf(&b, "        alb[\"%s-alb<br/>%s<br/>%s\"]\n", cfg.Name, listeners, cmpStr(o.LoadBalancerDNS, "its DNS name"))
+		fmt.Fprintf(&b, "        alb[\"%s-alb<br/>%s<br/>%s\"]\n", cfg.Name, listeners, cmp.Or(o.LoadBalancerDNS, "its DNS name"))
 	}
 	fmt.Fprintf(&b, "        svc[\"%s<br/>Fargate, port %d<br/>%s\"]\n", cfg.Service, cfg.ContainerPort, from)
 	b.WriteString("    end\n")

@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -48,7 +49,7 @@ type vpc struct {
 }
 
 func (v *vpc) describe() (string, string) {
-	return "vpc", cmpStr(v.label, v.s.name("vpc")+" "+v.s.cfg.VPCCIDR)
+	return "vpc", cmp.Or(v.label, v.s.name("vpc")+" "+v.s.cfg.VPCCIDR)
 }
 
 // label is how the plan names an adopted resource: by its own Name tag,
@@ -67,7 +68,7 @@ func (v *vpc) find(ctx context.Context) (found, error) {
 		var f found
 		for _, o := range b.sameCIDR {
 			f.advice = append(f.advice, fmt.Sprintf("VPC %s (%s) has the same block %s but is not chosen: if it is your baseline, set vpc-id: %s in the config",
-				aws.ToString(o.VpcId), cmpStr(ec2Tag.of(o.Tags)["Name"], "no Name"), s.cfg.VPCCIDR, aws.ToString(o.VpcId)))
+				aws.ToString(o.VpcId), cmp.Or(ec2Tag.of(o.Tags)["Name"], "no Name"), s.cfg.VPCCIDR, aws.ToString(o.VpcId)))
 		}
 		return f, nil
 	}

@@ -1,6 +1,7 @@
 package ecssim
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -140,20 +141,13 @@ func (s *Simulator) stopTask(ctx context.Context, c *call) (any, error) {
 	for _, o := range s.oneOffs {
 		if aws.ToString(o.t.TaskArn) == aws.ToString(in.Task) || nameOf(aws.ToString(o.t.TaskArn)) == aws.ToString(in.Task) {
 			if aws.ToString(o.t.LastStatus) != "STOPPED" {
-				stopTask(o.t, s.now(), cmpStr(aws.ToString(in.Reason), "Task stopped by user"))
+				stopTask(o.t, s.now(), cmp.Or(aws.ToString(in.Reason), "Task stopped by user"))
 				o.t.StopCode = types.TaskStopCodeUserInitiated
 			}
 			return &ecs.StopTaskOutput{Task: o.t}, nil
 		}
 	}
 	return nil, &apiError{Type: "InvalidParameterException", Message: "The referenced task was not found."}
-}
-
-func cmpStr(s, otherwise string) string {
-	if s == "" {
-		return otherwise
-	}
-	return s
 }
 
 func (s *Simulator) taskAfter(o *oneOff) time.Duration {
