@@ -155,9 +155,13 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 	defer lb.Close()
 	// Commit 5's rollout lasts long enough for its alarm to fire during it.
 	bed.Sim.SetScenario(shas[5], ecssim.Scenario{Address: apiHost, After: 5 * o.Rollout})
-	// Commit 7's blue/green rollout bakes long enough to be seen baking at
-	// any polling pace (a loaded machine's too).
-	bed.Sim.SetScenario(shas[7], ecssim.Scenario{Address: apiHost, After: 3 * o.Rollout})
+	// The blue/green rollouts of commits 6 and 7 last long enough that a
+	// loaded machine still sees commit 7 bake, and that their gates (a
+	// 3 s smoke check) end well within the hook's timeout, which the
+	// simulator scales with the rollout (30 of its durations).
+	gatedRollout := max(3*o.Rollout, 2*time.Second)
+	bed.Sim.SetScenario(shas[6], ecssim.Scenario{Address: apiHost, After: gatedRollout})
+	bed.Sim.SetScenario(shas[7], ecssim.Scenario{Address: apiHost, After: gatedRollout})
 	bed.Sim.SetTaskScenario("migration:run", ecssim.TaskScenario{Lines: []string{
 		"query: SELECT * FROM \"migrations\"", "0 migrations are already loaded in the database.", "1 migrations were found in the source code.",
 		"Migration AddNoteTags1764489600000 has been executed successfully.", "query: COMMIT"}})
