@@ -217,10 +217,17 @@ func (f *fixture) repository(t *testing.T) *ecrimage.Repository {
 // a server that answers 200: green tasks that pass their gate.
 func healthyTransport(t *testing.T) *http.Transport {
 	t.Helper()
-	ok := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-	t.Cleanup(ok.Close)
+	return answering(t, http.StatusOK)
+}
+
+// answering sends every smoke check, whatever address it names, to a
+// server that answers code.
+func answering(t *testing.T, code int) *http.Transport {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(code) }))
+	t.Cleanup(srv.Close)
 	dialer := &net.Dialer{Timeout: 2 * time.Second}
 	return &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return dialer.DialContext(ctx, network, ok.Listener.Addr().String())
+		return dialer.DialContext(ctx, network, srv.Listener.Addr().String())
 	}}
 }

@@ -160,7 +160,14 @@ func (r *run) followShift(ctx context.Context, next, id, previous string) error 
 				res.ReturnedAt = m.stage
 			}
 			r.log.Info(fmt.Sprintf("%s: %s: %s", m.stage, strings.ToLower(string(action)), why), "hook", m.hookID)
-			if _, err := r.ecs.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), HookId: aws.String(m.hookID), Action: action}); err != nil {
+			_, err := r.ecs.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), HookId: aws.String(m.hookID), Action: action})
+			var gone *types.InvalidParameterException
+			switch {
+			case errors.As(err, &gone) && strings.Contains(aws.ToString(gone.Message), "not awaiting"):
+				// The hook stopped waiting while the check ran (it timed out,
+				// and ECS took its timeout action): follow what ECS does.
+				r.log.Warn(fmt.Sprintf("the %s hook no longer waits for an answer (it timed out while the check ran): following what ECS does with the deployment", m.stage), "hook", m.hookID)
+			case err != nil:
 				return fmt.Errorf("answer the %s hook with %s: %w", m.stage, action, err)
 			}
 		case moveBakeCheck:

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -152,12 +153,7 @@ func TestBlueGreenRerun(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, fixtureOpts{loadBalanced: true, blueGreen: true, circuitBreaker: true})
 	f.bed.Sim.SetScenario("shift", ecssim.Scenario{Outcome: ecssim.Complete, After: 3 * time.Second})
-	green := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
-	defer green.Close()
-	dialer := &net.Dialer{Timeout: 2 * time.Second}
-	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return dialer.DialContext(ctx, network, green.Listener.Addr().String())
-	}}
+	tr := healthyTransport(t)
 	req := f.request(f.image("shift-1"))
 	req.Timeout = 30 * time.Second
 	req.Smoke = &ecsdeploy.Smoke{Path: "/health", Timeout: time.Second, Transport: tr}
@@ -305,5 +301,28 @@ func TestRollbackShiftsAsADeployDoes(t *testing.T) {
 	}
 	if res.TaskDefinitionARN != first.TaskDefinitionARN {
 		t.Errorf("the rollback runs %s, want %s's revision %s reused", res.TaskDefinitionARN, sha1[:7], first.TaskDefinitionARN)
+	}
+}
+
+// TestGateOutlivedByItsHook: the hook times out (ECS takes its ROLLBACK
+// action) while the gate's smoke check still runs; the answer that follows
+// is refused as "not awaiting an action", and the deploy follows what ECS
+// did, ending rolled back instead of failing on the refused answer.
+func TestGateOutlivedByItsHook(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOpts{loadBalanced: true, blueGreen: true, circuitBreaker: true})
+	// A rollout of 100 ms: the simulator's hook times out after 30 of
+	// them, 3 s, within the check's 5 s.
+	f.bed.Sim.SetScenario("outlived", ecssim.Scenario{Outcome: ecssim.Complete, After: 100 * time.Millisecond})
+	tr := answering(t, http.StatusInternalServerError)
+	req := f.request(f.image("outlived-1"))
+	req.Timeout = 30 * time.Second
+	req.Smoke = &ecsdeploy.Smoke{Path: "/health", Timeout: 5 * time.Second, Transport: tr}
+	res, err := f.deployer.Deploy(context.Background(), req)
+	if res == nil || res.Status != ecsdeploy.StatusRolledBack || err != nil && strings.Contains(err.Error(), "not awaiting") {
+		t.Fatalf("deploy: %v (status %v); want rolled back, the refused answer followed up", err, res != nil && res.Status == ecsdeploy.StatusRolledBack)
+	}
+	if got := aws.ToString(f.service(t).TaskDefinition); got != f.firstTD {
+		t.Errorf("the service runs %s, want %s", got, f.firstTD)
 	}
 }
