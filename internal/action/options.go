@@ -2,6 +2,7 @@ package action
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -14,6 +15,8 @@ type options struct {
 	now      func() time.Time
 	polling  ecsdeploy.Polling
 	terminal bool
+	// statusJSON, in a terminal, gets status as JSON.
+	statusJSON io.Writer
 	// smokeTransport is the base of the smoke check's transport.
 	smokeTransport *http.Transport
 	// environ lists the step's environment, where the runner sets an
@@ -66,6 +69,16 @@ func WithPolling(p ecsdeploy.Polling) Option {
 func WithTerminal(terminal bool) Option {
 	return func(o *options) error {
 		o.terminal = terminal
+		return nil
+	}
+}
+
+// WithStatusJSON has a terminal's status write what it read to w as JSON
+// (-output json, for scripts) instead of its text view. Default: nil, the
+// text view.
+func WithStatusJSON(w io.Writer) Option {
+	return func(o *options) error {
+		o.statusJSON = w
 		return nil
 	}
 }

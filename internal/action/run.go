@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -331,6 +332,17 @@ func (r *runner) push(ctx context.Context, s *session, rep *Report) (ecrimage.Im
 // finish writes the report's outputs and job summary, whatever happened.
 func (r *runner) finish(rep Report) {
 	a := r.a
+	if r.opts.terminal && rep.Command == CommandStatus && rep.State != nil {
+		// A person reads a view, a script JSON: not name=value lines and
+		// Markdown meant for a runner.
+		if w := r.opts.statusJSON; w != nil {
+			raw, _ := json.MarshalIndent(rep.State, "", "  ")
+			fmt.Fprintf(w, "%s\n", raw)
+			return
+		}
+		a.Infof("%s", statusText(rep.State))
+		return
+	}
 	for _, o := range rep.Outputs() {
 		if strings.ContainsAny(o[1], "\r\n") {
 			a.Warningf("output %s holds a line break, which none of this action's outputs can: not written", o[0])

@@ -43,6 +43,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		// Not a runner, and no command: a person typed the bare name.
 		return UsageError{errors.New("no command: " + strings.TrimRight(usage, "\n"))}
 	}
+	var opts []action.Option
 	if len(args) > 0 {
 		env, done, err := terminalEnv(args, getenv, stdout, version)
 		if done {
@@ -51,10 +52,16 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		if err != nil {
 			return UsageError{err}
 		}
-		getenv, stdout = env, &terminal{w: stdout}
+		term := &terminal{w: stdout}
+		if env(outputFormat) == "json" {
+			// Only the JSON, or an error, reaches a script.
+			opts = append(opts, action.WithStatusJSON(stdout))
+			term.errorsOnly = true
+		}
+		getenv, stdout = env, term
 	}
 	a := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout))
-	opts := []action.Option{action.WithVersion(version), action.WithTerminal(len(args) > 0)}
+	opts = append(opts, action.WithVersion(version), action.WithTerminal(len(args) > 0))
 	if len(args) == 0 {
 		// In a runner, every input of with: is an INPUT_ variable of the
 		// step's environment: one the action does not declare is refused.

@@ -42,6 +42,9 @@ Examples:
 deploy-action COMMAND -h lists every flag with its default.
 `
 
+// outputFormat is where terminalEnv leaves status's -output for Run.
+const outputFormat = "DEPLOY_ACTION_TERMINAL_OUTPUT"
+
 // secretFlags are the inputs whose values are secrets: in a terminal they
 // come from this environment variable or a file (-NAME-file), never from
 // the command line.
@@ -74,6 +77,10 @@ func terminalEnv(args []string, getenv func(string) string, stdout io.Writer, ve
 	}
 	fs := flag.NewFlagSet("deploy-action "+command, flag.ContinueOnError)
 	files := map[string]*string{}
+	var output *string
+	if command == "status" {
+		output = fs.String("output", "text", "text (a view to read) or json (for scripts: only the JSON, or the error, is printed)")
+	}
 	for _, name := range slices.Sorted(maps.Keys(meta.Inputs)) {
 		in := meta.Inputs[name]
 		if name == "command" {
@@ -103,6 +110,13 @@ func terminalEnv(args []string, getenv func(string) string, stdout io.Writer, ve
 	}
 	set := map[string]string{"INPUT_COMMAND": command}
 	fs.Visit(func(f *flag.Flag) { set["INPUT_"+strings.ToUpper(f.Name)] = f.Value.String() })
+	if output != nil {
+		delete(set, "INPUT_OUTPUT")
+		if *output != "text" && *output != "json" {
+			return nil, false, fmt.Errorf("flag -output %q: give text or json", *output)
+		}
+		set[outputFormat] = *output
+	}
 	for name, env := range secretFlags {
 		key := "INPUT_" + strings.ToUpper(name)
 		delete(set, key+"-FILE")
@@ -139,6 +153,9 @@ func terminalEnv(args []string, getenv func(string) string, stdout io.Writer, ve
 type terminal struct {
 	w   io.Writer
 	buf bytes.Buffer
+	// errorsOnly passes the error annotations alone (status -output
+	// json: a script reads the JSON, or the error).
+	errorsOnly bool
 }
 
 func (t *terminal) Write(p []byte) (int, error) {
@@ -149,6 +166,9 @@ func (t *terminal) Write(p []byte) (int, error) {
 			return len(p), nil
 		}
 		line := string(t.buf.Next(i + 1))
+		if t.errorsOnly && !strings.HasPrefix(line, "::error") {
+			continue
+		}
 		if out, ok := readable(strings.TrimSuffix(line, "\n")); ok {
 			if _, err := fmt.Fprintln(t.w, out); err != nil {
 				return 0, err

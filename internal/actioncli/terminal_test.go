@@ -3,6 +3,7 @@ package actioncli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -53,10 +54,33 @@ func TestTerminalStatus(t *testing.T) {
 	if err := Run(ctx, []string{"status", "-cluster", "cli", "-service", "cli-svc", "-aws-region", "us-east-1"}, getenv, &out, "test"); err != nil {
 		t.Fatalf("status: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"== read service", "url=http://192.0.2.2:3000", "| Commit | " + sha + " |", "status cli-svc: unchanged"} {
+	// A view to read, not name=value lines and Markdown.
+	for _, want := range []string{"== read service", "service cli-svc in cluster cli\n", "  url          http://192.0.2.2:3000\n", "  commit       " + sha + "\n",
+		"  tasks        1 running, 0 pending, 1 desired\n", "last deployments\n"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+	for _, bad := range []string{"url=http", "| Commit |"} {
+		if strings.Contains(out.String(), bad) {
+			t.Errorf("a terminal's status prints %q, a runner's form:\n%s", bad, out.String())
+		}
+	}
+	// For a script: the JSON alone.
+	out.Reset()
+	if err := Run(ctx, []string{"status", "-cluster", "cli", "-service", "cli-svc", "-aws-region", "us-east-1", "-output", "json"}, getenv, &out, "test"); err != nil {
+		t.Fatalf("status -output json: %v\n%s", err, out.String())
+	}
+	var st struct {
+		Service, Commit, URL string
+		Running              int
+	}
+	if err := json.Unmarshal(out.Bytes(), &st); err != nil || st.Service != "cli-svc" || st.Commit != sha || st.URL != "http://192.0.2.2:3000" || st.Running != 1 {
+		t.Errorf("status -output json: %v, %+v; want only the JSON of what runs:\n%s", err, st, out.String())
+	}
+	out.Reset()
+	if err := Run(ctx, []string{"status", "-output", "yaml"}, getenv, &out, "test"); err == nil || !strings.Contains(err.Error(), `flag -output "yaml": give text or json`) {
+		t.Errorf("-output yaml: %v", err)
 	}
 	for _, line := range strings.Split(out.String(), "\n") {
 		if strings.HasPrefix(line, "::") {
