@@ -1,6 +1,7 @@
 package action
 
 import (
+	"cmp"
 	"fmt"
 	"path"
 	"strings"
@@ -38,6 +39,12 @@ func statusText(st *ecsdeploy.ServiceStatus) string {
 	for _, n := range st.Notes {
 		line("not read", n)
 	}
+	if len(st.Tasks) > 0 {
+		b.WriteString("running tasks\n")
+		for _, t := range st.Tasks {
+			fmt.Fprintf(&b, "  %-12s %-9s %-11s %-21s started %s\n", t.ID[:min(len(t.ID), 12)], cmp.Or(t.Health, "-"), cmp.Or(t.Zone, "-"), cmp.Or(t.Address, "-"), when(t.Started))
+		}
+	}
 	if len(st.Deployments) > 0 {
 		b.WriteString("last deployments\n")
 		for _, d := range st.Deployments {
@@ -49,6 +56,12 @@ func statusText(st *ecsdeploy.ServiceStatus) string {
 				outcome += ": " + d.Reason
 			}
 			fmt.Fprintf(&b, "  %s  %-28s %-12s %s\n", when(d.Started), path.Base(d.TaskDefinitionARN), shortTag(d.Image), plain(outcome))
+		}
+	}
+	if len(st.Events) > 0 {
+		b.WriteString("latest events\n")
+		for _, e := range st.Events {
+			fmt.Fprintf(&b, "  %s  %s\n", when(e.At), plain(e.Message))
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")

@@ -56,7 +56,7 @@ func TestTerminalStatus(t *testing.T) {
 	}
 	// A view to read, not name=value lines and Markdown.
 	for _, want := range []string{"== read service", "service cli-svc in cluster cli\n", "  url          http://192.0.2.2:3000\n", "  commit       " + sha + "\n",
-		"  tasks        1 running, 0 pending, 1 desired\n", "last deployments\n"} {
+		"  tasks        1 running, 0 pending, 1 desired\n", "last deployments\n", "running tasks\n", " 192.0.2.2:3000 ", "latest events\n", "has reached a steady state"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

@@ -56,9 +56,29 @@ type ServiceStatus struct {
 	Drift          string
 	// Deployments are the service's last deployments, newest first.
 	Deployments []DeploymentRecord
+	// Tasks are the running tasks of the revision; Events the service's
+	// latest events, newest first (ECS's words: data).
+	Tasks  []TaskInfo
+	Events []Event
 	// Notes are facts that could not be read, and why.
 	Notes []string
 }
+
+// TaskInfo is one running task as status shows it.
+type TaskInfo struct {
+	ID, Health, Zone, Address string
+	Started                   time.Time
+	eni                       string
+}
+
+// Event is one of the service's events.
+type Event struct {
+	At      time.Time
+	Message string
+}
+
+// statusEvents is how many of the service's events a status shows.
+const statusEvents = 5
 
 // DeploymentRecord is one past or current deployment of the service.
 type DeploymentRecord struct {
@@ -127,11 +147,14 @@ func (d *Deployer) Status(ctx context.Context, t Target) (*ServiceStatus, error)
 	st.Image = containerImage(td.TaskDefinition, st.Container)
 	st.Commit = commitOf(st.Image)
 
-	addrs, err := r.addresses(ctx, st.TaskDefinitionARN, containerPort(td.TaskDefinition, st.Container))
+	addrs, tasks, err := r.runningTasks(ctx, st.TaskDefinitionARN, containerPort(td.TaskDefinition, st.Container))
 	if err != nil {
 		st.Notes = append(st.Notes, "addresses: "+err.Error())
 	}
-	st.Addresses = addrs
+	st.Addresses, st.Tasks = addrs, tasks
+	for _, e := range svc.Events[:min(len(svc.Events), statusEvents)] {
+		st.Events = append(st.Events, Event{At: aws.ToTime(e.CreatedAt), Message: aws.ToString(e.Message)})
+	}
 	if len(addrs) > 0 {
 		st.URL = "http://" + addrs[0]
 	}
@@ -204,41 +227,59 @@ func (r *run) addresses(ctx context.Context, tdARN string, port int32) ([]string
 	if r.ec2 == nil || port == 0 {
 		return nil, nil
 	}
+	addrs, _, err := r.runningTasks(ctx, tdARN, port)
+	return addrs, err
+}
+
+// runningTasks reads the running tasks of revision tdARN: their public
+// addresses (host:port, sorted; none without an EC2 client or a port),
+// and each task as status shows it.
+func (r *run) runningTasks(ctx context.Context, tdARN string, port int32) ([]string, []TaskInfo, error) {
 	list, err := r.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(r.req.Cluster), ServiceName: aws.String(r.req.Service), DesiredStatus: types.DesiredStatusRunning})
 	if err != nil {
-		return nil, fmt.Errorf("list tasks: %w", err)
+		return nil, nil, fmt.Errorf("list tasks: %w", err)
 	}
 	if len(list.TaskArns) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	tasks, err := r.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(r.req.Cluster), Tasks: list.TaskArns[:min(len(list.TaskArns), 100)]})
 	if err != nil {
-		return nil, fmt.Errorf("describe tasks: %w", err)
+		return nil, nil, fmt.Errorf("describe tasks: %w", err)
 	}
+	var infos []TaskInfo
 	var enis []string
 	for _, t := range tasks.Tasks {
 		if aws.ToString(t.TaskDefinitionArn) != tdARN || aws.ToString(t.LastStatus) != "RUNNING" {
 			continue
 		}
+		infos = append(infos, TaskInfo{ID: lastPart(aws.ToString(t.TaskArn)), Health: string(t.HealthStatus), Zone: aws.ToString(t.AvailabilityZone),
+			Started: aws.ToTime(t.StartedAt), eni: interfaceOf(t)})
 		if id := interfaceOf(t); id != "" {
 			enis = append(enis, id)
 		}
 	}
-	if len(enis) == 0 {
-		return nil, nil
+	if len(enis) == 0 || r.ec2 == nil || port == 0 {
+		return nil, infos, nil
 	}
 	out, err := r.ec2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: enis})
 	if err != nil {
-		return nil, fmt.Errorf("describe network interfaces: %w", err)
+		return nil, infos, fmt.Errorf("describe network interfaces: %w", err)
 	}
 	var addrs []string
 	for _, n := range out.NetworkInterfaces {
-		if n.Association != nil && aws.ToString(n.Association.PublicIp) != "" {
-			addrs = append(addrs, net.JoinHostPort(aws.ToString(n.Association.PublicIp), strconv.Itoa(int(port))))
+		if n.Association == nil || aws.ToString(n.Association.PublicIp) == "" {
+			continue
+		}
+		addr := net.JoinHostPort(aws.ToString(n.Association.PublicIp), strconv.Itoa(int(port)))
+		addrs = append(addrs, addr)
+		for i := range infos {
+			if infos[i].eni == aws.ToString(n.NetworkInterfaceId) {
+				infos[i].Address = addr
+			}
 		}
 	}
 	slices.Sort(addrs)
-	return addrs, nil
+	return addrs, infos, nil
 }
 
 func interfaceOf(t types.Task) string {
