@@ -468,6 +468,8 @@ func TestBadInputFailsBeforeAnyChange(t *testing.T) {
 		{name: "container not in the task definition", inputs: map[string]string{"container-name": "web"}, says: "(found: server)"},
 		{name: "missing region", env: map[string]string{"AWS_REGION": "", "AWS_DEFAULT_REGION": ""}, says: "no AWS region: set the aws-region input"},
 		{name: "missing credentials", env: map[string]string{"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}, says: "no AWS credentials"},
+		{name: "bootstrap without a config says it plans the defaults", inputs: map[string]string{"command": "bootstrap", "dry-run": "true"},
+			env: map[string]string{"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}, says: "::warning::input bootstrap-config is not set: the built-in defaults (those of examples/bootstrap.yaml: stack autonote"},
 		{name: "an input the action does not have", inputs: map[string]string{"smoke_path": "/health"}, says: "input smoke_path is not an input of this action: did you mean smoke-path?"},
 		{name: "sha on deploy", inputs: map[string]string{"sha": "3484a3f"}, says: "command deploy does not use input sha: deploy deploys the build of tag"},
 	}

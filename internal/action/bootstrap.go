@@ -45,6 +45,12 @@ func (r *runner) bootstrap(ctx context.Context, rep Report) (Report, error) {
 		return rep, err
 	}
 	maskJSONValues(a, string(prep.AppSecret))
+	if file == "" {
+		// Said first: a plan of the defaults reads like a plan of the
+		// config someone meant to give.
+		a.Warningf("%s is not set: the built-in defaults (those of examples/bootstrap.yaml: stack %s, cluster %s) are %s", in.name("bootstrap-config"), prep.Config.Name, prep.Config.Cluster,
+			map[bool]string{true: "planned", false: "applied"}[in.DryRun])
+	}
 	for _, w := range prep.Warnings {
 		a.Warningf("%s", w)
 	}
