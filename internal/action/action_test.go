@@ -385,7 +385,7 @@ func TestCrashShowsTheContainersLastLines(t *testing.T) {
 	if strings.Contains(r.log, "\n::warning::not a command") {
 		t.Errorf("a log line of the app ran as a workflow command:\n%s", r.log)
 	}
-	if !regexp.MustCompile(`::error::[^\n]*its last log line: \\?"Error: Cannot find module '/app/dist/main'`).MatchString(r.log) {
+	if !regexp.MustCompile(`::error::[^\n]*its log: \\?"Error: Cannot find module '/app/dist/main'`).MatchString(r.log) {
 		t.Errorf("the error annotation does not give the last log line:\n%s", r.log)
 	}
 	stream := "ecs/server/"

@@ -272,12 +272,8 @@ func (f resolverFunc) Resolve(ctx context.Context, sha string) (string, error) {
 // (field by field) and, in a dry run, the task definition that would be
 // registered.
 func (r *runner) rendered(rep Report) Report {
-	if res := rep.Result; res != nil && len(res.Diff) > 0 {
-		title := "changes against the running revision"
-		if res.DryRun {
-			title = "dry run: " + title
-		}
-		r.log.Phase(title)
+	if res := rep.Result; res != nil && res.DryRun && len(res.Diff) > 0 {
+		r.log.Phase("dry run: changes against the running revision")
 		for _, l := range res.Diff {
 			r.a.Infof("%s", l)
 		}

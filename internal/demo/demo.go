@@ -140,7 +140,9 @@ func Run(ctx context.Context, stdout io.Writer, o Options) error {
 	// The crash takes ECS's breaker several failed tasks, as it does on AWS
 	// (3 at least); the action returns at the first.
 	bed.Sim.SetScenario(broken, ecssim.Scenario{Outcome: ecssim.Fail, After: 4 * o.Rollout,
-		StoppedReason: "Essential container in task exited", ContainerReason: "Error: Cannot find module '/app/dist/main'", ExitCode: aws.Int32(1)})
+		StoppedReason: "Essential container in task exited", ContainerReason: "Error: Cannot find module '/app/dist/main'", ExitCode: aws.Int32(1),
+		Lines: []string{"> autonote-server@1.0.0 start:prod", "> node dist/main", "node:internal/modules/cjs/loader:1228",
+			"Error: Cannot find module '/app/dist/main'", "    at Module._resolveFilename (node:internal/modules/cjs/loader:1225:15)"}})
 	api := apiHandler(key)
 	apiAddr, stopAPI, err := serveAPI(api)
 	if err != nil {

@@ -237,6 +237,12 @@ func (r *run) deploy(ctx context.Context) (*Result, error) {
 	next, nextTD, err := r.nextRevision(ctx, out, st)
 	if err == nil && (res.Status != StatusUnchanged || res.DryRun) {
 		res.Diff = append(res.Diff, ServiceDiff(aws.ToString(svc.TaskDefinition), next, svc.DesiredCount, aws.ToInt32(r.scaleTo))...)
+		if !res.DryRun { // said before anything changes (a dry run's front end shows them)
+			r.log.Info("changes against the running revision:")
+			for _, l := range res.Diff {
+				r.log.Info("  " + l)
+			}
+		}
 	}
 	if err != nil || res.Status == StatusUnchanged || res.DryRun {
 		return res, err

@@ -123,6 +123,22 @@ func (t StoppedTask) String() string {
 	return b.String()
 }
 
+// tellingLine is the line of a crash's last log lines that says most: the
+// last that names an error, an exception, a panic or a fatal, else the
+// last (a stack trace ends in frames, not in its message).
+func tellingLine(lines []string) string {
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := strings.ToLower(lines[i])
+		if strings.Contains(l, "error") || strings.Contains(l, "exception") || strings.Contains(l, "panic") || strings.Contains(l, "fatal") {
+			return strings.TrimSpace(lines[i])
+		}
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
 // RolloutFailedError says why a deployment did not reach a steady state and
 // what became of the service.
 type RolloutFailedError struct {
@@ -149,8 +165,8 @@ func (e *RolloutFailedError) Error() string {
 			break
 		}
 		b.WriteString("; " + t.String())
-		if n := len(t.Last); n > 0 {
-			fmt.Fprintf(&b, " (its last log line: %q)", t.Last[n-1])
+		if l := tellingLine(t.Last); l != "" {
+			fmt.Fprintf(&b, " (its log: %q)", l)
 		}
 	}
 	switch {
