@@ -148,8 +148,12 @@ type Queue struct {
 	running map[string]*Job   // by target
 	next    map[string]*Job   // by target
 	closing map[string]*Job   // by id: ended, the end not yet in the shared store
-	refused map[string]bool   // ids of unsigned jobs in the table, said once
-	closed  bool
+	// queuedSeen are the queued jobs found orphaned once: taken over at
+	// the next look, so that the job running before them on their target,
+	// whose lease runs out a moment later, is taken over first.
+	queuedSeen map[string]bool
+	refused    map[string]bool // ids of unsigned jobs in the table, said once
+	closed     bool
 	// nameLost: another replica took this one's name; it renews nothing.
 	nameLost bool
 	wg       sync.WaitGroup
@@ -218,7 +222,7 @@ func newQueue(runner Runner, log *slog.Logger, now func() time.Time, m *metrics,
 	q := &Queue{
 		runner: runner, log: log, now: now, ctx: ctx, cancel: cancel, m: m, sharing: sh, setup: setup,
 		jobs: map[string]*Job{}, keys: map[string]string{},
-		running: map[string]*Job{}, next: map[string]*Job{}, closing: map[string]*Job{}, refused: map[string]bool{}, tended: make(chan struct{}),
+		running: map[string]*Job{}, next: map[string]*Job{}, closing: map[string]*Job{}, queuedSeen: map[string]bool{}, refused: map[string]bool{}, tended: make(chan struct{}),
 	}
 	if sh.shared != nil {
 		go q.tend()

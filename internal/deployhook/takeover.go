@@ -146,7 +146,28 @@ func (q *Queue) takeOrphans() {
 		}
 		return a.Created.Compare(b.Created)
 	})
+	running := map[string]bool{} // targets with a running job among the orphans
 	for _, j := range orphans {
+		if j.State == StateRunning {
+			running[j.Target] = true
+		}
+	}
+	for _, j := range orphans {
+		// A queued job is taken over at the second look that finds it
+		// orphaned, unless the running job of its target is orphaned
+		// too: both leases ran out together, and the running one, whose
+		// deploy is in ECS already, must go first (taken the other way
+		// round, the queued job would start and the carried-on one wait
+		// behind it for a rollout only it follows).
+		if j.State == StateQueued && !running[j.Target] {
+			q.mu.Lock()
+			seen := q.queuedSeen[j.ID]
+			q.queuedSeen[j.ID] = true
+			q.mu.Unlock()
+			if !seen {
+				continue
+			}
+		}
 		q.mu.Lock()
 		local, ok := q.jobs[j.ID]
 		mine := ok && !local.State.Done()
@@ -173,6 +194,9 @@ func (q *Queue) takeOrphans() {
 			j.Token = token
 			q.adopt(j)
 		}
+		q.mu.Lock()
+		delete(q.queuedSeen, j.ID)
+		q.mu.Unlock()
 	}
 }
 
