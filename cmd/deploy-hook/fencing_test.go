@@ -116,7 +116,7 @@ func TestLoudFailedMigrationEndsOnce(t *testing.T) {
 	if strings.Contains(logA.String()+logB.String(), "could not save") {
 		t.Errorf("a save of the job failed:\n%s", logA.String())
 	}
-	if tasks := migrations(t, bed, name); len(tasks) != 1 {
+	if tasks := bed.Migrations(t, name); len(tasks) != 1 {
 		t.Errorf("the migration ran %d times, want once", len(tasks))
 	}
 	if calls := bed.Sim.Calls(); calls["UpdateService"] != 0 {
@@ -148,7 +148,7 @@ func TestClockAheadTakesNoLiveJob(t *testing.T) {
 	if j.State != deployhook.StateSucceeded || j.Holder != "replica-a" || takenOver(j) {
 		t.Errorf("job ended %s by %q (taken over: %v), want succeeded by replica-a alone: %s\n%s\nreplica-b:\n%s", j.State, j.Holder, takenOver(j), j.Error, strings.Join(j.Events, "\n"), logB.String())
 	}
-	if tasks := migrations(t, bed, name); len(tasks) != 1 {
+	if tasks := bed.Migrations(t, name); len(tasks) != 1 {
 		t.Errorf("the migration ran %d times, want once", len(tasks))
 	}
 	if calls := bed.Sim.Calls(); calls["RegisterTaskDefinition"] != 1 || calls["UpdateService"] != 1 {
@@ -185,14 +185,4 @@ func TestReplicaIDIsOneReplicas(t *testing.T) {
 	}
 	_ = first.Wait()
 	startReplica(t, env, cfgFile, leases...) // fails the test unless healthy in 15s
-}
-
-// migrations are the pre-deploy tasks the cluster ran or runs.
-func migrations(t *testing.T, bed *testbed.Bed, cluster string) []string {
-	t.Helper()
-	arns, err := bed.Migrations(context.Background(), cluster)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return arns
 }

@@ -1,7 +1,6 @@
 package action_test
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"strings"
@@ -45,7 +44,7 @@ func TestInterruptedMigrationRunsOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = first.Process.Kill(); _ = first.Wait() })
-			for deadline := time.Now().Add(30 * time.Second); len(migrations(t, w.bed, w.name)) == 0; time.Sleep(20 * time.Millisecond) {
+			for deadline := time.Now().Add(30 * time.Second); len(w.bed.Migrations(t, w.name)) == 0; time.Sleep(20 * time.Millisecond) {
 				if time.Now().After(deadline) {
 					t.Fatalf("the first run never started its migration:\n%s", out.String())
 				}
@@ -64,7 +63,7 @@ func TestInterruptedMigrationRunsOnce(t *testing.T) {
 			if again.err != nil || again.outputs["status"] != "succeeded" {
 				t.Fatalf("the re-run: %v, status %q\n%s", again.err, again.outputs["status"], again.log)
 			}
-			if tasks := migrations(t, w.bed, w.name); len(tasks) != 1 {
+			if tasks := w.bed.Migrations(t, w.name); len(tasks) != 1 {
 				t.Errorf("the migration ran %d times (%v), want once", len(tasks), tasks)
 			}
 			if !strings.Contains(again.log, "running already: following it to its end instead of starting another") {
@@ -72,14 +71,4 @@ func TestInterruptedMigrationRunsOnce(t *testing.T) {
 			}
 		})
 	}
-}
-
-// migrations are the pre-deploy tasks the cluster ran or runs.
-func migrations(t *testing.T, bed *testbed.Bed, cluster string) []string {
-	t.Helper()
-	arns, err := bed.Migrations(context.Background(), cluster)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return arns
 }

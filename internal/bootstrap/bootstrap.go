@@ -236,9 +236,6 @@ func (s *Stack) name(suffix string) string { return s.cfg.Name + "-" + suffix }
 // shares with others (an adopted execution role): its stack and region
 // in it, so that no two stacks write the same one.
 func (s *Stack) stackPolicyName(base string) string {
-	if s.cfg.Region == "" {
-		return base + "-" + s.cfg.Name
-	}
 	return base + "-" + s.cfg.Name + "-" + s.cfg.Region
 }
 

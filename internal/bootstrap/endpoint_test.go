@@ -7,7 +7,8 @@ import (
 	"testing"
 
 	"github.com/autonote/deploy-action/internal/bootstrap"
-	"github.com/autonote/deploy-action/internal/ecsdeploy"
+
+	"github.com/autonote/deploy-action/internal/handoff"
 )
 
 // TestLoadBalancerEndpoint makes the baseline with endpoint:
@@ -46,7 +47,7 @@ func TestLoadBalancerEndpoint(t *testing.T) {
 					TagDescriptions []struct{ Tags []struct{ Key, Value string } }
 				}
 				e.cli(t, &tags, "elbv2", "describe-tags", "--resource-arns", o.LoadBalancerARN)
-				if len(tags.TagDescriptions) != 1 || !slices.Contains(tags.TagDescriptions[0].Tags, struct{ Key, Value string }{ecsdeploy.DomainTag, "api.autonote.example"}) {
+				if len(tags.TagDescriptions) != 1 || !slices.Contains(tags.TagDescriptions[0].Tags, struct{ Key, Value string }{handoff.DomainTag, "api.autonote.example"}) {
 					t.Errorf("load balancer tags = %+v, want its domain for the action's url and smoke check", tags)
 				}
 			}

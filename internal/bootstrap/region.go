@@ -18,26 +18,22 @@ import (
 // what the first region's stack runs on. Resources made before the region
 // tag carry none and are not judged by it.
 func (s *Stack) checkRegion(ctx context.Context) error {
-	if s.cfg.Region == "" {
-		return nil
-	}
-	type named struct{ kind, name string }
-	roles := []named{{"execution-role", s.cfg.ExecutionRole}, {"infrastructure-role", s.cfg.InfrastructureRoleName()}}
+	roles := []string{s.cfg.ExecutionRole, s.cfg.InfrastructureRoleName()}
 	if g := s.cfg.GitHub; g != nil {
-		roles = append(roles, named{"github.role", g.Role}, named{"github.bootstrap-role", g.BootstrapRole})
+		roles = append(roles, g.Role, g.BootstrapRole)
 	}
-	for _, r := range roles {
-		if r.name == "" {
+	for _, name := range roles {
+		if name == "" {
 			continue
 		}
-		out, err := s.c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(r.name)})
+		out, err := s.c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
 		if err != nil {
 			if skippable(err) {
 				continue
 			}
-			return fmt.Errorf("get role %s: %w", r.name, err)
+			return fmt.Errorf("get role %s: %w", name, err)
 		}
-		if err := s.sameRegion("role "+r.name, iamTag.of(out.Role.Tags)); err != nil {
+		if err := s.sameRegion("role "+name, iamTag.of(out.Role.Tags)); err != nil {
 			return err
 		}
 	}

@@ -60,11 +60,7 @@ func (k tagKind[T]) of(tags []T) map[string]string {
 
 // tagMap are the tags of everything the bootstrap makes.
 func (s *Stack) tagMap() map[string]string {
-	m := map[string]string{TagManagedBy: ManagedByValue, TagStack: s.cfg.Name}
-	if s.cfg.Region != "" {
-		m[TagRegion] = s.cfg.Region
-	}
-	return m
+	return map[string]string{TagManagedBy: ManagedByValue, TagStack: s.cfg.Name, TagRegion: s.cfg.Region}
 }
 
 // owner is OwnerUs for a resource with our tags, else OwnerAdopted.

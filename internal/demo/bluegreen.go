@@ -8,12 +8,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/acm"
@@ -36,19 +33,20 @@ type loadBalancer struct {
 	bed *testbed.Bed
 	api http.Handler
 	srv *httptest.Server
-	// apiAddr is where the tasks' public address (apiHost) answers.
-	apiAddr string
-	pool    *x509.CertPool
-	cert    tls.Certificate
-	dns     atomic.Pointer[string] // the load balancer's name in moto
-	test    atomic.Pointer[string] // the test rule's header value
+	// hosts routes the tasks' public address (apiHost) to the API and,
+	// once it exists, the load balancer's name in moto to this listener.
+	hosts testbed.Hosts
+	pool  *x509.CertPool
+	cert  tls.Certificate
+	test  atomic.Pointer[string] // the test rule's header value
 	// green is what the new build answers /health with: 0, the API.
 	green                    atomic.Int32
 	viaTest, productionGreen atomic.Int64
 }
 
 func newLoadBalancer(bed *testbed.Bed, api http.Handler, apiAddr string) (*loadBalancer, error) {
-	l := &loadBalancer{bed: bed, api: api, apiAddr: apiAddr}
+	l := &loadBalancer{bed: bed, api: api}
+	l.hosts.Route(apiHost, apiAddr)
 	var err error
 	if l.cert, l.pool, err = testbed.Certificate(domain); err != nil {
 		return nil, err
@@ -85,20 +83,9 @@ func (l *loadBalancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // and the tasks' public address to the API; nothing else is reached. The
 // demo's certificate is trusted.
 func (l *loadBalancer) Transport() *http.Transport {
-	d := &net.Dialer{Timeout: 5 * time.Second}
-	return &http.Transport{TLSClientConfig: &tls.Config{RootCAs: l.pool, MinVersion: tls.VersionTLS12}, ForceAttemptHTTP2: true,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			host, _, err := net.SplitHostPort(addr)
-			switch dns := l.dns.Load(); {
-			case err != nil:
-				return nil, err
-			case dns != nil && strings.EqualFold(host, *dns):
-				return d.DialContext(ctx, network, l.srv.Listener.Addr().String())
-			case host == apiHost:
-				return d.DialContext(ctx, network, l.apiAddr)
-			}
-			return nil, fmt.Errorf("the demo's dialer reaches only its load balancer and its tasks, not %s", addr)
-		}}
+	tr := l.hosts.Transport()
+	tr.TLSClientConfig, tr.ForceAttemptHTTP2 = &tls.Config{RootCAs: l.pool, MinVersion: tls.VersionTLS12}, true
+	return tr
 }
 
 func (l *loadBalancer) Close() { l.srv.Close() }
@@ -131,7 +118,7 @@ func moveToBlueGreen(ctx context.Context, stdout io.Writer, bed *testbed.Bed, l 
 		return fmt.Errorf("read the test rule %s: %v", o.TestRuleARN, err)
 	}
 	l.test.Store(&rules.Rules[0].Conditions[0].HttpHeaderConfig.Values[0])
-	l.dns.Store(&o.LoadBalancerDNS)
+	l.hosts.Route(o.LoadBalancerDNS, l.srv.Listener.Addr().String())
 	fmt.Fprintf(stdout, "  users call https://%s (the certificate's name) on %s; a deploy's new tasks answer the test rule (%s) first\n", domain, o.LoadBalancerDNS, bootstrap.TestHeader)
 	return nil
 }

@@ -124,6 +124,16 @@ func (h *hook) post(t *testing.T, body string, mutate func(*http.Request)) *http
 
 func (h *hook) job(t *testing.T, id string) deployhook.Job {
 	t.Helper()
+	var j deployhook.Job
+	if err := json.Unmarshal(h.jobRaw(t, id), &j); err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// jobRaw is the hook's answer to a signed GET of the job, as sent.
+func (h *hook) jobRaw(t *testing.T, id string) []byte {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, h.srv.URL+"/v1/deployments/"+id, nil)
 	h.secret.SignRequest(req, fmt.Sprintf("msg_get_%d", idSeq.Add(1)), time.Now(), nil)
 	resp, err := http.DefaultClient.Do(req)
@@ -131,14 +141,14 @@ func (h *hook) job(t *testing.T, id string) deployhook.Job {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var j deployhook.Job
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET job %s: %s", id, resp.Status)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&j); err != nil {
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return j
+	return raw
 }
 
 // waitJob polls the job until it has finished.
@@ -573,14 +583,7 @@ func TestJobAnswerFitsWhatTheActionReads(t *testing.T) {
 	}})
 	id := decode(t, h.post(t, `{"target":"production","sha":"`+sha+`"}`, nil))["id"].(string)
 	h.waitJob(t, id)
-	req, _ := http.NewRequest(http.MethodGet, h.srv.URL+"/v1/deployments/"+id, nil)
-	h.secret.SignRequest(req, fmt.Sprintf("msg_get_%d", idSeq.Add(1)), time.Now(), nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	raw := h.jobRaw(t, id)
 	var j deployhook.Job
 	if err := json.Unmarshal(raw, &j); err != nil || len(raw) > hookapi.MaxJobBytes {
 		t.Fatalf("the answer is %d bytes (%v), want a job within %d", len(raw), err, hookapi.MaxJobBytes)

@@ -148,16 +148,12 @@ type run struct {
 	lbs      []types.LoadBalancer
 }
 
-// DesiredCountTag is the bootstrap's handoff (internal/handoff): the count
-// a service left at zero scales to at its first deploy.
-const DesiredCountTag = handoff.DesiredCountTag
-
 func firstDeployCount(svc *types.Service) *int32 {
 	if svc.DesiredCount != 0 {
 		return nil
 	}
 	for _, t := range svc.Tags {
-		if aws.ToString(t.Key) != DesiredCountTag {
+		if aws.ToString(t.Key) != handoff.DesiredCountTag {
 			continue
 		}
 		var n int32

@@ -21,15 +21,9 @@ type ELBAPI interface {
 	DescribeRules(ctx context.Context, in *elb.DescribeRulesInput, opts ...func(*elb.Options)) (*elb.DescribeRulesOutput, error)
 }
 
-// DomainTag and CheckHostName are the bootstrap's handoff (internal/handoff).
-const DomainTag = handoff.DomainTag
-
-// CheckHostName says why name is not a host name users may call, or nil.
-func CheckHostName(name string) error { return handoff.CheckHostName(name) }
-
 // errBadDomainTag is a load balancer whose domain tag is no host name:
 // nothing is sent to it, nor to the load balancer under that name.
-var errBadDomainTag = errors.New("the load balancer's " + DomainTag + " tag is not a host name")
+var errBadDomainTag = errors.New("the load balancer's " + handoff.DomainTag + " tag is not a host name")
 
 // WithLoadBalancers lets the engine name a service's load balancer as its
 // URL. Without it (or with nil, the default) the URL is a task's own address.
@@ -77,8 +71,8 @@ func (r *run) lbURL(ctx context.Context, svc *types.Service) (string, error) {
 		}
 		for _, d := range tags.TagDescriptions {
 			for _, t := range d.Tags {
-				if v := aws.ToString(t.Value); aws.ToString(t.Key) == DomainTag && v != "" {
-					if err := CheckHostName(v); err != nil {
+				if v := aws.ToString(t.Value); aws.ToString(t.Key) == handoff.DomainTag && v != "" {
+					if err := handoff.CheckHostName(v); err != nil {
 						return "", fmt.Errorf("%w: %v; fix the tag on %s (the bootstrap config's domain)", errBadDomainTag, err, arn)
 					}
 					r.domain = v

@@ -20,6 +20,8 @@ import (
 
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
 	"github.com/autonote/deploy-action/internal/testbed"
+
+	"github.com/autonote/deploy-action/internal/handoff"
 )
 
 // certFor makes a self-signed certificate for host and a pool that trusts it.
@@ -94,7 +96,7 @@ func TestHTTPS(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tt.domainTag != "" {
-				if _, err := lbs.AddTags(ctx, &elb.AddTagsInput{ResourceArns: []string{lbARN}, Tags: []elbtypes.Tag{{Key: aws.String(ecsdeploy.DomainTag), Value: aws.String(tt.domainTag)}}}); err != nil {
+				if _, err := lbs.AddTags(ctx, &elb.AddTagsInput{ResourceArns: []string{lbARN}, Tags: []elbtypes.Tag{{Key: aws.String(handoff.DomainTag), Value: aws.String(tt.domainTag)}}}); err != nil {
 					t.Fatal(err)
 				}
 			}

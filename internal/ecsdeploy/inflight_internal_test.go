@@ -6,6 +6,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/autonote/deploy-action/internal/handoff"
 )
 
 func TestReadRollout(t *testing.T) {
@@ -58,7 +60,7 @@ func TestReadRollout(t *testing.T) {
 func TestPlaceholderIsNoRollout(t *testing.T) {
 	t.Parallel()
 	d := types.Deployment{Id: aws.String("1"), Status: aws.String("PRIMARY"), RolloutState: types.DeploymentRolloutStateInProgress, TaskDefinition: aws.String("td:1")}
-	tag := []types.Tag{{Key: aws.String(DesiredCountTag), Value: aws.String("1")}}
+	tag := []types.Tag{{Key: aws.String(handoff.DesiredCountTag), Value: aws.String("1")}}
 	if st := readRollout(&types.Service{Deployments: []types.Deployment{d}, Tags: tag}); st.rolling != nil || st.stable == nil {
 		t.Errorf("placeholder: stable %v, rolling %v; want it stable", st.stable, st.rolling)
 	}

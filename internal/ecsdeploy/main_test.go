@@ -24,6 +24,8 @@ import (
 	"github.com/autonote/deploy-action/internal/ecsdeploy"
 	"github.com/autonote/deploy-action/internal/ecssim"
 	"github.com/autonote/deploy-action/internal/testbed"
+
+	"github.com/autonote/deploy-action/internal/handoff"
 )
 
 // moto is shared by the package's tests; each test uses names of its own.
@@ -94,7 +96,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	}
 	if o.fromZero {
 		svc.DesiredCount = 0
-		svc.Tags = []types.Tag{{Key: aws.String(ecsdeploy.DesiredCountTag), Value: aws.String("2")}}
+		svc.Tags = []types.Tag{{Key: aws.String(handoff.DesiredCountTag), Value: aws.String("2")}}
 	}
 	td, err := bed.Seed(context.Background(), svc)
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/autonote/deploy-action/internal/handoff"
 )
 
 // Smoke is a request each new task must answer with a 2xx once its rollout
@@ -51,7 +53,7 @@ func (r *run) smoke(ctx context.Context) error {
 		return fmt.Errorf("smoke check: the new tasks have no public address to check (is assignPublicIp ENABLED, and may this role call ec2:DescribeNetworkInterfaces?)")
 	}
 	if r.res.LoadBalanced && strings.HasPrefix(r.res.URL, "https://") && r.domain == "" {
-		return fmt.Errorf("smoke check: the load balancer listens on 443, but names no domain (the bootstrap config's domain, its %s tag), so its certificate cannot be checked against the name users call: set domain, or drop smoke-path", DomainTag)
+		return fmt.Errorf("smoke check: the load balancer listens on 443, but names no domain (the bootstrap config's domain, its %s tag), so its certificate cannot be checked against the name users call: set domain, or drop smoke-path", handoff.DomainTag)
 	}
 	var urls []string
 	for _, a := range targets {

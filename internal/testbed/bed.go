@@ -400,17 +400,18 @@ func (b *Bed) EC2() *ec2.Client { return ec2.NewFromConfig(b.Config()) }
 
 // Migrations are the ARNs of a cluster's pre-deploy tasks (started by
 // deploy-action/pre-deploy), running or stopped: how many times a
-// migration ran.
-func (b *Bed) Migrations(ctx context.Context, cluster string) ([]string, error) {
+// migration ran. A failure to list them fails the test.
+func (b *Bed) Migrations(t testing.TB, cluster string) []string {
+	t.Helper()
 	var arns []string
 	for _, status := range []types.DesiredStatus{types.DesiredStatusRunning, types.DesiredStatusStopped} {
-		out, err := b.ECS().ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(cluster), DesiredStatus: status, StartedBy: aws.String("deploy-action/pre-deploy")})
+		out, err := b.ECS().ListTasks(context.Background(), &ecs.ListTasksInput{Cluster: aws.String(cluster), DesiredStatus: status, StartedBy: aws.String("deploy-action/pre-deploy")})
 		if err != nil {
-			return nil, err
+			t.Fatalf("list the migrations of %s: %v", cluster, err)
 		}
 		arns = append(arns, out.TaskArns...)
 	}
-	return arns, nil
+	return arns
 }
 
 // WaitStable polls the service until its one deployment has completed,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,14 +23,14 @@ type Hosts struct {
 }
 
 // Route sends connections to host (any port) or to host:port to the
-// listener at addr.
+// listener at addr; a name matches in any case, as DNS does.
 func (h *Hosts) Route(host, addr string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.to == nil {
 		h.to = map[string]string{}
 	}
-	h.to[host] = addr
+	h.to[strings.ToLower(host)] = addr
 }
 
 // Serve answers for host (any port) with handler, on a loopback listener
@@ -53,9 +54,9 @@ func (h *Hosts) DialContext(ctx context.Context, network, addr string) (net.Conn
 		return nil, err
 	}
 	h.mu.Lock()
-	to, ok := h.to[addr]
+	to, ok := h.to[strings.ToLower(addr)]
 	if !ok {
-		to, ok = h.to[host]
+		to, ok = h.to[strings.ToLower(host)]
 	}
 	h.mu.Unlock()
 	if !ok {
@@ -67,5 +68,5 @@ func (h *Hosts) DialContext(ctx context.Context, network, addr string) (net.Conn
 
 // Transport is an HTTP transport that dials through h.
 func (h *Hosts) Transport() *http.Transport {
-	return &http.Transport{DialContext: h.DialContext, Proxy: nil}
+	return &http.Transport{DialContext: h.DialContext}
 }
